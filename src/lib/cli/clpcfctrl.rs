@@ -1,0 +1,145 @@
+//! `clpcfctrl`: install (`--push`), fetch (`--pull`) and check (`--check`) the configuration.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Parser};
+
+use super::{Ctx, Program, local_server_name};
+use crate::config::{self, install};
+use crate::error::{ClpError, Result};
+use crate::paths::{CONFIG_FILE, SCRIPTS_DIR};
+
+/// Install, fetch or check the cluster configuration (clp.conf and scripts).
+#[derive(Debug, Parser)]
+#[command(
+    name = "clpcfctrl",
+    version,
+    disable_help_flag = true,
+    group(ArgGroup::new("action").required(true).args(["push", "pull", "check"]))
+)]
+pub struct Args {
+    /// Validate DIR/clp.conf and DIR/scripts, install them, ask clpd to reload
+    #[arg(long)]
+    pub push: bool,
+    /// Write the installed clp.conf and scripts to DIR
+    #[arg(long)]
+    pub pull: bool,
+    /// Validate DIR/clp.conf and DIR/scripts without installing (clp extension)
+    #[arg(long)]
+    pub check: bool,
+    /// The directory holding clp.conf and scripts/ [default: current directory;
+    /// with --check alone: the installed configuration]
+    #[arg(short = 'x', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configuration made on Linux (accepted; the encoding is read from the file)
+    #[arg(short = 'l', conflicts_with = "windows")]
+    pub linux: bool,
+    /// Configuration made by the WebUI on Windows (accepted; the encoding is read from the file)
+    #[arg(short = 'w')]
+    pub windows: bool,
+    /// Refuse warnings too (unsupported types, unknown elements)
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the check report as JSON (with --check)
+    #[arg(long, requires = "check")]
+    pub json: bool,
+    /// Push even when servers are down (accepted; one server is always this one)
+    #[arg(long)]
+    pub force: bool,
+    /// Accepted for compatibility; clp always validates before installing
+    #[arg(long)]
+    pub nocheck: bool,
+    /// Target server (only the local server is supported)
+    #[arg(short = 'h', value_name = "HOST")]
+    pub host: Option<String>,
+    /// Port of the target server (accepted, unused)
+    #[arg(short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+impl Program for Args {
+    fn run(self, ctx: &mut Ctx) -> Result<u8> {
+        if let Some(host) = &self.host {
+            let local = local_server_name().unwrap_or_default();
+            if *host != local && host != "localhost" {
+                return Err(ClpError::usage(format!(
+                    "-h {host}: only the local server ({local}) can be configured by this version"
+                )));
+            }
+        }
+        if self.nocheck {
+            ctx.warn(
+                "--nocheck is accepted for compatibility; the configuration is validated anyway",
+            );
+        }
+        let local = local_server_name();
+        if self.check {
+            return check(ctx, &self, local.as_deref());
+        }
+        let dir = self.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        if self.pull {
+            install::pull(&ctx.paths, &dir)?;
+            ctx.println("Command succeeded.")?;
+            return Ok(0);
+        }
+        let pushed = install::push(&ctx.paths, &dir, local.as_deref(), self.strict)?;
+        let warnings = pushed.checked.report.to_string();
+        ctx.eprint(&warnings);
+        if let Some(pid) = pushed.reloaded {
+            ctx.println(&format!(
+                "clpd (pid {pid}) was asked to reload the configuration."
+            ))?;
+        }
+        ctx.println("Command succeeded.")?;
+        Ok(0)
+    }
+}
+
+fn check(ctx: &mut Ctx, args: &Args, local: Option<&str>) -> Result<u8> {
+    let (conf, scripts) = match &args.dir {
+        Some(dir) => (dir.join(CONFIG_FILE), dir.join(SCRIPTS_DIR)),
+        None => (ctx.paths.config_file(), ctx.paths.scripts_dir()),
+    };
+    let label = conf.display().to_string();
+    let checked = config::check_file(&conf, Some(&scripts), local, &label)?;
+    let refused = checked.report.is_refused(args.strict);
+    if args.json {
+        let body = serde_json::json!({
+            "file": label,
+            "loadable": !refused,
+            "diagnostics": checked.report.diagnostics,
+        });
+        ctx.println(
+            &serde_json::to_string_pretty(&body)
+                .map_err(|e| ClpError::new(crate::ErrorKind::Internal, e.to_string()))?,
+        )?;
+    } else {
+        ctx.print(&checked.report.to_string())?;
+        ctx.println(&summary(&label, &checked, refused))?;
+    }
+    Ok(if refused {
+        crate::ErrorKind::Config.exit_code()
+    } else {
+        0
+    })
+}
+
+fn summary(label: &str, checked: &config::Checked, refused: bool) -> String {
+    let errors = checked.report.errors().count();
+    let warnings = checked.report.warnings().count();
+    match &checked.cluster {
+        Some(c) if !refused => format!(
+            "{label}: valid: cluster {}, {} server(s), {} group(s), {} resource(s), {} monitor(s), {} object(s) not supported; {warnings} warning(s)",
+            c.name,
+            c.servers.len(),
+            c.groups.len(),
+            c.resources.len(),
+            c.monitors.len(),
+            c.unsupported.len()
+        ),
+        _ => format!("{label}: invalid: {errors} error(s), {warnings} warning(s)"),
+    }
+}

@@ -1,0 +1,13 @@
+//! clp: a high-availability supervisor compatible with CLUSTERPRO X SingleServerSafe.
+//!
+//! The binaries in `src/bin/` are thin: each calls [`cli::main`] with its own
+//! argument type. Everything else lives here; see ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod paths;
+pub mod pidfile;
+
+pub use error::{ClpError, ErrorKind, Result};

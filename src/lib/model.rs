@@ -1,0 +1,479 @@
+//! The validated, typed cluster model.
+//!
+//! Built only by `config::validate` from a clp.conf that passed validation, so its
+//! invariants hold: names are unique, every reference resolves, dependency graphs
+//! are acyclic, numbers are in range, durations are `Duration`s and codes are enums.
+//! Values are those of the local server (per-server overrides applied).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The whole configuration as the local server sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub comment: String,
+    /// The server this model was built for (overrides applied for it).
+    pub local_server: String,
+    /// Servers in priority order (0 = master first).
+    pub servers: Vec<Server>,
+    pub heartbeats: Vec<Heartbeat>,
+    /// Groups in file order.
+    pub groups: Vec<Group>,
+    /// Group resources in file order.
+    pub resources: Vec<Resource>,
+    /// Monitors in file order.
+    pub monitors: Vec<Monitor>,
+    pub settings: ClusterSettings,
+    /// Objects present in the file that this version does not run, kept for display.
+    pub unsupported: Vec<UnsupportedObject>,
+}
+
+/// Cluster-wide switches and actions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterSettings {
+    /// `rc/errordetect/rscact/norecovery`: no recovery on activation errors.
+    pub no_recovery_on_activation_error: bool,
+    /// `rc/errordetect/rscdeact/norecovery`: no recovery on deactivation errors.
+    pub no_recovery_on_deactivation_error: bool,
+    /// `rm/errordetect/norecovery`: no recovery on monitor errors.
+    pub no_recovery_on_monitor_error: bool,
+    /// `cluster/rsctimeout/rsctoaction`: what to do when a resource stalls.
+    pub stall_action: StallAction,
+    /// `pm/exec0/recover`: what to do when a cluster process dies.
+    pub process_failure_action: i64,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    /// `webalert/main/alertlog/maxrecordcount`.
+    pub alert_log_max_records: u64,
+    /// `cluster/syslog/format/level`: put the level into syslog lines.
+    pub syslog_level_in_message: bool,
+    /// clp's extension: commands for OS-level actions.
+    pub os_actions: OsActions,
+}
+
+/// Commands carrying out OS-level final actions (`<clp><action>` extension).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OsActions {
+    pub shutdown: String,
+    pub reboot: String,
+    pub panic: String,
+    pub reset: String,
+    /// True for each command that is the built-in default (refused under a relocated root).
+    pub shutdown_is_default: bool,
+    pub reboot_is_default: bool,
+    pub panic_is_default: bool,
+    pub reset_is_default: bool,
+}
+
+/// `cluster/rsctimeout/rsctoaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StallAction {
+    /// 0: treat the stall as an ordinary activation/deactivation failure.
+    None,
+    /// 2: stop the cluster service and shut down the OS.
+    StopClusterAndShutdown,
+    /// 3: stop the cluster service and reboot the OS.
+    StopClusterAndReboot,
+    /// 8-15: panic, reset, BMC and fencing variants, by code.
+    Other(i64),
+}
+
+impl StallAction {
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            0 => StallAction::None,
+            2 => StallAction::StopClusterAndShutdown,
+            3 => StallAction::StopClusterAndReboot,
+            other => StallAction::Other(other),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Server {
+    pub name: String,
+    pub priority: u32,
+    pub comment: String,
+    pub devices: Vec<Device>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub kind: String,
+    pub info: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heartbeat {
+    pub name: String,
+    pub kind: String,
+    pub priority: u32,
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub comment: String,
+    pub kind: String,
+    /// `start`: activate when the cluster service starts.
+    pub auto_start: bool,
+    /// `failover`: fail over automatically.
+    pub auto_failover: bool,
+    /// `failback`: return to the highest-priority server automatically.
+    pub auto_failback: bool,
+    /// Servers the group may run on, highest priority first.
+    pub policy: Vec<String>,
+    /// Member resources in the order the group lists them.
+    pub resources: Vec<String>,
+}
+
+/// A group resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    pub name: String,
+    pub group: String,
+    pub comment: String,
+    /// Resources (same group) that must be online before this one starts.
+    pub depends: Vec<String>,
+    pub activation: ActivationPolicy,
+    pub deactivation: DeactivationPolicy,
+    pub kind: ResourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ResourceKind {
+    Exec(ExecSpec),
+}
+
+impl ResourceKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ResourceKind::Exec(_) => "exec",
+        }
+    }
+}
+
+/// `act/*` of a group resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationPolicy {
+    /// The outer "stall" timeout.
+    pub timeout: Duration,
+    pub retry: u32,
+    pub failover: u32,
+    pub final_action: ResourceFinalAction,
+}
+
+/// `deact/*` of a group resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeactivationPolicy {
+    pub timeout: Duration,
+    pub retry: u32,
+    pub final_action: ResourceFinalAction,
+}
+
+/// Final actions of group resources (reference §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResourceFinalAction {
+    /// 0: no operation, go on with the next resource.
+    NoOpContinue,
+    /// 1: no operation, do not go on.
+    NoOpStop,
+    /// 2: stop the group.
+    StopGroup,
+    /// 3: stop the cluster service.
+    StopCluster,
+    /// 4: stop the cluster service and shut down the OS.
+    StopClusterAndShutdown,
+    /// 5: stop the cluster service and reboot the OS.
+    StopClusterAndReboot,
+    /// 8: sysrq panic.
+    SysrqPanic,
+    /// 9: keepalive reset.
+    KeepaliveReset,
+    /// 10: keepalive panic.
+    KeepalivePanic,
+    /// 11-15: BMC and fencing variants, by code (no BMC on our machines).
+    Other(i64),
+}
+
+impl ResourceFinalAction {
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            0 => ResourceFinalAction::NoOpContinue,
+            1 => ResourceFinalAction::NoOpStop,
+            2 => ResourceFinalAction::StopGroup,
+            3 => ResourceFinalAction::StopCluster,
+            4 => ResourceFinalAction::StopClusterAndShutdown,
+            5 => ResourceFinalAction::StopClusterAndReboot,
+            8 => ResourceFinalAction::SysrqPanic,
+            9 => ResourceFinalAction::KeepaliveReset,
+            10 => ResourceFinalAction::KeepalivePanic,
+            other => ResourceFinalAction::Other(other),
+        }
+    }
+}
+
+/// Where a script comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ScriptPath {
+    /// A file name in the scripts tree (`scripts/<group>/<resource>/start.sh`).
+    Bundled(String),
+    /// An absolute path of the user's.
+    Absolute(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecSpec {
+    pub start: ScriptPath,
+    pub start_sync: bool,
+    pub stop: ScriptPath,
+    pub stop_sync: bool,
+    pub start_timeout: Duration,
+    pub stop_timeout: Duration,
+    /// Where script stdout/stderr go; None discards them.
+    pub userlog: Option<String>,
+    /// Rotate the user log at this size (bytes), when set.
+    pub logrotate_size: Option<u64>,
+}
+
+/// Monitor timing: Always, or Active (only while the target resource is online).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Timing {
+    Always,
+    Active,
+}
+
+/// The recovery target of a monitor (`relation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum RecoveryTarget {
+    Resource(String),
+    Group(String),
+    /// `cls` / `LocalServer`: only the recovery script and the final action apply.
+    LocalServer,
+    /// `allgrp`: every group.
+    AllGroups,
+}
+
+/// Final actions of monitors (reference §2.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MonitorFinalAction {
+    /// 1
+    NoOp,
+    /// 2
+    StopGroup,
+    /// 3
+    StopCluster,
+    /// 4
+    StopClusterAndShutdown,
+    /// 5
+    StopClusterAndReboot,
+    /// 8
+    SysrqPanic,
+    /// 9
+    KeepaliveReset,
+    /// 10
+    KeepalivePanic,
+    /// 16
+    StopResource,
+    /// 11-15: BMC and fencing variants.
+    Other(i64),
+}
+
+impl MonitorFinalAction {
+    pub fn from_code(code: i64) -> Self {
+        match code {
+            1 => MonitorFinalAction::NoOp,
+            2 => MonitorFinalAction::StopGroup,
+            3 => MonitorFinalAction::StopCluster,
+            4 => MonitorFinalAction::StopClusterAndShutdown,
+            5 => MonitorFinalAction::StopClusterAndReboot,
+            8 => MonitorFinalAction::SysrqPanic,
+            9 => MonitorFinalAction::KeepaliveReset,
+            10 => MonitorFinalAction::KeepalivePanic,
+            16 => MonitorFinalAction::StopResource,
+            other => MonitorFinalAction::Other(other),
+        }
+    }
+}
+
+/// Scripts run before recovery steps (`emergency/preaction`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreAction {
+    pub before_restart: bool,
+    pub before_failover: bool,
+    pub before_final_action: bool,
+    pub script: ScriptPath,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Monitor {
+    pub name: String,
+    pub comment: String,
+    pub timing: Timing,
+    /// The resource whose activation gates Active monitoring.
+    pub target: Option<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Extra consecutive failures tolerated before an error (reconfirmation).
+    pub retry: u32,
+    pub first_wait: Duration,
+    /// Servers that run this monitor; empty = all.
+    pub servers: Vec<String>,
+    pub recovery_target: RecoveryTarget,
+    pub script_threshold: u32,
+    pub restart_threshold: u32,
+    pub failover_threshold: u32,
+    pub final_action: MonitorFinalAction,
+    pub preaction: PreAction,
+    /// After a timeout, declare the error without the retries.
+    pub no_retry_on_timeout: bool,
+    /// After a timeout, do not recover.
+    pub no_recovery_on_timeout: bool,
+    pub kind: MonitorKind,
+}
+
+/// Type-specific monitor parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MonitorKind {
+    Userw(UserwSpec),
+    Diskw(DiskwSpec),
+    Ipw(IpwSpec),
+    Miiw(MiiwSpec),
+    Pidw,
+    Psw(PswSpec),
+    Httpw(HttpwSpec),
+    Genw(GenwSpec),
+    Mtw(MtwSpec),
+    Fipw(FipwSpec),
+}
+
+impl MonitorKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            MonitorKind::Userw(_) => "userw",
+            MonitorKind::Diskw(_) => "diskw",
+            MonitorKind::Ipw(_) => "ipw",
+            MonitorKind::Miiw(_) => "miiw",
+            MonitorKind::Pidw => "pidw",
+            MonitorKind::Psw(_) => "psw",
+            MonitorKind::Httpw(_) => "httpw",
+            MonitorKind::Genw(_) => "genw",
+            MonitorKind::Mtw(_) => "mtw",
+            MonitorKind::Fipw(_) => "fipw",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserwSpec {
+    pub method: String,
+    pub action: String,
+    pub use_heartbeat_timing: bool,
+    pub dummy_open: bool,
+    pub dummy_write: bool,
+    pub write_size: u64,
+    pub dummy_thread: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiskwSpec {
+    pub object: String,
+    pub method: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IpwSpec {
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MiiwSpec {
+    pub interface: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PswSpec {
+    pub process_name: String,
+    pub min_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpwSpec {
+    pub server: String,
+    pub port: u16,
+    pub uri: String,
+    pub https: bool,
+    /// GET instead of HEAD.
+    pub get: bool,
+    pub username: String,
+    pub password: String,
+    pub password_encrypted: bool,
+}
+
+/// Normal exit codes of a synchronous genw script: single values and ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NormalValues(pub Vec<(i32, i32)>);
+
+impl NormalValues {
+    pub fn contains(&self, code: i32) -> bool {
+        self.0.iter().any(|(lo, hi)| (*lo..=*hi).contains(&code))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenwSpec {
+    pub script: ScriptPath,
+    pub sync: bool,
+    pub wait_start: Duration,
+    pub normal_values: NormalValues,
+    pub userlog: Option<String>,
+    pub logrotate_size: Option<u64>,
+    pub wait_stop: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MtwSpec {
+    pub members: Vec<String>,
+    /// Error when at least this many members are in error (0 = all of them).
+    pub error_threshold: u32,
+    /// Warning when at least this many members are in error (0 = never).
+    pub warning_threshold: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FipwSpec {
+    pub check_link: bool,
+}
+
+/// An object clp keeps but does not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnsupportedObject {
+    /// `resource`, `monitor`, `heartbeat`, `networkpartition`.
+    pub category: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Cluster {
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+
+    pub fn monitor(&self, name: &str) -> Option<&Monitor> {
+        self.monitors.iter().find(|m| m.name == name)
+    }
+
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Parser};
 
 use super::{Ctx, Program};
+use crate::config::defaults::DefaultValue;
+use crate::config::xml::Element;
 use crate::config::{ConfigFile, Report, defaults, path};
 use crate::error::{ClpError, Result};
 
@@ -64,7 +66,7 @@ impl Program for Args {
         }
         match default_for(root, &steps) {
             Some(value) => {
-                ctx.println(value)?;
+                ctx.println(&value)?;
                 Ok(0)
             }
             None => Err(ClpError::not_found(format!(
@@ -76,8 +78,8 @@ impl Program for Args {
 }
 
 /// The default of an absent element, when its object exists and the table has one.
-fn default_for(root: &crate::config::xml::Element, steps: &[path::Step]) -> Option<&'static str> {
-    use defaults::{DefaultValue, Scope};
+fn default_for(root: &Element, steps: &[path::Step]) -> Option<String> {
+    use defaults::Scope;
     let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
     let (scope, object_len) = match names.as_slice() {
         ["monitor", kind, ..] => (
@@ -96,9 +98,44 @@ fn default_for(root: &crate::config::xml::Element, steps: &[path::Step]) -> Opti
     if object_len > 0 && path::find(root, &steps[..object_len]).is_none() {
         return None;
     }
-    let rel: Vec<&str> = names[object_len..].to_vec();
-    match defaults::lookup(scope, &rel.join("/"))?.default {
-        DefaultValue::Value(v) => Some(v),
+    let rel = names[object_len..].join("/");
+    match defaults::lookup(scope, &rel)?.default {
+        DefaultValue::Value(v) => Some(v.to_string()),
+        DefaultValue::Derived(_) => derived(root, &steps[..object_len], &rel),
+        DefaultValue::Unset | DefaultValue::Required => None,
+    }
+}
+
+/// Computed defaults, by the rules in `defaults.rs`: the outer resource timeouts
+/// are 180 s plus the script timeout (1800 s for non-exec resources), and the
+/// failover threshold is the number of servers.
+fn derived(root: &Element, object: &[path::Step], rel: &str) -> Option<String> {
+    let script_timeout = |which: &str| -> Option<i64> {
+        let mut steps = object.to_vec();
+        steps.extend(path::parse(&format!("parameters/timeout/{which}")).ok()?);
+        let value = match path::find(root, &steps) {
+            Some(e) => e.text.trim().to_string(),
+            None => match defaults::lookup(
+                defaults::Scope::Resource("exec"),
+                &format!("parameters/timeout/{which}"),
+            )?
+            .default
+            {
+                DefaultValue::Value(v) => v.to_string(),
+                _ => return None,
+            },
+        };
+        value.parse().ok()
+    };
+    match rel {
+        "act/timeout" => Some((180 + script_timeout("start")?).to_string()),
+        "deact/timeout" => Some((180 + script_timeout("stop")?).to_string()),
+        "act/fo" => Some(
+            root.elements()
+                .filter(|e| e.name == "server")
+                .count()
+                .to_string(),
+        ),
         _ => None,
     }
 }

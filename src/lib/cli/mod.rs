@@ -8,6 +8,7 @@
 pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
+pub mod docgen;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -189,7 +189,7 @@ pub const PARAMS: &[Param] = &[
     // ---- server ---------------------------------------------------------------
     p(Server, "priority", Required, Int { min: 0, max: 31 }, "V: 0 = master"),
     p(Server, "comment", Value(""), Text, "V"),
-    p(Server, "device/type", Required, Text, "V: lan|mdc|disk|witness|bmc|ping|http|disknp"),
+    p(Server, "device/type", Unset, Text, "V: lan|mdc|disk|witness|bmc|ping|http|disknp"),
     p(Server, "device/info", Value(""), Text, "V"),
     p(Server, "device/extend", Unset, Text, "V"),
     p(Server, "device/mdc/info", Unset, Text, "V"),

@@ -13,6 +13,8 @@ pub mod defaults;
 pub mod encoding;
 pub mod install;
 pub mod path;
+#[cfg(test)]
+mod proptests;
 pub mod report;
 pub mod validate;
 pub mod xml;

@@ -513,6 +513,13 @@ impl Validator<'_, '_> {
                     );
                     continue;
                 }
+                if dev.child("type").is_none() {
+                    self.report.error(
+                        dev.line,
+                        format!("{abs}/device@{id}/type"),
+                        "is required; add <type>lan</type> (lan, mdc, disk, witness, bmc, ping, http, disknp)",
+                    );
+                }
                 devices.push(Device {
                     id: id.to_string(),
                     kind: dev
@@ -850,7 +857,8 @@ impl Validator<'_, '_> {
                 kind: ResourceKind::Exec(spec),
             });
         }
-        self.check_cycles(&out);
+        let lines: HashMap<&str, u32> = instances.iter().map(|i| (i.name, i.el.line)).collect();
+        self.check_cycles(&out, &lines);
         out
     }
 
@@ -928,7 +936,7 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn check_cycles(&mut self, resources: &[Resource]) {
+    fn check_cycles(&mut self, resources: &[Resource], lines: &HashMap<&str, u32>) {
         // Depth-first search with colours; report each cycle once, by its members.
         let index: HashMap<&str, &Resource> =
             resources.iter().map(|r| (r.name.as_str(), r)).collect();
@@ -936,7 +944,14 @@ impl Validator<'_, '_> {
         let mut reported = BTreeSet::new();
         for r in resources {
             let mut stack: Vec<&str> = Vec::new();
-            self.visit(&r.name, &index, &mut state, &mut stack, &mut reported);
+            self.visit(
+                &r.name,
+                &index,
+                lines,
+                &mut state,
+                &mut stack,
+                &mut reported,
+            );
         }
     }
 
@@ -944,6 +959,7 @@ impl Validator<'_, '_> {
         &mut self,
         name: &'a str,
         index: &HashMap<&'a str, &'a Resource>,
+        lines: &HashMap<&str, u32>,
         state: &mut HashMap<&'a str, u8>,
         stack: &mut Vec<&'a str>,
         reported: &mut BTreeSet<Vec<String>>,
@@ -960,7 +976,7 @@ impl Validator<'_, '_> {
                     let first = &stack[start];
                     let kind = index.get(first).map_or("exec", |r| r.kind.type_name());
                     self.report.error(
-                        0,
+                        lines.get(first).copied().unwrap_or(0),
                         format!("/root/resource/{kind}@{first}"),
                         format!(
                             "dependency cycle: {}; remove one <depend>",
@@ -977,7 +993,7 @@ impl Validator<'_, '_> {
         if let Some(r) = index.get(name) {
             for d in &r.depends {
                 if let Some((k, _)) = index.get_key_value(d.as_str()) {
-                    self.visit(k, index, state, stack, reported);
+                    self.visit(k, index, lines, state, stack, reported);
                 }
             }
         }

@@ -139,9 +139,15 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 
     loop {
         let before = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| SyntaxError {
-            line: lines.line_of(reader.error_position()),
-            message: e.to_string(),
+        let event = reader.read_event().map_err(|e| {
+            let opened = stack
+                .last()
+                .map(|open| format!(" (<{}> was opened on line {})", open.name, open.line))
+                .unwrap_or_default();
+            SyntaxError {
+                line: lines.line_of(reader.error_position()),
+                message: format!("{e}{opened}"),
+            }
         })?;
         // Position of the markup start: skip whitespace the reader consumed before '<'.
         let start_line = lines.line_of(skip_ws(text, before));

@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Integration tests of clp (one test crate).
+//!
+//! Programs are run as real processes (`CARGO_BIN_EXE_*`), each test in its own
+//! temporary directory used as `CLP_ROOT`; nothing touches the real `/etc`.
+//! Fixtures live in `tests/fixtures/`: valid configurations at the top level,
+//! one broken rule per directory under `invalid/`.
+
+mod clpcfget;
+mod clpcfset;
+mod config_check;
+mod examples;
+mod push_pull;
+mod roundtrip;
+mod util;

@@ -3,11 +3,15 @@
 //! The binaries in `src/bin/` are thin: each calls [`cli::main`] with its own
 //! argument type. Everything else lives here; see ARCHITECTURE.md for the map.
 
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod exec;
+pub mod log;
 pub mod model;
 pub mod paths;
 pub mod pidfile;
+pub mod status;
 
 pub use error::{ClpError, ErrorKind, Result};

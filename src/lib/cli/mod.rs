@@ -8,6 +8,7 @@
 pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
+pub mod clpstat;
 pub mod docgen;
 
 use std::io::{self, Write};

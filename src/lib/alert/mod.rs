@@ -1,0 +1,1 @@
+//! Alerts: catalog and alert log (being written).

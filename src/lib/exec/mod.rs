@@ -1,0 +1,1 @@
+//! Running scripts (being written).

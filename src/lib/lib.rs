@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod log;

@@ -191,6 +191,29 @@ impl Validator<'_, '_> {
             );
             return None;
         }
+        // Sections that must appear once: a second copy would be silently ignored.
+        let mut seen_sections: BTreeMap<&str, u32> = BTreeMap::new();
+        for child in root.elements() {
+            let singleton = !matches!(
+                child.name.as_str(),
+                "server" | "group" | "heartbeat" | "networkpartition" | "resource" | "monitor"
+            );
+            if !singleton {
+                continue;
+            }
+            if let Some(first) = seen_sections.get(child.name.as_str()) {
+                self.report.warning(
+                    child.line,
+                    format!("/root/{}", child.name),
+                    format!(
+                        "a second <{}> section (the first is on line {first}); clp reads values from the first only: merge them",
+                        child.name
+                    ),
+                );
+            } else {
+                seen_sections.insert(&child.name, child.line);
+            }
+        }
         let mut server_els = Vec::new();
         let mut group_els = Vec::new();
         let mut containers: HashMap<&str, Vec<&Element>> = HashMap::new();

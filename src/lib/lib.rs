@@ -6,9 +6,11 @@
 pub mod alert;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod ipc;
 pub mod log;
 pub mod model;
 pub mod paths;

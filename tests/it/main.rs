@@ -8,6 +8,7 @@
 
 mod clpcfget;
 mod clpcfset;
+mod clpstat;
 mod config_check;
 mod examples;
 mod push_pull;

@@ -5,10 +5,17 @@
 //! `<program>: error: <message>` and turn it into the exit code of the table in
 //! [`crate::error`]. A closed stdout (`clpstat | head`) is success, not an error.
 
+pub mod client;
 pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
+pub mod clpcl;
+pub mod clpd;
+pub mod clpdown;
+pub mod clpgrp;
+pub mod clprsc;
 pub mod clpstat;
+pub mod clpstdn;
 pub mod docgen;
 
 use std::io::{self, Write};
@@ -27,6 +34,12 @@ pub const LOG_ENV: &str = "CLP_LOG";
 pub trait Program: Parser {
     /// Runs the program. Returns the exit code on success (normally 0).
     fn run(self, ctx: &mut Ctx) -> Result<u8>;
+
+    /// True when the program installs its own logging (the daemon writes module
+    /// logs); the harness then leaves logging alone.
+    fn own_logging(&self) -> bool {
+        false
+    }
 }
 
 /// What every program gets: the layout and its output streams.
@@ -84,7 +97,9 @@ pub fn main<P: Program>() -> ExitCode {
         Ok(args) => args,
         Err(e) => return clap_error(&program, &e),
     };
-    init_logging();
+    if !args.own_logging() {
+        init_logging();
+    }
     let mut ctx = Ctx::new(program.clone(), Paths::from_env());
     match args.run(&mut ctx) {
         Ok(code) => ExitCode::from(code),

@@ -1128,10 +1128,18 @@ impl Engine {
         }
     }
 
+    /// The group's members that clp runs (types it does not support are shown
+    /// in the status but never started or waited for).
     fn members(&self, group: &str) -> Vec<String> {
         self.model
             .group(group)
-            .map(|g| g.resources.clone())
+            .map(|g| {
+                g.resources
+                    .iter()
+                    .filter(|r| self.resources.contains_key(*r))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -1,1 +1,419 @@
-//! Running scripts (being written).
+//! Running scripts for the daemon: exec resources' `start.sh`/`stop.sh`, later
+//! monitor scripts.
+//!
+//! # What this module owns
+//!
+//! * Spawning a script ([`Executor::spawn`]): a new session (so pgid == pid), stdin
+//!   from `/dev/null`, stdout+stderr appended to a userlog (rotated to `<path>.pre`
+//!   at a size) or discarded, the inherited environment plus the spec's variables,
+//!   default signal dispositions and an empty signal mask, every other descriptor
+//!   close-on-exec. A script without an x bit runs as `/bin/sh <script>`.
+//! * One watcher thread (`clp-exec`) that owns every watched process: its pidfd, its
+//!   pgid and its timers. It sleeps in `poll(2)` on the pidfds plus a wake eventfd,
+//!   with a timeout equal to the earliest deadline, and calls `notify` once per
+//!   finished process.
+//! * Timeouts: at the deadline SIGTERM to the whole process group, SIGKILL to the
+//!   whole group `kill_grace` later; the outcome is [`Outcome::TimedOut`] whatever
+//!   the leader's exit status. If the leader exits during the grace, the SIGKILL
+//!   to its group is still sent when the grace ends (grandchildren that ignore
+//!   SIGTERM do not survive a timeout).
+//! * Adoption of processes started by a previous clpd ([`Executor::adopt`]),
+//!   recognised by their start time (field 22 of `/proc/<pid>/stat`).
+//!
+//! # Invariants
+//!
+//! * Every child we spawn is reaped exactly once, by the watcher, through
+//!   `waitid(P_PIDFD)`, including children that were [`forget`](Executor::forget)-ten.
+//! * Every watched process is reported at most once; forgotten ones never.
+//! * Process death is an event (the pidfd becomes readable), timers are deadlines;
+//!   nothing here sleeps on a fixed interval or polls `/proc`.
+//! * The timeout counts from the moment of `spawn`, not from when the watcher
+//!   picks the process up.
+//!
+//! # What it must never do
+//!
+//! * Never block the caller on a process: `spawn`, `adopt`, `forget` and
+//!   `terminate_group` only fork/exec or queue work for the watcher.
+//! * Never reap with `wait(-1)`/`waitpid(-1)`, and nothing else in clpd may either:
+//!   that would steal our children's statuses (they would then be reported `Lost`).
+//!   Never use `std::process::Child::wait` on our children.
+//! * Never kill an unrelated group: [`kill_group`] refuses pgid 0, 1 and clpd's own.
+//! * Never reap an adopted process (it is not ours to reap), and never kill children
+//!   on [`Executor::shutdown`].
+//! * Never panic: errors are returned or logged (target `exec`); a panicking
+//!   `notify` is caught and logged. `notify` runs on the watcher thread and must be
+//!   quick (e.g. push into a channel): while it runs, no other process is seen.
+
+mod spawn;
+mod watcher;
+
+#[cfg(test)]
+mod tests;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Pid, getpgrp};
+use rustix::event::{EventfdFlags, PollFd, PollFlags, eventfd, poll};
+use rustix::process::{Pid as RPid, PidfdFlags, WaitId, WaitIdOptions, pidfd_open, waitid};
+
+use crate::error::{ClpError, ErrorKind, Result};
+use watcher::{Command, Entry, Stage, Watcher};
+
+/// A script to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// The script; executed directly if executable, else via `/bin/sh <program>`.
+    /// A relative path is taken relative to `cwd`.
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    /// The working directory (normally the script's directory).
+    pub cwd: PathBuf,
+    /// Where stdout and stderr go.
+    pub output: Output,
+    /// None = no timeout (asynchronous start scripts).
+    pub timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL of the process group.
+    pub kill_grace: Duration,
+}
+
+/// Where a script's stdout and stderr go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Discard,
+    /// Appended to `path` (created with mode 0644, parent directories too). When
+    /// `rotate_at` is `Some(n)` and the file holds at least `n` bytes (and is not
+    /// empty) before the spawn, it is first renamed to `<path>.pre`: one previous
+    /// generation, as CLUSTERPRO keeps.
+    Append {
+        path: PathBuf,
+        rotate_at: Option<u64>,
+    },
+}
+
+/// A spawned script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spawned {
+    pub pid: u32,
+    /// Equal to `pid`: the script leads its own session and group.
+    pub pgid: u32,
+    /// Field 22 of `/proc/<pid>/stat`, to recognise the process after a daemon
+    /// restart (0 if it could not be read).
+    pub start_time: u64,
+}
+
+/// How a watched process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exited by itself with this status.
+    Exited(i32),
+    /// Killed by this signal (not by our timeout).
+    Signaled(i32),
+    /// Its timeout passed and its group was killed, whatever its exit status.
+    TimedOut,
+    /// A watched non-child vanished (or the status was taken by someone else): unknown.
+    Lost,
+}
+
+/// A finished process, as reported to `notify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    pub tag: u64,
+    pub pid: u32,
+    pub outcome: Outcome,
+    /// Since the spawn (or since the adoption, for adopted processes).
+    pub duration: Duration,
+}
+
+/// Spawns scripts and watches them on one thread. Cheap to share (`&self` methods,
+/// `Sync`); dropping it stops the watcher like [`Executor::shutdown`].
+pub struct Executor {
+    tx: Sender<Command>,
+    wake: Arc<OwnedFd>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Executor {
+    /// Starts the watcher thread; `notify` is called (from that thread) for every
+    /// finished process.
+    pub fn new(notify: Box<dyn Fn(Finished) + Send>) -> Result<Executor> {
+        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map_err(|e| {
+            ClpError::new(
+                ErrorKind::Internal,
+                format!("cannot create the script watcher's eventfd: {e}"),
+            )
+        })?;
+        let wake = Arc::new(wake);
+        let (tx, rx) = mpsc::channel();
+        let watcher = Watcher::new(rx, Arc::clone(&wake), notify);
+        let thread = std::thread::Builder::new()
+            .name("clp-exec".into())
+            .spawn(move || watcher.run())
+            .map_err(|e| {
+                ClpError::new(
+                    ErrorKind::Internal,
+                    format!("cannot start the script watcher thread: {e}"),
+                )
+            })?;
+        Ok(Executor {
+            tx,
+            wake,
+            thread: Some(thread),
+        })
+    }
+
+    /// Spawns `spec` in a new session (pgid == pid), stdin /dev/null, output as
+    /// configured, everything else close-on-exec. The watcher reaps it via its
+    /// pidfd and calls `notify(Finished{tag, ..})`. At the timeout: SIGTERM to the
+    /// group, SIGKILL to the group after `kill_grace`, outcome `TimedOut`.
+    pub fn spawn(&self, tag: u64, spec: ScriptSpec) -> Result<Spawned> {
+        let mut cmd = spawn::build(&spec)?;
+        let started = Instant::now();
+        let program = spawn::resolve_program(&spec);
+        let child = cmd
+            .spawn()
+            .map_err(|e| ClpError::io("cannot run script", &program, e))?;
+        let pid = child.id();
+        // `child` is dropped without waiting: the watcher reaps through the pidfd.
+        drop(child);
+        // Our unreaped child cannot vanish or be replaced, so this pidfd is its.
+        let pidfd = match i32::try_from(pid)
+            .ok()
+            .and_then(RPid::from_raw)
+            .ok_or(rustix::io::Errno::SRCH)
+            .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
+        {
+            Ok(fd) => fd,
+            Err(e) => {
+                reap_now(pid);
+                return Err(ClpError::new(
+                    ErrorKind::Failed,
+                    format!(
+                        "cannot watch script {} (pid {pid}): {e}; it was killed",
+                        program.display()
+                    ),
+                ));
+            }
+        };
+        let start_time = process_start_time(pid).unwrap_or_else(|| {
+            tracing::warn!(target: "exec", "cannot read the start time of pid {pid}");
+            0
+        });
+        tracing::debug!(
+            target: "exec",
+            "spawned {} as pid {pid} (tag {tag}, timeout {:?})",
+            program.display(),
+            spec.timeout
+        );
+        let entry = Entry {
+            tag: Some(tag),
+            pid,
+            pgid: pid,
+            pidfd,
+            child: true,
+            started,
+            stage: Stage::Running,
+            deadline: spec.timeout.and_then(|t| started.checked_add(t)),
+            kill_grace: spec.kill_grace,
+        };
+        if let Err(mpsc::SendError(cmd)) = self.tx.send(Command::Watch(entry)) {
+            // The watcher is gone: do not leave an unreaped child behind.
+            if let Command::Watch(entry) = cmd {
+                reap_now(entry.pid);
+            }
+            return Err(ClpError::new(
+                ErrorKind::Internal,
+                format!(
+                    "the script watcher is not running; script {} was killed",
+                    program.display()
+                ),
+            ));
+        }
+        self.wake();
+        Ok(Spawned {
+            pid,
+            pgid: pid,
+            start_time,
+        })
+    }
+
+    /// Watches a process that is NOT our child (adopted after a daemon restart).
+    /// With `start_time`, it must match field 22 of `/proc/<pid>/stat`. When it
+    /// exits, `notify` gets `Outcome::Lost`. Errors if it is already gone.
+    pub fn adopt(&self, tag: u64, pid: u32, start_time: Option<u64>) -> Result<()> {
+        let gone = || ClpError::not_found(format!("pid {pid} is not running"));
+        let raw = i32::try_from(pid)
+            .ok()
+            .and_then(RPid::from_raw)
+            .ok_or_else(|| ClpError::usage(format!("invalid pid {pid}")))?;
+        let pidfd = match pidfd_open(raw, PidfdFlags::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::SRCH) => return Err(gone()),
+            Err(e) => {
+                return Err(ClpError::failed(format!("cannot watch pid {pid}: {e}")));
+            }
+        };
+        let actual = process_start_time(pid);
+        // Checked after reading /proc: if the pidfd's process is still alive now,
+        // the pid number still belongs to it, so what we read was its start time.
+        if exited(&pidfd) {
+            return Err(gone());
+        }
+        if let Some(expected) = start_time
+            && actual != Some(expected)
+        {
+            return Err(ClpError::not_found(format!(
+                "pid {pid} is not the process that was started (start time {}, expected {expected})",
+                actual.map_or_else(|| "unknown".to_string(), |t| t.to_string())
+            )));
+        }
+        tracing::debug!(target: "exec", "adopting pid {pid} (tag {tag})");
+        let entry = Entry {
+            tag: Some(tag),
+            pid,
+            pgid: pid,
+            pidfd,
+            child: false,
+            started: Instant::now(),
+            stage: Stage::Running,
+            deadline: None,
+            kill_grace: Duration::ZERO,
+        };
+        self.tx
+            .send(Command::Watch(entry))
+            .map_err(|_| ClpError::new(ErrorKind::Internal, "the script watcher is not running"))?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Stops reporting `tag` (no notify). A child is still reaped when it ends,
+    /// and its timeout, if any, still applies.
+    pub fn forget(&self, tag: u64) {
+        self.command(Command::Forget(tag));
+    }
+
+    /// SIGTERM to the process group now, SIGKILL after `grace` (on the watcher's
+    /// timer; this call does not block).
+    pub fn terminate_group(&self, pgid: u32, grace: Duration) {
+        self.command(Command::TerminateGroup { pgid, grace });
+    }
+
+    /// Stops the watcher thread (does not kill children).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    /// Waits until the watcher has handled every exit that happened before this
+    /// call (tests only: it blocks).
+    #[cfg(test)]
+    fn barrier(&self, timeout: Duration) -> bool {
+        let (tx, rx) = mpsc::channel();
+        self.command(Command::Barrier(tx));
+        rx.recv_timeout(timeout).is_ok()
+    }
+
+    fn command(&self, cmd: Command) {
+        if self.tx.send(cmd).is_err() {
+            tracing::error!(target: "exec", "the script watcher is not running");
+            return;
+        }
+        self.wake();
+    }
+
+    fn wake(&self) {
+        if let Err(e) = rustix::io::write(self.wake.as_fd(), &1u64.to_ne_bytes()) {
+            // EAGAIN means the counter is already huge: the watcher is awake anyway.
+            if e != rustix::io::Errno::AGAIN {
+                tracing::error!(target: "exec", "cannot wake the script watcher: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        self.wake();
+        if let Some(thread) = self.thread.take() {
+            // Never join ourselves (an Executor dropped from inside `notify`).
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                tracing::error!(target: "exec", "the script watcher thread panicked");
+            }
+        }
+    }
+}
+
+/// Whether a pidfd already reports its process as exited (zero-timeout poll).
+fn exited(pidfd: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match poll(&mut fds, Some(&zero)) {
+        Ok(n) => n > 0,
+        Err(_) => false,
+    }
+}
+
+/// Last resort for a child we cannot hand to the watcher: kill its group and reap
+/// it here. SIGKILL makes this wait short.
+fn reap_now(pid: u32) {
+    tracing::error!(target: "exec", "killing and reaping pid {pid} synchronously");
+    if let Err(e) = kill_group(pid, Signal::SIGKILL) {
+        tracing::error!(target: "exec", "cannot kill process group {pid}: {e}");
+    }
+    if let Some(p) = i32::try_from(pid).ok().and_then(RPid::from_raw) {
+        if let Err(e) = waitid(WaitId::Pid(p), WaitIdOptions::EXITED) {
+            tracing::error!(target: "exec", "cannot reap pid {pid}: {e}");
+        }
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), parsed
+/// after the last `)` so that a command name with spaces or parentheses is harmless.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+/// The start time from the text of a `/proc/<pid>/stat`.
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    // After ')': field 3 (state) is index 0, so field 22 is index 19.
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Sends `sig` to process group `pgid`. Refuses pgid 0 and 1 and clpd's own group.
+pub fn kill_group(pgid: u32, sig: Signal) -> Result<()> {
+    let raw = i32::try_from(pgid).unwrap_or(0);
+    if raw <= 1 {
+        return Err(ClpError::new(
+            ErrorKind::Internal,
+            format!("refusing to signal process group {pgid}"),
+        ));
+    }
+    let group = Pid::from_raw(raw);
+    if group == getpgrp() {
+        return Err(ClpError::new(
+            ErrorKind::Internal,
+            format!("refusing to signal process group {pgid}: it is clpd's own"),
+        ));
+    }
+    killpg(group, sig).map_err(|e| match e {
+        Errno::ESRCH => ClpError::not_found(format!("no process group {pgid}")),
+        Errno::EPERM => ClpError::new(
+            ErrorKind::Permission,
+            format!("not allowed to signal process group {pgid}"),
+        ),
+        _ => ClpError::failed(format!("cannot send {sig} to process group {pgid}: {e}")),
+    })
+}

@@ -1,0 +1,146 @@
+//! What the operation commands share: talking to clpd, starting it, reading the
+//! snapshot, and CLUSTERPRO's `-h host` option.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::error::{ClpError, ErrorKind, Result};
+use crate::ipc::{self, Request};
+use crate::paths::Paths;
+use crate::pidfile::{self, DaemonState};
+use crate::status::Snapshot;
+
+/// The default wait for an answer (CLUSTERPRO's `--apito` default, 3600 s).
+pub const DEFAULT_API_TIMEOUT: u64 = 3600;
+
+/// Accepts `-h HOST` only for this server (remote servers come with multi-node).
+pub fn check_host(host: Option<&str>) -> Result<()> {
+    let Some(host) = host else { return Ok(()) };
+    let local = super::local_server_name().unwrap_or_default();
+    if host == local || host == "localhost" || host == "127.0.0.1" {
+        Ok(())
+    } else {
+        Err(ClpError::usage(format!(
+            "-h {host}: only the local server ({local}) can be reached by this version"
+        )))
+    }
+}
+
+/// Sends a request and returns clpd's message, or its error.
+pub fn request(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<String> {
+    ipc::call_ok(paths, request, Duration::from_secs(timeout_secs.max(1)))
+}
+
+/// The snapshot written by the running clpd.
+pub fn snapshot(paths: &Paths) -> Result<Snapshot> {
+    let file = paths.run_dir().join(crate::status::SNAPSHOT_FILE);
+    match pidfile::probe(&paths.pid_file())? {
+        DaemonState::NotRunning => {
+            return Err(ClpError::new(
+                ErrorKind::NotRunning,
+                "clpd is not running; start the cluster service with clpcl -s",
+            ));
+        }
+        DaemonState::Running(_) => {}
+    }
+    let bytes = std::fs::read(&file)
+        .map_err(|e| ClpError::io("cannot read the status snapshot", &file, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ClpError::failed(format!(
+            "{}: unreadable status snapshot: {e}",
+            file.display()
+        ))
+    })
+}
+
+/// The local server's name as the running configuration sees it.
+pub fn server_name(paths: &Paths) -> String {
+    snapshot(paths)
+        .ok()
+        .and_then(|s| s.servers.into_iter().find(|x| x.local).map(|x| x.name))
+        .or_else(super::local_server_name)
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The clpd program: next to this program, else from PATH.
+fn clpd_program() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("clpd")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("clpd"))
+}
+
+/// Starts clpd detached and waits until it is ready (or has failed, with its error).
+pub fn start_daemon(paths: &Paths, wait: Duration) -> Result<()> {
+    if let DaemonState::Running(_) = pidfile::probe(&paths.pid_file())? {
+        return Ok(());
+    }
+    let run = paths.run_dir();
+    std::fs::create_dir_all(&run).map_err(|e| ClpError::io("cannot create", &run, e))?;
+    let errors = run.join("clpd.start.err");
+    let err_file =
+        std::fs::File::create(&errors).map_err(|e| ClpError::io("cannot create", &errors, e))?;
+    let (read_end, write_end) =
+        rustix::pipe::pipe().map_err(|e| ClpError::failed(format!("cannot create a pipe: {e}")))?;
+    let write_fd = write_end.as_raw_fd();
+    let mut command = Command::new(clpd_program());
+    command
+        .arg("--foreground")
+        .env(crate::daemon::READY_FD_ENV, write_fd.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(err_file));
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls (setsid, fcntl) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            // Keep the readiness pipe open across exec (pipe() sets CLOEXEC).
+            let flags = libc::fcntl(write_fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(write_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| ClpError::failed(format!("cannot start {}: {e}", clpd_program().display())))?;
+    drop(write_end);
+    let mut ready = std::fs::File::from(read_end);
+    let mut buf = [0u8; 1];
+    // The pipe ends with one byte when clpd is ready, or EOF when it died.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(ready.read(&mut buf).map(|n| n == 1 && buf[0] == b'R'));
+    });
+    match rx.recv_timeout(wait) {
+        Ok(Ok(true)) => {
+            let _ = std::fs::remove_file(&errors);
+            Ok(())
+        }
+        Ok(_) => {
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&errors).unwrap_or_default();
+            Err(ClpError::failed(format!(
+                "clpd did not start:\n{}",
+                if text.trim().is_empty() {
+                    "(no message; see var/log/clp/pm.log.cur)"
+                } else {
+                    text.trim()
+                }
+            )))
+        }
+        Err(_) => Err(ClpError::new(
+            ErrorKind::Timeout,
+            format!(
+                "clpd did not report ready within {} s; see var/log/clp/pm.log.cur",
+                wait.as_secs()
+            ),
+        )),
+    }
+}

@@ -1,0 +1,33 @@
+//! `clpd`: the cluster daemon.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::{Ctx, Program, client};
+use crate::error::Result;
+
+/// The clp cluster daemon: runs groups of resources and monitors them.
+#[derive(Debug, Parser)]
+#[command(name = "clpd", version)]
+pub struct Args {
+    /// Stay in the foreground (for systemd and tests); without it clpd detaches
+    /// and returns once it is ready
+    #[arg(long)]
+    pub foreground: bool,
+}
+
+impl Program for Args {
+    fn run(self, ctx: &mut Ctx) -> Result<u8> {
+        if self.foreground {
+            crate::daemon::run(ctx.paths.clone())?;
+        } else {
+            client::start_daemon(&ctx.paths, Duration::from_secs(60))?;
+        }
+        Ok(0)
+    }
+
+    fn own_logging(&self) -> bool {
+        self.foreground
+    }
+}

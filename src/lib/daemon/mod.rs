@@ -1,0 +1,848 @@
+//! clpd: the event loop that owns all runtime state.
+//!
+//! Threads that wait (signals, the executor's pidfd watcher, IPC connections)
+//! only turn what happened into [`Event`]s on one channel. The loop sleeps until
+//! the next event or the earliest timer deadline (a heap), feeds the engine, and
+//! carries out its effects: spawn scripts, arm timers, log alerts, answer
+//! requests, run OS actions. After each batch it writes the status snapshot and
+//! the persisted state, atomically, when they changed.
+//!
+//! The loop never panics on purpose and never blocks on a child: every child is
+//! watched by the executor, every request is answered from the loop.
+
+pub mod default_config;
+pub mod notify;
+pub mod os_action;
+pub mod persist;
+pub mod script;
+pub mod snapshot;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use tracing::{error, info, warn};
+
+use crate::alert::{Alert, AlertLog};
+use crate::config;
+use crate::engine::resource::AsyncPid;
+use crate::engine::{
+    Command, Effect, Engine, Input, Millis, OsAction, Persisted, ReqId, Service, StopFactor,
+};
+use crate::error::{ClpError, ErrorKind, Result};
+use crate::exec::{Executor, Finished, Outcome};
+use crate::ipc::{self, Request, Response};
+use crate::model::Cluster;
+use crate::paths::Paths;
+use persist::{InFlight, StateFile};
+
+/// The environment variable naming a pipe fd on which a detaching `clpd`
+/// reports readiness to the process that started it.
+pub const READY_FD_ENV: &str = "CLP_READY_FD";
+
+/// What wakes the loop.
+enum Event {
+    Exec(Finished),
+    Signal(i32),
+    Request {
+        request: Request,
+        reply: Sender<Response>,
+    },
+}
+
+/// What an executor tag stands for.
+#[derive(Debug, Clone)]
+enum Tag {
+    /// A synchronous script of engine operation `op` (the tag itself).
+    Script {
+        resource: String,
+        pgid: u32,
+        start_time: u64,
+        program: String,
+        timeout: Duration,
+    },
+    /// A running asynchronous start script.
+    Async { resource: String, pid: u32 },
+    /// An OS action command.
+    Os { word: &'static str },
+}
+
+/// Tags outside the engine's operation numbers: adopted processes, OS actions.
+const ADOPTED_TAGS: u64 = 1 << 62;
+const OS_TAGS: u64 = 1 << 63;
+
+struct Daemon {
+    paths: Paths,
+    host: script::HostInfo,
+    engine: Engine,
+    executor: Executor,
+    alerts: AlertLog,
+    alert_log_failed: bool,
+    tags: HashMap<u64, Tag>,
+    next_extra_tag: u64,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    replies: HashMap<ReqId, Sender<Response>>,
+    next_req: ReqId,
+    epoch: Instant,
+    epoch_ms: u64,
+    exiting: bool,
+    stopped_by_operator: bool,
+    boot_id: String,
+    config_digest: String,
+    last_snapshot: Option<crate::status::Snapshot>,
+    last_state: Option<StateFile>,
+    inputs: VecDeque<Input>,
+}
+
+/// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
+/// service. Returns Ok on a clean stop.
+pub fn run(paths: Paths) -> Result<()> {
+    let _lock = crate::pidfile::acquire(&paths.pid_file())?;
+    let _logs = crate::log::init_daemon_logging(
+        &paths,
+        1_000_000,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )?;
+    info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
+
+    let local = crate::cli::local_server_name().unwrap_or_else(|| "localhost".into());
+    let (model, digest) = load_config(&paths, &local)?;
+    let mut alerts = AlertLog::new(
+        &paths,
+        usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
+    );
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let exec_tx = tx.clone();
+    let executor = Executor::new(Box::new(move |f| {
+        let _ = exec_tx.send(Event::Exec(f));
+    }))?;
+    spawn_signal_thread(tx.clone())?;
+    let socket = ipc::socket_path(&paths);
+    let listener = bind(&socket)?;
+    spawn_listener(listener, tx.clone());
+
+    let epoch = Instant::now();
+    let (epoch_ms, _) = snapshot::wall_clock();
+    let engine = Engine::new(Arc::new(model), 0);
+    let start_alert = Alert::from_catalog(&local, "pm", 1, &[]);
+    if let Err(e) = alerts.append(&start_alert) {
+        warn!(target: "pm", "cannot write the alert log: {e}");
+    }
+    let mut daemon = Daemon {
+        paths: paths.clone(),
+        host: script::HostInfo::detect(),
+        engine,
+        executor,
+        alerts,
+        alert_log_failed: false,
+        tags: HashMap::new(),
+        next_extra_tag: 0,
+        timers: BinaryHeap::new(),
+        replies: HashMap::new(),
+        next_req: 1,
+        epoch,
+        epoch_ms,
+        exiting: false,
+        stopped_by_operator: false,
+        boot_id: persist::boot_id(),
+        config_digest: digest,
+        last_snapshot: None,
+        last_state: None,
+        inputs: VecDeque::new(),
+    };
+    daemon.recover_or_start();
+    daemon.flush();
+    if let Err(e) = notify::notify("READY=1") {
+        warn!(target: "pm", "cannot notify systemd: {e}");
+    }
+    report_ready();
+    info!(target: "pm", "clpd is ready (pid {})", std::process::id());
+    daemon.main_loop(&rx);
+    daemon.finish(&socket);
+    Ok(())
+}
+
+/// Loads the installed configuration, or the default one when none is installed.
+fn load_config(paths: &Paths, local: &str) -> Result<(Cluster, String)> {
+    let file = paths.config_file();
+    if !file.exists() {
+        let (conf, cluster) = default_config::default_config(local)?;
+        info!(target: "pm", "no {} installed: running the default single-server configuration", file.display());
+        return Ok((cluster, crate::status::digest(&conf.to_bytes())));
+    }
+    let label = file.display().to_string();
+    let checked = config::check_file(&file, Some(&paths.scripts_dir()), Some(local), &label)?;
+    for d in checked.report.warnings() {
+        warn!(target: "pm", "{}: {}: {}", label, d.path, d.message);
+    }
+    let Some(cluster) = checked.cluster else {
+        let alert = Alert::from_catalog(local, "pm", 13, &[]);
+        let _ = AlertLog::new(paths, 10_000).append(&alert);
+        return Err(ClpError::config(format!(
+            "{}{label}: the configuration is invalid; fix it and push it again with clpcfctrl --push",
+            checked.report
+        )));
+    };
+    let bytes = std::fs::read(&file).map_err(|e| ClpError::io("cannot read", &file, e))?;
+    Ok((cluster, crate::status::digest(&bytes)))
+}
+
+fn bind(socket: &Path) -> Result<UnixListener> {
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+    }
+    // We hold the daemon lock: a socket file left here belongs to a dead clpd.
+    let _ = std::fs::remove_file(socket);
+    UnixListener::bind(socket).map_err(|e| ClpError::io("cannot listen on", socket, e))
+}
+
+fn spawn_signal_thread(tx: Sender<Event>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(|e| ClpError::failed(format!("cannot install signal handlers: {e}")))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Event::Signal(sig)).is_err() {
+                    return;
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| ClpError::failed(format!("cannot start the signal thread: {e}")))
+}
+
+fn spawn_listener(listener: UnixListener, tx: Sender<Event>) {
+    let spawned = std::thread::Builder::new()
+        .name("ipc".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let tx = tx.clone();
+                let _ = std::thread::Builder::new()
+                    .name("ipc-conn".into())
+                    .spawn(move || serve(stream, &tx));
+            }
+        });
+    if let Err(e) = spawned {
+        error!(target: "ipc", "cannot start the command listener: {e}");
+    }
+}
+
+/// Serves one connection: one request, one response.
+fn serve(mut stream: UnixStream, tx: &Sender<Event>) {
+    if !ipc::peer_allowed(&stream) {
+        let _ = ipc::write_frame(
+            &mut stream,
+            &Response::Err {
+                kind: ipc::WireErrorKind::Permission,
+                message: "only root (or clpd's own user) may send commands to clpd".into(),
+            },
+        );
+        return;
+    }
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let request: Request = match ipc::read_frame(&mut stream) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ipc::write_frame(
+                &mut stream,
+                &Response::Err {
+                    kind: ipc::WireErrorKind::Usage,
+                    message: format!("bad request: {e}"),
+                },
+            );
+            return;
+        }
+    };
+    let (reply_tx, reply_rx) = mpsc::channel();
+    if tx
+        .send(Event::Request {
+            request,
+            reply: reply_tx,
+        })
+        .is_err()
+    {
+        return;
+    }
+    // Operations may take as long as their scripts' timeouts.
+    if let Ok(response) = reply_rx.recv_timeout(Duration::from_secs(24 * 3600)) {
+        let _ = ipc::write_frame(&mut stream, &response);
+    }
+}
+
+/// Tells a detaching parent that we are up (see `READY_FD_ENV`).
+fn report_ready() {
+    let Some(fd) = std::env::var(READY_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    use std::os::fd::FromRawFd;
+    // SAFETY: the fd was created by our parent for exactly this message and is
+    // not used anywhere else in this process; we take ownership and close it.
+    let mut pipe = unsafe { std::fs::File::from_raw_fd(fd) };
+    let _ = pipe.write_all(b"R");
+}
+
+impl Daemon {
+    fn now(&self) -> Millis {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// After a crash: adopt what the previous daemon left; otherwise start the
+    /// service unless the operator stopped it on this boot.
+    fn recover_or_start(&mut self) {
+        let path = persist::state_path(&self.paths);
+        let (state, problem) = persist::load(&path);
+        if let Some(p) = problem {
+            warn!(target: "pm", "{p}");
+        }
+        let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
+        // Kill what was half-done: scripts whose daemon died under them.
+        for f in &state.in_flight {
+            if crate::exec::process_start_time(f.pgid) == Some(f.start_time) {
+                warn!(target: "rc", "killing the process group {} of an interrupted script of {}", f.pgid, f.resource);
+                self.executor.terminate_group(f.pgid, script::KILL_GRACE);
+            }
+        }
+        if state.engine.service_online && same_boot {
+            info!(target: "pm", "clpd was not stopped cleanly: taking over what it had started");
+            let engine_state = self.verified(&state.engine);
+            let now = self.now();
+            let effects = self.engine.adopt(&engine_state, now);
+            self.adopt_async_pids();
+            self.carry_out(effects);
+        } else if state.stopped_by_operator && same_boot {
+            self.stopped_by_operator = true;
+            info!(target: "pm", "the cluster service was stopped by the operator on this boot; not starting it (clpcl -s starts it)");
+        } else {
+            self.command(None, Command::StartService);
+        }
+        self.drain();
+    }
+
+    /// Drops persisted asynchronous pids that are no longer the processes we started.
+    fn verified(&self, persisted: &Persisted) -> Persisted {
+        let mut p = persisted.clone();
+        for r in &mut p.resources {
+            if let crate::engine::PersistedState::Online { pid, .. } = &mut r.state {
+                if let Some(ap) = pid {
+                    if crate::exec::process_start_time(ap.pid) != Some(ap.start_time) {
+                        info!(target: "rc", "the start script of {} (pid {}) ended while clpd was down", r.name, ap.pid);
+                        *pid = None;
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    fn adopt_async_pids(&mut self) {
+        let online: Vec<(String, AsyncPid)> = self
+            .engine
+            .model()
+            .resources
+            .iter()
+            .filter_map(|r| {
+                self.engine
+                    .resource_state(&r.name)
+                    .and_then(|s| s.async_pid())
+                    .map(|p| (r.name.clone(), p))
+            })
+            .collect();
+        for (resource, pid) in online {
+            self.next_extra_tag += 1;
+            let tag = ADOPTED_TAGS + self.next_extra_tag;
+            match self.executor.adopt(tag, pid.pid, Some(pid.start_time)) {
+                Ok(()) => {
+                    info!(target: "rc", "adopted the start script of {resource} (pid {})", pid.pid);
+                    self.tags.insert(
+                        tag,
+                        Tag::Async {
+                            resource,
+                            pid: pid.pid,
+                        },
+                    );
+                }
+                Err(e) => {
+                    info!(target: "rc", "the start script of {resource} is gone: {e}");
+                    self.inputs.push_back(Input::AsyncExited {
+                        resource,
+                        pid: pid.pid,
+                    });
+                }
+            }
+        }
+    }
+
+    fn main_loop(&mut self, rx: &Receiver<Event>) {
+        loop {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(3600));
+            match rx.recv_timeout(timeout) {
+                Ok(event) => {
+                    self.event(event);
+                    // Take everything already queued as one batch.
+                    while let Ok(event) = rx.try_recv() {
+                        self.event(event);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    error!(target: "pm", "all event sources are gone; stopping");
+                    return;
+                }
+            }
+            self.fire_timers();
+            self.drain();
+            self.flush();
+            if self.exiting && self.engine.service() == Service::Offline && self.engine.is_quiet() {
+                return;
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, op))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            self.inputs.push_back(Input::StallTimer { op });
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Exec(f) => self.finished(f),
+            Event::Signal(sig) => self.signal(sig),
+            Event::Request { request, reply } => self.request(request, reply),
+        }
+    }
+
+    fn signal(&mut self, sig: i32) {
+        use signal_hook::consts::SIGHUP;
+        if sig == SIGHUP {
+            info!(target: "pm", "SIGHUP: reloading the configuration");
+            if let Err(e) = self.reload() {
+                error!(target: "pm", "{e}");
+            }
+            return;
+        }
+        if self.exiting {
+            return;
+        }
+        info!(target: "pm", "signal {sig}: stopping the cluster service, then clpd");
+        self.exiting = true;
+        let _ = notify::notify("STOPPING=1");
+        let local = self.engine.model().local_server.clone();
+        self.alert(&Alert::from_catalog(&local, "pm", 2, &[]));
+        self.command(
+            None,
+            Command::StopService {
+                factor: StopFactor::ServerShutdown,
+                then: None,
+            },
+        );
+    }
+
+    fn request(&mut self, request: Request, reply: Sender<Response>) {
+        let req = self.next_req;
+        self.next_req += 1;
+        let cmd = match request {
+            Request::Ping => {
+                let _ = reply.send(Response::Ok {
+                    message: format!(
+                        "clpd {} (pid {})",
+                        script::version_full(),
+                        std::process::id()
+                    ),
+                });
+                return;
+            }
+            Request::Reload => {
+                let response = match self.reload() {
+                    Ok(m) => Response::Ok { message: m },
+                    Err(e) => Response::Err {
+                        kind: e.kind.into(),
+                        message: e.message,
+                    },
+                };
+                let _ = reply.send(response);
+                return;
+            }
+            Request::StartService => {
+                self.stopped_by_operator = false;
+                Command::StartService
+            }
+            Request::StopService { factor, then } => {
+                self.stopped_by_operator = factor == StopFactor::ClusterShutdown && then.is_none();
+                Command::StopService { factor, then }
+            }
+            Request::Suspend => Command::Suspend,
+            Request::Resume => Command::Resume,
+            Request::StartGroup { group } => Command::StartGroup { group },
+            Request::StopGroup { group } => Command::StopGroup { group },
+            Request::MoveGroup { group, dest } => Command::MoveGroup { group, dest },
+            Request::StartResource { resource, force } => {
+                Command::StartResource { resource, force }
+            }
+            Request::StopResource { resource, force } => Command::StopResource { resource, force },
+        };
+        self.replies.insert(req, reply);
+        self.command(Some(req), cmd);
+    }
+
+    fn command(&mut self, req: Option<ReqId>, cmd: Command) {
+        info!(target: "rc", "command: {cmd:?}");
+        let now = self.now();
+        let effects = self.engine.handle(Input::Command { req, cmd }, now);
+        self.carry_out(effects);
+    }
+
+    /// Re-reads the installed configuration and applies it.
+    fn reload(&mut self) -> Result<String> {
+        let local = self.engine.model().local_server.clone();
+        let (model, digest) = load_config(&self.paths, &local)?;
+        let now = self.now();
+        match self.engine.reload(Arc::new(model), now) {
+            Ok(effects) => {
+                self.config_digest = digest;
+                self.carry_out(effects);
+                info!(target: "pm", "the configuration was reloaded");
+                Ok("the configuration was reloaded".into())
+            }
+            Err(why) => Err(ClpError::new(ErrorKind::State, why)),
+        }
+    }
+
+    fn finished(&mut self, f: Finished) {
+        let Some(tag) = self.tags.remove(&f.tag) else {
+            return;
+        };
+        match tag {
+            Tag::Script {
+                resource,
+                program,
+                timeout,
+                ..
+            } => {
+                let result = match f.outcome {
+                    Outcome::Exited(0) => Ok(()),
+                    Outcome::Exited(code) => Err(format!("{program} exited {code}")),
+                    Outcome::Signaled(sig) => Err(format!("{program} was killed by signal {sig}")),
+                    Outcome::TimedOut => Err(format!(
+                        "{program} did not finish within {} s; its process group was killed",
+                        timeout.as_secs()
+                    )),
+                    Outcome::Lost => Err(format!("{program} vanished")),
+                };
+                info!(target: "rc", resource = %resource, "script finished: {:?} after {} ms", f.outcome, f.duration.as_millis());
+                self.inputs
+                    .push_back(Input::ScriptDone { op: f.tag, result });
+            }
+            Tag::Async { resource, pid } => {
+                info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
+                self.inputs.push_back(Input::AsyncExited { resource, pid });
+            }
+            Tag::Os { word } => {
+                info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
+            }
+        }
+    }
+
+    /// Feeds queued inputs to the engine until none is left.
+    fn drain(&mut self) {
+        while let Some(input) = self.inputs.pop_front() {
+            let now = self.now();
+            let effects = self.engine.handle(input, now);
+            self.carry_out(effects);
+        }
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.effect(effect);
+        }
+    }
+
+    fn effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::RunScript {
+                op,
+                resource,
+                group,
+                start,
+                event,
+                factor,
+                pid,
+            } => self.run_script(op, &resource, &group, start, event, factor, pid),
+            Effect::ArmStall { op, after } => {
+                self.timers.push(Reverse((Instant::now() + after, op)));
+            }
+            Effect::ForgetAsync { resource, pid } => {
+                let tags: Vec<u64> = self
+                    .tags
+                    .iter()
+                    .filter(|(_, t)| matches!(t, Tag::Async { resource: r, pid: p } if *r == resource && *p == pid.pid))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for tag in tags {
+                    self.tags.remove(&tag);
+                    self.executor.forget(tag);
+                }
+            }
+            Effect::Alert(a) => {
+                let local = self.engine.model().local_server.clone();
+                let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
+                let alert = Alert::from_catalog(&local, a.module, a.id, &args);
+                self.alert(&alert);
+            }
+            Effect::Reply { req, reply } => {
+                if let Some(tx) = self.replies.remove(&req) {
+                    let response = match reply {
+                        Ok(message) => Response::Ok { message },
+                        Err((kind, message)) => Response::Err {
+                            kind: kind.into(),
+                            message,
+                        },
+                    };
+                    let _ = tx.send(response);
+                }
+            }
+            Effect::Os(action) => self.os_action(action),
+            Effect::ServiceStopped => info!(target: "pm", "the cluster service has stopped"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_script(
+        &mut self,
+        op: u64,
+        resource: &str,
+        group: &str,
+        start: bool,
+        event: crate::engine::ClpEvent,
+        factor: Option<StopFactor>,
+        pid: Option<AsyncPid>,
+    ) {
+        let model = self.engine.model().clone();
+        let Some(spec) = script::resource_script(
+            &model,
+            &self.paths,
+            &self.host,
+            resource,
+            group,
+            start,
+            event,
+            factor,
+            pid,
+        ) else {
+            self.inputs.push_back(Input::ScriptDone {
+                op,
+                result: Err(format!("resource {resource} is not in the configuration")),
+            });
+            return;
+        };
+        let program = spec.program.display().to_string();
+        let timeout = spec.timeout;
+        info!(
+            target: "rc",
+            resource = %resource,
+            "running {program} ({}, CLP_EVENT={}{})",
+            if start { "start" } else { "stop" },
+            event.as_str(),
+            factor.map(|f| format!(", CLP_FACTOR={}", f.as_str())).unwrap_or_default()
+        );
+        match self.executor.spawn(op, spec) {
+            Ok(spawned) => match timeout {
+                Some(timeout) => {
+                    self.tags.insert(
+                        op,
+                        Tag::Script {
+                            resource: resource.to_string(),
+                            pgid: spawned.pgid,
+                            start_time: spawned.start_time,
+                            program,
+                            timeout,
+                        },
+                    );
+                }
+                None if start => {
+                    self.tags.insert(
+                        op,
+                        Tag::Async {
+                            resource: resource.to_string(),
+                            pid: spawned.pid,
+                        },
+                    );
+                    self.inputs.push_back(Input::Spawned {
+                        op,
+                        pid: AsyncPid {
+                            pid: spawned.pid,
+                            start_time: spawned.start_time,
+                        },
+                    });
+                }
+                None => {
+                    // An asynchronous stop script: counts as done once started.
+                    self.executor.forget(op);
+                    self.inputs
+                        .push_back(Input::ScriptDone { op, result: Ok(()) });
+                }
+            },
+            Err(e) => {
+                self.inputs.push_back(Input::ScriptDone {
+                    op,
+                    result: Err(format!("cannot run {program}: {e}")),
+                });
+            }
+        }
+    }
+
+    fn os_action(&mut self, action: OsAction) {
+        let local = self.engine.model().local_server.clone();
+        let settings = self.engine.model().settings.os_actions.clone();
+        let word = os_action::word(action);
+        match action {
+            OsAction::Shutdown => self.alert(&Alert::from_catalog(&local, "pm", 23, &[])),
+            OsAction::Reboot => self.alert(&Alert::from_catalog(&local, "pm", 25, &[])),
+            OsAction::Panic | OsAction::Reset => {}
+        }
+        match os_action::plan(action, &settings, &self.paths) {
+            Ok(os_action::Plan::Sysrq(key)) => {
+                if let Err(e) = os_action::sysrq(&key) {
+                    error!(target: "pm", "{e}");
+                }
+            }
+            Ok(os_action::Plan::Command(spec)) => {
+                self.next_extra_tag += 1;
+                let tag = OS_TAGS + self.next_extra_tag;
+                match self.executor.spawn(tag, spec) {
+                    Ok(s) => {
+                        info!(target: "pm", "{word}: running the configured command (pid {})", s.pid);
+                        self.tags.insert(tag, Tag::Os { word });
+                    }
+                    Err(e) => {
+                        error!(target: "pm", "{word}: cannot run the configured command: {e}")
+                    }
+                }
+            }
+            Err(why) => error!(target: "pm", "{why}"),
+        }
+    }
+
+    fn alert(&mut self, alert: &Alert) {
+        let module = crate::log::module_for_target(&alert.module);
+        match alert.level {
+            crate::alert::Level::Error => {
+                error!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
+            }
+            crate::alert::Level::Warning => {
+                warn!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
+            }
+            crate::alert::Level::Info => {
+                info!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
+            }
+        }
+        match self.alerts.append(alert) {
+            Ok(()) => self.alert_log_failed = false,
+            Err(e) => {
+                // Report once, keep supervising.
+                if !self.alert_log_failed {
+                    error!(target: "pm", "cannot write the alert log: {e}");
+                }
+                self.alert_log_failed = true;
+            }
+        }
+    }
+
+    /// Writes the snapshot and the persisted state when they changed.
+    fn flush(&mut self) {
+        let snap = snapshot::build(
+            &self.engine,
+            std::process::id(),
+            &self.config_digest,
+            self.epoch_ms,
+        );
+        if !self
+            .last_snapshot
+            .as_ref()
+            .is_some_and(|s| snapshot::same_content(s, &snap))
+        {
+            let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
+            match serde_json::to_vec_pretty(&snap) {
+                Ok(bytes) => match write_atomically(&path, &bytes) {
+                    Ok(()) => self.last_snapshot = Some(snap),
+                    Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
+                },
+                Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
+            }
+        }
+        let state = StateFile {
+            boot_id: self.boot_id.clone(),
+            stopped_by_operator: self.stopped_by_operator,
+            engine: self.engine.persisted(),
+            in_flight: self
+                .tags
+                .values()
+                .filter_map(|t| match t {
+                    Tag::Script {
+                        resource,
+                        pgid,
+                        start_time,
+                        ..
+                    } => Some(InFlight {
+                        resource: resource.clone(),
+                        pgid: *pgid,
+                        start_time: *start_time,
+                    }),
+                    Tag::Async { .. } | Tag::Os { .. } => None,
+                })
+                .collect(),
+        };
+        if self.last_state.as_ref() != Some(&state) {
+            match persist::save(&persist::state_path(&self.paths), &state) {
+                Ok(()) => self.last_state = Some(state),
+                Err(e) => error!(target: "pm", "cannot persist the state: {e}"),
+            }
+        }
+    }
+
+    fn finish(mut self, socket: &Path) {
+        self.flush();
+        let _ = std::fs::remove_file(socket);
+        info!(target: "pm", "clpd stopped");
+        self.executor.shutdown();
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ClpError::io("cannot write", path, e));
+    }
+    Ok(())
+}

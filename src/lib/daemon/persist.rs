@@ -1,0 +1,112 @@
+//! State that survives a daemon restart: `var/lib/clp/state.json`.
+//!
+//! Written atomically (temp file, fsync, rename) after every batch that changed
+//! it. Besides the engine's view (which resources are online, asynchronous pids
+//! with their start times), it records the scripts in flight with their process
+//! groups, so a restarted daemon can kill what a killed one left half-done, and
+//! the boot id, so "the operator stopped the service" is honoured across a daemon
+//! restart but not across a reboot.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Persisted;
+use crate::error::{ClpError, Result};
+use crate::paths::Paths;
+
+/// A script that was running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub resource: String,
+    pub pgid: u32,
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateFile {
+    /// `/proc/sys/kernel/random/boot_id` when written.
+    pub boot_id: String,
+    /// The operator stopped the service (`clpcl -t`): do not start it again on this boot.
+    pub stopped_by_operator: bool,
+    pub engine: Persisted,
+    pub in_flight: Vec<InFlight>,
+}
+
+pub fn state_path(paths: &Paths) -> PathBuf {
+    paths.state_dir().join("state.json")
+}
+
+/// This boot's id (empty when unknown).
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Reads the state file; a missing or unreadable one is an empty state (with the
+/// reason, for the log).
+pub fn load(path: &Path) -> (StateFile, Option<String>) {
+    match std::fs::read(path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(state) => (state, None),
+            Err(e) => (
+                StateFile::default(),
+                Some(format!(
+                    "{} is unreadable ({e}); starting from an empty state",
+                    path.display()
+                )),
+            ),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (StateFile::default(), None),
+        Err(e) => (
+            StateFile::default(),
+            Some(format!("cannot read {}: {e}", path.display())),
+        ),
+    }
+}
+
+/// Writes the state file atomically.
+pub fn save(path: &Path, state: &StateFile) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+    let bytes = serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))?;
+    crate::daemon::write_atomically(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ClpEvent, PersistedResource, PersistedState};
+
+    #[test]
+    fn round_trip_and_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let state = StateFile {
+            boot_id: "b".into(),
+            stopped_by_operator: false,
+            engine: Persisted {
+                service_online: true,
+                resources: vec![PersistedResource {
+                    name: "r".into(),
+                    state: PersistedState::Online {
+                        event: ClpEvent::Start,
+                        pid: None,
+                    },
+                }],
+            },
+            in_flight: vec![InFlight {
+                resource: "x".into(),
+                pgid: 5,
+                start_time: 6,
+            }],
+        };
+        save(&p, &state).unwrap();
+        assert_eq!(load(&p), (state, None));
+        std::fs::write(&p, "{not json").unwrap();
+        let (empty, why) = load(&p);
+        assert_eq!(empty, StateFile::default());
+        assert!(why.unwrap().contains("unreadable"));
+    }
+}

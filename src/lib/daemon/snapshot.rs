@@ -1,0 +1,146 @@
+//! Building the status snapshot from the engine's state.
+
+use crate::engine::{Engine, Service};
+use crate::status::*;
+
+/// Milliseconds since the Unix epoch, and the local time as clpstat shows it.
+pub fn wall_clock() -> (u64, String) {
+    let now = chrono::Local::now();
+    (
+        u64::try_from(now.timestamp_millis()).unwrap_or(0),
+        now.format("%Y/%m/%d %H:%M:%S").to_string(),
+    )
+}
+
+/// The snapshot of `engine`. `epoch_ms` converts the engine's monotonic
+/// milliseconds into wall-clock milliseconds.
+pub fn build(engine: &Engine, daemon_pid: u32, config_digest: &str, epoch_ms: u64) -> Snapshot {
+    let model = engine.model();
+    let (now_ms, now_text) = wall_clock();
+    let service = match engine.service() {
+        Service::Offline => ServiceState::Offline,
+        Service::Online => ServiceState::Online,
+        Service::Stopping { .. } => ServiceState::Stopping,
+        Service::Suspended => ServiceState::Suspended,
+    };
+    let up = matches!(
+        service,
+        ServiceState::Online | ServiceState::Suspended | ServiceState::Stopping
+    );
+    let servers = model
+        .servers
+        .iter()
+        .map(|s| {
+            let local = s.name == model.local_server;
+            ServerStatus {
+                name: s.name.clone(),
+                local,
+                status: if local && up {
+                    ServerState::Online
+                } else {
+                    ServerState::Offline
+                },
+                heartbeats: model
+                    .heartbeats
+                    .iter()
+                    .map(|h| HeartbeatStatus {
+                        name: h.name.clone(),
+                        kind: h.kind.clone(),
+                        // One server: its own heartbeat is the only one, normal while it runs.
+                        status: if local && up {
+                            HeartbeatState::Normal
+                        } else {
+                            HeartbeatState::Offline
+                        },
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let groups = model
+        .groups
+        .iter()
+        .map(|g| {
+            let status = engine.group_state(&g.name);
+            GroupStatus {
+                name: g.name.clone(),
+                status,
+                current: (status != RunState::Offline).then(|| model.local_server.clone()),
+                resources: g
+                    .resources
+                    .iter()
+                    .map(|r| resource_status(engine, r, epoch_ms))
+                    .collect(),
+            }
+        })
+        .collect();
+    let monitors = model
+        .monitors
+        .iter()
+        .map(|m| MonitorStatus {
+            name: m.name.clone(),
+            kind: m.kind.type_name().to_string(),
+            status: MonitorState::Offline,
+            script_count: 0,
+            restart_count: 0,
+            failover_count: 0,
+            final_action_done: false,
+            detail: None,
+        })
+        .collect();
+    Snapshot {
+        schema: SCHEMA_VERSION,
+        generated_at_ms: now_ms,
+        generated_at: now_text,
+        daemon_pid,
+        version: crate::daemon::script::version_full(),
+        cluster: ClusterStatus {
+            name: model.name.clone(),
+            service,
+            config_digest: config_digest.to_string(),
+        },
+        servers,
+        groups,
+        monitors,
+    }
+}
+
+fn resource_status(engine: &Engine, name: &str, epoch_ms: u64) -> ResourceStatus {
+    let model = engine.model();
+    match engine.resource_state(name) {
+        Some(state) => ResourceStatus {
+            name: name.to_string(),
+            kind: model
+                .resource(name)
+                .map_or("exec", |r| r.kind.type_name())
+                .to_string(),
+            status: state.public(),
+            pid: state.async_pid().map(|p| p.pid),
+            since_ms: epoch_ms + state.since(),
+            last_error: state.cause().map(str::to_string),
+            retry_count: engine.retry_count(name),
+        },
+        // A member of a type clp does not run: shown, never started.
+        None => ResourceStatus {
+            name: name.to_string(),
+            kind: model
+                .unsupported
+                .iter()
+                .find(|u| u.name == name)
+                .map_or_else(|| "unknown".to_string(), |u| u.kind.clone()),
+            status: RunState::Offline,
+            pid: None,
+            since_ms: epoch_ms,
+            last_error: Some("not supported by this version".into()),
+            retry_count: 0,
+        },
+    }
+}
+
+/// Equal apart from the time stamp (to skip rewriting an unchanged snapshot).
+pub fn same_content(a: &Snapshot, b: &Snapshot) -> bool {
+    let mut a = a.clone();
+    a.generated_at_ms = b.generated_at_ms;
+    a.generated_at = b.generated_at.clone();
+    a == *b
+}

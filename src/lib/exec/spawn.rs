@@ -1,0 +1,164 @@
+//! Building the child: which program to run, its output file, and the
+//! async-signal-safe setup done between fork and exec.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::unistd::{AccessFlags, access};
+
+use super::{Output, ScriptSpec};
+use crate::error::{ClpError, ErrorKind, Result};
+
+/// The shell used for scripts that are not executable.
+const SHELL: &str = "/bin/sh";
+
+/// The program path as it will be run: relative paths are taken relative to
+/// the script's working directory, like CLUSTERPRO does.
+pub(super) fn resolve_program(spec: &ScriptSpec) -> PathBuf {
+    if spec.program.is_absolute() {
+        spec.program.clone()
+    } else {
+        spec.cwd.join(&spec.program)
+    }
+}
+
+/// Whether `path` can be executed directly (a regular file with an x bit we may use).
+fn is_executable(path: &Path) -> Result<bool> {
+    let meta = fs::metadata(path).map_err(|e| ClpError::io("cannot run script", path, e))?;
+    if !meta.is_file() {
+        return Err(ClpError::new(
+            ErrorKind::Failed,
+            format!("cannot run script {}: not a regular file", path.display()),
+        ));
+    }
+    Ok(access(path, AccessFlags::X_OK).is_ok())
+}
+
+/// The `.pre` name of an output file: `<path>.pre`.
+pub(super) fn pre_path(path: &Path) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(".pre");
+    PathBuf::from(name)
+}
+
+/// Opens (and first rotates, when due) the output file. Returns the handles
+/// for stdout and stderr.
+fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
+    match output {
+        Output::Discard => Ok((Stdio::null(), Stdio::null())),
+        Output::Append { path, rotate_at } => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent)
+                    .map_err(|e| ClpError::io("cannot create directory", parent, e))?;
+            }
+            if let Some(limit) = rotate_at {
+                match fs::metadata(path) {
+                    Ok(meta) if meta.len() > 0 && meta.len() >= *limit => {
+                        let pre = pre_path(path);
+                        fs::rename(path, &pre)
+                            .map_err(|e| ClpError::io("cannot rotate", path, e))?;
+                        tracing::debug!(target: "exec", "rotated {} to {}", path.display(), pre.display());
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ClpError::io("cannot inspect", path, e)),
+                }
+            }
+            let file: File = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o644)
+                .open(path)
+                .map_err(|e| ClpError::io("cannot open", path, e))?;
+            let err = file
+                .try_clone()
+                .map_err(|e| ClpError::io("cannot duplicate handle of", path, e))?;
+            Ok((Stdio::from(file), Stdio::from(err)))
+        }
+    }
+}
+
+/// Builds the `Command` for a spec: direct execution when the script is
+/// executable, `/bin/sh <script>` otherwise; new session, default signal
+/// state, stdin from /dev/null, every inherited descriptor above 2 close-on-exec.
+pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
+    if !spec.cwd.is_dir() {
+        return Err(ClpError::not_found(format!(
+            "cannot run script {}: its directory {} does not exist",
+            spec.program.display(),
+            spec.cwd.display()
+        )));
+    }
+    let program = resolve_program(spec);
+    let mut cmd = if is_executable(&program)? {
+        Command::new(&program)
+    } else {
+        tracing::debug!(target: "exec", "{} is not executable, running it with {SHELL}", program.display());
+        let mut c = Command::new(SHELL);
+        c.arg(&program);
+        c
+    };
+    cmd.args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null());
+    let (out, err) = open_output(&spec.output)?;
+    cmd.stdout(out).stderr(err);
+    // SAFETY: the closure only makes async-signal-safe system calls (setsid,
+    // rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(child_setup);
+    }
+    Ok(cmd)
+}
+
+/// Runs in the forked child before exec. Must stay async-signal-safe: no
+/// allocation, no locks, only raw system calls.
+fn child_setup() -> io::Result<()> {
+    // SAFETY: plain system calls on valid arguments; all structs are fully
+    // initialised (zeroed, then filled) before use.
+    unsafe {
+        // A new session: the script leads its own process group (pgid == pid),
+        // so a timeout can kill the script and everything it started.
+        if libc::setsid() == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // Default disposition for every signal: Rust ignores SIGPIPE and the
+        // daemon (or whoever started it) may ignore others; ignored signals
+        // survive exec and would break shell pipelines and `kill` in scripts.
+        // The raw system call, because glibc's sigaction refuses its internal
+        // signals 32 and 33. An all-zero kernel sigaction is exactly SIG_DFL
+        // with no flags and an empty mask, whatever the architecture's layout.
+        let dfl = [0u64; 4];
+        for sig in 1..=64 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    dfl.as_ptr(),
+                    std::ptr::null_mut::<libc::c_void>(),
+                    8usize,
+                );
+            }
+        }
+        // Nothing blocked (signal-handling threads in the daemon block signals).
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        // Whatever descriptor leaked without O_CLOEXEC (from any library) is
+        // closed by exec. Marking instead of closing keeps std's own
+        // exec-error pipe working. Fails harmlessly on kernels before 5.11.
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The watcher thread: owns every watched process, its pidfd and its timers.
+//!
+//! One loop: `poll` the wake eventfd and every pidfd with a timeout equal to the
+//! earliest deadline, then drain commands, handle exits, fire due timers. A
+//! readable pidfd means the process has exited: children are reaped with
+//! `waitid(P_PIDFD, WEXITED)`, adopted non-children are reported `Lost`.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::io::Errno;
+use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
+
+use super::{Finished, Outcome, kill_group};
+
+/// Where a watched process is on its way to being killed for a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Not signalled by us for a timeout (yet).
+    Running,
+    /// The timeout passed; SIGTERM was sent to the group, SIGKILL follows at `deadline`.
+    Terminating,
+    /// SIGKILL was sent to the group; we only wait for the exit.
+    Killed,
+}
+
+/// One watched process.
+pub(super) struct Entry {
+    /// The tag to report with; None once forgotten (reaped silently).
+    pub tag: Option<u64>,
+    pub pid: u32,
+    pub pgid: u32,
+    pub pidfd: OwnedFd,
+    /// Our child (reap it) or an adopted process (cannot be reaped, report Lost).
+    pub child: bool,
+    pub started: Instant,
+    pub stage: Stage,
+    /// The next timer of this entry: the timeout in `Running`, the SIGKILL in `Terminating`.
+    pub deadline: Option<Instant>,
+    pub kill_grace: Duration,
+}
+
+/// Work sent to the watcher.
+pub(super) enum Command {
+    Watch(Entry),
+    Forget(u64),
+    TerminateGroup {
+        pgid: u32,
+        grace: Duration,
+    },
+    /// Handle every exit that has already happened, then answer (tests).
+    #[cfg(test)]
+    Barrier(std::sync::mpsc::Sender<()>),
+    Shutdown,
+}
+
+pub(super) struct Watcher {
+    pub rx: Receiver<Command>,
+    pub wake: std::sync::Arc<OwnedFd>,
+    pub notify: Box<dyn Fn(Finished) + Send>,
+    /// Watched processes by internal id (tags may repeat, and forgotten entries have none).
+    entries: HashMap<u64, Entry>,
+    next_id: u64,
+    /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
+    /// leaders that exited before their grace ran out (the rest of the group still dies).
+    group_kills: Vec<(Instant, u32)>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Watcher {
+    pub fn new(
+        rx: Receiver<Command>,
+        wake: std::sync::Arc<OwnedFd>,
+        notify: Box<dyn Fn(Finished) + Send>,
+    ) -> Watcher {
+        Watcher {
+            rx,
+            wake,
+            notify,
+            entries: HashMap::new(),
+            next_id: 0,
+            group_kills: Vec::new(),
+        }
+    }
+
+    pub fn run(mut self) {
+        tracing::debug!(target: "exec", "watcher started");
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let ready = match self.poll_ready(timeout) {
+                Ok(ready) => ready,
+                Err(Errno::INTR) => Vec::new(),
+                Err(e) => {
+                    // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
+                    // briefly on this error path only, so a persistent failure does
+                    // not spin the CPU; the loop resumes normal event waiting.
+                    tracing::error!(target: "exec", "poll on process handles failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                    Vec::new()
+                }
+            };
+            // Commands before exits: a `forget` queued before a process died is
+            // applied before its exit is reported.
+            if let Flow::Stop = self.drain_commands() {
+                break;
+            }
+            // Exits before timers: a process that exited right at its deadline is
+            // reported with its real status, and its group is not signalled.
+            for id in ready {
+                self.handle_exit(id);
+            }
+            self.fire_timers(Instant::now());
+        }
+        tracing::debug!(
+            target: "exec",
+            "watcher stopped with {} process(es) still watched",
+            self.entries.len()
+        );
+    }
+
+    /// Drains the wake fd and every queued command.
+    fn drain_commands(&mut self) -> Flow {
+        let mut buf = [0u8; 8];
+        // Non-blocking eventfd: one read resets the counter; EAGAIN when already zero.
+        let _ = rustix::io::read(self.wake.as_fd(), &mut buf);
+        loop {
+            match self.rx.try_recv() {
+                Ok(Command::Watch(entry)) => {
+                    tracing::debug!(
+                        target: "exec",
+                        "watching pid {} (tag {:?}, child {}, deadline in {:?})",
+                        entry.pid,
+                        entry.tag,
+                        entry.child,
+                        entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+                    );
+                    let id = self.next_id;
+                    self.next_id = self.next_id.wrapping_add(1);
+                    self.entries.insert(id, entry);
+                }
+                Ok(Command::Forget(tag)) => self.forget(tag),
+                Ok(Command::TerminateGroup { pgid, grace }) => {
+                    signal_group(pgid, Signal::SIGTERM);
+                    self.group_kills.push((Instant::now() + grace, pgid));
+                }
+                #[cfg(test)]
+                Ok(Command::Barrier(reply)) => {
+                    if let Ok(ready) = self.poll_ready(Some(Duration::ZERO)) {
+                        for id in ready {
+                            self.handle_exit(id);
+                        }
+                    }
+                    let _ = reply.send(());
+                }
+                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return Flow::Stop,
+                Err(TryRecvError::Empty) => return Flow::Continue,
+            }
+        }
+    }
+
+    fn forget(&mut self, tag: u64) {
+        let mut drop_ids = Vec::new();
+        for (id, e) in self.entries.iter_mut() {
+            if e.tag == Some(tag) {
+                tracing::debug!(target: "exec", "forgetting pid {} (tag {tag})", e.pid);
+                e.tag = None;
+                if !e.child {
+                    // Nothing to reap for an adopted process: stop watching it at all.
+                    drop_ids.push(*id);
+                }
+            }
+        }
+        for id in drop_ids {
+            self.entries.remove(&id);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let entries = self.entries.values().filter_map(|e| e.deadline);
+        let kills = self.group_kills.iter().map(|(at, _)| *at);
+        entries.chain(kills).min()
+    }
+
+    /// Advances every timer whose deadline is due.
+    fn fire_timers(&mut self, now: Instant) {
+        for e in self.entries.values_mut() {
+            let Some(deadline) = e.deadline else { continue };
+            if deadline > now {
+                continue;
+            }
+            match e.stage {
+                Stage::Running => {
+                    tracing::warn!(
+                        target: "exec",
+                        "pid {} (tag {:?}) timed out: SIGTERM to process group {}",
+                        e.pid,
+                        e.tag,
+                        e.pgid
+                    );
+                    signal_group(e.pgid, Signal::SIGTERM);
+                    e.stage = Stage::Terminating;
+                    e.deadline = Some(now + e.kill_grace);
+                }
+                Stage::Terminating => {
+                    tracing::warn!(
+                        target: "exec",
+                        "pid {} (tag {:?}) still running after grace: SIGKILL to process group {}",
+                        e.pid,
+                        e.tag,
+                        e.pgid
+                    );
+                    signal_group(e.pgid, Signal::SIGKILL);
+                    e.stage = Stage::Killed;
+                    e.deadline = None;
+                }
+                Stage::Killed => e.deadline = None,
+            }
+        }
+        let (due, pending): (Vec<_>, Vec<_>) =
+            self.group_kills.drain(..).partition(|(at, _)| *at <= now);
+        self.group_kills = pending;
+        for (_, pgid) in due {
+            tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
+            signal_group(pgid, Signal::SIGKILL);
+        }
+    }
+
+    /// Polls the wake fd and all pidfds; returns the ids whose pidfd is readable.
+    fn poll_ready(&self, timeout: Option<Duration>) -> Result<Vec<u64>, Errno> {
+        let ids: Vec<u64> = self.entries.keys().copied().collect();
+        let mut fds = Vec::with_capacity(ids.len() + 1);
+        fds.push(PollFd::new(&*self.wake, PollFlags::IN));
+        for id in &ids {
+            if let Some(e) = self.entries.get(id) {
+                fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
+            }
+        }
+        // A deadline too far away to express is no deadline.
+        let ts = timeout.and_then(|d| Timespec::try_from(d).ok());
+        poll(&mut fds, ts.as_ref())?;
+        let ready = ids
+            .iter()
+            .zip(fds.iter().skip(1))
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        Ok(ready)
+    }
+
+    /// The pidfd of `id` is readable: the process has exited.
+    fn handle_exit(&mut self, id: u64) {
+        let Some(e) = self.entries.get(&id) else {
+            return;
+        };
+        let status = if e.child {
+            match waitid(
+                WaitId::PidFd(e.pidfd.as_fd()),
+                WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
+            ) {
+                Ok(Some(st)) => Some(status_outcome(&st)),
+                // Not exited after all (cannot happen for a pidfd, but harmless).
+                Ok(None) | Err(Errno::INTR) => return,
+                Err(err) => {
+                    tracing::error!(
+                        target: "exec",
+                        "cannot reap pid {} (someone else reaped it?): {err}",
+                        e.pid
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let Some(e) = self.entries.remove(&id) else {
+            return;
+        };
+        let outcome = match e.stage {
+            Stage::Running => status.unwrap_or(Outcome::Lost),
+            Stage::Terminating => {
+                // The leader is gone before its grace ran out; whatever else is
+                // left in its group still gets SIGKILL when the grace ends.
+                if let Some(at) = e.deadline {
+                    self.group_kills.push((at, e.pgid));
+                }
+                Outcome::TimedOut
+            }
+            Stage::Killed => Outcome::TimedOut,
+        };
+        let duration = e.started.elapsed();
+        tracing::debug!(
+            target: "exec",
+            "pid {} (tag {:?}) finished: {outcome:?} after {duration:?}",
+            e.pid,
+            e.tag
+        );
+        let Some(tag) = e.tag else { return };
+        let finished = Finished {
+            tag,
+            pid: e.pid,
+            outcome,
+            duration,
+        };
+        if catch_unwind(AssertUnwindSafe(|| (self.notify)(finished))).is_err() {
+            tracing::error!(target: "exec", "the notify callback panicked for tag {tag} (pid {})", e.pid);
+        }
+    }
+}
+
+fn status_outcome(st: &WaitIdStatus) -> Outcome {
+    if let Some(code) = st.exit_status() {
+        Outcome::Exited(code)
+    } else if let Some(sig) = st.terminating_signal() {
+        Outcome::Signaled(sig)
+    } else {
+        Outcome::Lost
+    }
+}
+
+/// Signals a group from the watcher; failures are logged, never fatal.
+fn signal_group(pgid: u32, sig: Signal) {
+    if let Err(e) = kill_group(pgid, sig) {
+        tracing::debug!(target: "exec", "{sig} to process group {pgid}: {e}");
+    }
+}

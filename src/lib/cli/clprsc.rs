@@ -59,10 +59,10 @@ impl Program for Args {
                     names.join(", ")
                 )));
             };
-            if r.status == crate::status::RunState::Online {
-                if let Some(server) = &group.current {
-                    ctx.println(server)?;
-                }
+            if r.status == crate::status::RunState::Online
+                && let Some(server) = &group.current
+            {
+                ctx.println(server)?;
             }
             return Ok(0);
         }

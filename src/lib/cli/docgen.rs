@@ -42,6 +42,13 @@ pub fn programs() -> Vec<(clap::Command, &'static str)> {
         (super::clpcfctrl::Args::command(), "8"),
         (super::clpcfget::Args::command(), "8"),
         (super::clpcfset::Args::command(), "8"),
+        (super::clpcl::Args::command(), "8"),
+        (super::clpd::Args::command(), "8"),
+        (super::clpdown::Args::command(), "8"),
+        (super::clpgrp::Args::command(), "8"),
+        (super::clprsc::Args::command(), "8"),
+        (super::clpstat::Args::command(), "8"),
+        (super::clpstdn::Args::command(), "8"),
     ]
 }
 
@@ -65,7 +72,11 @@ impl Program for Args {
                 outputs.push((self.repo.join("completions").join(file), buf));
             }
         }
-        for (page, section) in [("clp.conf", "5"), ("clp-exit-codes", "7")] {
+        for (page, section) in [
+            ("clp.conf", "5"),
+            ("clp-exit-codes", "7"),
+            ("clp-scripts", "7"),
+        ] {
             let template = man.join("src").join(format!("{page}.{section}.in"));
             let text = render_page(&template, None, section)?;
             outputs.push((man.join(format!("{page}.{section}")), text.into_bytes()));

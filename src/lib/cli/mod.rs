@@ -178,5 +178,12 @@ mod tests {
         super::clpcfctrl::Args::command().debug_assert();
         super::clpcfget::Args::command().debug_assert();
         super::clpcfset::Args::command().debug_assert();
+        super::clpcl::Args::command().debug_assert();
+        super::clpd::Args::command().debug_assert();
+        super::clpdown::Args::command().debug_assert();
+        super::clpgrp::Args::command().debug_assert();
+        super::clprsc::Args::command().debug_assert();
+        super::clpstat::Args::command().debug_assert();
+        super::clpstdn::Args::command().debug_assert();
     }
 }

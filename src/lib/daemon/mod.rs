@@ -82,7 +82,7 @@ struct Daemon {
     engine: Engine,
     executor: Executor,
     alerts: AlertLog,
-    alert_log_failed: bool,
+    logs: Option<Arc<crate::log::ModuleLogs>>,
     tags: HashMap<u64, Tag>,
     next_extra_tag: u64,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
@@ -103,7 +103,7 @@ struct Daemon {
 /// service. Returns Ok on a clean stop.
 pub fn run(paths: Paths) -> Result<()> {
     let _lock = crate::pidfile::acquire(&paths.pid_file())?;
-    let _logs = crate::log::init_daemon_logging(
+    let logs = crate::log::init_daemon_logging(
         &paths,
         1_000_000,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -140,7 +140,7 @@ pub fn run(paths: Paths) -> Result<()> {
         engine,
         executor,
         alerts,
-        alert_log_failed: false,
+        logs: Some(logs.logs().clone()),
         tags: HashMap::new(),
         next_extra_tag: 0,
         timers: BinaryHeap::new(),
@@ -335,13 +335,12 @@ impl Daemon {
     fn verified(&self, persisted: &Persisted) -> Persisted {
         let mut p = persisted.clone();
         for r in &mut p.resources {
-            if let crate::engine::PersistedState::Online { pid, .. } = &mut r.state {
-                if let Some(ap) = pid {
-                    if crate::exec::process_start_time(ap.pid) != Some(ap.start_time) {
-                        info!(target: "rc", "the start script of {} (pid {}) ended while clpd was down", r.name, ap.pid);
-                        *pid = None;
-                    }
-                }
+            if let crate::engine::PersistedState::Online { pid, .. } = &mut r.state
+                && let Some(ap) = pid
+                && crate::exec::process_start_time(ap.pid) != Some(ap.start_time)
+            {
+                info!(target: "rc", "the start script of {} (pid {}) ended while clpd was down", r.name, ap.pid);
+                *pid = None;
             }
         }
         p
@@ -746,29 +745,30 @@ impl Daemon {
         }
     }
 
+    /// Records an alert: the alert log, and the log of the alert's module
+    /// (`rc.log.cur` for rc alerts, ...).
     fn alert(&mut self, alert: &Alert) {
-        let module = crate::log::module_for_target(&alert.module);
-        match alert.level {
-            crate::alert::Level::Error => {
-                error!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
-            }
-            crate::alert::Level::Warning => {
-                warn!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
-            }
-            crate::alert::Level::Info => {
-                info!(target: "pm", module, "{} {}: {}", alert.module, alert.event_id, alert.message)
-            }
+        let level = match alert.level {
+            crate::alert::Level::Error => tracing::Level::ERROR,
+            crate::alert::Level::Warning => tracing::Level::WARN,
+            crate::alert::Level::Info => tracing::Level::INFO,
+        };
+        let body = format!(
+            "<type: {}><event: {}> {}",
+            alert.module, alert.event_id, alert.message
+        );
+        if let Some(logs) = &self.logs {
+            let line = crate::log::format_line(
+                chrono::Local::now(),
+                level,
+                std::process::id(),
+                u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0),
+                &body,
+            );
+            logs.write_event_line(crate::log::module_for_target(&alert.module), level, &line);
         }
-        match self.alerts.append(alert) {
-            Ok(()) => self.alert_log_failed = false,
-            Err(e) => {
-                // Report once, keep supervising.
-                if !self.alert_log_failed {
-                    error!(target: "pm", "cannot write the alert log: {e}");
-                }
-                self.alert_log_failed = true;
-            }
-        }
+        // A full or read-only log directory is reported once; supervision goes on.
+        self.alerts.append_or_report(alert);
     }
 
     /// Writes the snapshot and the persisted state when they changed.

@@ -247,6 +247,9 @@ enum After {
 #[derive(Debug, Clone)]
 struct GroupRt {
     plan: Plan,
+    /// Which whole-group operation was announced (rc 10 / rc 20): Some(true) for
+    /// activation, Some(false) for deactivation, None while idle.
+    announced: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -316,7 +319,15 @@ impl Engine {
         let groups = model
             .groups
             .iter()
-            .map(|g| (g.name.clone(), GroupRt { plan: Plan::Idle }))
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    GroupRt {
+                        plan: Plan::Idle,
+                        announced: None,
+                    },
+                )
+            })
             .collect();
         let resources = model
             .resources
@@ -556,7 +567,15 @@ impl Engine {
         let groups = model
             .groups
             .iter()
-            .map(|g| (g.name.clone(), GroupRt { plan: Plan::Idle }))
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    GroupRt {
+                        plan: Plan::Idle,
+                        announced: None,
+                    },
+                )
+            })
             .collect();
         self.resources = resources;
         self.groups = groups;
@@ -643,10 +662,9 @@ impl Engine {
             }
             if let (ResState::Starting { attempt: a, .. }, ResState::Starting { attempt: b, .. }) =
                 (&rt.state, &next)
+                && b > a
             {
-                if b > a {
-                    rt.retry_count += 1;
-                }
+                rt.retry_count += 1;
             }
             rt.state = next;
         }
@@ -706,12 +724,17 @@ impl Engine {
                     return;
                 }
                 let auto_failover = self.model.group(group).is_some_and(|g| g.auto_failover);
-                if let Some(rt) = self.resources.get_mut(name) {
-                    if auto_failover && rt.failover_count < spec.activation.failover {
-                        rt.failover_count += 1;
-                        // One server: there is nowhere to go; say so and escalate.
-                        effects.push(Effect::Alert(AlertRef::new("rc", 65, &[group])));
-                    }
+                if let Some(rt) = self.resources.get_mut(name)
+                    && auto_failover
+                    && rt.failover_count < spec.activation.failover
+                {
+                    rt.failover_count += 1;
+                    // One server: there is nowhere to go; say so and escalate.
+                    effects.push(Effect::Alert(AlertRef::new(
+                        "rc",
+                        65,
+                        &[group, "this cluster has one server"],
+                    )));
                 }
                 self.resource_final_action(
                     name,
@@ -930,10 +953,10 @@ impl Engine {
                 let local = self.model.local_server.clone();
                 effects.push(Effect::Alert(AlertRef::new("cl", 2, &[&local, "command"])));
                 self.stop_service(factor, then, effects);
-                if let Some(req) = req {
-                    if self.service != Service::Offline {
-                        self.waits.push((req, Wait::ServiceOffline));
-                    }
+                if let Some(req) = req
+                    && self.service != Service::Offline
+                {
+                    self.waits.push((req, Wait::ServiceOffline));
                 }
             }
             Command::Suspend => match self.service {
@@ -1219,10 +1242,10 @@ impl Engine {
         loop {
             let before = out.len();
             for r in self.members(group) {
-                if let Some(spec) = self.model.resource(&r) {
-                    if spec.depends.iter().any(|d| out.contains(d)) {
-                        out.insert(r);
-                    }
+                if let Some(spec) = self.model.resource(&r)
+                    && spec.depends.iter().any(|d| out.contains(d))
+                {
+                    out.insert(r);
                 }
             }
             if out.len() == before {
@@ -1397,6 +1420,20 @@ impl Engine {
             return false;
         };
         let members = self.members(group);
+        let whole = match &plan {
+            Plan::Activating { targets: None, .. } => Some(true),
+            Plan::Deactivating { targets: None, .. } => Some(false),
+            Plan::Idle | Plan::Activating { .. } | Plan::Deactivating { .. } => None,
+        };
+        if let Some(g) = self.groups.get_mut(group) {
+            if whole.is_some() && g.announced != whole {
+                g.announced = whole;
+                let id = if whole == Some(true) { 10 } else { 20 };
+                effects.push(Effect::Alert(AlertRef::new("rc", id, &[group])));
+            } else if plan == Plan::Idle {
+                g.announced = None;
+            }
+        }
         match plan {
             Plan::Idle => false,
             Plan::Activating {

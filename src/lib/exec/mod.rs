@@ -23,8 +23,13 @@
 //! # Invariants
 //!
 //! * Every child we spawn is reaped exactly once, by the watcher, through
-//!   `waitid(P_PIDFD)`, including children that were [`forget`](Executor::forget)-ten.
-//! * Every watched process is reported at most once; forgotten ones never.
+//!   `waitid(P_PIDFD)`, including children whose tag was passed to
+//!   [`Executor::forget`].
+//! * Every watched process is reported at most once; a forgotten one never, when
+//!   `forget` was called before it exited (calls reach the watcher in order; a
+//!   report of an exit that happened before `forget` may already be under way).
+//! * The watcher is the only owner of the process handles; callers talk to it only
+//!   through commands on a channel plus a wake eventfd.
 //! * Process death is an event (the pidfd becomes readable), timers are deadlines;
 //!   nothing here sleeps on a fixed interval or polls `/proc`.
 //! * The timeout counts from the moment of `spawn`, not from when the watcher
@@ -43,6 +48,11 @@
 //! * Never panic: errors are returned or logged (target `exec`); a panicking
 //!   `notify` is caught and logged. `notify` runs on the watcher thread and must be
 //!   quick (e.g. push into a channel): while it runs, no other process is seen.
+//! * Never let a descriptor of clpd leak into a script: everything above fd 2 is
+//!   marked close-on-exec in the child (`close_range(CLOSE_RANGE_CLOEXEC)`).
+//!
+//! Shutting down leaves running children unwatched: they become zombies when they
+//! exit, until clpd itself exits.
 
 mod spawn;
 mod watcher;
@@ -371,10 +381,10 @@ fn reap_now(pid: u32) {
     if let Err(e) = kill_group(pid, Signal::SIGKILL) {
         tracing::error!(target: "exec", "cannot kill process group {pid}: {e}");
     }
-    if let Some(p) = i32::try_from(pid).ok().and_then(RPid::from_raw) {
-        if let Err(e) = waitid(WaitId::Pid(p), WaitIdOptions::EXITED) {
-            tracing::error!(target: "exec", "cannot reap pid {pid}: {e}");
-        }
+    if let Some(p) = i32::try_from(pid).ok().and_then(RPid::from_raw)
+        && let Err(e) = waitid(WaitId::Pid(p), WaitIdOptions::EXITED)
+    {
+        tracing::error!(target: "exec", "cannot reap pid {pid}: {e}");
     }
 }
 

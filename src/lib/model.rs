@@ -51,6 +51,9 @@ pub struct ClusterSettings {
     pub syslog_level_in_message: bool,
     /// clp's extension: commands for OS-level actions.
     pub os_actions: OsActions,
+    /// Reboot-type final actions allowed within `reboot_window` (rm 100 beyond).
+    pub max_reboots: u32,
+    pub reboot_window: Duration,
 }
 
 /// Commands carrying out OS-level final actions (`<clp><action>` extension).

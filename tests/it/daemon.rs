@@ -163,6 +163,11 @@ pub const REC_START: &str = r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" 
 /// A stop script that records `stop <resource> <factor> pid=<CLP_PID>` in `$LOG`.
 pub const REC_STOP: &str = r#"echo "stop $CLP_RESOURCENAME $CLP_FACTOR pid=$CLP_PID" >> "$LOG""#;
 
+/// Script lines that wait until the test calls [`Rig::open_gate`]. A start
+/// script that fails at once would otherwise race `clpcl -s`: clpd starts the
+/// service itself before `clpcl` sends its own start request.
+pub const GATE: &str = r#"while [ ! -e "$T/gate" ]; do sleep 0.02; done"#;
+
 // ---- the rig ------------------------------------------------------------------
 
 /// One sandboxed clp installation and the clpd running in it.
@@ -263,6 +268,11 @@ impl Rig {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Lets scripts waiting at [`GATE`] go on.
+    pub fn open_gate(&self) {
+        fs::write(self.t().join("gate"), "").unwrap();
     }
 
     /// Runs `program args...` to completion.

@@ -9,8 +9,8 @@ use std::fs;
 use clp::status::{RunState, ServiceState};
 
 use crate::daemon::{
-    CLPCL, CLPGRP, CLPSTAT, REC_STOP, Rig, alive, all_in, conf, exec, group, group_members, pid_in,
-    pos, res,
+    CLPCL, CLPGRP, CLPSTAT, GATE, REC_STOP, Rig, alive, all_in, conf, exec, group, group_members,
+    pid_in, pos, res,
 };
 
 #[test]
@@ -74,7 +74,7 @@ fn failing_start_rig(act: &str, extra: &str) -> Rig {
         "g",
         "bad",
         "start.sh",
-        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT" >> "$LOG"; exit 1"#,
+        &format!("{GATE}\necho \"start $CLP_RESOURCENAME $CLP_EVENT\" >> \"$LOG\"; exit 1"),
     );
     rig.script("g", "bad", "stop.sh", REC_STOP);
     rig.install(&conf(&[("g", &[exec("bad").act(act)])], extra));
@@ -108,6 +108,7 @@ fn assert_retried_then_no_destination(rig: &Rig) {
 fn daemon_activation_retry_then_stop_group() {
     let rig = failing_start_rig("<retry>1</retry><action>2</action>", "");
     rig.start();
+    rig.open_gate();
     rig.wait_lines("stop bad", 1);
     let snap = rig.wait_snap("group g Offline", |s| {
         group(s, "g").status == RunState::Offline
@@ -130,6 +131,7 @@ fn daemon_activation_retry_then_stop_group() {
 fn daemon_activation_retry_then_stop_cluster_service() {
     let rig = failing_start_rig("<retry>1</retry><action>3</action>", "");
     rig.start();
+    rig.open_gate();
     let snap = rig.wait_service_offline();
     assert!(all_in(&snap, &["bad"], RunState::Offline), "{snap:#?}");
     assert_retried_then_no_destination(&rig);
@@ -163,7 +165,7 @@ fn daemon_activation_final_action_shutdown_runs_the_configured_command() {
         "g",
         "bad",
         "start.sh",
-        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT" >> "$LOG"; exit 1"#,
+        &format!("{GATE}\necho \"start $CLP_RESOURCENAME $CLP_EVENT\" >> \"$LOG\"; exit 1"),
     );
     // The stop script writes to the same file as the recorder: order shows.
     rig.script(
@@ -183,6 +185,7 @@ fn daemon_activation_final_action_shutdown_runs_the_configured_command() {
         &extra,
     ));
     rig.start();
+    rig.open_gate();
     let lines = rig.wait_for("the shutdown command's record", || {
         let lines = crate::daemon::read_lines(&record);
         lines
@@ -196,8 +199,7 @@ fn daemon_activation_final_action_shutdown_runs_the_configured_command() {
         "{}",
         rig.dump()
     );
-    let snap = rig.snapshot().unwrap();
-    assert_eq!(snap.cluster.service, ServiceState::Offline);
+    rig.wait_service_offline();
     assert_retried_then_no_destination(&rig);
     rig.assert_alert(
         "rc",
@@ -213,6 +215,7 @@ fn daemon_activation_final_action_shutdown_default_refuses_under_relocated_root(
     // No <clp><action> configured: the built-in /sbin/shutdown must not run.
     let rig = failing_start_rig("<retry>1</retry><action>4</action>", "");
     rig.start();
+    rig.open_gate();
     rig.wait_service_offline();
     rig.wait_for("pm.log.cur to say the shutdown was refused", || {
         let pm = fs::read_to_string(rig.root().join("var/log/clp/pm.log.cur")).ok()?;

@@ -202,3 +202,33 @@ fn daemon_single_resource_stop_is_alerted_as_rc_87() {
         "alerts with unfilled arguments: {unfilled:#?}"
     );
 }
+
+#[test]
+#[ignore = "BUG: clpcl -s starts clpd (which starts the service itself) and then sends StartService: a final action that already stopped the service is undone (cli/clpcl.rs run)"]
+fn daemon_clpcl_start_does_not_undo_a_final_action() {
+    let rig = Rig::new();
+    rig.script(
+        "g",
+        "bad",
+        "start.sh",
+        r#"echo "start $CLP_RESOURCENAME" >> "$LOG"; exit 1"#,
+    );
+    rig.script("g", "bad", "stop.sh", REC_STOP);
+    rig.install(&conf(
+        &[("g", &[exec("bad").act("<fo>0</fo><action>3</action>")])],
+        "",
+    ));
+    for round in 1..=10 {
+        let out = rig.run(CLPCL, &["-s"]);
+        rig.wait_service_offline();
+        rig.stop_daemon();
+        assert_eq!(
+            (out.code, rig.lines_starting("start bad").len()),
+            (0, round),
+            "round {round}: clpcl -s exited {} ({}), or started the service again after act/action 3 stopped it\n{}",
+            out.code,
+            out.stderr.trim(),
+            rig.dump()
+        );
+    }
+}

@@ -1443,6 +1443,8 @@ fn settings(root: &Obj<'_>) -> ClusterSettings {
         alert_log_max_records: u64::try_from(root.int("webalert/main/alertlog/maxrecordcount"))
             .unwrap_or(10_000),
         syslog_level_in_message: root.flag("cluster/syslog/format/level"),
+        max_reboots: root.u32("clp/reboot/max"),
+        reboot_window: root.secs("clp/reboot/window"),
         os_actions: OsActions {
             shutdown,
             reboot,

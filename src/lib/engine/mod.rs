@@ -15,6 +15,9 @@
 //!   suspend/resume, OS actions after the service stopped;
 //! * requests: a command is answered when what it asked for has settled.
 
+pub mod monitor;
+#[cfg(test)]
+mod monitor_tests;
 pub mod resource;
 #[cfg(test)]
 mod tests;

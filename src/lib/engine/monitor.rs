@@ -363,19 +363,19 @@ impl Monitors {
             MonInput::Suspend { monitors } => {
                 let all = monitors.is_empty();
                 for name in self.names(&monitors) {
-                    if let Some(rt) = self.rts.get_mut(&name) {
-                        if !rt.suspended {
-                            rt.suspended = true;
-                            if let Phase::Checking { check, .. } = rt.phase {
-                                effects.push(MonEffect::CancelCheck {
-                                    monitor: name.clone(),
-                                    check,
-                                });
-                                rt.phase = Phase::Waiting;
-                            }
-                            if !all {
-                                effects.push(MonEffect::Alert(AlertRef::new("rm", 29, &[&name])));
-                            }
+                    if let Some(rt) = self.rts.get_mut(&name)
+                        && !rt.suspended
+                    {
+                        rt.suspended = true;
+                        if let Phase::Checking { check, .. } = rt.phase {
+                            effects.push(MonEffect::CancelCheck {
+                                monitor: name.clone(),
+                                check,
+                            });
+                            rt.phase = Phase::Waiting;
+                        }
+                        if !all {
+                            effects.push(MonEffect::Alert(AlertRef::new("rm", 29, &[&name])));
                         }
                     }
                 }
@@ -555,12 +555,13 @@ impl Monitors {
                 CheckResult::Ok
             };
             let health = rt.health;
-            let changed = match (&result, health) {
+            // Only a change of the members' verdict is news for the mtw.
+            let changed = !matches!(
+                (&result, health),
                 (CheckResult::Ok, Health::Normal)
-                | (CheckResult::Warning(_), Health::Warning)
-                | (CheckResult::Failed(_), Health::Error) => false,
-                _ => true,
-            };
+                    | (CheckResult::Warning(_), Health::Warning)
+                    | (CheckResult::Failed(_), Health::Error)
+            );
             if changed {
                 self.result(&m.name, result, &mut effects);
             }
@@ -569,14 +570,14 @@ impl Monitors {
     }
 
     fn schedule(&mut self, name: &str, after: Duration, effects: &mut Vec<MonEffect>) {
-        if let Some(rt) = self.rts.get(name) {
-            if rt.phase == Phase::Waiting {
-                effects.push(MonEffect::ArmTimer {
-                    monitor: name.to_string(),
-                    timer: MonTimer::Check { epoch: rt.epoch },
-                    after,
-                });
-            }
+        if let Some(rt) = self.rts.get(name)
+            && rt.phase == Phase::Waiting
+        {
+            effects.push(MonEffect::ArmTimer {
+                monitor: name.to_string(),
+                timer: MonTimer::Check { epoch: rt.epoch },
+                after,
+            });
         }
     }
 

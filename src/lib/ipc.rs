@@ -62,6 +62,18 @@ pub enum Request {
     },
     /// Re-read etc/clp/clp.conf.
     Reload,
+    /// clpmonctrl: act on monitors (empty list = all).
+    Monitor { op: MonitorOp, monitors: Vec<String> },
+}
+
+/// What clpmonctrl asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MonitorOp {
+    Suspend,
+    Resume,
+    ClearCounters,
+    DummyFailureOn,
+    DummyFailureOff,
 }
 
 /// clpd's answer.

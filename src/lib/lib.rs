@@ -13,6 +13,7 @@ pub mod exec;
 pub mod ipc;
 pub mod log;
 pub mod model;
+pub mod monitor;
 pub mod paths;
 pub mod pidfile;
 pub mod status;

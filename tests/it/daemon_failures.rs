@@ -256,7 +256,14 @@ fn daemon_deactivation_retry_then_final_action() {
     ));
     rig.start_online();
     let out = rig.run(CLPGRP, &["-t", "g"]);
-    assert_ne!(out.code, 0, "{out:?}");
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("group g did not stop: resource sticky: ")
+            && out.stderr.contains("scripts/g/sticky/stop.sh exited 1"),
+        "{}",
+        out.stderr
+    );
     rig.wait_for("the shutdown command's record", || {
         fs::read_to_string(&record)
             .ok()

@@ -8,8 +8,8 @@ use std::fs;
 use clp::status::RunState;
 
 use crate::daemon::{
-    CLPCL, CLPGRP, CLPRSC, REC_START, REC_STOP, Rig, alive, conf, exec, group, group_members,
-    pid_in, res,
+    CLPCL, CLPGRP, CLPRSC, CLPSTAT, REC_START, REC_STOP, Rig, alive, conf, exec, group,
+    group_members, pid_in, res,
 };
 
 #[test]
@@ -42,6 +42,10 @@ fn daemon_kill_9_then_restart_adopts_without_starting_twice() {
         alive(i32::try_from(async_pid).unwrap()),
         "the application outlives clpd"
     );
+    // The snapshot is left behind; clpstat must not present it as live.
+    let out = rig.run(CLPSTAT, &[]);
+    out.expect_code(6);
+    assert!(out.stderr.contains("clpd is not running"), "{}", out.stderr);
 
     let out = rig.run(CLPCL, &["-s"]);
     out.success();

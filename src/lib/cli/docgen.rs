@@ -46,6 +46,7 @@ pub fn programs() -> Vec<(clap::Command, &'static str)> {
         (super::clpd::Args::command(), "8"),
         (super::clpdown::Args::command(), "8"),
         (super::clpgrp::Args::command(), "8"),
+        (super::clpmonctrl::Args::command(), "8"),
         (super::clprsc::Args::command(), "8"),
         (super::clpstat::Args::command(), "8"),
         (super::clpstdn::Args::command(), "8"),

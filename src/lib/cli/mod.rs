@@ -13,6 +13,7 @@ pub mod clpcl;
 pub mod clpd;
 pub mod clpdown;
 pub mod clpgrp;
+pub mod clpmonctrl;
 pub mod clprsc;
 pub mod clpstat;
 pub mod clpstdn;
@@ -182,6 +183,7 @@ mod tests {
         super::clpd::Args::command().debug_assert();
         super::clpdown::Args::command().debug_assert();
         super::clpgrp::Args::command().debug_assert();
+        super::clpmonctrl::Args::command().debug_assert();
         super::clprsc::Args::command().debug_assert();
         super::clpstat::Args::command().debug_assert();
         super::clpstdn::Args::command().debug_assert();

@@ -18,7 +18,7 @@ pub mod script;
 pub mod snapshot;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -30,6 +30,7 @@ use tracing::{error, info, warn};
 
 use crate::alert::{Alert, AlertLog};
 use crate::config;
+use crate::engine::monitor::{CheckId, CheckResult, MonEffect, MonInput, MonTimer, Monitors, Recovery};
 use crate::engine::resource::AsyncPid;
 use crate::engine::{
     Command, Effect, Engine, Input, Millis, OsAction, Persisted, ReqId, Service, StopFactor,
@@ -37,7 +38,7 @@ use crate::engine::{
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::exec::{Executor, Finished, Outcome};
 use crate::ipc::{self, Request, Response};
-use crate::model::Cluster;
+use crate::model::{Cluster, MonitorKind};
 use crate::paths::Paths;
 use persist::{InFlight, StateFile};
 
@@ -48,6 +49,13 @@ pub const READY_FD_ENV: &str = "CLP_READY_FD";
 /// What wakes the loop.
 enum Event {
     Exec(Finished),
+    /// A check that ran on its own thread (psw) answered.
+    Check {
+        monitor: String,
+        check: CheckId,
+        result: CheckResult,
+        elapsed: Duration,
+    },
     Signal(i32),
     Request {
         request: Request,
@@ -70,22 +78,39 @@ enum Tag {
     Async { resource: String, pid: u32 },
     /// An OS action command.
     Os { word: &'static str },
+    /// A synchronous genw check.
+    Check { monitor: String, check: CheckId, pgid: u32 },
+    /// An asynchronous genw script: it must keep running.
+    AsyncGenw { monitor: String, pgid: u32 },
+    /// A monitor's pre-action (or recovery) script.
+    PreAction { monitor: String, id: CheckId },
+}
+
+/// What a timer is for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKey {
+    Stall(u64),
+    Monitor(String, MonTimer),
 }
 
 /// Tags outside the engine's operation numbers: adopted processes, OS actions.
 const ADOPTED_TAGS: u64 = 1 << 62;
 const OS_TAGS: u64 = 1 << 63;
+const CHECK_TAGS: u64 = 1 << 61;
+const PRE_ACTION_TAGS: u64 = 1 << 60;
 
 struct Daemon {
     paths: Paths,
     host: script::HostInfo,
     engine: Engine,
+    monitors: Monitors,
     executor: Executor,
+    events: Sender<Event>,
     alerts: AlertLog,
     logs: Option<Arc<crate::log::ModuleLogs>>,
     tags: HashMap<u64, Tag>,
     next_extra_tag: u64,
-    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
     replies: HashMap<ReqId, Sender<Response>>,
     next_req: ReqId,
     epoch: Instant,
@@ -97,6 +122,11 @@ struct Daemon {
     last_snapshot: Option<crate::status::Snapshot>,
     last_state: Option<StateFile>,
     inputs: VecDeque<Input>,
+    mon_inputs: VecDeque<MonInput>,
+    /// The context last given to the monitors (service up, online resources, reboot budget).
+    mon_context: Option<(bool, BTreeSet<String>, u32)>,
+    /// Unix seconds of reboot-type OS actions, for the reboot budget.
+    reboots: Vec<u64>,
 }
 
 /// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
@@ -129,7 +159,9 @@ pub fn run(paths: Paths) -> Result<()> {
 
     let epoch = Instant::now();
     let (epoch_ms, _) = snapshot::wall_clock();
-    let engine = Engine::new(Arc::new(model), 0);
+    let model = Arc::new(model);
+    let engine = Engine::new(model.clone(), 0);
+    let monitors = Monitors::new(model, crate::monitor::RUNNABLE);
     let start_alert = Alert::from_catalog(&local, "pm", 1, &[]);
     if let Err(e) = alerts.append(&start_alert) {
         warn!(target: "pm", "cannot write the alert log: {e}");
@@ -138,7 +170,9 @@ pub fn run(paths: Paths) -> Result<()> {
         paths: paths.clone(),
         host: script::HostInfo::detect(),
         engine,
+        monitors,
         executor,
+        events: tx.clone(),
         alerts,
         logs: Some(logs.logs().clone()),
         tags: HashMap::new(),
@@ -155,6 +189,9 @@ pub fn run(paths: Paths) -> Result<()> {
         last_snapshot: None,
         last_state: None,
         inputs: VecDeque::new(),
+        mon_inputs: VecDeque::new(),
+        mon_context: None,
+        reboots: Vec::new(),
     };
     daemon.recover_or_start();
     daemon.flush();
@@ -308,6 +345,7 @@ impl Daemon {
             warn!(target: "pm", "{p}");
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
+        self.reboots = state.reboots.clone();
         // Kill what was half-done: scripts whose daemon died under them.
         for f in &state.in_flight {
             if crate::exec::process_start_time(f.pgid) == Some(f.start_time) {
@@ -416,18 +454,32 @@ impl Daemon {
 
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        while let Some(Reverse((at, op))) = self.timers.peek().copied() {
-            if at > now {
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
                 break;
             }
-            self.timers.pop();
-            self.inputs.push_back(Input::StallTimer { op });
+            let Some(Reverse((_, key))) = self.timers.pop() else { break };
+            match key {
+                TimerKey::Stall(op) => self.inputs.push_back(Input::StallTimer { op }),
+                TimerKey::Monitor(monitor, timer) => self.mon_inputs.push_back(MonInput::Timer { monitor, timer }),
+            }
         }
     }
 
     fn event(&mut self, event: Event) {
         match event {
             Event::Exec(f) => self.finished(f),
+            Event::Check {
+                monitor,
+                check,
+                result,
+                elapsed,
+            } => self.mon_inputs.push_back(MonInput::CheckDone {
+                monitor,
+                check,
+                result,
+                elapsed,
+            }),
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
         }
@@ -484,6 +536,10 @@ impl Daemon {
                 let _ = reply.send(response);
                 return;
             }
+            Request::Monitor { op, monitors } => {
+                let _ = reply.send(self.monitor_request(op, monitors));
+                return;
+            }
             Request::StartService => {
                 self.stopped_by_operator = false;
                 Command::StartService
@@ -506,6 +562,46 @@ impl Daemon {
         self.command(Some(req), cmd);
     }
 
+    /// clpmonctrl's requests: checked names, then straight to the monitors.
+    fn monitor_request(&mut self, op: ipc::MonitorOp, monitors: Vec<String>) -> Response {
+        let model = self.engine.model().clone();
+        let unknown: Vec<&String> = monitors.iter().filter(|m| model.monitor(m).is_none()).collect();
+        if !unknown.is_empty() {
+            let names: Vec<&str> = model.monitors.iter().map(|m| m.name.as_str()).collect();
+            return Response::Err {
+                kind: ipc::WireErrorKind::NotFound,
+                message: format!(
+                    "Invalid monitor resource name: {}. Monitors are: {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    names.join(", ")
+                ),
+            };
+        }
+        let input = match op {
+            ipc::MonitorOp::Suspend => MonInput::Suspend { monitors },
+            ipc::MonitorOp::Resume => MonInput::Resume { monitors },
+            ipc::MonitorOp::ClearCounters => MonInput::ClearCounters { monitors },
+            ipc::MonitorOp::DummyFailureOn | ipc::MonitorOp::DummyFailureOff => {
+                let on = op == ipc::MonitorOp::DummyFailureOn;
+                if on && monitors.len() != 1 {
+                    return Response::Err {
+                        kind: ipc::WireErrorKind::Usage,
+                        message: "dummy failure is enabled for one monitor at a time: -e -m NAME".into(),
+                    };
+                }
+                MonInput::DummyFailure {
+                    monitor: monitors.into_iter().next(),
+                    on,
+                }
+            }
+        };
+        info!(target: "rm", "clpmonctrl: {input:?}");
+        self.mon_inputs.push_back(input);
+        Response::Ok {
+            message: "done".into(),
+        }
+    }
+
     fn command(&mut self, req: Option<ReqId>, cmd: Command) {
         info!(target: "rc", "command: {cmd:?}");
         let now = self.now();
@@ -518,10 +614,15 @@ impl Daemon {
         let local = self.engine.model().local_server.clone();
         let (model, digest) = load_config(&self.paths, &local)?;
         let now = self.now();
-        match self.engine.reload(Arc::new(model), now) {
+        let model = Arc::new(model);
+        match self.engine.reload(model.clone(), now) {
             Ok(effects) => {
                 self.config_digest = digest;
                 self.carry_out(effects);
+                for e in self.monitors.reload(model) {
+                    self.mon_effect(e);
+                }
+                self.mon_context = None;
                 info!(target: "pm", "the configuration was reloaded");
                 Ok("the configuration was reloaded".into())
             }
@@ -556,7 +657,39 @@ impl Daemon {
             }
             Tag::Async { resource, pid } => {
                 info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
+                // pidw sees the death now, not at its next interval.
+                for m in &self.engine.model().monitors {
+                    if matches!(m.kind, MonitorKind::Pidw) && m.target.as_deref() == Some(resource.as_str()) {
+                        self.mon_inputs.push_back(MonInput::ProcessGone {
+                            monitor: m.name.clone(),
+                            detail: format!("process {pid} has exited ({})", outcome_text(f.outcome)),
+                        });
+                    }
+                }
                 self.inputs.push_back(Input::AsyncExited { resource, pid });
+            }
+            Tag::Check { monitor, check, .. } => {
+                let result = match self.engine.model().monitor(&monitor).map(|m| &m.kind) {
+                    Some(MonitorKind::Genw(genw)) => crate::monitor::genw::verdict(genw, f.outcome),
+                    _ => CheckResult::Failed("the monitor is no longer configured".into()),
+                };
+                self.mon_inputs.push_back(MonInput::CheckDone {
+                    monitor,
+                    check,
+                    result,
+                    elapsed: f.duration,
+                });
+            }
+            Tag::AsyncGenw { monitor, .. } => {
+                self.mon_inputs.push_back(MonInput::ProcessGone {
+                    monitor,
+                    detail: format!("the monitor script ended ({})", outcome_text(f.outcome)),
+                });
+            }
+            Tag::PreAction { monitor, id } => {
+                let ok = f.outcome == Outcome::Exited(0);
+                info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
+                self.mon_inputs.push_back(MonInput::PreActionDone { monitor, id, ok });
             }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
@@ -565,13 +698,276 @@ impl Daemon {
     }
 
     /// Feeds queued inputs to the engine until none is left.
+    /// Feeds queued inputs to the cluster engine and the monitors until none is
+    /// left; the monitors learn about every change of the service and resources.
     fn drain(&mut self) {
-        while let Some(input) = self.inputs.pop_front() {
-            let now = self.now();
-            let effects = self.engine.handle(input, now);
-            self.carry_out(effects);
+        loop {
+            if let Some(input) = self.inputs.pop_front() {
+                let now = self.now();
+                let effects = self.engine.handle(input, now);
+                self.carry_out(effects);
+            } else if let Some(input) = self.mon_inputs.pop_front() {
+                let now = self.now();
+                let effects = self.monitors.handle(input, now);
+                for e in effects {
+                    self.mon_effect(e);
+                }
+            } else if let Some(context) = self.changed_context() {
+                self.mon_inputs.push_back(context);
+            } else {
+                return;
+            }
         }
     }
+
+    /// The monitors' context when it differs from what they were last told.
+    fn changed_context(&mut self) -> Option<MonInput> {
+        let service_up = self.engine.service() == Service::Online;
+        let online: BTreeSet<String> = self
+            .engine
+            .model()
+            .resources
+            .iter()
+            .filter(|r| self.engine.resource_state(&r.name).is_some_and(|s| s.is_online()))
+            .map(|r| r.name.clone())
+            .collect();
+        let context = (service_up, online, self.reboot_budget());
+        if self.mon_context.as_ref() == Some(&context) {
+            return None;
+        }
+        self.mon_context = Some(context.clone());
+        Some(MonInput::Context {
+            service_up: context.0,
+            online: context.1,
+            reboot_budget: context.2,
+        })
+    }
+
+    /// Reboot-type final actions still allowed in the current window.
+    fn reboot_budget(&self) -> u32 {
+        let settings = &self.engine.model().settings;
+        let now = unix_now();
+        let window = settings.reboot_window.as_secs();
+        let recent = self.reboots.iter().filter(|t| now.saturating_sub(**t) < window).count();
+        settings.max_reboots.saturating_sub(u32::try_from(recent).unwrap_or(u32::MAX))
+    }
+
+    fn kill_tagged(&mut self, pick: impl Fn(&Tag) -> bool) {
+        let found: Vec<(u64, u32)> = self
+            .tags
+            .iter()
+            .filter_map(|(tag, t)| match t {
+                Tag::Check { pgid, .. } | Tag::AsyncGenw { pgid, .. } if pick(t) => Some((*tag, *pgid)),
+                _ => None,
+            })
+            .collect();
+        for (tag, pgid) in found {
+            self.tags.remove(&tag);
+            self.executor.forget(tag);
+            self.executor.terminate_group(pgid, Duration::from_secs(2));
+        }
+    }
+
+    fn mon_effect(&mut self, effect: MonEffect) {
+        match effect {
+            MonEffect::StartCheck { monitor, check } => self.start_check(&monitor, check),
+            MonEffect::CancelCheck { check, .. } => {
+                self.kill_tagged(|t| matches!(t, Tag::Check { check: c, .. } if *c == check));
+            }
+            MonEffect::Activated { monitor } => self.start_async_genw(&monitor),
+            MonEffect::Deactivated { monitor } => self.kill_tagged(|t| match t {
+                Tag::Check { monitor: m, .. } | Tag::AsyncGenw { monitor: m, .. } => *m == monitor,
+                _ => false,
+            }),
+            MonEffect::ArmTimer { monitor, timer, after } => {
+                self.timers
+                    .push(Reverse((Instant::now() + after, TimerKey::Monitor(monitor, timer))));
+            }
+            MonEffect::Alert(a) => self.effect(Effect::Alert(a)),
+            MonEffect::PreAction {
+                monitor,
+                id,
+                action,
+                counts,
+            } => self.run_pre_action(&monitor, id, action, counts),
+            MonEffect::Recover(recovery) => {
+                info!(target: "rm", "recovery: {recovery:?}");
+                let cmd = match recovery {
+                    Recovery::RestartResource(resource) => Command::RestartResource { resource },
+                    Recovery::RestartGroup(group) => Command::RestartGroup { group },
+                    Recovery::StopResource(resource) => Command::StopResource { resource, force: true },
+                    Recovery::StopGroup(group) => Command::StopGroup { group },
+                    Recovery::StopCluster(then) => Command::StopService {
+                        factor: StopFactor::ClusterShutdown,
+                        then,
+                    },
+                    Recovery::Os(action) => {
+                        self.os_action(action);
+                        return;
+                    }
+                };
+                self.command(None, cmd);
+            }
+        }
+    }
+
+    fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
+        self.mon_inputs.push_back(MonInput::CheckDone {
+            monitor: monitor.to_string(),
+            check,
+            result,
+            elapsed: Duration::ZERO,
+        });
+    }
+
+    /// Runs one check; the answer comes back as a `CheckDone` input.
+    fn start_check(&mut self, monitor: &str, check: CheckId) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else { return };
+        match &spec.kind {
+            MonitorKind::Pidw => {
+                let pid = spec
+                    .target
+                    .as_deref()
+                    .and_then(|t| self.engine.resource_state(t))
+                    .and_then(|s| s.async_pid());
+                self.check_done(monitor, check, crate::monitor::pidw::check(pid));
+            }
+            MonitorKind::Psw(psw) => {
+                let (pattern, min) = (psw.process_name.clone(), psw.min_count);
+                let tx = self.events.clone();
+                let name = monitor.to_string();
+                // On its own thread: a /proc read can block on a stuck process;
+                // the engine's timeout abandons it.
+                let spawned = std::thread::Builder::new().name("psw".into()).spawn(move || {
+                    let started = Instant::now();
+                    let result = crate::monitor::psw::check(&pattern, min);
+                    let _ = tx.send(Event::Check {
+                        monitor: name,
+                        check,
+                        result,
+                        elapsed: started.elapsed(),
+                    });
+                });
+                if let Err(e) = spawned {
+                    self.check_done(monitor, check, CheckResult::Failed(format!("cannot start the check: {e}")));
+                }
+            }
+            MonitorKind::Genw(genw) if !genw.sync => {
+                let running = self
+                    .tags
+                    .values()
+                    .any(|t| matches!(t, Tag::AsyncGenw { monitor: m, .. } if m == monitor));
+                let result = if running {
+                    CheckResult::Ok
+                } else {
+                    CheckResult::Failed("the monitor script is not running".into())
+                };
+                self.check_done(monitor, check, result);
+            }
+            MonitorKind::Genw(genw) => {
+                let run = crate::monitor::genw::spec(&self.paths, &self.host, spec, genw);
+                let tag = CHECK_TAGS + check;
+                match self.executor.spawn(tag, run) {
+                    Ok(s) => {
+                        self.tags.insert(
+                            tag,
+                            Tag::Check {
+                                monitor: monitor.to_string(),
+                                check,
+                                pgid: s.pgid,
+                            },
+                        );
+                    }
+                    Err(e) => self.check_done(monitor, check, CheckResult::Failed(format!("cannot run the script: {e}"))),
+                }
+            }
+            MonitorKind::Mtw(_)
+            | MonitorKind::Userw(_)
+            | MonitorKind::Diskw(_)
+            | MonitorKind::Ipw(_)
+            | MonitorKind::Miiw(_)
+            | MonitorKind::Httpw(_)
+            | MonitorKind::Fipw(_) => self.check_done(
+                monitor,
+                check,
+                CheckResult::Failed(format!("{} checks are not supported by this version", spec.kind.type_name())),
+            ),
+        }
+    }
+
+    /// Starts an asynchronous genw script when its monitor starts.
+    fn start_async_genw(&mut self, monitor: &str) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else { return };
+        let MonitorKind::Genw(genw) = &spec.kind else { return };
+        if genw.sync {
+            return;
+        }
+        let run = crate::monitor::genw::spec(&self.paths, &self.host, spec, genw);
+        self.next_extra_tag += 1;
+        let tag = ADOPTED_TAGS + self.next_extra_tag;
+        match self.executor.spawn(tag, run) {
+            Ok(s) => {
+                self.tags.insert(
+                    tag,
+                    Tag::AsyncGenw {
+                        monitor: monitor.to_string(),
+                        pgid: s.pgid,
+                    },
+                );
+            }
+            Err(e) => self.mon_inputs.push_back(MonInput::ProcessGone {
+                monitor: monitor.to_string(),
+                detail: format!("cannot run the monitor script: {e}"),
+            }),
+        }
+    }
+
+    /// Runs a monitor's pre-action (or recovery) script with CLP_ACTION.
+    fn run_pre_action(&mut self, monitor: &str, id: CheckId, action: &'static str, counts: (u32, u32, u32)) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else { return };
+        let program = crate::monitor::genw::script_file(&self.paths, monitor, &spec.preaction.script);
+        let mut env = vec![
+            ("CLP_ACTION".to_string(), action.to_string()),
+            ("CLP_MONITORNAME".into(), monitor.to_string()),
+            ("CLP_RECOVERYCOUNT".into(), counts.0.to_string()),
+            ("CLP_RESTARTCOUNT".into(), counts.1.to_string()),
+            ("CLP_FAILOVERCOUNT".into(), counts.2.to_string()),
+        ];
+        env.extend(script::common_env(&self.host));
+        let run = crate::exec::ScriptSpec {
+            cwd: program.parent().map_or_else(|| self.paths.root().to_path_buf(), Path::to_path_buf),
+            program,
+            args: Vec::new(),
+            env,
+            output: crate::exec::Output::Discard,
+            timeout: Some(spec.preaction.timeout),
+            kill_grace: Duration::from_secs(2),
+        };
+        let tag = PRE_ACTION_TAGS + id;
+        match self.executor.spawn(tag, run) {
+            Ok(_) => {
+                self.tags.insert(
+                    tag,
+                    Tag::PreAction {
+                        monitor: monitor.to_string(),
+                        id,
+                    },
+                );
+            }
+            Err(e) => {
+                warn!(target: "rm", monitor = %monitor, "cannot run the pre-action script: {e}");
+                self.mon_inputs.push_back(MonInput::PreActionDone {
+                    monitor: monitor.to_string(),
+                    id,
+                    ok: false,
+                });
+            }
+        }
+    }
+
 
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
@@ -591,7 +987,7 @@ impl Daemon {
                 pid,
             } => self.run_script(op, &resource, &group, start, event, factor, pid),
             Effect::ArmStall { op, after } => {
-                self.timers.push(Reverse((Instant::now() + after, op)));
+                self.timers.push(Reverse((Instant::now() + after, TimerKey::Stall(op))));
             }
             Effect::ForgetAsync { resource, pid } => {
                 let tags: Vec<u64> = self
@@ -717,6 +1113,9 @@ impl Daemon {
         let local = self.engine.model().local_server.clone();
         let settings = self.engine.model().settings.os_actions.clone();
         let word = os_action::word(action);
+        if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
+            self.reboots.push(unix_now());
+        }
         match action {
             OsAction::Shutdown => self.alert(&Alert::from_catalog(&local, "pm", 23, &[])),
             OsAction::Reboot => self.alert(&Alert::from_catalog(&local, "pm", 25, &[])),
@@ -775,6 +1174,7 @@ impl Daemon {
     fn flush(&mut self) {
         let snap = snapshot::build(
             &self.engine,
+            &self.monitors,
             std::process::id(),
             &self.config_digest,
             self.epoch_ms,
@@ -797,6 +1197,7 @@ impl Daemon {
             boot_id: self.boot_id.clone(),
             stopped_by_operator: self.stopped_by_operator,
             engine: self.engine.persisted(),
+            reboots: self.reboots.clone(),
             in_flight: self
                 .tags
                 .values()
@@ -811,7 +1212,11 @@ impl Daemon {
                         pgid: *pgid,
                         start_time: *start_time,
                     }),
-                    Tag::Async { .. } | Tag::Os { .. } => None,
+                    Tag::Async { .. }
+                    | Tag::Os { .. }
+                    | Tag::Check { .. }
+                    | Tag::AsyncGenw { .. }
+                    | Tag::PreAction { .. } => None,
                 })
                 .collect(),
         };
@@ -845,4 +1250,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(ClpError::io("cannot write", path, e));
     }
     Ok(())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn outcome_text(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Exited(code) => format!("exit {code}"),
+        Outcome::Signaled(sig) => format!("signal {sig}"),
+        Outcome::TimedOut => "timed out".into(),
+        Outcome::Lost => "exit status unknown".into(),
+    }
 }

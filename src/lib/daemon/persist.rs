@@ -31,6 +31,9 @@ pub struct StateFile {
     pub stopped_by_operator: bool,
     pub engine: Persisted,
     pub in_flight: Vec<InFlight>,
+    /// Unix seconds of reboot-type final actions (the reboot budget, rm 100).
+    #[serde(default)]
+    pub reboots: Vec<u64>,
 }
 
 pub fn state_path(paths: &Paths) -> PathBuf {
@@ -101,6 +104,7 @@ mod tests {
                 pgid: 5,
                 start_time: 6,
             }],
+            reboots: vec![7],
         };
         save(&p, &state).unwrap();
         assert_eq!(load(&p), (state, None));

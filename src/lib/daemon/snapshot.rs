@@ -1,5 +1,6 @@
 //! Building the status snapshot from the engine's state.
 
+use crate::engine::monitor::Monitors;
 use crate::engine::{Engine, Service};
 use crate::status::*;
 
@@ -14,7 +15,7 @@ pub fn wall_clock() -> (u64, String) {
 
 /// The snapshot of `engine`. `epoch_ms` converts the engine's monotonic
 /// milliseconds into wall-clock milliseconds.
-pub fn build(engine: &Engine, daemon_pid: u32, config_digest: &str, epoch_ms: u64) -> Snapshot {
+pub fn build(engine: &Engine, monitors: &Monitors, daemon_pid: u32, config_digest: &str, epoch_ms: u64) -> Snapshot {
     let model = engine.model();
     let (now_ms, now_text) = wall_clock();
     let service = match engine.service() {
@@ -77,15 +78,19 @@ pub fn build(engine: &Engine, daemon_pid: u32, config_digest: &str, epoch_ms: u6
     let monitors = model
         .monitors
         .iter()
-        .map(|m| MonitorStatus {
-            name: m.name.clone(),
-            kind: m.kind.type_name().to_string(),
-            status: MonitorState::Offline,
-            script_count: 0,
-            restart_count: 0,
-            failover_count: 0,
-            final_action_done: false,
-            detail: None,
+        .map(|m| {
+            let view = monitors.view(&m.name);
+            let counters = view.as_ref().map(|v| v.counters).unwrap_or_default();
+            MonitorStatus {
+                name: m.name.clone(),
+                kind: m.kind.type_name().to_string(),
+                status: view.as_ref().map_or(MonitorState::Unknown, |v| v.state),
+                script_count: counters.script,
+                restart_count: counters.restart,
+                failover_count: counters.failover,
+                final_action_done: counters.final_done,
+                detail: view.and_then(|v| v.detail),
+            }
         })
         .collect();
     Snapshot {

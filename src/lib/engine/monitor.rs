@@ -479,7 +479,12 @@ impl Monitors {
                 rt.epoch += 1;
                 rt.phase = Phase::Waiting;
                 rt.failures = 0;
-                rt.health = Health::Normal;
+                // An error survives a restart of monitoring (its target was being
+                // recovered): the first good check is the return to normal that
+                // resets the counters (rm 26).
+                if rt.health == Health::Warning {
+                    rt.health = Health::Normal;
+                }
                 effects.push(MonEffect::Alert(AlertRef::new("rm", 1, &[&m.name])));
                 effects.push(MonEffect::Activated {
                     monitor: m.name.clone(),

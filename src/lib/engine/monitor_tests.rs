@@ -499,3 +499,23 @@ fn reboot_type_final_actions_respect_the_budget() {
     assert_eq!(alerts(&e), [9, 100]);
     assert!(recoveries(&e).is_empty());
 }
+
+#[test]
+fn an_error_survives_the_restart_of_its_target_until_a_good_check() {
+    let mut sim = Sim::new(model(
+        &genw(
+            "g1",
+            "<target>r</target><polling><timing>1</timing><reconfirmation>0</reconfirmation></polling><relation><type>rsc</type><name>r</name></relation>",
+        ),
+        "",
+    ));
+    sim.context(true, &["r"]);
+    assert_eq!(recoveries(&sim.fail("g1")), [Recovery::RestartResource("r".into())]);
+    // The restart takes the target down and up again.
+    sim.context(true, &[]);
+    sim.context(true, &["r"]);
+    assert_eq!(state(&sim, "g1"), MonitorState::Error);
+    let e = sim.check("g1", CheckResult::Ok);
+    assert_eq!(alerts(&e), [26]);
+    assert_eq!(sim.m.view("g1").unwrap().counters, Counters::default());
+}

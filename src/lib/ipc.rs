@@ -63,7 +63,10 @@ pub enum Request {
     /// Re-read etc/clp/clp.conf.
     Reload,
     /// clpmonctrl: act on monitors (empty list = all).
-    Monitor { op: MonitorOp, monitors: Vec<String> },
+    Monitor {
+        op: MonitorOp,
+        monitors: Vec<String>,
+    },
 }
 
 /// What clpmonctrl asks for.

@@ -157,7 +157,6 @@ fi"#,
 }
 
 #[test]
-#[ignore = "BUG: clpd answers a command before it writes the status snapshot (daemon/mod.rs: Effect::Reply is sent in effect(), flush() runs after the batch)"]
 fn daemon_snapshot_is_current_when_a_command_returns() {
     let rig = Rig::new();
     rig.recording_scripts("g", &["r1", "r2"]);
@@ -189,7 +188,6 @@ fn daemon_snapshot_is_current_when_a_command_returns() {
 }
 
 #[test]
-#[ignore = "BUG: clprsc -t logs rc 86 (\"Server %1 is not in a condition to start a single resource %2.\") instead of rc 87 (engine/mod.rs Command::StopResource)"]
 fn daemon_single_resource_stop_is_alerted_as_rc_87() {
     let rig = Rig::new();
     rig.recording_scripts("g", &["r1"]);
@@ -211,7 +209,6 @@ fn daemon_single_resource_stop_is_alerted_as_rc_87() {
 }
 
 #[test]
-#[ignore = "BUG: clpcl -s starts clpd (which starts the service itself) and then sends StartService: a final action that already stopped the service is undone (cli/clpcl.rs run)"]
 fn daemon_clpcl_start_does_not_undo_a_final_action() {
     let rig = Rig::new();
     rig.script(

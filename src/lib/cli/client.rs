@@ -74,22 +74,29 @@ fn clpd_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("clpd"))
 }
 
-/// Starts clpd detached and waits until it is ready (or has failed, with its error).
-pub fn start_daemon(paths: &Paths, wait: Duration) -> Result<()> {
+/// Starts clpd detached and waits until it is ready (or has failed, with its
+/// error). `start_service`: start the cluster service even if the operator
+/// stopped it on this boot. Returns whether a new clpd was launched (it has then
+/// made its own start decision, and nothing more must be asked of it).
+pub fn start_daemon(paths: &Paths, wait: Duration, start_service: bool) -> Result<bool> {
     if let DaemonState::Running(_) = pidfile::probe(&paths.pid_file())? {
-        return Ok(());
+        return Ok(false);
     }
     let run = paths.run_dir();
     std::fs::create_dir_all(&run).map_err(|e| ClpError::io("cannot create", &run, e))?;
     let errors = run.join("clpd.start.err");
     let err_file =
         std::fs::File::create(&errors).map_err(|e| ClpError::io("cannot create", &errors, e))?;
-    let (read_end, write_end) =
-        rustix::pipe::pipe().map_err(|e| ClpError::failed(format!("cannot create a pipe: {e}")))?;
+    // Both ends close-on-exec; the child clears the flag on its end only.
+    let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| ClpError::failed(format!("cannot create a pipe: {e}")))?;
     let write_fd = write_end.as_raw_fd();
     let mut command = Command::new(clpd_program());
+    command.arg("--foreground");
+    if start_service {
+        command.arg("--start");
+    }
     command
-        .arg("--foreground")
         .env(crate::daemon::READY_FD_ENV, write_fd.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -99,7 +106,7 @@ pub fn start_daemon(paths: &Paths, wait: Duration) -> Result<()> {
     unsafe {
         command.pre_exec(move || {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
-            // Keep the readiness pipe open across exec (pipe() sets CLOEXEC).
+            // Keep our end of the readiness pipe open across exec.
             let flags = libc::fcntl(write_fd, libc::F_GETFD);
             if flags >= 0 {
                 libc::fcntl(write_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
@@ -121,7 +128,7 @@ pub fn start_daemon(paths: &Paths, wait: Duration) -> Result<()> {
     match rx.recv_timeout(wait) {
         Ok(Ok(true)) => {
             let _ = std::fs::remove_file(&errors);
-            Ok(())
+            Ok(true)
         }
         Ok(_) => {
             let _ = child.wait();

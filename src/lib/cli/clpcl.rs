@@ -102,8 +102,13 @@ impl Program for Args {
             ctx.println(&format!("Stop {server} : Command succeeded."))?;
         }
         if self.start || self.restart {
-            client::start_daemon(&ctx.paths, Duration::from_secs(timeout.min(300)))?;
-            client::request(&ctx.paths, &Request::StartService, timeout)?;
+            // A clpd launched here starts the service itself; asking again could
+            // undo a final action it has already taken.
+            let launched =
+                client::start_daemon(&ctx.paths, Duration::from_secs(timeout.min(300)), true)?;
+            if !launched {
+                client::request(&ctx.paths, &Request::StartService, timeout)?;
+            }
             let server = client::server_name(&ctx.paths);
             ctx.println(&format!("Start {server} : Command succeeded."))?;
         }

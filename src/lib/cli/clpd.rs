@@ -15,14 +15,18 @@ pub struct Args {
     /// and returns once it is ready
     #[arg(long)]
     pub foreground: bool,
+    /// Start the cluster service even if the operator stopped it on this boot
+    /// (what `clpcl -s` asks for when it has to start clpd)
+    #[arg(long)]
+    pub start: bool,
 }
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
         if self.foreground {
-            crate::daemon::run(ctx.paths.clone())?;
+            crate::daemon::run(ctx.paths.clone(), self.start)?;
         } else {
-            client::start_daemon(&ctx.paths, Duration::from_secs(60))?;
+            client::start_daemon(&ctx.paths, Duration::from_secs(60), self.start)?;
         }
         Ok(0)
     }

@@ -106,8 +106,26 @@ impl Program for Args {
                 })
                 .collect()
         };
+        // With every group: groups already as asked are skipped, and one failure
+        // does not keep the others from being started (stopped).
+        let all = [&self.start, &self.stop, &self.move_, &self.failover]
+            .iter()
+            .any(|g| g.as_deref() == Some(""));
+        let mut failures = Vec::new();
         for req in &requests {
-            client::request(&ctx.paths, req, self.apito)?;
+            match client::request(&ctx.paths, req, self.apito) {
+                Ok(_) => {}
+                Err(e)
+                    if all
+                        && e.kind == crate::ErrorKind::State
+                        && e.message.contains("already") => {}
+                Err(e) if all => failures.push(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(first) = failures.first() {
+            let text: Vec<String> = failures.iter().map(|e| e.message.clone()).collect();
+            return Err(ClpError::new(first.kind, text.join("\n")));
         }
         ctx.println("Command succeeded.")?;
         Ok(0)

@@ -57,7 +57,9 @@ impl Program for Args {
             return show(ctx, &self.monitors);
         }
         if self.dummy_on && self.monitors.len() != 1 {
-            return Err(ClpError::usage("-e needs exactly one monitor: clpmonctrl -e -m NAME"));
+            return Err(ClpError::usage(
+                "-e needs exactly one monitor: clpmonctrl -e -m NAME",
+            ));
         }
         let op = if self.suspend {
             MonitorOp::Suspend
@@ -95,7 +97,11 @@ fn show(ctx: &mut Ctx, wanted: &[String]) -> Result<u8> {
         }
     }
     let mut out = String::new();
-    for m in snap.monitors.iter().filter(|m| wanted.is_empty() || wanted.contains(&m.name)) {
+    for m in snap
+        .monitors
+        .iter()
+        .filter(|m| wanted.is_empty() || wanted.contains(&m.name))
+    {
         out.push_str(&format!(
             "Monitor {:<16} : {}\n    Recovery script count : {}\n    Restart count         : {}\n    Failover count        : {}\n    Final action          : {}\n",
             m.name,

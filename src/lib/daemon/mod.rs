@@ -30,7 +30,9 @@ use tracing::{error, info, warn};
 
 use crate::alert::{Alert, AlertLog};
 use crate::config;
-use crate::engine::monitor::{CheckId, CheckResult, MonEffect, MonInput, MonTimer, Monitors, Recovery};
+use crate::engine::monitor::{
+    CheckId, CheckResult, MonEffect, MonInput, MonTimer, Monitors, Recovery,
+};
 use crate::engine::resource::AsyncPid;
 use crate::engine::{
     Command, Effect, Engine, Input, Millis, OsAction, Persisted, ReqId, Service, StopFactor,
@@ -79,7 +81,11 @@ enum Tag {
     /// An OS action command.
     Os { word: &'static str },
     /// A synchronous genw check.
-    Check { monitor: String, check: CheckId, pgid: u32 },
+    Check {
+        monitor: String,
+        check: CheckId,
+        pgid: u32,
+    },
     /// An asynchronous genw script: it must keep running.
     AsyncGenw { monitor: String, pgid: u32 },
     /// A monitor's pre-action (or recovery) script.
@@ -112,6 +118,8 @@ struct Daemon {
     next_extra_tag: u64,
     timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
     replies: HashMap<ReqId, Sender<Response>>,
+    /// Answers waiting for the end of the batch.
+    outbox: Vec<(Sender<Response>, Response)>,
     next_req: ReqId,
     epoch: Instant,
     epoch_ms: u64,
@@ -131,8 +139,11 @@ struct Daemon {
 
 /// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
 /// service. Returns Ok on a clean stop.
-pub fn run(paths: Paths) -> Result<()> {
+pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let _lock = crate::pidfile::acquire(&paths.pid_file())?;
+    let ready_fd = std::env::var(READY_FD_ENV).ok();
+    // SAFETY: no other thread runs yet; scripts must not inherit the variable.
+    unsafe { std::env::remove_var(READY_FD_ENV) };
     let logs = crate::log::init_daemon_logging(
         &paths,
         1_000_000,
@@ -179,6 +190,7 @@ pub fn run(paths: Paths) -> Result<()> {
         next_extra_tag: 0,
         timers: BinaryHeap::new(),
         replies: HashMap::new(),
+        outbox: Vec::new(),
         next_req: 1,
         epoch,
         epoch_ms,
@@ -193,12 +205,12 @@ pub fn run(paths: Paths) -> Result<()> {
         mon_context: None,
         reboots: Vec::new(),
     };
-    daemon.recover_or_start();
+    daemon.recover_or_start(start_requested);
     daemon.flush();
     if let Err(e) = notify::notify("READY=1") {
         warn!(target: "pm", "cannot notify systemd: {e}");
     }
-    report_ready();
+    report_ready(ready_fd.as_deref());
     info!(target: "pm", "clpd is ready (pid {})", std::process::id());
     daemon.main_loop(&rx);
     daemon.finish(&socket);
@@ -236,7 +248,13 @@ fn bind(socket: &Path) -> Result<UnixListener> {
     }
     // We hold the daemon lock: a socket file left here belongs to a dead clpd.
     let _ = std::fs::remove_file(socket);
-    UnixListener::bind(socket).map_err(|e| ClpError::io("cannot listen on", socket, e))
+    let listener =
+        UnixListener::bind(socket).map_err(|e| ClpError::io("cannot listen on", socket, e))?;
+    // Whatever umask clpd inherited: only its user (root) and group may connect.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| ClpError::io("cannot set the mode of", socket, e))?;
+    Ok(listener)
 }
 
 fn spawn_signal_thread(tx: Sender<Event>) -> Result<()> {
@@ -261,7 +279,15 @@ fn spawn_listener(listener: UnixListener, tx: Sender<Event>) {
         .name("ipc".into())
         .spawn(move || {
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
+                let stream = match stream {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Out of descriptors or memory: back off instead of spinning.
+                        warn!(target: "ipc", "cannot accept a connection: {e}");
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                };
                 let tx = tx.clone();
                 let _ = std::thread::Builder::new()
                     .name("ipc-conn".into())
@@ -317,11 +343,8 @@ fn serve(mut stream: UnixStream, tx: &Sender<Event>) {
 }
 
 /// Tells a detaching parent that we are up (see `READY_FD_ENV`).
-fn report_ready() {
-    let Some(fd) = std::env::var(READY_FD_ENV)
-        .ok()
-        .and_then(|v| v.parse::<i32>().ok())
-    else {
+fn report_ready(fd: Option<&str>) {
+    let Some(fd) = fd.and_then(|v| v.parse::<i32>().ok()) else {
         return;
     };
     use std::os::fd::FromRawFd;
@@ -338,19 +361,33 @@ impl Daemon {
 
     /// After a crash: adopt what the previous daemon left; otherwise start the
     /// service unless the operator stopped it on this boot.
-    fn recover_or_start(&mut self) {
+    fn recover_or_start(&mut self, start_requested: bool) {
         let path = persist::state_path(&self.paths);
         let (state, problem) = persist::load(&path);
         if let Some(p) = problem {
+            // Without the state we cannot tell what runs: starting groups could
+            // start them twice. Wait for the operator (CLUSTERPRO's cl 18).
             warn!(target: "pm", "{p}");
+            if !start_requested {
+                let local = self.engine.model().local_server.clone();
+                self.alert(&Alert::from_catalog(&local, "cl", 18, &[]));
+                self.stopped_by_operator = true;
+                return;
+            }
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
         self.reboots = state.reboots.clone();
         // Kill what was half-done: scripts whose daemon died under them.
-        for f in &state.in_flight {
+        // Kill what was half-done: scripts whose daemon died under them. Only on
+        // the same boot: after a reboot the numbers belong to other processes.
+        for f in state.in_flight.iter().filter(|_| same_boot) {
             if crate::exec::process_start_time(f.pgid) == Some(f.start_time) {
                 warn!(target: "rc", "killing the process group {} of an interrupted script of {}", f.pgid, f.resource);
-                self.executor.terminate_group(f.pgid, script::KILL_GRACE);
+                // SIGKILL at once: their daemon is gone, and the recovery that
+                // follows must not run beside them.
+                if let Err(e) = crate::exec::kill_group(f.pgid, nix::sys::signal::Signal::SIGKILL) {
+                    warn!(target: "rc", "{e}");
+                }
             }
         }
         if state.engine.service_online && same_boot {
@@ -360,7 +397,7 @@ impl Daemon {
             let effects = self.engine.adopt(&engine_state, now);
             self.adopt_async_pids();
             self.carry_out(effects);
-        } else if state.stopped_by_operator && same_boot {
+        } else if state.stopped_by_operator && same_boot && !start_requested {
             self.stopped_by_operator = true;
             info!(target: "pm", "the cluster service was stopped by the operator on this boot; not starting it (clpcl -s starts it)");
         } else {
@@ -446,6 +483,9 @@ impl Daemon {
             self.fire_timers();
             self.drain();
             self.flush();
+            for (tx, response) in self.outbox.drain(..) {
+                let _ = tx.send(response);
+            }
             if self.exiting && self.engine.service() == Service::Offline && self.engine.is_quiet() {
                 return;
             }
@@ -458,10 +498,14 @@ impl Daemon {
             if *at > now {
                 break;
             }
-            let Some(Reverse((_, key))) = self.timers.pop() else { break };
+            let Some(Reverse((_, key))) = self.timers.pop() else {
+                break;
+            };
             match key {
                 TimerKey::Stall(op) => self.inputs.push_back(Input::StallTimer { op }),
-                TimerKey::Monitor(monitor, timer) => self.mon_inputs.push_back(MonInput::Timer { monitor, timer }),
+                TimerKey::Monitor(monitor, timer) => self
+                    .mon_inputs
+                    .push_back(MonInput::Timer { monitor, timer }),
             }
         }
     }
@@ -565,14 +609,21 @@ impl Daemon {
     /// clpmonctrl's requests: checked names, then straight to the monitors.
     fn monitor_request(&mut self, op: ipc::MonitorOp, monitors: Vec<String>) -> Response {
         let model = self.engine.model().clone();
-        let unknown: Vec<&String> = monitors.iter().filter(|m| model.monitor(m).is_none()).collect();
+        let unknown: Vec<&String> = monitors
+            .iter()
+            .filter(|m| model.monitor(m).is_none())
+            .collect();
         if !unknown.is_empty() {
             let names: Vec<&str> = model.monitors.iter().map(|m| m.name.as_str()).collect();
             return Response::Err {
                 kind: ipc::WireErrorKind::NotFound,
                 message: format!(
                     "Invalid monitor resource name: {}. Monitors are: {}",
-                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    unknown
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     names.join(", ")
                 ),
             };
@@ -586,7 +637,8 @@ impl Daemon {
                 if on && monitors.len() != 1 {
                     return Response::Err {
                         kind: ipc::WireErrorKind::Usage,
-                        message: "dummy failure is enabled for one monitor at a time: -e -m NAME".into(),
+                        message: "dummy failure is enabled for one monitor at a time: -e -m NAME"
+                            .into(),
                     };
                 }
                 MonInput::DummyFailure {
@@ -659,10 +711,15 @@ impl Daemon {
                 info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
                 // pidw sees the death now, not at its next interval.
                 for m in &self.engine.model().monitors {
-                    if matches!(m.kind, MonitorKind::Pidw) && m.target.as_deref() == Some(resource.as_str()) {
+                    if matches!(m.kind, MonitorKind::Pidw)
+                        && m.target.as_deref() == Some(resource.as_str())
+                    {
                         self.mon_inputs.push_back(MonInput::ProcessGone {
                             monitor: m.name.clone(),
-                            detail: format!("process {pid} has exited ({})", outcome_text(f.outcome)),
+                            detail: format!(
+                                "process {pid} has exited ({})",
+                                outcome_text(f.outcome)
+                            ),
                         });
                     }
                 }
@@ -689,7 +746,8 @@ impl Daemon {
             Tag::PreAction { monitor, id } => {
                 let ok = f.outcome == Outcome::Exited(0);
                 info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
-                self.mon_inputs.push_back(MonInput::PreActionDone { monitor, id, ok });
+                self.mon_inputs
+                    .push_back(MonInput::PreActionDone { monitor, id, ok });
             }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
@@ -704,6 +762,8 @@ impl Daemon {
         loop {
             if let Some(input) = self.inputs.pop_front() {
                 let now = self.now();
+                let budget = self.reboot_budget();
+                self.engine.set_reboot_budget(budget);
                 let effects = self.engine.handle(input, now);
                 self.carry_out(effects);
             } else if let Some(input) = self.mon_inputs.pop_front() {
@@ -728,7 +788,11 @@ impl Daemon {
             .model()
             .resources
             .iter()
-            .filter(|r| self.engine.resource_state(&r.name).is_some_and(|s| s.is_online()))
+            .filter(|r| {
+                self.engine
+                    .resource_state(&r.name)
+                    .is_some_and(|s| s.is_online())
+            })
             .map(|r| r.name.clone())
             .collect();
         let context = (service_up, online, self.reboot_budget());
@@ -748,8 +812,14 @@ impl Daemon {
         let settings = &self.engine.model().settings;
         let now = unix_now();
         let window = settings.reboot_window.as_secs();
-        let recent = self.reboots.iter().filter(|t| now.saturating_sub(**t) < window).count();
-        settings.max_reboots.saturating_sub(u32::try_from(recent).unwrap_or(u32::MAX))
+        let recent = self
+            .reboots
+            .iter()
+            .filter(|t| now.saturating_sub(**t) < window)
+            .count();
+        settings
+            .max_reboots
+            .saturating_sub(u32::try_from(recent).unwrap_or(u32::MAX))
     }
 
     fn kill_tagged(&mut self, pick: impl Fn(&Tag) -> bool) {
@@ -757,7 +827,9 @@ impl Daemon {
             .tags
             .iter()
             .filter_map(|(tag, t)| match t {
-                Tag::Check { pgid, .. } | Tag::AsyncGenw { pgid, .. } if pick(t) => Some((*tag, *pgid)),
+                Tag::Check { pgid, .. } | Tag::AsyncGenw { pgid, .. } if pick(t) => {
+                    Some((*tag, *pgid))
+                }
                 _ => None,
             })
             .collect();
@@ -779,9 +851,15 @@ impl Daemon {
                 Tag::Check { monitor: m, .. } | Tag::AsyncGenw { monitor: m, .. } => *m == monitor,
                 _ => false,
             }),
-            MonEffect::ArmTimer { monitor, timer, after } => {
-                self.timers
-                    .push(Reverse((Instant::now() + after, TimerKey::Monitor(monitor, timer))));
+            MonEffect::ArmTimer {
+                monitor,
+                timer,
+                after,
+            } => {
+                self.timers.push(Reverse((
+                    Instant::now() + after,
+                    TimerKey::Monitor(monitor, timer),
+                )));
             }
             MonEffect::Alert(a) => self.effect(Effect::Alert(a)),
             MonEffect::PreAction {
@@ -795,7 +873,10 @@ impl Daemon {
                 let cmd = match recovery {
                     Recovery::RestartResource(resource) => Command::RestartResource { resource },
                     Recovery::RestartGroup(group) => Command::RestartGroup { group },
-                    Recovery::StopResource(resource) => Command::StopResource { resource, force: true },
+                    Recovery::StopResource(resource) => Command::StopResource {
+                        resource,
+                        force: true,
+                    },
                     Recovery::StopGroup(group) => Command::StopGroup { group },
                     Recovery::StopCluster(then) => Command::StopService {
                         factor: StopFactor::ClusterShutdown,
@@ -823,7 +904,9 @@ impl Daemon {
     /// Runs one check; the answer comes back as a `CheckDone` input.
     fn start_check(&mut self, monitor: &str, check: CheckId) {
         let model = self.engine.model().clone();
-        let Some(spec) = model.monitor(monitor) else { return };
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
         match &spec.kind {
             MonitorKind::Pidw => {
                 let pid = spec
@@ -839,18 +922,24 @@ impl Daemon {
                 let name = monitor.to_string();
                 // On its own thread: a /proc read can block on a stuck process;
                 // the engine's timeout abandons it.
-                let spawned = std::thread::Builder::new().name("psw".into()).spawn(move || {
-                    let started = Instant::now();
-                    let result = crate::monitor::psw::check(&pattern, min);
-                    let _ = tx.send(Event::Check {
-                        monitor: name,
-                        check,
-                        result,
-                        elapsed: started.elapsed(),
+                let spawned = std::thread::Builder::new()
+                    .name("psw".into())
+                    .spawn(move || {
+                        let started = Instant::now();
+                        let result = crate::monitor::psw::check(&pattern, min);
+                        let _ = tx.send(Event::Check {
+                            monitor: name,
+                            check,
+                            result,
+                            elapsed: started.elapsed(),
+                        });
                     });
-                });
                 if let Err(e) = spawned {
-                    self.check_done(monitor, check, CheckResult::Failed(format!("cannot start the check: {e}")));
+                    self.check_done(
+                        monitor,
+                        check,
+                        CheckResult::Failed(format!("cannot start the check: {e}")),
+                    );
                 }
             }
             MonitorKind::Genw(genw) if !genw.sync => {
@@ -879,7 +968,11 @@ impl Daemon {
                             },
                         );
                     }
-                    Err(e) => self.check_done(monitor, check, CheckResult::Failed(format!("cannot run the script: {e}"))),
+                    Err(e) => self.check_done(
+                        monitor,
+                        check,
+                        CheckResult::Failed(format!("cannot run the script: {e}")),
+                    ),
                 }
             }
             MonitorKind::Mtw(_)
@@ -891,7 +984,10 @@ impl Daemon {
             | MonitorKind::Fipw(_) => self.check_done(
                 monitor,
                 check,
-                CheckResult::Failed(format!("{} checks are not supported by this version", spec.kind.type_name())),
+                CheckResult::Failed(format!(
+                    "{} checks are not supported by this version",
+                    spec.kind.type_name()
+                )),
             ),
         }
     }
@@ -899,8 +995,12 @@ impl Daemon {
     /// Starts an asynchronous genw script when its monitor starts.
     fn start_async_genw(&mut self, monitor: &str) {
         let model = self.engine.model().clone();
-        let Some(spec) = model.monitor(monitor) else { return };
-        let MonitorKind::Genw(genw) = &spec.kind else { return };
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let MonitorKind::Genw(genw) = &spec.kind else {
+            return;
+        };
         if genw.sync {
             return;
         }
@@ -925,10 +1025,19 @@ impl Daemon {
     }
 
     /// Runs a monitor's pre-action (or recovery) script with CLP_ACTION.
-    fn run_pre_action(&mut self, monitor: &str, id: CheckId, action: &'static str, counts: (u32, u32, u32)) {
+    fn run_pre_action(
+        &mut self,
+        monitor: &str,
+        id: CheckId,
+        action: &'static str,
+        counts: (u32, u32, u32),
+    ) {
         let model = self.engine.model().clone();
-        let Some(spec) = model.monitor(monitor) else { return };
-        let program = crate::monitor::genw::script_file(&self.paths, monitor, &spec.preaction.script);
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let program =
+            crate::monitor::genw::script_file(&self.paths, monitor, &spec.preaction.script);
         let mut env = vec![
             ("CLP_ACTION".to_string(), action.to_string()),
             ("CLP_MONITORNAME".into(), monitor.to_string()),
@@ -938,7 +1047,9 @@ impl Daemon {
         ];
         env.extend(script::common_env(&self.host));
         let run = crate::exec::ScriptSpec {
-            cwd: program.parent().map_or_else(|| self.paths.root().to_path_buf(), Path::to_path_buf),
+            cwd: program
+                .parent()
+                .map_or_else(|| self.paths.root().to_path_buf(), Path::to_path_buf),
             program,
             args: Vec::new(),
             env,
@@ -968,7 +1079,6 @@ impl Daemon {
         }
     }
 
-
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             self.effect(effect);
@@ -987,7 +1097,8 @@ impl Daemon {
                 pid,
             } => self.run_script(op, &resource, &group, start, event, factor, pid),
             Effect::ArmStall { op, after } => {
-                self.timers.push(Reverse((Instant::now() + after, TimerKey::Stall(op))));
+                self.timers
+                    .push(Reverse((Instant::now() + after, TimerKey::Stall(op))));
             }
             Effect::ForgetAsync { resource, pid } => {
                 let tags: Vec<u64> = self
@@ -1008,6 +1119,8 @@ impl Daemon {
                 self.alert(&alert);
             }
             Effect::Reply { req, reply } => {
+                // Answered after the batch is flushed, so that what a command
+                // reports is already in status.json and state.json.
                 if let Some(tx) = self.replies.remove(&req) {
                     let response = match reply {
                         Ok(message) => Response::Ok { message },
@@ -1016,7 +1129,14 @@ impl Daemon {
                             message,
                         },
                     };
-                    let _ = tx.send(response);
+                    self.outbox.push((tx, response));
+                }
+            }
+            Effect::KillScript { op } => {
+                if let Some(Tag::Script { pgid, resource, .. }) = self.tags.remove(&op) {
+                    warn!(target: "rc", resource = %resource, "killing the process group {pgid} of a script that overran its resource timeout");
+                    self.executor.forget(op);
+                    self.executor.terminate_group(pgid, script::KILL_GRACE);
                 }
             }
             Effect::Os(action) => self.os_action(action),
@@ -1115,6 +1235,8 @@ impl Daemon {
         let word = os_action::word(action);
         if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
             self.reboots.push(unix_now());
+            // Saved before acting: after the reboot, the budget must remember it.
+            self.flush();
         }
         match action {
             OsAction::Shutdown => self.alert(&Alert::from_catalog(&local, "pm", 23, &[])),

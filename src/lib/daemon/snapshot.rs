@@ -15,7 +15,13 @@ pub fn wall_clock() -> (u64, String) {
 
 /// The snapshot of `engine`. `epoch_ms` converts the engine's monotonic
 /// milliseconds into wall-clock milliseconds.
-pub fn build(engine: &Engine, monitors: &Monitors, daemon_pid: u32, config_digest: &str, epoch_ms: u64) -> Snapshot {
+pub fn build(
+    engine: &Engine,
+    monitors: &Monitors,
+    daemon_pid: u32,
+    config_digest: &str,
+    epoch_ms: u64,
+) -> Snapshot {
     let model = engine.model();
     let (now_ms, now_text) = wall_clock();
     let service = match engine.service() {

@@ -196,6 +196,10 @@ pub enum Effect {
         resource: String,
         pid: AsyncPid,
     },
+    /// Kill the process group of the script of `op` (it overran its outer timeout).
+    KillScript {
+        op: OpId,
+    },
     Alert(AlertRef),
     Reply {
         req: ReqId,
@@ -299,11 +303,11 @@ pub enum PersistedState {
     Stopping {
         factor: StopFactor,
         event: ClpEvent,
+        #[serde(default)]
+        pid: Option<AsyncPid>,
     },
     /// Failed states survive as Offline-with-failure so nothing restarts them.
-    Failed {
-        cause: String,
-    },
+    Failed { cause: String },
 }
 
 /// The engine: runtime state of the service, groups and resources.
@@ -314,6 +318,8 @@ pub struct Engine {
     resources: BTreeMap<String, ResourceRt>,
     next_op: OpId,
     waits: Vec<(ReqId, Wait)>,
+    /// Reboot-type final actions still allowed (the daemon keeps it current).
+    reboot_budget: u32,
 }
 
 impl Engine {
@@ -344,7 +350,13 @@ impl Engine {
             resources,
             next_op: 1,
             waits: Vec::new(),
+            reboot_budget: u32::MAX,
         }
+    }
+
+    /// How many reboot-type final actions may still run (rm 100 beyond).
+    pub fn set_reboot_budget(&mut self, budget: u32) {
+        self.reboot_budget = budget;
     }
 
     pub fn model(&self) -> &Arc<Cluster> {
@@ -420,9 +432,12 @@ impl Engine {
                         pid: *pid,
                     },
                     ResState::Starting { .. } => PersistedState::Starting,
-                    ResState::Stopping { factor, event, .. } => PersistedState::Stopping {
+                    ResState::Stopping {
+                        factor, event, pid, ..
+                    } => PersistedState::Stopping {
                         factor: *factor,
                         event: *event,
+                        pid: *pid,
                     },
                     ResState::ActivationFailed { cause, .. }
                     | ResState::DeactivationFailed { cause, .. } => PersistedState::Failed {
@@ -454,6 +469,7 @@ impl Engine {
         }
         self.service = Service::Online;
         let mut interrupted = Vec::new();
+        let mut restop: Vec<(String, StopFactor)> = Vec::new();
         for p in &persisted.resources {
             let Some(rt) = self.resources.get_mut(&p.name) else {
                 continue;
@@ -473,9 +489,29 @@ impl Engine {
                     };
                 }
                 PersistedState::Starting => interrupted.push((p.name.clone(), true, None)),
-                PersistedState::Stopping { factor, event } => {
-                    interrupted.push((p.name.clone(), false, Some((*factor, *event))))
+                PersistedState::Stopping { factor, event, pid } => {
+                    // An interrupted stop is simply done again, from its first
+                    // attempt: its stop script ran only part of the way.
+                    rt.state = ResState::Online {
+                        event: *event,
+                        pid: *pid,
+                        since: now,
+                    };
+                    restop.push((p.name.clone(), *factor));
                 }
+            }
+        }
+        for (name, factor) in restop {
+            if let Some(group) = self.group_of(&name) {
+                self.set_plan(
+                    &group,
+                    Plan::Deactivating {
+                        factor,
+                        targets: Some(BTreeSet::from([name])),
+                        halted: false,
+                        then: After::Nothing,
+                    },
+                );
             }
         }
         for (name, starting, stopping) in interrupted {
@@ -646,22 +682,32 @@ impl Engine {
         let Some(rt) = self.resources.get(name) else {
             return;
         };
+        let stopping_service = matches!(self.service, Service::Stopping { .. });
+        let group_stopping = matches!(
+            self.groups.get(&spec.group).map(|g| &g.plan),
+            Some(Plan::Deactivating { .. })
+        );
         let ctx = ResCtx {
             name,
             activation: &spec.activation,
             deactivation: &spec.deactivation,
             now,
             next_op: self.next_op,
+            retry_allowed: !stopping_service && !group_stopping,
         };
         let is_start = matches!(event, ResEvent::Start { .. });
+        let is_stop = matches!(event, ResEvent::Stop { .. });
         let (next, res_effects, used) = resource::step(&rt.state, event, &ctx);
         if used {
             self.next_op += 1;
         }
         if let Some(rt) = self.resources.get_mut(name) {
-            if is_start && !rt.state.is_busy() {
-                rt.retry_count = 0;
+            if (is_start || is_stop) && !rt.state.is_busy() {
+                // A new operation: a failure tolerated by the last one no longer counts.
                 rt.failure_tolerated = false;
+                if is_start {
+                    rt.retry_count = 0;
+                }
             }
             if let (ResState::Starting { attempt: a, .. }, ResState::Starting { attempt: b, .. }) =
                 (&rt.state, &next)
@@ -707,6 +753,7 @@ impl Engine {
                     resource: name.to_string(),
                     pid,
                 }),
+                ResEffect::Abandon { op } => effects.push(Effect::KillScript { op }),
                 ResEffect::Alert(a) => effects.push(Effect::Alert(a)),
                 ResEffect::Report(report) => self.on_report(name, &spec.group, report, effects),
             }
@@ -722,6 +769,15 @@ impl Engine {
         match report {
             ResReport::Online | ResReport::Offline => {}
             ResReport::ActivationFailed { .. } => {
+                let stopping = matches!(self.service, Service::Stopping { .. })
+                    || matches!(
+                        self.groups.get(group).map(|g| &g.plan),
+                        Some(Plan::Deactivating { .. })
+                    );
+                if stopping {
+                    // The group is being stopped anyway: no failover, no final action.
+                    return;
+                }
                 if settings.no_recovery_on_activation_error {
                     self.halt(group);
                     return;
@@ -802,6 +858,20 @@ impl Engine {
         effects: &mut Vec<Effect>,
     ) {
         // Alert ids: rc 202-205 / 240-247 after activation, 222-225 / 280-287 after deactivation.
+        let reboot_type = matches!(
+            action,
+            ResourceFinalAction::StopClusterAndReboot
+                | ResourceFinalAction::SysrqPanic
+                | ResourceFinalAction::KeepaliveReset
+                | ResourceFinalAction::KeepalivePanic
+                | ResourceFinalAction::Other(_)
+        );
+        if reboot_type && self.reboot_budget == 0 {
+            let max = self.model.settings.max_reboots.to_string();
+            effects.push(Effect::Alert(AlertRef::new("rm", 100, &[&max, name])));
+            self.halt(group);
+            return;
+        }
         let base = if activating { 202 } else { 222 };
         let panic_base = if activating { 240 } else { 280 };
         match action {
@@ -1073,7 +1143,7 @@ impl Engine {
                 match self.check_resource_stop(&resource, force) {
                     Err(e) => reply(effects, Err(e)),
                     Ok((group, targets)) => {
-                        effects.push(Effect::Alert(AlertRef::new("rc", 86, &[&resource])));
+                        effects.push(Effect::Alert(AlertRef::new("rc", 87, &[&resource])));
                         self.set_plan(
                             &group,
                             Plan::Deactivating {
@@ -1599,7 +1669,19 @@ impl Engine {
         let waits = std::mem::take(&mut self.waits);
         for (req, wait) in waits {
             match self.check_wait(&wait) {
-                Some(reply) => effects.push(Effect::Reply { req, reply }),
+                Some(reply) => {
+                    // Single-resource operations announce their outcome (rc 84/85, 88/89).
+                    let single = match &wait {
+                        Wait::ResourceOnline(r) => Some((r, 84, 85)),
+                        Wait::ResourceOffline(r) => Some((r, 88, 89)),
+                        Wait::GroupOnline(_) | Wait::GroupOffline(_) | Wait::ServiceOffline => None,
+                    };
+                    if let Some((r, ok, failed)) = single {
+                        let id = if reply.is_ok() { ok } else { failed };
+                        effects.push(Effect::Alert(AlertRef::new("rc", id, &[r])));
+                    }
+                    effects.push(Effect::Reply { req, reply });
+                }
                 None => self.waits.push((req, wait)),
             }
         }
@@ -1688,9 +1770,29 @@ impl Engine {
                     ))
                 })
             }
-            Wait::ServiceOffline => {
-                (self.service == Service::Offline).then(|| Ok("stopped".into()))
-            }
+            Wait::ServiceOffline => (self.service == Service::Offline).then(|| {
+                let failed: Vec<String> = self
+                    .resources
+                    .iter()
+                    .filter_map(|(n, rt)| match &rt.state {
+                        ResState::DeactivationFailed { cause, .. } => {
+                            Some(format!("resource {n}: {cause}"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if failed.is_empty() {
+                    Ok("stopped".into())
+                } else {
+                    Err((
+                        ErrorKind::Failed,
+                        format!(
+                            "the cluster service stopped, but not every resource did: {}",
+                            failed.join("; ")
+                        ),
+                    ))
+                }
+            }),
         }
     }
 }

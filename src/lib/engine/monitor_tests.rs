@@ -510,7 +510,10 @@ fn an_error_survives_the_restart_of_its_target_until_a_good_check() {
         "",
     ));
     sim.context(true, &["r"]);
-    assert_eq!(recoveries(&sim.fail("g1")), [Recovery::RestartResource("r".into())]);
+    assert_eq!(
+        recoveries(&sim.fail("g1")),
+        [Recovery::RestartResource("r".into())]
+    );
     // The restart takes the target down and up again.
     sim.context(true, &[]);
     sim.context(true, &["r"]);

@@ -109,6 +109,11 @@ pub enum ResEffect {
     ForgetAsync {
         pid: AsyncPid,
     },
+    /// The script of `op` overran the outer timeout: kill its process group, so
+    /// the next script never runs beside it.
+    Abandon {
+        op: OpId,
+    },
     Alert(AlertRef),
     /// The outcome for the group.
     Report(ResReport),
@@ -143,6 +148,9 @@ pub struct ResCtx<'a> {
     pub now: Millis,
     /// The next operation id to use (the caller advances it when used).
     pub next_op: OpId,
+    /// Whether a failed start may be retried (not while the group or the service
+    /// is being stopped: the stop wins).
+    pub retry_allowed: bool,
 }
 
 /// The state-machine step. Returns the next state, the effects, and whether
@@ -248,7 +256,7 @@ pub fn step(
                 32,
                 &[ctx.name, "1", &cause],
             ))];
-            if *attempt < ctx.activation.retry {
+            if *attempt < ctx.activation.retry && ctx.retry_allowed {
                 effects.push(ResEffect::Alert(AlertRef::new(
                     "rc",
                     200,
@@ -287,6 +295,7 @@ pub fn step(
                     since: now,
                 },
                 vec![
+                    ResEffect::Abandon { op: *op },
                     ResEffect::Alert(AlertRef::new("rc", 32, &[ctx.name, "1", &cause])),
                     ResEffect::Report(ResReport::Stalled {
                         activating: true,
@@ -402,6 +411,7 @@ pub fn step(
                     since: now,
                 },
                 vec![
+                    ResEffect::Abandon { op: *op },
                     ResEffect::Alert(AlertRef::new("rc", 42, &[ctx.name, "1", &cause])),
                     ResEffect::Report(ResReport::Stalled {
                         activating: false,

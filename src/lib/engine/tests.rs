@@ -793,6 +793,7 @@ fn resource_machine_decides_every_pair() {
         deactivation: &deact,
         now: 1,
         next_op: 100,
+        retry_allowed: true,
     };
     for s in &states {
         for e in &events {

@@ -25,7 +25,9 @@ pub fn spec(paths: &Paths, host: &HostInfo, monitor: &Monitor, genw: &GenwSpec) 
     let mut env = vec![("CLP_MONITORNAME".to_string(), monitor.name.clone())];
     env.extend(common_env(host));
     ScriptSpec {
-        cwd: program.parent().map_or_else(|| paths.root().to_path_buf(), Path::to_path_buf),
+        cwd: program
+            .parent()
+            .map_or_else(|| paths.root().to_path_buf(), Path::to_path_buf),
         program,
         args: Vec::new(),
         env,
@@ -69,7 +71,10 @@ mod tests {
             wait_stop: false,
         };
         assert_eq!(verdict(&genw, Outcome::Exited(3)), CheckResult::Ok);
-        assert_eq!(verdict(&genw, Outcome::Exited(1)), CheckResult::Failed("exit 1".into()));
+        assert_eq!(
+            verdict(&genw, Outcome::Exited(1)),
+            CheckResult::Failed("exit 1".into())
+        );
         assert_eq!(verdict(&genw, Outcome::TimedOut), CheckResult::TimedOut);
     }
 }

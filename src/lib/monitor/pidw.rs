@@ -17,7 +17,10 @@ pub fn check(pid: Option<AsyncPid>) -> CheckResult {
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 
@@ -29,8 +32,20 @@ mod tests {
     fn live_dead_and_reused_pids() {
         let me = std::process::id();
         let start = crate::exec::process_start_time(me).unwrap();
-        assert_eq!(check(Some(AsyncPid { pid: me, start_time: start })), CheckResult::Ok);
-        assert!(matches!(check(Some(AsyncPid { pid: me, start_time: start + 1 })), CheckResult::Failed(_)));
+        assert_eq!(
+            check(Some(AsyncPid {
+                pid: me,
+                start_time: start
+            })),
+            CheckResult::Ok
+        );
+        assert!(matches!(
+            check(Some(AsyncPid {
+                pid: me,
+                start_time: start + 1
+            })),
+            CheckResult::Failed(_)
+        ));
         assert!(matches!(check(None), CheckResult::Failed(_)));
     }
 }

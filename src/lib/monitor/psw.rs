@@ -5,16 +5,24 @@ use crate::engine::monitor::CheckResult;
 
 /// Counts matching live processes (zombies excluded) by scanning /proc.
 pub fn count(pattern: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     let mut n = 0;
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         let base = entry.path();
         let stat = std::fs::read_to_string(base.join("stat")).unwrap_or_default();
-        let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next()).unwrap_or(None);
+        let state = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.trim_start().chars().next())
+            .unwrap_or(None);
         if state == Some('Z') || stat.is_empty() {
             continue;
         }
@@ -42,7 +50,9 @@ pub fn check(pattern: &str, min: u32) -> CheckResult {
     if found >= min as usize {
         CheckResult::Ok
     } else {
-        CheckResult::Failed(format!("{found} process(es) match \"{pattern}\", at least {min} needed"))
+        CheckResult::Failed(format!(
+            "{found} process(es) match \"{pattern}\", at least {min} needed"
+        ))
     }
 }
 
@@ -92,11 +102,18 @@ mod tests {
     #[test]
     fn counts_real_processes() {
         let mut children: Vec<_> = (0..3)
-            .map(|_| std::process::Command::new("sleep").arg("417.5").spawn().unwrap())
+            .map(|_| {
+                std::process::Command::new("sleep")
+                    .arg("417.5")
+                    .spawn()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(count("sleep 417.5"), 3);
         assert_eq!(check("sleep 417.5", 3), CheckResult::Ok);
-        assert!(matches!(check("sleep 417.5", 4), CheckResult::Failed(m) if m.contains("3 process")));
+        assert!(
+            matches!(check("sleep 417.5", 4), CheckResult::Failed(m) if m.contains("3 process"))
+        );
         for c in &mut children {
             c.kill().unwrap();
             c.wait().unwrap();

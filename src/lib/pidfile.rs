@@ -79,7 +79,21 @@ pub fn acquire(pid_file: &Path) -> Result<Flock<File>> {
         .truncate(false)
         .open(pid_file)
         .map_err(|e| ClpError::io("cannot open", pid_file, e))?;
-    let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+    // A `probe` by clpstat holds a shared lock for an instant: try a few times
+    // before concluding that another clpd runs.
+    let mut file = file;
+    let mut attempt = 0;
+    let locked = loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Err((f, Errno::EWOULDBLOCK)) if attempt < 20 => {
+                attempt += 1;
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => break other,
+        }
+    };
+    let mut lock = match locked {
         Ok(l) => l,
         Err((_, Errno::EWOULDBLOCK)) => {
             let pid = match probe(pid_file)? {

@@ -197,7 +197,11 @@ fn daemon_reload_keeps_online_groups_and_adds_new_ones() {
     rig.recording_scripts("g2", &["r2"]);
     rig.write_conf(&conf(&[("g1", &[exec("r1")]), ("g2", &[exec("r2")])], ""));
     let out = rig.push();
-    assert!(out.stdout.contains("asked to reload"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("clpd reloaded the configuration."),
+        "{}",
+        out.stdout
+    );
     let snap = rig.wait_snap("group g2 in the snapshot", |s| {
         s.groups.iter().any(|g| g.name == "g2")
     });

@@ -88,10 +88,13 @@ impl Program for Args {
         let pushed = install::push(&ctx.paths, &dir, local.as_deref(), self.strict)?;
         let warnings = pushed.checked.report.to_string();
         ctx.eprint(&warnings);
-        if let Some(pid) = pushed.reloaded {
-            ctx.println(&format!(
-                "clpd (pid {pid}) was asked to reload the configuration."
-            ))?;
+        match &pushed.reloaded {
+            None => {}
+            Some(Ok(_)) => ctx.println("clpd reloaded the configuration.")?,
+            // Installed, but the running daemon keeps what it runs until it can reload.
+            Some(Err(why)) => ctx.warn(&format!(
+                "the configuration was installed, but clpd did not apply it yet: {why}"
+            )),
         }
         ctx.println("Command succeeded.")?;
         Ok(0)

@@ -30,8 +30,10 @@ pub struct Pushed {
     pub checked: Checked,
     /// Where the previous configuration was saved, if there was one.
     pub backup: Option<PathBuf>,
-    /// The pid of the clpd that was asked to reload, if one runs.
-    pub reloaded: Option<i32>,
+    /// What the running clpd said to the reload: None when no clpd runs,
+    /// Ok(message) when it applied the configuration, Err(why) when it kept the
+    /// running one.
+    pub reloaded: Option<std::result::Result<String, String>>,
 }
 
 /// Validates `src` (a directory holding clp.conf and scripts/) and installs it.
@@ -47,25 +49,35 @@ pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool)
         )));
     }
     let label = conf.display().to_string();
-    let checked = check_file(&conf, Some(&scripts), local_server, &label)?;
-    if checked.report.is_refused(strict) {
-        let mut message = checked.report.to_string();
-        message.push_str(&refusal_summary(&checked, strict));
-        return Err(ClpError::config(message));
-    }
-
     let live_dir = paths.config_dir();
     mkdir(&live_dir)?;
+    // Only one push at a time: a second one waits here for the first.
+    let _lock = lock_pushes(paths)?;
     let staging = live_dir.join(format!(".push-{}", std::process::id()));
     remove_tree(&staging)?;
     mkdir(&staging)?;
-    let result = stage_and_commit(paths, &conf, &scripts, &staging);
+    let result = stage(&conf, &scripts, &staging).and_then(|()| {
+        // What is checked is the staged copy, byte for byte what gets installed.
+        let checked = check_file(
+            &staging.join(CONFIG_FILE),
+            Some(&staging.join(SCRIPTS_DIR)),
+            local_server,
+            &label,
+        )?;
+        if checked.report.is_refused(strict) {
+            let mut message = checked.report.to_string();
+            message.push_str(&refusal_summary(&checked, strict));
+            return Err(ClpError::config(message));
+        }
+        let backup = commit(paths, &staging)?;
+        Ok((checked, backup))
+    });
     // The staging directory holds the old scripts after a successful swap, or the
     // new ones after a failure: either way it goes.
     let cleanup = remove_tree(&staging);
-    let backup = result?;
+    let (checked, backup) = result?;
     cleanup?;
-    let reloaded = crate::pidfile::request_reload(&paths.pid_file())?;
+    let reloaded = reload_daemon(paths);
     Ok(Pushed {
         checked,
         backup,
@@ -87,14 +99,8 @@ fn refusal_summary(checked: &Checked, strict: bool) -> String {
     }
 }
 
-fn stage_and_commit(
-    paths: &Paths,
-    conf: &Path,
-    scripts: &Path,
-    staging: &Path,
-) -> Result<Option<PathBuf>> {
-    let live_conf = paths.config_file();
-    let live_scripts = paths.scripts_dir();
+/// Copies the configuration into the staging directory and syncs it.
+fn stage(conf: &Path, scripts: &Path, staging: &Path) -> Result<()> {
     let staged_conf = staging.join(CONFIG_FILE);
     let staged_scripts = staging.join(SCRIPTS_DIR);
     fs::copy(conf, &staged_conf).map_err(|e| ClpError::io("cannot copy", conf, e))?;
@@ -103,7 +109,41 @@ fn stage_and_commit(
     } else {
         mkdir(&staged_scripts)?;
     }
-    sync_tree(staging)?;
+    sync_tree(staging)
+}
+
+/// Serialises pushes with a lock file in the run directory.
+fn lock_pushes(paths: &Paths) -> Result<nix::fcntl::Flock<fs::File>> {
+    let dir = paths.run_dir();
+    mkdir(&dir)?;
+    let path = dir.join("push.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ClpError::io("cannot open", &path, e))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| ClpError::io("cannot lock", &path, io::Error::from(e)))
+}
+
+/// Asks a running clpd to reload, and returns its answer.
+fn reload_daemon(paths: &Paths) -> Option<std::result::Result<String, String>> {
+    let request = crate::ipc::Request::Reload;
+    match crate::ipc::call(paths, &request, std::time::Duration::from_secs(60)) {
+        Ok(crate::ipc::Response::Ok { message }) => Some(Ok(message)),
+        Ok(crate::ipc::Response::Err { message, .. }) => Some(Err(message)),
+        Err(e) if e.kind == ErrorKind::NotRunning => None,
+        Err(e) => Some(Err(e.message)),
+    }
+}
+
+/// Installs a staged configuration: backup, scripts swap, clp.conf rename.
+fn commit(paths: &Paths, staging: &Path) -> Result<Option<PathBuf>> {
+    let live_conf = paths.config_file();
+    let live_scripts = paths.scripts_dir();
+    let staged_conf = staging.join(CONFIG_FILE);
+    let staged_scripts = staging.join(SCRIPTS_DIR);
 
     let backup = if live_conf.exists() {
         Some(backup_live(paths)?)

@@ -430,6 +430,14 @@ impl Validator<'_, '_> {
                     );
                     continue;
                 }
+                if let Some(why) = bad_name(name) {
+                    self.report.error(
+                        child.line,
+                        format!("/root/{category}/{}@{name}", child.name),
+                        why,
+                    );
+                    continue;
+                }
                 seen.insert(name.to_string(), child.line);
                 out.push(Instance {
                     kind: &child.name,
@@ -645,6 +653,10 @@ impl Validator<'_, '_> {
                 continue;
             };
             let abs = format!("/root/group@{name}");
+            if let Some(why) = bad_name(name) {
+                self.report.error(el.line, &abs, why);
+                continue;
+            }
             if groups.iter().any(|g| g.name == name) {
                 self.report
                     .error(el.line, &abs, format!("duplicate group name \"{name}\""));
@@ -927,6 +939,19 @@ impl Validator<'_, '_> {
             );
         } else if let Some(dir) = self.opts.scripts_dir {
             let file = bundled_at(dir, &value);
+            if let Ok(meta) = std::fs::metadata(&file) {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o002 != 0 {
+                    self.report.warning(
+                        obj.line_of(rel),
+                        obj.at(rel),
+                        format!(
+                            "{} is writable by everyone, and clpd runs it as root; chmod o-w it",
+                            file.display()
+                        ),
+                    );
+                }
+            }
             if !file.is_file() {
                 let shown = file
                     .strip_prefix(dir.parent().unwrap_or(dir))
@@ -1482,6 +1507,18 @@ pub fn parse_normal_values(text: &str) -> Result<NormalValues, String> {
         ranges.push(range);
     }
     Ok(NormalValues(ranges))
+}
+
+/// Object names become directory names (`scripts/<group>/<resource>/`): they
+/// must not leave the scripts tree.
+fn bad_name(name: &str) -> Option<String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        Some(format!(
+            "the name \"{name}\" cannot be used: names become directory names under scripts/, so they must not be empty, \".\", \"..\" or contain \"/\""
+        ))
+    } else {
+        None
+    }
 }
 
 fn category_word(category: &str) -> &str {

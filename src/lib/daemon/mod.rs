@@ -1294,27 +1294,8 @@ impl Daemon {
 
     /// Writes the snapshot and the persisted state when they changed.
     fn flush(&mut self) {
-        let snap = snapshot::build(
-            &self.engine,
-            &self.monitors,
-            std::process::id(),
-            &self.config_digest,
-            self.epoch_ms,
-        );
-        if !self
-            .last_snapshot
-            .as_ref()
-            .is_some_and(|s| snapshot::same_content(s, &snap))
-        {
-            let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
-            match serde_json::to_vec_pretty(&snap) {
-                Ok(bytes) => match write_atomically(&path, &bytes) {
-                    Ok(()) => self.last_snapshot = Some(snap),
-                    Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
-                },
-                Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
-            }
-        }
+        // The persisted state first: whatever the snapshot shows (and a command
+        // reports) must already survive a kill -9.
         let state = StateFile {
             boot_id: self.boot_id.clone(),
             stopped_by_operator: self.stopped_by_operator,
@@ -1346,6 +1327,27 @@ impl Daemon {
             match persist::save(&persist::state_path(&self.paths), &state) {
                 Ok(()) => self.last_state = Some(state),
                 Err(e) => error!(target: "pm", "cannot persist the state: {e}"),
+            }
+        }
+        let snap = snapshot::build(
+            &self.engine,
+            &self.monitors,
+            std::process::id(),
+            &self.config_digest,
+            self.epoch_ms,
+        );
+        if !self
+            .last_snapshot
+            .as_ref()
+            .is_some_and(|s| snapshot::same_content(s, &snap))
+        {
+            let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
+            match serde_json::to_vec_pretty(&snap) {
+                Ok(bytes) => match write_atomically(&path, &bytes) {
+                    Ok(()) => self.last_snapshot = Some(snap),
+                    Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
+                },
+                Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
             }
         }
     }

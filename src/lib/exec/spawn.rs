@@ -46,6 +46,19 @@ pub(super) fn pre_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Opens the output, falling back to discarding it when the log cannot be
+/// written (full or read-only disk): a log problem must never keep a start or
+/// stop script from running. The problem is logged as a warning.
+fn open_output_or_discard(output: &Output) -> (Stdio, Stdio) {
+    match open_output(output) {
+        Ok(handles) => handles,
+        Err(e) => {
+            tracing::warn!(target: "exec", "{e}; the script runs with its output discarded");
+            (Stdio::null(), Stdio::null())
+        }
+    }
+}
+
 /// Opens (and first rotates, when due) the output file. Returns the handles
 /// for stdout and stderr.
 fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
@@ -107,7 +120,7 @@ pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(&spec.cwd)
         .stdin(Stdio::null());
-    let (out, err) = open_output(&spec.output)?;
+    let (out, err) = open_output_or_discard(&spec.output);
     cmd.stdout(out).stderr(err);
     // SAFETY: the closure only makes async-signal-safe system calls (setsid,
     // rt_sigaction, pthread_sigmask, close_range) and allocates nothing.

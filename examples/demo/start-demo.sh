@@ -23,6 +23,9 @@ The demo supervisor runs under CLP_ROOT=$CLP_ROOT.
   export CLP_ROOT=$CLP_ROOT CLP_HOSTNAME=demo-node PATH=$bin:\$PATH
   curl -s http://127.0.0.1:8080/ | head -3    # the application
   clpstat                                     # status
+  pkill -9 -f "http.server --bind 127.0.0.1"  # kill the application...
+  clpstat; curl -s http://127.0.0.1:8080/ | head -1   # ...pidw saw it die, clp restarted it
+  tail -5 $CLP_ROOT/var/log/clp/alert.log     # rm 9, rm 13, rc 80: what clp did
   clpgrp -t demo; clpgrp -s demo              # stop and start the group
   tail $CLP_ROOT/var/log/clp/rc.log.cur       # what clpd did and why
   clpcl -t; kill \$(cat $CLP_ROOT/run/clp/clpd.pid)   # stop the demo

@@ -54,6 +54,8 @@ pub struct ClusterSettings {
     /// Reboot-type final actions allowed within `reboot_window` (rm 100 beyond).
     pub max_reboots: u32,
     pub reboot_window: Duration,
+    /// The watchdog device userw keeps alive (`clp/watchdog/device`).
+    pub watchdog_device: String,
 }
 
 /// Commands carrying out OS-level final actions (`<clp><action>` extension).

@@ -1470,6 +1470,7 @@ fn settings(root: &Obj<'_>) -> ClusterSettings {
         syslog_level_in_message: root.flag("cluster/syslog/format/level"),
         max_reboots: root.u32("clp/reboot/max"),
         reboot_window: root.secs("clp/reboot/window"),
+        watchdog_device: root.text("clp/watchdog/device"),
         os_actions: OsActions {
             shutdown,
             reboot,

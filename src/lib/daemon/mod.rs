@@ -110,6 +110,8 @@ struct Daemon {
     host: script::HostInfo,
     engine: Engine,
     monitors: Monitors,
+    /// Probe workers of the active monitors that have one.
+    workers: HashMap<String, crate::monitor::ProbeWorker>,
     executor: Executor,
     events: Sender<Event>,
     alerts: AlertLog,
@@ -182,6 +184,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         host: script::HostInfo::detect(),
         engine,
         monitors,
+        workers: HashMap::new(),
         executor,
         events: tx.clone(),
         alerts,
@@ -846,11 +849,21 @@ impl Daemon {
             MonEffect::CancelCheck { check, .. } => {
                 self.kill_tagged(|t| matches!(t, Tag::Check { check: c, .. } if *c == check));
             }
-            MonEffect::Activated { monitor } => self.start_async_genw(&monitor),
-            MonEffect::Deactivated { monitor } => self.kill_tagged(|t| match t {
-                Tag::Check { monitor: m, .. } | Tag::AsyncGenw { monitor: m, .. } => *m == monitor,
-                _ => false,
-            }),
+            MonEffect::Activated { monitor } => {
+                self.start_probe(&monitor);
+                self.start_async_genw(&monitor);
+            }
+            MonEffect::Deactivated { monitor } => {
+                if let Some(worker) = self.workers.remove(&monitor) {
+                    worker.stop();
+                }
+                self.kill_tagged(|t| match t {
+                    Tag::Check { monitor: m, .. } | Tag::AsyncGenw { monitor: m, .. } => {
+                        *m == monitor
+                    }
+                    _ => false,
+                });
+            }
             MonEffect::ArmTimer {
                 monitor,
                 timer,
@@ -907,6 +920,17 @@ impl Daemon {
         let Some(spec) = model.monitor(monitor) else {
             return;
         };
+        if let Some(worker) = self.workers.get(monitor) {
+            // The probe runs on the monitor's worker thread; its answer is an event.
+            if !worker.check(check, spec.timeout) {
+                self.check_done(
+                    monitor,
+                    check,
+                    CheckResult::Failed("the previous check is still running".into()),
+                );
+            }
+            return;
+        }
         match &spec.kind {
             MonitorKind::Pidw => {
                 let pid = spec
@@ -915,32 +939,6 @@ impl Daemon {
                     .and_then(|t| self.engine.resource_state(t))
                     .and_then(|s| s.async_pid());
                 self.check_done(monitor, check, crate::monitor::pidw::check(pid));
-            }
-            MonitorKind::Psw(psw) => {
-                let (pattern, min) = (psw.process_name.clone(), psw.min_count);
-                let tx = self.events.clone();
-                let name = monitor.to_string();
-                // On its own thread: a /proc read can block on a stuck process;
-                // the engine's timeout abandons it.
-                let spawned = std::thread::Builder::new()
-                    .name("psw".into())
-                    .spawn(move || {
-                        let started = Instant::now();
-                        let result = crate::monitor::psw::check(&pattern, min);
-                        let _ = tx.send(Event::Check {
-                            monitor: name,
-                            check,
-                            result,
-                            elapsed: started.elapsed(),
-                        });
-                    });
-                if let Err(e) = spawned {
-                    self.check_done(
-                        monitor,
-                        check,
-                        CheckResult::Failed(format!("cannot start the check: {e}")),
-                    );
-                }
             }
             MonitorKind::Genw(genw) if !genw.sync => {
                 let running = self
@@ -976,6 +974,7 @@ impl Daemon {
                 }
             }
             MonitorKind::Mtw(_)
+            | MonitorKind::Psw(_)
             | MonitorKind::Userw(_)
             | MonitorKind::Diskw(_)
             | MonitorKind::Ipw(_)
@@ -989,6 +988,41 @@ impl Daemon {
                     spec.kind.type_name()
                 )),
             ),
+        }
+    }
+
+    /// Starts the probe worker of a monitor whose checks block or keep state.
+    fn start_probe(&mut self, monitor: &str) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let ctx = crate::monitor::ProbeContext {
+            paths: self.paths.clone(),
+            cluster: model.clone(),
+        };
+        let Some(probe) = crate::monitor::probe_for(spec, &ctx) else {
+            return;
+        };
+        let tx = self.events.clone();
+        let name = monitor.to_string();
+        let answer: crate::monitor::probe::Answer = Box::new(move |check, result, elapsed| {
+            let _ = tx.send(Event::Check {
+                monitor: name.clone(),
+                check,
+                result,
+                elapsed,
+            });
+        });
+        match crate::monitor::ProbeWorker::spawn(monitor, probe, answer) {
+            Ok(worker) => {
+                if let Some(old) = self.workers.insert(monitor.to_string(), worker) {
+                    old.stop();
+                }
+            }
+            Err(e) => {
+                error!(target: "rm", monitor = %monitor, "cannot start the check thread: {e}")
+            }
         }
     }
 
@@ -1353,6 +1387,9 @@ impl Daemon {
     }
 
     fn finish(mut self, socket: &Path) {
+        for (_, worker) in self.workers.drain() {
+            worker.stop();
+        }
         self.flush();
         let _ = std::fs::remove_file(socket);
         info!(target: "pm", "clpd stopped");

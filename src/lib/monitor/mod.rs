@@ -10,7 +10,36 @@
 
 pub mod genw;
 pub mod pidw;
+pub mod probe;
 pub mod psw;
+
+use crate::model::{Cluster, Monitor, MonitorKind};
+use crate::paths::Paths;
+pub use probe::{Probe, ProbeWorker};
 
 /// Monitor types this version runs. Others are kept, shown Offline.
 pub const RUNNABLE: &[&str] = &["pidw", "psw", "genw", "mtw"];
+
+/// What probes may need besides their monitor's spec.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    pub paths: Paths,
+    pub cluster: std::sync::Arc<Cluster>,
+}
+
+/// The probe of a monitor whose checks run on a worker thread; None for the
+/// types the daemon checks itself (pidw, genw, mtw).
+pub fn probe_for(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+    match &monitor.kind {
+        MonitorKind::Psw(spec) => Some(Box::new(psw::PswProbe::new(spec))),
+        MonitorKind::Pidw
+        | MonitorKind::Genw(_)
+        | MonitorKind::Mtw(_)
+        | MonitorKind::Userw(_)
+        | MonitorKind::Diskw(_)
+        | MonitorKind::Ipw(_)
+        | MonitorKind::Miiw(_)
+        | MonitorKind::Httpw(_)
+        | MonitorKind::Fipw(_) => None,
+    }
+}

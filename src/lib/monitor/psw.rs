@@ -44,6 +44,27 @@ pub fn count(pattern: &str) -> usize {
     n
 }
 
+/// psw as a probe (a /proc scan can block on a stuck process: off the loop).
+pub struct PswProbe {
+    pattern: String,
+    min: u32,
+}
+
+impl PswProbe {
+    pub fn new(spec: &crate::model::PswSpec) -> Self {
+        PswProbe {
+            pattern: spec.process_name.clone(),
+            min: spec.min_count,
+        }
+    }
+}
+
+impl super::Probe for PswProbe {
+    fn check(&mut self, _timeout: std::time::Duration) -> CheckResult {
+        check(&self.pattern, self.min)
+    }
+}
+
 /// One psw check.
 pub fn check(pattern: &str, min: u32) -> CheckResult {
     let found = count(pattern);

@@ -1,0 +1,165 @@
+//! Probes: checks that may block (a disk read, a network round trip) and may
+//! keep state between checks (an open watchdog device, a socket).
+//!
+//! Each active monitor with a probe gets one worker thread that owns the probe
+//! and runs one check at a time. The daemon's loop never waits for it: it asks
+//! for a check and the answer comes back as an event. A check that hangs (a
+//! read on a dead device) is abandoned by the monitor engine at its timeout;
+//! while the worker is still stuck, further checks fail at once as "the
+//! previous check is still running", so a hung device costs one thread, not one
+//! thread per interval.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
+
+use crate::engine::monitor::{CheckId, CheckResult};
+
+/// A monitor's check.
+pub trait Probe: Send {
+    /// One check. May block; it should give up by itself near `timeout`, and
+    /// is abandoned by the engine after it in any case.
+    fn check(&mut self, timeout: Duration) -> CheckResult;
+
+    /// Monitoring stops cleanly (a watchdog is disarmed with its magic close).
+    fn stop(&mut self) {}
+}
+
+/// Where a worker sends its answers: (check, result, elapsed).
+pub type Answer = Box<dyn Fn(CheckId, CheckResult, Duration) + Send>;
+
+enum Work {
+    Check(CheckId, Duration),
+    Stop,
+}
+
+/// The thread that runs one monitor's probe.
+pub struct ProbeWorker {
+    tx: Sender<Work>,
+    busy: Arc<AtomicBool>,
+}
+
+impl ProbeWorker {
+    /// Starts the worker thread for `probe` (named after the monitor).
+    pub fn spawn(
+        name: &str,
+        mut probe: Box<dyn Probe>,
+        answer: Answer,
+    ) -> std::io::Result<ProbeWorker> {
+        let (tx, rx) = mpsc::channel::<Work>();
+        let busy = Arc::new(AtomicBool::new(false));
+        let flag = busy.clone();
+        std::thread::Builder::new()
+            .name(format!("probe-{name}"))
+            .spawn(move || {
+                for work in rx {
+                    match work {
+                        Work::Check(id, timeout) => {
+                            let started = Instant::now();
+                            // A panicking probe is a failed check, not a dead worker.
+                            let result =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    probe.check(timeout)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    CheckResult::Failed("the check panicked (a bug in clp)".into())
+                                });
+                            flag.store(false, Ordering::SeqCst);
+                            answer(id, result, started.elapsed());
+                        }
+                        Work::Stop => {
+                            probe.stop();
+                            return;
+                        }
+                    }
+                }
+            })?;
+        Ok(ProbeWorker { tx, busy })
+    }
+
+    /// Asks for a check. Returns false when the previous check still runs (or
+    /// the worker is gone): the caller answers that check itself.
+    pub fn check(&self, id: CheckId, timeout: Duration) -> bool {
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        if self.tx.send(Work::Check(id, timeout)).is_err() {
+            self.busy.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Stops the probe after the check in progress, if any; does not wait.
+    pub fn stop(self) {
+        let _ = self.tx.send(Work::Stop);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(u32, Arc<AtomicBool>);
+
+    impl Probe for Counter {
+        fn check(&mut self, _timeout: Duration) -> CheckResult {
+            self.0 += 1;
+            if self.0 == 2 {
+                CheckResult::Failed("second".into())
+            } else {
+                CheckResult::Ok
+            }
+        }
+        fn stop(&mut self) {
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn runs_checks_one_at_a_time_and_stops_cleanly() {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let worker = ProbeWorker::spawn(
+            "t",
+            Box::new(Counter(0, stopped.clone())),
+            Box::new(move |id, r, _| {
+                let _ = tx.send((id, r));
+            }),
+        )
+        .unwrap();
+        assert!(worker.check(1, Duration::from_secs(1)));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (1, CheckResult::Ok)
+        );
+        assert!(worker.check(2, Duration::from_secs(1)));
+        assert!(matches!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (2, CheckResult::Failed(_))
+        ));
+        worker.stop();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "stop() was not called");
+            std::thread::yield_now();
+        }
+    }
+
+    struct Hang;
+
+    impl Probe for Hang {
+        fn check(&mut self, _timeout: Duration) -> CheckResult {
+            std::thread::park();
+            CheckResult::Ok
+        }
+    }
+
+    #[test]
+    fn a_hung_check_refuses_the_next_one() {
+        let worker = ProbeWorker::spawn("h", Box::new(Hang), Box::new(|_, _, _| {})).unwrap();
+        assert!(worker.check(1, Duration::from_secs(1)));
+        assert!(!worker.check(2, Duration::from_secs(1)), "still busy");
+    }
+}

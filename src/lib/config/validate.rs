@@ -1105,7 +1105,11 @@ impl Validator<'_, '_> {
                 ),
             );
         }
-        let timing = if obj.int("polling/timing") == 1 {
+        // A type whose default timing is Active (httpw, fipw) watches its target;
+        // without one, and with the timing left to the default, it runs Always.
+        // pidw cannot work without its target and keeps the error below.
+        let defaulted_active = !obj.is_set("polling/timing") && inst.kind != "pidw";
+        let timing = if obj.int("polling/timing") == 1 && !(defaulted_active && target.is_none()) {
             Timing::Active
         } else {
             Timing::Always

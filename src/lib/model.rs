@@ -56,6 +56,60 @@ pub struct ClusterSettings {
     pub reboot_window: Duration,
     /// The watchdog device userw keeps alive (`clp/watchdog/device`).
     pub watchdog_device: String,
+    /// Where alerts go besides the alert log: syslog, mail, commands.
+    pub alerts: AlertRouting,
+    /// Module logs rotate to `.pre` at this size (`clp/log/size`).
+    pub log_size: u64,
+}
+
+/// Alert destinations (`<messages>`, `cluster/mail`, clp's syslog socket).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRouting {
+    /// Per (module, event id) destinations that replace the defaults.
+    pub overrides: Vec<MessageRoute>,
+    /// Mail settings, when `cluster/mail/address` is set.
+    pub mail: Option<MailSettings>,
+    /// The syslog socket (`clp/syslog/socket`, default /dev/log).
+    pub syslog_socket: String,
+    /// Put the level into syslog lines (`cluster/syslog/format/level`).
+    pub syslog_level: bool,
+    /// How long an alert command may run (`webalert/daemon/timeout`).
+    pub command_timeout: Duration,
+}
+
+/// `<messages><rm id="9">`: where one event goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageRoute {
+    pub module: String,
+    pub id: u32,
+    pub alert: bool,
+    pub syslog: bool,
+    pub mail: bool,
+    /// Run the alert extension commands.
+    pub altexec: bool,
+    /// `cmd@N/cmdline`: the alert extension commands.
+    pub commands: Vec<String>,
+}
+
+/// `cluster/mail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailSettings {
+    /// Recipients (`address`, several separated by `,` or `;`).
+    pub recipients: Vec<String>,
+    pub subject: String,
+    /// SMTP servers in priority order; none means localhost:25.
+    pub servers: Vec<SmtpServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub sender: String,
+    /// AUTH LOGIN / PLAIN with these credentials when set.
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
 }
 
 /// Commands carrying out OS-level final actions (`<clp><action>` extension).

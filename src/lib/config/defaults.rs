@@ -186,6 +186,8 @@ pub const PARAMS: &[Param] = &[
     p(Root, "clp/action/reboot", Value("/sbin/shutdown -r now"), Text, "clp: refused under a relocated CLP_ROOT"),
     p(Root, "clp/action/panic", Value("sysrq:c"), Text, "clp: sysrq-trigger; refused under a relocated CLP_ROOT"),
     p(Root, "clp/action/reset", Value("sysrq:b"), Text, "clp: keepalive reset stands in for a hardware reset"),
+    p(Root, "clp/syslog/socket", Value("/dev/log"), Text, "clp: the syslog socket alerts are sent to (placed under CLP_ROOT when the root is relocated)"),
+    p(Root, "clp/log/size", Value("1000000"), Int { min: 10_000, max: 9_999_999_999 }, "clp: module logs rotate to .pre at this size (CLUSTERPRO sets it with clplogcf)"),
     p(Root, "clp/watchdog/device", Value("/dev/watchdog"), Text, "clp: the watchdog device userw keeps alive (placed under CLP_ROOT when the root is relocated)"),
     p(Root, "clp/reboot/max", Value("3"), Int { min: 0, max: 999 }, "clp: reboot-type final actions allowed within clp/reboot/window (CLUSTERPRO's Max Reboot Count); then rm 100"),
     p(Root, "clp/reboot/window", Value("3600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a reboot no longer counts (Max Reboot Count Reset Time)"),

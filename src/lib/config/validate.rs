@@ -1475,6 +1475,8 @@ fn settings(root: &Obj<'_>) -> ClusterSettings {
         max_reboots: root.u32("clp/reboot/max"),
         reboot_window: root.secs("clp/reboot/window"),
         watchdog_device: root.text("clp/watchdog/device"),
+        alerts: alert_routing(root),
+        log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         os_actions: OsActions {
             shutdown,
             reboot,
@@ -1485,6 +1487,90 @@ fn settings(root: &Obj<'_>) -> ClusterSettings {
             panic_is_default,
             reset_is_default,
         },
+    }
+}
+
+/// Alert destinations: `<messages>` overrides and `cluster/mail`. Tolerant:
+/// entries it cannot read are skipped (they are kept in the file as they are).
+fn alert_routing(root: &Obj<'_>) -> AlertRouting {
+    let flag = |e: &Element, tag: &str| e.child(tag).is_some_and(|c| c.text.trim() == "1");
+    let mut overrides = Vec::new();
+    if let Some(messages) = root.el.child("messages") {
+        for entry in messages.elements().filter(|e| e.name != "types") {
+            let Some(id) = entry.attr("id").and_then(|i| i.trim().parse::<u32>().ok()) else {
+                continue;
+            };
+            let commands = entry
+                .elements()
+                .filter(|c| c.name == "cmd")
+                .filter_map(|c| c.child("cmdline").map(|l| l.text.trim().to_string()))
+                .filter(|c| !c.is_empty())
+                .collect();
+            overrides.push(MessageRoute {
+                module: entry.name.clone(),
+                id,
+                alert: flag(entry, "alert"),
+                syslog: flag(entry, "syslog"),
+                mail: flag(entry, "mail"),
+                altexec: flag(entry, "altexec"),
+                commands,
+            });
+        }
+    }
+    let mail = root
+        .el
+        .child("cluster")
+        .and_then(|c| c.child("mail"))
+        .and_then(|mail| {
+            let text = |e: &Element, tag: &str| {
+                e.child(tag)
+                    .map(|c| c.text.trim().to_string())
+                    .filter(|t| !t.is_empty())
+            };
+            let recipients: Vec<String> = text(mail, "address")?
+                .split([',', ';'])
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            let mut servers: Vec<(i64, SmtpServer)> = mail
+                .child("smtp")
+                .map(|smtp| {
+                    smtp.elements()
+                        .filter(|e| e.name == "smtpsrv")
+                        .filter_map(|srv| {
+                            Some((
+                                text(srv, "priority")
+                                    .and_then(|p| p.parse().ok())
+                                    .unwrap_or(0),
+                                SmtpServer {
+                                    host: text(srv, "srvname")?,
+                                    port: text(srv, "port")
+                                        .and_then(|p| p.parse().ok())
+                                        .unwrap_or(25),
+                                    sender: text(srv, "senderaddress")
+                                        .unwrap_or_else(|| "clp@localhost".into()),
+                                    username: text(srv, "username")
+                                        .filter(|_| text(srv, "auth").as_deref() == Some("1")),
+                                    password: text(srv, "passwd"),
+                                },
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            servers.sort_by_key(|(p, _)| *p);
+            Some(MailSettings {
+                recipients,
+                subject: text(mail, "subject").unwrap_or_else(|| "CLUSTERPRO".into()),
+                servers: servers.into_iter().map(|(_, s)| s).collect(),
+            })
+        });
+    AlertRouting {
+        overrides,
+        mail,
+        syslog_socket: root.text("clp/syslog/socket"),
+        syslog_level: root.flag("cluster/syslog/format/level"),
+        command_timeout: root.secs("webalert/daemon/timeout"),
     }
 }
 

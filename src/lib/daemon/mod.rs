@@ -146,14 +146,20 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let ready_fd = std::env::var(READY_FD_ENV).ok();
     // SAFETY: no other thread runs yet; scripts must not inherit the variable.
     unsafe { std::env::remove_var(READY_FD_ENV) };
+    let local = crate::cli::local_server_name().unwrap_or_else(|| "localhost".into());
+    // The log size comes from the configuration, which is read (and its problems
+    // logged) after logging starts: peek at it first.
+    let log_size = config::check_file(&paths.config_file(), None, Some(&local), "clp.conf")
+        .ok()
+        .and_then(|c| c.cluster)
+        .map_or(1_000_000, |c| c.settings.log_size);
     let logs = crate::log::init_daemon_logging(
         &paths,
-        1_000_000,
+        log_size,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     )?;
     info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
 
-    let local = crate::cli::local_server_name().unwrap_or_else(|| "localhost".into());
     let (model, digest) = load_config(&paths, &local)?;
     let mut alerts = AlertLog::new(
         &paths,

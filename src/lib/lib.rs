@@ -12,6 +12,7 @@ pub mod error;
 pub mod exec;
 pub mod ipc;
 pub mod log;
+pub mod logcc;
 pub mod model;
 pub mod monitor;
 pub mod paths;

@@ -442,6 +442,8 @@ pub struct UserwSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiskwSpec {
     pub object: String,
+    /// `parameters/file`: the WRITE(FILE) target when set (else `object`).
+    pub file: Option<String>,
     pub method: String,
     pub size: u64,
 }

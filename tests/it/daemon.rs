@@ -354,6 +354,20 @@ impl Rig {
         );
     }
 
+    /// Asserts that the module log of `module` holds the event line
+    /// `<type: module><event: id> text...`. Every alert is there, including
+    /// those the catalog sends to syslog only (rc 30/31/40/41).
+    pub fn assert_logged(&self, module: &str, id: u32, text: &str) {
+        let line = format!("<type: {module}><event: {id}> {text}");
+        let log = fs::read_to_string(self.root().join(format!("var/log/clp/{module}.log.cur")))
+            .unwrap_or_default();
+        assert!(
+            log.contains(&line),
+            "no {line:?} in {module}.log.cur\n{}",
+            self.dump()
+        );
+    }
+
     /// Everything clpd wrote to its module logs (`var/log/clp/*.log.cur`).
     pub fn daemon_logs(&self) -> String {
         let dir = self.root().join("var/log/clp");
@@ -715,11 +729,20 @@ fn daemon_starts_in_dependency_order_and_stops_in_reverse() {
             rig.dump()
         );
     }
+    // The catalog sends rc 30/31/40/41 to syslog only: they are in rc's module
+    // log, not in the alert log.
     for r in ["ra", "rb", "rc"] {
-        rig.assert_alert("rc", 30, &format!("Activating {r} resource has started."));
-        rig.assert_alert("rc", 31, &format!("Activating {r} resource has completed."));
-        rig.assert_alert("rc", 40, &format!("Stopping {r} resource has started."));
-        rig.assert_alert("rc", 41, &format!("Stopping {r} resource has completed."));
+        rig.assert_logged("rc", 30, &format!("Activating {r} resource has started."));
+        rig.assert_logged("rc", 31, &format!("Activating {r} resource has completed."));
+        rig.assert_logged("rc", 40, &format!("Stopping {r} resource has started."));
+        rig.assert_logged("rc", 41, &format!("Stopping {r} resource has completed."));
+    }
+    for id in [30, 31, 40, 41] {
+        assert!(
+            rig.alert_messages("rc", id).is_empty(),
+            "rc {id}\n{}",
+            rig.dump()
+        );
     }
     rig.stop_daemon();
 }

@@ -37,7 +37,7 @@ fn daemon_async_start_is_online_at_once_and_stop_gets_its_pid() {
     let pid = pid_in(&rig, "app.pid");
     assert_eq!(res(&snap, "app").pid, Some(u32::try_from(pid).unwrap()));
     assert!(alive(pid), "the async start script must still run");
-    rig.assert_alert("rc", 31, "Activating app resource has completed.");
+    rig.assert_logged("rc", 31, "Activating app resource has completed.");
 
     let out = rig.run(CLPGRP, &["-t", "g"]);
     out.success();

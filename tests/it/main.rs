@@ -6,6 +6,7 @@
 //! Fixtures live in `tests/fixtures/`: valid configurations at the top level,
 //! one broken rule per directory under `invalid/`.
 
+mod alerts;
 mod clpcfget;
 mod clpcfset;
 mod clpstat;
@@ -15,6 +16,14 @@ mod daemon_commands;
 mod daemon_failures;
 mod daemon_restart;
 mod examples;
+mod logs;
+mod monitor;
+mod monitor_ctl;
+mod monitor_genw;
+mod monitor_psw_mtw;
+mod monitor_recovery;
+mod monitor_system_io;
+mod monitor_system_net;
 mod push_pull;
 mod roundtrip;
 mod util;

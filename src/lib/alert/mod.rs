@@ -5,17 +5,29 @@
 //!   CLUSTERPRO's texts (`rm 9 Detected an error in monitoring %1. (%2 : %3)`), and
 //!   [`format()`] / [`lookup`] over it;
 //! * [`alertlog`]: the [`Alert`] record and the capped, crash-tolerant, append-only
-//!   alert log `var/log/clp/alert.log` ([`AlertLog`], [`read_alerts`]).
+//!   alert log `var/log/clp/alert.log` ([`AlertLog`], [`read_alerts`]);
+//! * [`route`]: which destinations one alert goes to (`<messages>` overrides,
+//!   else the catalog's [`catalog::Entry::alert`] / [`catalog::Entry::syslog`]
+//!   defaults, mail for Error-level alerts when `cluster/mail` is set);
+//! * [`syslog`]: the RFC 3164 datagram to the local syslog socket
+//!   (`clusterpro: ERROR <type: rm><event: 9> ...`);
+//! * [`mail`]: a minimal SMTP client and the bounded background [`Mailer`].
 //!
-//! Module logs (`<module>.log.cur`) live in [`crate::log`]; syslog and mail
-//! routing use [`catalog::Entry::alert`] / [`catalog::Entry::syslog`] as defaults.
+//! Module logs (`<module>.log.cur`) live in [`crate::log`]; the daemon runs the
+//! alert extension commands (`altexec`) through its executor.
 //! Nothing here panics on I/O failure: errors are returned for the daemon to
 //! report once.
 
 pub mod alertlog;
 pub mod catalog;
+pub mod mail;
+pub mod route;
+pub mod syslog;
 
 pub use alertlog::{
     ALERT_LOG_FILE, Alert, AlertLog, DEFAULT_MAX_RECORDS, alert_log_path, read_alerts,
 };
 pub use catalog::{CATALOG, Entry, Level, format, lookup};
+pub use mail::Mailer;
+pub use route::{Destinations, destinations};
+pub use syslog::SyslogSender;

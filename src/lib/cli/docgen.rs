@@ -39,6 +39,7 @@ pub struct Args {
 /// The programs with a man page and completions, and their clap definitions.
 pub fn programs() -> Vec<(clap::Command, &'static str)> {
     vec![
+        (super::clpalert::Args::command(), "8"),
         (super::clpcfctrl::Args::command(), "8"),
         (super::clpcfget::Args::command(), "8"),
         (super::clpcfset::Args::command(), "8"),
@@ -46,6 +47,8 @@ pub fn programs() -> Vec<(clap::Command, &'static str)> {
         (super::clpd::Args::command(), "8"),
         (super::clpdown::Args::command(), "8"),
         (super::clpgrp::Args::command(), "8"),
+        (super::clplogcc::Args::command(), "8"),
+        (super::clplogcmd::Args::command(), "8"),
         (super::clpmonctrl::Args::command(), "8"),
         (super::clprsc::Args::command(), "8"),
         (super::clpstat::Args::command(), "8"),

@@ -6,6 +6,7 @@
 //! [`crate::error`]. A closed stdout (`clpstat | head`) is success, not an error.
 
 pub mod client;
+pub mod clpalert;
 pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
@@ -13,6 +14,8 @@ pub mod clpcl;
 pub mod clpd;
 pub mod clpdown;
 pub mod clpgrp;
+pub mod clplogcc;
+pub mod clplogcmd;
 pub mod clpmonctrl;
 pub mod clprsc;
 pub mod clpstat;
@@ -176,6 +179,7 @@ mod tests {
 
     #[test]
     fn commands_are_well_formed() {
+        super::clpalert::Args::command().debug_assert();
         super::clpcfctrl::Args::command().debug_assert();
         super::clpcfget::Args::command().debug_assert();
         super::clpcfset::Args::command().debug_assert();
@@ -183,6 +187,8 @@ mod tests {
         super::clpd::Args::command().debug_assert();
         super::clpdown::Args::command().debug_assert();
         super::clpgrp::Args::command().debug_assert();
+        super::clplogcc::Args::command().debug_assert();
+        super::clplogcmd::Args::command().debug_assert();
         super::clpmonctrl::Args::command().debug_assert();
         super::clprsc::Args::command().debug_assert();
         super::clpstat::Args::command().debug_assert();

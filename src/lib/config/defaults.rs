@@ -306,7 +306,7 @@ pub const PARAMS: &[Param] = &[
     p(Monitor("diskw"), "polling/interval", Value("60"), SECS, "RG"),
     p(Monitor("diskw"), "polling/timeout", Value("120"), SECS, "RG"),
     p(Monitor("diskw"), "polling/reconfirmation", Value("0"), COUNT, "RG"),
-    p(Monitor("diskw"), "parameters/object", Required, Text, "V"),
+    p(Monitor("diskw"), "parameters/object", Value(""), Text, "V: device or file; a WRITE(FILE) monitor may name its target in parameters/file instead"),
     p(Monitor("diskw"), "parameters/method", Value("READ"), Choice(&[ "TUR", "TUR(generic)", "TUR(legacy)", "READ", "READ(O_DIRECT)", "READ(RAW)", "READ(VxVM)", "WRITE(FILE)", "Dummy Read", ]), "? tag; RG: READ"),
     p(Monitor("diskw"), "parameters/size", Value("2000000"), Int { min: 1, max: 99_999_999, }, "RG"),
     p(Monitor("diskw"), "parameters/rawdevice", Unset, Text, "RG: READ(RAW) binding"),

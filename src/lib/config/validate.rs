@@ -1290,6 +1290,7 @@ impl Validator<'_, '_> {
             }),
             "diskw" => MonitorKind::Diskw(DiskwSpec {
                 object: obj.text("parameters/object"),
+                file: Some(obj.text("parameters/file")).filter(|f| !f.is_empty()),
                 method: obj.text("parameters/method"),
                 size: u64::try_from(obj.int("parameters/size")).unwrap_or(512),
             }),

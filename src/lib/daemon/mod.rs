@@ -90,6 +90,8 @@ enum Tag {
     AsyncGenw { monitor: String, pgid: u32 },
     /// A monitor's pre-action (or recovery) script.
     PreAction { monitor: String, id: CheckId },
+    /// An alert extension command (`<messages>` altexec `cmdline`).
+    AlertCommand { command: String },
 }
 
 /// What a timer is for.
@@ -97,6 +99,8 @@ enum Tag {
 enum TimerKey {
     Stall(u64),
     Monitor(String, MonTimer),
+    /// Time to tell systemd the loop is alive (WATCHDOG=1).
+    SystemdWatchdog,
 }
 
 /// Tags outside the engine's operation numbers: adopted processes, OS actions.
@@ -104,6 +108,11 @@ const ADOPTED_TAGS: u64 = 1 << 62;
 const OS_TAGS: u64 = 1 << 63;
 const CHECK_TAGS: u64 = 1 << 61;
 const PRE_ACTION_TAGS: u64 = 1 << 60;
+const ALERT_TAGS: u64 = 1 << 59;
+
+/// Alert extension commands running at once; beyond that an alert's commands
+/// are skipped (and logged).
+const MAX_ALERT_COMMANDS: usize = 16;
 
 struct Daemon {
     paths: Paths,
@@ -137,6 +146,50 @@ struct Daemon {
     mon_context: Option<(bool, BTreeSet<String>, u32)>,
     /// Unix seconds of reboot-type OS actions, for the reboot budget.
     reboots: Vec<u64>,
+    /// Alert destinations besides the alert log.
+    syslog: crate::alert::SyslogSender,
+    mailer: crate::alert::Mailer,
+    error_snapshots: ErrorSnapshots,
+}
+
+/// Error snapshots (`elog_<module>N.tar.gz`, [`crate::logcc::error_snapshot`])
+/// taken on a thread, one at a time: an Error alert arriving while one is being
+/// written gets none (the one in progress holds the same logs). A failure is
+/// reported once until a snapshot works again.
+#[derive(Default)]
+struct ErrorSnapshots {
+    busy: Arc<std::sync::atomic::AtomicBool>,
+    reported: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ErrorSnapshots {
+    fn take(&self, paths: &Paths, module: &str) {
+        use std::sync::atomic::Ordering;
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (busy, reported) = (self.busy.clone(), self.reported.clone());
+        let (paths, module) = (paths.clone(), module.to_string());
+        let spawned = std::thread::Builder::new()
+            .name("elog".into())
+            .spawn(move || {
+                match crate::logcc::error_snapshot(&paths, &module) {
+                    Ok(file) => {
+                        reported.store(false, Ordering::Release);
+                        info!(target: "clpd", "kept an error snapshot of the logs in {}", file.display());
+                    }
+                    Err(e) if !reported.swap(true, Ordering::AcqRel) => {
+                        warn!(target: "clpd", "{e} (further snapshot errors are not reported until one works)");
+                    }
+                    Err(_) => {}
+                }
+                busy.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            self.busy.store(false, Ordering::Release);
+            warn!(target: "clpd", "cannot start the error snapshot thread: {e}");
+        }
+    }
 }
 
 /// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
@@ -161,7 +214,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
 
     let (model, digest) = load_config(&paths, &local)?;
-    let mut alerts = AlertLog::new(
+    let alerts = AlertLog::new(
         &paths,
         usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
     );
@@ -180,11 +233,8 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let (epoch_ms, _) = snapshot::wall_clock();
     let model = Arc::new(model);
     let engine = Engine::new(model.clone(), 0);
+    let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
     let monitors = Monitors::new(model, crate::monitor::RUNNABLE);
-    let start_alert = Alert::from_catalog(&local, "pm", 1, &[]);
-    if let Err(e) = alerts.append(&start_alert) {
-        warn!(target: "pm", "cannot write the alert log: {e}");
-    }
     let mut daemon = Daemon {
         paths: paths.clone(),
         host: script::HostInfo::detect(),
@@ -213,12 +263,17 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         mon_inputs: VecDeque::new(),
         mon_context: None,
         reboots: Vec::new(),
+        syslog,
+        mailer: crate::alert::Mailer::default(),
+        error_snapshots: ErrorSnapshots::default(),
     };
+    daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
     daemon.recover_or_start(start_requested);
     daemon.flush();
     if let Err(e) = notify::notify("READY=1") {
         warn!(target: "pm", "cannot notify systemd: {e}");
     }
+    daemon.arm_systemd_watchdog();
     report_ready(ready_fd.as_deref());
     info!(target: "pm", "clpd is ready (pid {})", std::process::id());
     daemon.main_loop(&rx);
@@ -368,6 +423,16 @@ impl Daemon {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// Under systemd with WatchdogSec: ping at half the interval (from the loop).
+    fn arm_systemd_watchdog(&mut self) {
+        let Some(usec) = notify::watchdog_usec() else {
+            return;
+        };
+        let every = Duration::from_micros(usec / 2).max(Duration::from_millis(100));
+        self.timers
+            .push(Reverse((Instant::now() + every, TimerKey::SystemdWatchdog)));
+    }
+
     /// After a crash: adopt what the previous daemon left; otherwise start the
     /// service unless the operator stopped it on this boot.
     fn recover_or_start(&mut self, start_requested: bool) {
@@ -512,6 +577,11 @@ impl Daemon {
             };
             match key {
                 TimerKey::Stall(op) => self.inputs.push_back(Input::StallTimer { op }),
+                TimerKey::SystemdWatchdog => {
+                    // Sent from the loop itself: a stuck loop stops the pings.
+                    let _ = notify::notify("WATCHDOG=1");
+                    self.arm_systemd_watchdog();
+                }
                 TimerKey::Monitor(monitor, timer) => self
                     .mon_inputs
                     .push_back(MonInput::Timer { monitor, timer }),
@@ -760,6 +830,13 @@ impl Daemon {
             }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
+            }
+            Tag::AlertCommand { command } => {
+                if f.outcome == Outcome::Exited(0) {
+                    info!(target: "clpd", "the alert command {command:?} ended: {:?}", f.outcome);
+                } else {
+                    warn!(target: "clpd", "the alert command {command:?} ended: {}", outcome_text(f.outcome));
+                }
             }
         }
     }
@@ -1306,8 +1383,12 @@ impl Daemon {
         }
     }
 
-    /// Records an alert: the alert log, and the log of the alert's module
-    /// (`rc.log.cur` for rc alerts, ...).
+    /// Records an alert in the log of its module (`rc.log.cur` for rc alerts,
+    /// ...), then sends it where [`crate::alert::destinations`] says: the alert
+    /// log, syslog, mail (on a thread), alert extension commands (through the
+    /// executor). Nothing here blocks or stops supervision: a failing destination
+    /// is reported and the others still get the alert. An Error alert also keeps
+    /// a snapshot of the logs ([`ErrorSnapshots`]).
     fn alert(&mut self, alert: &Alert) {
         let level = match alert.level {
             crate::alert::Level::Error => tracing::Level::ERROR,
@@ -1328,8 +1409,86 @@ impl Daemon {
             );
             logs.write_event_line(crate::log::module_for_target(&alert.module), level, &line);
         }
-        // A full or read-only log directory is reported once; supervision goes on.
-        self.alerts.append_or_report(alert);
+        let model = self.engine.model().clone();
+        let routing = &model.settings.alerts;
+        let to = crate::alert::destinations(routing, alert);
+        if to.alert_log {
+            // A full or read-only log directory is reported once; supervision goes on.
+            self.alerts.append_or_report(alert);
+        }
+        if to.syslog {
+            // Follows a reloaded configuration.
+            let socket = crate::alert::syslog::socket_path(&self.paths, routing);
+            if self.syslog.socket() != socket || self.syslog.with_level() != routing.syslog_level {
+                self.syslog = crate::alert::SyslogSender::at(socket, routing.syslog_level);
+            }
+            self.syslog.send_or_report(alert);
+        }
+        if to.mail
+            && let Some(settings) = &routing.mail
+        {
+            let what = format!("alert {} {}", alert.module, alert.event_id);
+            let started = self
+                .mailer
+                .dispatch(settings, alert, move |sent| match sent {
+                    Ok(s) if s.rejected.is_empty() => {
+                        info!(target: "clpd", "{what} was mailed via {}", s.server);
+                    }
+                    Ok(s) => warn!(
+                        target: "clpd",
+                        "{what} was mailed via {}, but these recipients were refused: {}",
+                        s.server,
+                        s.rejected.join(", ")
+                    ),
+                    Err(e) => warn!(target: "clpd", "{e}"),
+                });
+            if let Err(e) = started {
+                warn!(target: "clpd", "{e}");
+            }
+        }
+        for command in &to.commands {
+            self.run_alert_command(command, alert, routing.command_timeout);
+        }
+        if alert.level == crate::alert::Level::Error {
+            self.error_snapshots.take(&self.paths, &alert.module);
+        }
+    }
+
+    /// Starts one alert extension command; its end comes back as an `Exec` event.
+    fn run_alert_command(&mut self, command: &str, alert: &Alert, timeout: Duration) {
+        let what = format!("alert {} {}", alert.module, alert.event_id);
+        let running = self
+            .tags
+            .values()
+            .filter(|t| matches!(t, Tag::AlertCommand { .. }))
+            .count();
+        if running >= MAX_ALERT_COMMANDS {
+            warn!(target: "clpd", "{what}: {running} alert commands are still running; not running {command:?}");
+            return;
+        }
+        let spec = crate::alert::route::command_spec(
+            command,
+            alert,
+            &self.host,
+            self.paths.root().to_path_buf(),
+            timeout,
+        );
+        self.next_extra_tag += 1;
+        let tag = ALERT_TAGS + self.next_extra_tag;
+        match self.executor.spawn(tag, spec) {
+            Ok(s) => {
+                info!(target: "clpd", "{what}: running the alert command {command:?} (pid {})", s.pid);
+                self.tags.insert(
+                    tag,
+                    Tag::AlertCommand {
+                        command: command.to_string(),
+                    },
+                );
+            }
+            Err(e) => {
+                warn!(target: "clpd", "{what}: cannot run the alert command {command:?}: {e}")
+            }
+        }
     }
 
     /// Writes the snapshot and the persisted state when they changed.
@@ -1359,7 +1518,8 @@ impl Daemon {
                     | Tag::Os { .. }
                     | Tag::Check { .. }
                     | Tag::AsyncGenw { .. }
-                    | Tag::PreAction { .. } => None,
+                    | Tag::PreAction { .. }
+                    | Tag::AlertCommand { .. } => None,
                 })
                 .collect(),
         };
@@ -1393,8 +1553,11 @@ impl Daemon {
     }
 
     fn finish(mut self, socket: &Path) {
-        for (_, worker) in self.workers.drain() {
-            worker.stop();
+        for (name, worker) in self.workers.drain() {
+            // A watchdog must get its magic close before clpd ends.
+            if !worker.stop_and_wait(Duration::from_secs(5)) {
+                warn!(target: "rm", monitor = %name, "the monitor's check did not stop within 5 s");
+            }
         }
         self.flush();
         let _ = std::fs::remove_file(socket);

@@ -21,6 +21,19 @@ pub fn notify(state: &str) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// The systemd watchdog interval in microseconds, when it is meant for us
+/// (`WATCHDOG_USEC`, and `WATCHDOG_PID` absent or our pid).
+pub fn watchdog_usec() -> Option<u64> {
+    let usec = std::env::var("WATCHDOG_USEC").ok()?.parse::<u64>().ok()?;
+    match std::env::var("WATCHDOG_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
+        Some(pid) if pid != std::process::id() => None,
+        _ => Some(usec).filter(|u| *u > 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -374,6 +374,13 @@ impl Monitors {
                             });
                             rt.phase = Phase::Waiting;
                         }
+                        // A suspended monitor holds nothing: a watchdog is disarmed
+                        // (it would reset the machine without its keepalives).
+                        if rt.phase != Phase::Inactive {
+                            effects.push(MonEffect::Deactivated {
+                                monitor: name.clone(),
+                            });
+                        }
                         if !all {
                             effects.push(MonEffect::Alert(AlertRef::new("rm", 29, &[&name])));
                         }
@@ -394,6 +401,15 @@ impl Monitors {
                     if resumed {
                         if !all {
                             effects.push(MonEffect::Alert(AlertRef::new("rm", 30, &[&name])));
+                        }
+                        if self
+                            .rts
+                            .get(&name)
+                            .is_some_and(|rt| rt.phase != Phase::Inactive)
+                        {
+                            effects.push(MonEffect::Activated {
+                                monitor: name.clone(),
+                            });
                         }
                         // Check again soon: state may have changed while suspended.
                         self.schedule(&name, Duration::ZERO, &mut effects);
@@ -594,8 +610,9 @@ impl Monitors {
                 if rt.epoch != epoch || rt.phase != Phase::Waiting || rt.suspended {
                     return;
                 }
-                if rt.dummy {
-                    // Dummy failure: an error without checking.
+                // Dummy failure: an error without checking. userw keeps checking:
+                // its checks are the watchdog's keepalives (result() overrides them).
+                if rt.dummy && !matches!(spec.kind, MonitorKind::Userw(_)) {
                     self.result(name, CheckResult::Failed("dummy failure".into()), effects);
                     return;
                 }
@@ -661,6 +678,13 @@ impl Monitors {
         let Some(spec) = self.spec(name) else { return };
         let Some(rt) = self.rts.get_mut(name) else {
             return;
+        };
+        // Dummy failure of userw: the check still ran (the watchdog must be fed),
+        // but the monitor reports an error whatever it found.
+        let result = if rt.dummy {
+            CheckResult::Failed("dummy failure".into())
+        } else {
+            result
         };
         if rt.phase != Phase::Inactive && !matches!(spec.kind, MonitorKind::Mtw(_)) {
             rt.phase = Phase::Waiting;

@@ -376,12 +376,24 @@ fn suspend_during_error_keeps_counters_and_stops_checks() {
         monitors: vec!["g1".into()],
     });
     assert_eq!(alerts(&e), [29]);
+    assert!(
+        e.contains(&MonEffect::Deactivated {
+            monitor: "g1".into()
+        }),
+        "the probe is released"
+    );
     assert_eq!(state(&sim, "g1"), MonitorState::Suspend);
     let (_, check) = sim.tick("g1");
     assert!(check.is_none(), "suspended: no check");
     assert_eq!(sim.m.view("g1").unwrap().counters.restart, 1);
     let e = sim.input(MonInput::Resume { monitors: vec![] });
     assert_eq!(alerts(&e), [32]);
+    assert!(
+        e.contains(&MonEffect::Activated {
+            monitor: "g1".into()
+        }),
+        "the probe comes back"
+    );
     let (_, check) = sim.tick("g1");
     assert!(check.is_some(), "resumed: checks again");
 }
@@ -401,6 +413,7 @@ fn dummy_failure_fails_without_checking() {
         on: true,
     });
     assert_eq!(alerts(&e), [180]);
+    // No check runs: the failure is reported at once.
     let (e, check) = sim.tick("g1");
     assert!(check.is_none());
     assert_eq!(alerts(&e), [9, 13]);

@@ -94,7 +94,7 @@ pub fn link(sock: &OwnedFd, nic: &str) -> std::io::Result<Link> {
 }
 
 /// A zeroed `struct ifreq` naming `nic`; None when the name cannot be a NIC's.
-fn ifreq(nic: &str) -> Option<libc::ifreq> {
+pub(crate) fn ifreq(nic: &str) -> Option<libc::ifreq> {
     let bytes = nic.as_bytes();
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
         return None;
@@ -109,7 +109,7 @@ fn ifreq(nic: &str) -> Option<libc::ifreq> {
 }
 
 /// A socket for interface ioctls in the caller's network namespace.
-fn ioctl_socket() -> std::io::Result<OwnedFd> {
+pub(crate) fn ioctl_socket() -> std::io::Result<OwnedFd> {
     socket(
         AddressFamily::Inet,
         SockType::Datagram,
@@ -179,9 +179,35 @@ impl super::Probe for MiiwProbe {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::monitor::Probe;
+
+    /// Sets `nic` administratively up or down (in the caller's namespace).
+    pub(crate) fn set_up(nic: &str, up: bool) {
+        let sock = ioctl_socket().unwrap();
+        let mut req = ifreq(nic).unwrap();
+        // SAFETY: SIOCGIFFLAGS / SIOCSIFFLAGS read and write a `struct ifreq`.
+        unsafe {
+            ioctl(
+                &sock,
+                Updater::<{ libc::SIOCGIFFLAGS as Opcode }, libc::ifreq>::new(&mut req),
+            )
+            .unwrap();
+            let flags = i32::from(req.ifr_ifru.ifru_flags);
+            let flags = if up {
+                flags | libc::IFF_UP
+            } else {
+                flags & !libc::IFF_UP
+            };
+            req.ifr_ifru.ifru_flags = flags as libc::c_short;
+            ioctl(
+                &sock,
+                Updater::<{ libc::SIOCSIFFLAGS as Opcode }, libc::ifreq>::new(&mut req),
+            )
+            .unwrap();
+        }
+    }
 
     #[test]
     fn loopback_is_up() {

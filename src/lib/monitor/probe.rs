@@ -32,6 +32,8 @@ pub type Answer = Box<dyn Fn(CheckId, CheckResult, Duration) + Send>;
 enum Work {
     Check(CheckId, Duration),
     Stop,
+    /// Stop, then say so.
+    StopThen(Sender<()>),
 }
 
 /// The thread that runs one monitor's probe.
@@ -72,6 +74,11 @@ impl ProbeWorker {
                             probe.stop();
                             return;
                         }
+                        Work::StopThen(done) => {
+                            probe.stop();
+                            let _ = done.send(());
+                            return;
+                        }
                     }
                 }
             })?;
@@ -94,6 +101,17 @@ impl ProbeWorker {
     /// Stops the probe after the check in progress, if any; does not wait.
     pub fn stop(self) {
         let _ = self.tx.send(Work::Stop);
+    }
+
+    /// Stops the probe and waits up to `wait` for its `stop()` to have run (at
+    /// daemon exit, a watchdog's magic close must happen before the process ends).
+    /// Returns whether it did.
+    pub fn stop_and_wait(self, wait: Duration) -> bool {
+        let (done_tx, done_rx) = mpsc::channel();
+        if self.tx.send(Work::StopThen(done_tx)).is_err() {
+            return true;
+        }
+        done_rx.recv_timeout(wait).is_ok()
     }
 }
 

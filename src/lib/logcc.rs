@@ -1,0 +1,1194 @@
+//! Support bundles: what `clplogcc` collects, and the small error snapshots
+//! (`elog_<module>0.tar.gz` … `4`) kept when an Error-level alert is raised.
+//!
+//! # `clplogcc` bundle ([`collect`])
+//!
+//! One gzip-compressed tar file `<out>/<server>-log.tar.gz`, every member under a
+//! top directory `<server>-log/`:
+//!
+//! | member | content | types |
+//! |---|---|---|
+//! | `collect.txt` | when, which clp, which root and type, and every note (skipped or failed item) | all |
+//! | `config/clp.conf` | the installed configuration, passwords replaced by `********` ([`redact_config`]); without one, `config/default-clp.conf`: the default configuration clpd runs | all |
+//! | `config/scripts/…` | the installed scripts tree | all |
+//! | `config-backup/clp.conf` | the previously installed configuration, redacted | all |
+//! | `log/…` | everything in `var/log/clp`: module logs (`*.log.cur/.pre`, `*.err.cur/.pre`), the alert log, error snapshots | all |
+//! | `userlog/<path>` | script user logs configured in clp.conf (exec and genw `userlog`) kept outside `var/log/clp` | all |
+//! | `status/status.json`, `status/state.json` | the status snapshot and the persisted daemon state | all |
+//! | `os/*.txt` | kernel, distribution, uptime, memory, disks, mounts, addresses, routes, processes, kernel ring buffer tail, journal tail | type1, type2 |
+//! | `os/*.txt` (more) | the whole journal of this boot, whole ring buffer, block devices, sockets, links, modules, sysctl | type2 |
+//! | `syslog/…` | the newest `-r` generations of `/var/log/messages*` or `/var/log/syslog*` | type1, type2 |
+//!
+//! Type 3 collects clp's own files only (no OS information, no syslog).
+//!
+//! Rules: nothing that fails aborts the collection. A missing file, an
+//! unreadable file or an OS command that fails, is missing or outlives its
+//! timeout leaves a note in `collect.txt` (and in the command's own file) and the
+//! collection goes on. OS commands run in their own process group with
+//! `LC_ALL=C`, no stdin and a timeout; the whole group is killed at the timeout.
+//! Big files keep their newest bytes ([`FILE_CAP`]). The archive is written to a
+//! temporary file beside the target and renamed, mode 0600 (logs and process
+//! lists may hold secrets the redaction cannot know about). The daemon is not
+//! needed: everything is read from the files it leaves.
+//!
+//! # Error snapshots ([`error_snapshot`])
+//!
+//! `var/log/clp/elog_<module>0.tar.gz` is the newest; each new snapshot shifts
+//! `0`→`1`→…→`4` and the old `4` is dropped, so at most [`ELOG_GENERATIONS`] are
+//! kept. A snapshot holds the tails of the module logs (the alert's module first)
+//! and of the alert log, at most [`ELOG_FILE_CAP`] bytes per file and
+//! [`ELOG_TOTAL_CAP`] in all, under `elog_<module>/`. It only reads local files,
+//! so it is cheap and safe to call from the daemon (off its event loop).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use chrono::Local;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::alert::ALERT_LOG_FILE;
+use crate::config;
+use crate::error::{ClpError, ErrorKind, Result};
+use crate::model::{MonitorKind, ResourceKind};
+use crate::paths::Paths;
+
+/// What `clplogcc -t` collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CollectType {
+    /// clp's files and the OS information (CLUSTERPRO's default).
+    #[default]
+    Type1,
+    /// Type 1 plus more OS information (the whole journal of this boot, ...).
+    Type2,
+    /// clp's files only: no OS information, no syslog.
+    Type3,
+}
+
+impl CollectType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectType::Type1 => "type1",
+            CollectType::Type2 => "type2",
+            CollectType::Type3 => "type3",
+        }
+    }
+}
+
+/// The number of error-snapshot generations kept per module.
+pub const ELOG_GENERATIONS: usize = 5;
+/// At most this many bytes of one file go into an error snapshot (its tail).
+pub const ELOG_FILE_CAP: u64 = 256 * 1024;
+/// At most this many bytes of files go into one error snapshot.
+pub const ELOG_TOTAL_CAP: u64 = 4 * 1024 * 1024;
+/// At most this many bytes of one file go into a clplogcc bundle (its tail).
+pub const FILE_CAP: u64 = 64 * 1024 * 1024;
+/// Timeout of one OS command.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of the commands that read the journal.
+pub const JOURNAL_TIMEOUT: Duration = Duration::from_secs(60);
+/// What replaces a password in the collected configuration.
+pub const REDACTED: &str = "********";
+
+/// The default output directory of clplogcc: `var/lib/clp/logcc` under the root.
+pub fn default_out_dir(paths: &Paths) -> PathBuf {
+    paths.state_dir().join("logcc")
+}
+
+/// `<server>-log.tar.gz`.
+pub fn archive_name(server: &str) -> String {
+    format!("{server}-log.tar.gz")
+}
+
+/// What to collect and where to put it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub kind: CollectType,
+    /// The directory the archive is written to (created when missing).
+    pub out_dir: PathBuf,
+    /// The local server's name: the archive's name and top directory.
+    pub server: String,
+    /// How many syslog files (the current one and rotated ones) to include.
+    pub syslog_generations: usize,
+}
+
+/// A written bundle.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    pub archive: PathBuf,
+    /// Member paths, in archive order (with the top directory).
+    pub members: Vec<String>,
+    /// Items that were skipped or failed (also in `collect.txt`).
+    pub notes: Vec<String>,
+}
+
+/// Writes the clplogcc bundle described in the module documentation.
+pub fn collect(paths: &Paths, opts: &Options) -> Result<Collected> {
+    check_name("server name", &opts.server)?;
+    let out_dir = &opts.out_dir;
+    fs::create_dir_all(out_dir).map_err(|e| ClpError::io("cannot create", out_dir, e))?;
+    let archive = out_dir.join(archive_name(&opts.server));
+    let tmp = out_dir.join(format!(
+        ".{}.{}.tmp",
+        archive_name(&opts.server),
+        std::process::id()
+    ));
+    let top = format!("{}-log", opts.server);
+    let result = write_bundle(paths, opts, &tmp, &top, &archive);
+    match result {
+        Ok((members, notes)) => {
+            fs::rename(&tmp, &archive).map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                ClpError::io("cannot rename the archive to", &archive, e)
+            })?;
+            Ok(Collected {
+                archive,
+                members,
+                notes,
+            })
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn write_bundle(
+    paths: &Paths,
+    opts: &Options,
+    tmp: &Path,
+    top: &str,
+    archive: &Path,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let file = create_private(tmp).map_err(|e| ClpError::io("cannot create", tmp, e))?;
+    let mut b = Bundle::new(file, top, Compression::default());
+    let started = Local::now();
+
+    // The configuration, redacted, and the scripts. Without an installed one,
+    // the default configuration clpd runs.
+    b.add_config(&paths.config_file(), "config/clp.conf", true);
+    if !paths.config_file().exists()
+        && let Ok((conf, _)) = crate::daemon::default_config::default_config(&opts.server)
+    {
+        b.add_bytes(
+            "config/default-clp.conf",
+            &redact_config(&conf.to_bytes()),
+            0o600,
+        );
+    }
+    b.add_tree(&paths.scripts_dir(), "config/scripts", 8);
+    b.add_config(
+        &paths.config_backup_dir().join(crate::paths::CONFIG_FILE),
+        "config-backup/clp.conf",
+        false,
+    );
+
+    // Logs: all of var/log/clp, but never the archive being written.
+    let skip = [tmp.to_path_buf(), archive.to_path_buf()];
+    b.add_dir_files(&paths.log_dir(), "log", FILE_CAP, &skip, 3);
+    for (label, path) in user_logs(paths, &mut b.notes) {
+        if path.starts_with(paths.log_dir()) {
+            continue;
+        }
+        let rel = path
+            .strip_prefix("/")
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        b.add_file_tail(&path, &format!("userlog/{rel}"), FILE_CAP, Some(&label));
+        let pre = PathBuf::from(format!("{}.pre", path.display()));
+        if pre.exists() {
+            b.add_file_tail(&pre, &format!("userlog/{rel}.pre"), FILE_CAP, None);
+        }
+    }
+
+    // The status snapshot and the persisted state.
+    b.add_file_tail(
+        &paths.run_dir().join(crate::status::SNAPSHOT_FILE),
+        "status/status.json",
+        FILE_CAP,
+        Some("no status snapshot (clpd has not run since boot?)"),
+    );
+    b.add_file_tail(
+        &crate::daemon::persist::state_path(paths),
+        "status/state.json",
+        FILE_CAP,
+        Some("no persisted state (clpd has not run yet?)"),
+    );
+
+    if opts.kind != CollectType::Type3 {
+        b.add_os_info(opts.kind);
+        b.add_syslog(opts.syslog_generations);
+    }
+
+    let manifest = manifest(paths, opts, started, &b.notes);
+    b.add_bytes("collect.txt", manifest.as_bytes(), 0o644);
+    let (members, notes) = b
+        .finish()
+        .map_err(|e| ClpError::io("cannot write", tmp, e))?;
+    Ok((members, notes))
+}
+
+fn manifest(
+    paths: &Paths,
+    opts: &Options,
+    started: chrono::DateTime<Local>,
+    notes: &[String],
+) -> String {
+    let mut m = String::new();
+    m.push_str(&format!(
+        "clplogcc {} ({})\nserver: {}\ntype: {}\nroot: {}\nstarted: {}\nfinished: {}\n",
+        crate::daemon::script::version_full(),
+        env!("CARGO_PKG_NAME"),
+        opts.server,
+        opts.kind.as_str(),
+        paths.root().display(),
+        started.format("%Y/%m/%d %H:%M:%S"),
+        Local::now().format("%Y/%m/%d %H:%M:%S"),
+    ));
+    m.push_str(
+        "passwords in clp.conf are replaced by ********; scripts and logs are not redacted\n",
+    );
+    if notes.is_empty() {
+        m.push_str("notes: none\n");
+    } else {
+        m.push_str(&format!("notes ({}):\n", notes.len()));
+        for n in notes {
+            m.push_str(&format!("  {n}\n"));
+        }
+    }
+    m
+}
+
+/// User logs named in the installed configuration (exec and genw `userlog`),
+/// with a label for notes. An invalid configuration gives none (and a note).
+fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+    let file = paths.config_file();
+    if !file.exists() {
+        return Vec::new();
+    }
+    let local = crate::cli::local_server_name();
+    let checked = match config::check_file(&file, None, local.as_deref(), "clp.conf") {
+        Ok(c) => c,
+        Err(e) => {
+            notes.push(format!("user logs: {e}"));
+            return Vec::new();
+        }
+    };
+    let Some(cluster) = checked.cluster else {
+        notes.push("user logs: the installed clp.conf is invalid; user logs not collected".into());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in &cluster.resources {
+        let ResourceKind::Exec(spec) = &r.kind;
+        if let Some(log) = &spec.userlog {
+            out.push((
+                format!("user log of resource {}", r.name),
+                crate::daemon::script::under_root(paths, log),
+            ));
+        }
+    }
+    for m in &cluster.monitors {
+        if let MonitorKind::Genw(spec) = &m.kind
+            && let Some(log) = &spec.userlog
+        {
+            out.push((
+                format!("user log of monitor {}", m.name),
+                crate::daemon::script::under_root(paths, log),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out.dedup_by(|a, b| a.1 == b.1);
+    out
+}
+
+// ---- password redaction ---------------------------------------------------------
+
+/// True for element names holding a secret: `password`, `passwd`, `pwd`, and
+/// names ending in `password` or `passwd` (any case).
+pub fn is_secret_element(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let local = n.rsplit(':').next().unwrap_or(&n);
+    local == "pwd" || local.ends_with("password") || local.ends_with("passwd")
+}
+
+/// clp.conf bytes with the content of every secret element ([`is_secret_element`])
+/// replaced by [`REDACTED`]. Works on the bytes, so any charset (EUC-JP, SJIS,
+/// UTF-8) and even a malformed file are handled, and every other byte (line
+/// numbers included) is kept. Empty elements stay empty.
+pub fn redact_config(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'<'
+            && let Some((name, open_end)) = start_tag(bytes, i)
+            && is_secret_element(name)
+            && bytes[open_end - 1] != b'/'
+        {
+            out.extend_from_slice(&bytes[i..open_end + 1]);
+            let content_start = open_end + 1;
+            // The content runs to the matching close tag; an unclosed element is
+            // redacted to the end of the file.
+            let close = find_close(bytes, content_start, name);
+            let content_end = close.unwrap_or(bytes.len());
+            if content_end > content_start {
+                out.extend_from_slice(REDACTED.as_bytes());
+            }
+            i = content_end;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The name of the start tag at `at` (`<name ...>`) and the index of its `>`.
+fn start_tag(bytes: &[u8], at: usize) -> Option<(&str, usize)> {
+    let rest = &bytes[at + 1..];
+    let len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+        .count();
+    if len == 0 {
+        return None;
+    }
+    let name = std::str::from_utf8(&rest[..len]).ok()?;
+    let after = at + 1 + len;
+    match bytes.get(after) {
+        Some(b'>' | b'/') => {}
+        Some(b) if b.is_ascii_whitespace() => {}
+        _ => return None,
+    }
+    let gt = bytes[after..].iter().position(|b| *b == b'>')? + after;
+    Some((name, gt))
+}
+
+/// The index of `</name` (followed by blanks and `>`) at or after `from`.
+fn find_close(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
+    let mut i = from;
+    while i + 2 + name.len() <= bytes.len() {
+        if bytes[i] == b'<'
+            && bytes[i + 1] == b'/'
+            && bytes[i + 2..].starts_with(name.as_bytes())
+            && bytes[i + 2 + name.len()..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                == Some(&b'>')
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+// ---- error snapshots --------------------------------------------------------------
+
+/// `var/log/clp/elog_<module><n>.tar.gz`.
+pub fn elog_path(paths: &Paths, module: &str, n: usize) -> PathBuf {
+    paths.log_dir().join(format!("elog_{module}{n}.tar.gz"))
+}
+
+/// Serialises snapshots taken by one process (the daemon may take several).
+static ELOG_LOCK: Mutex<()> = Mutex::new(());
+
+/// Keeps a small snapshot of the module logs and the alert log as
+/// `var/log/clp/elog_<module>0.tar.gz`, shifting older ones (at most
+/// [`ELOG_GENERATIONS`]). Returns the new file. On error nothing was rotated.
+pub fn error_snapshot(paths: &Paths, module: &str) -> Result<PathBuf> {
+    check_name("module", module)?;
+    let _guard = ELOG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = paths.log_dir();
+    let tmp = dir.join(format!(".elog_{module}.{}.tmp", std::process::id()));
+    let written = write_snapshot(&dir, module, &tmp);
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(ClpError::io("cannot write the error snapshot", &tmp, e));
+    }
+    for n in (0..ELOG_GENERATIONS - 1).rev() {
+        let from = elog_path(paths, module, n);
+        let to = elog_path(paths, module, n + 1);
+        match fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(ClpError::io("cannot rotate", &from, e));
+            }
+        }
+    }
+    let newest = elog_path(paths, module, 0);
+    fs::rename(&tmp, &newest).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        ClpError::io("cannot rename the error snapshot to", &newest, e)
+    })?;
+    Ok(newest)
+}
+
+fn write_snapshot(dir: &Path, module: &str, tmp: &Path) -> io::Result<()> {
+    let file = create_private(tmp)?;
+    let top = format!("elog_{module}");
+    let mut b = Bundle::new(file, &top, Compression::fast());
+    let mut names = module_log_names(dir)?;
+    // The alert's module first, then the alert log, then the other modules.
+    names.sort_by_key(|n| {
+        let own = n.starts_with(&format!("{module}."));
+        (!own, n.clone())
+    });
+    let split = names
+        .iter()
+        .position(|n| !n.starts_with(&format!("{module}.")))
+        .unwrap_or(names.len());
+    names.insert(split, ALERT_LOG_FILE.to_string());
+    let mut total = 0u64;
+    let mut omitted = Vec::new();
+    for name in &names {
+        if total >= ELOG_TOTAL_CAP {
+            omitted.push(name.clone());
+            continue;
+        }
+        let cap = ELOG_FILE_CAP.min(ELOG_TOTAL_CAP - total);
+        match read_tail(&dir.join(name), cap) {
+            Ok((data, _, mode)) => {
+                total += data.len() as u64;
+                b.add_bytes(name, &data, mode);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => b.notes.push(format!("{name}: {e}")),
+        }
+    }
+    let mut info = format!(
+        "error snapshot of module {module}\ntaken: {}\nper-file cap: {ELOG_FILE_CAP} bytes (newest kept), total cap: {ELOG_TOTAL_CAP} bytes\n",
+        Local::now().format("%Y/%m/%d %H:%M:%S%.3f"),
+    );
+    if !omitted.is_empty() {
+        info.push_str(&format!("omitted (total cap): {}\n", omitted.join(" ")));
+    }
+    for n in &b.notes {
+        info.push_str(&format!("note: {n}\n"));
+    }
+    b.add_bytes("elog.txt", info.as_bytes(), 0o644);
+    b.finish().map(|_| ())
+}
+
+/// File names of the module logs in `dir`: `*.log.cur`, `*.log.pre`, `*.err.cur`, `*.err.pre`.
+fn module_log_names(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_log = [".log.cur", ".log.pre", ".err.cur", ".err.pre"]
+            .iter()
+            .any(|s| name.ends_with(s));
+        if is_log && entry.file_type().is_ok_and(|t| t.is_file()) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+// ---- the archive writer -----------------------------------------------------------
+
+/// A tar.gz being written, with every member under `top/`. Failures to read a
+/// source become notes; only failures to write the archive are errors (kept in
+/// `error` and returned by [`Bundle::finish`]).
+struct Bundle {
+    tar: tar::Builder<GzEncoder<File>>,
+    top: String,
+    members: Vec<String>,
+    notes: Vec<String>,
+    error: Option<io::Error>,
+    mtime: u64,
+}
+
+impl Bundle {
+    fn new(file: File, top: &str, level: Compression) -> Bundle {
+        let mut tar = tar::Builder::new(GzEncoder::new(file, level));
+        tar.follow_symlinks(false);
+        let mtime = u64::try_from(Local::now().timestamp()).unwrap_or(0);
+        Bundle {
+            tar,
+            top: top.to_string(),
+            members: Vec::new(),
+            notes: Vec::new(),
+            error: None,
+            mtime,
+        }
+    }
+
+    fn header(&self, kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode & 0o7777);
+        h.set_mtime(self.mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h
+    }
+
+    /// Adds a regular file `name` (relative to the top directory).
+    fn add_bytes(&mut self, name: &str, data: &[u8], mode: u32) {
+        if self.error.is_some() {
+            return;
+        }
+        let path = format!("{}/{name}", self.top);
+        let mut h = self.header(tar::EntryType::Regular, data.len() as u64, mode);
+        match self.tar.append_data(&mut h, &path, data) {
+            Ok(()) => self.members.push(path),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn add_symlink(&mut self, name: &str, target: &Path) {
+        if self.error.is_some() {
+            return;
+        }
+        let path = format!("{}/{name}", self.top);
+        let mut h = self.header(tar::EntryType::Symlink, 0, 0o777);
+        match self.tar.append_link(&mut h, &path, target) {
+            Ok(()) => self.members.push(path),
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Adds the newest `cap` bytes of `src` as `name`. A missing file is
+    /// skipped silently when `missing` is None, else noted with that explanation.
+    fn add_file_tail(&mut self, src: &Path, name: &str, cap: u64, missing: Option<&str>) {
+        match read_tail(src, cap) {
+            Ok((data, truncated, mode)) => {
+                if truncated {
+                    self.notes.push(format!(
+                        "{}: only the newest {cap} bytes were collected",
+                        src.display()
+                    ));
+                }
+                self.add_bytes(name, &data, mode);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(why) = missing {
+                    let sep = if why.is_empty() { "" } else { ": " };
+                    self.notes
+                        .push(format!("{}: not present{sep}{why}", src.display()));
+                }
+            }
+            Err(e) => self
+                .notes
+                .push(format!("{}: cannot read: {e}", src.display())),
+        }
+    }
+
+    /// Adds a configuration file with its passwords redacted.
+    fn add_config(&mut self, src: &Path, name: &str, note_missing: bool) {
+        match fs::read(src) {
+            Ok(bytes) => self.add_bytes(name, &redact_config(&bytes), 0o600),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if note_missing {
+                    self.notes.push(format!(
+                        "{}: not present (no configuration installed; clpd runs its default one)",
+                        src.display()
+                    ));
+                }
+            }
+            Err(e) => self
+                .notes
+                .push(format!("{}: cannot read: {e}", src.display())),
+        }
+    }
+
+    /// Adds every file, link and directory below `src` as `name/...`.
+    fn add_tree(&mut self, src: &Path, name: &str, depth: usize) {
+        let entries = match fs::read_dir(src) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => {
+                self.notes
+                    .push(format!("{}: cannot read: {e}", src.display()));
+                return;
+            }
+        };
+        let mut list: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+        list.sort_by_key(|e| e.file_name());
+        for entry in list {
+            let path = entry.path();
+            let child = format!("{name}/{}", entry.file_name().to_string_lossy());
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                match fs::read_link(&path) {
+                    Ok(target) => self.add_symlink(&child, &target),
+                    Err(e) => self
+                        .notes
+                        .push(format!("{}: cannot read link: {e}", path.display())),
+                }
+            } else if meta.is_dir() {
+                if depth == 0 {
+                    self.notes
+                        .push(format!("{}: too deep, not collected", path.display()));
+                } else {
+                    self.add_tree(&path, &child, depth - 1);
+                }
+            } else if meta.is_file() {
+                self.add_file_tail(&path, &child, FILE_CAP, Some("removed while collecting"));
+            }
+        }
+    }
+
+    /// Adds the regular files of `src` (and of its subdirectories down to
+    /// `depth`) except `skip`, each capped to its newest `cap` bytes.
+    fn add_dir_files(&mut self, src: &Path, name: &str, cap: u64, skip: &[PathBuf], depth: usize) {
+        let entries = match fs::read_dir(src) {
+            Ok(e) => e,
+            Err(e) => {
+                self.notes
+                    .push(format!("{}: cannot read: {e}", src.display()));
+                return;
+            }
+        };
+        let mut list: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+        list.sort_by_key(|e| e.file_name());
+        for entry in list {
+            let path = entry.path();
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            if skip.contains(&path) || fname.ends_with(".tmp") {
+                continue;
+            }
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let child = format!("{name}/{fname}");
+            if meta.is_dir() && depth > 0 {
+                self.add_dir_files(&path, &child, cap, skip, depth - 1);
+            } else if meta.is_file() {
+                self.add_file_tail(&path, &child, cap, Some("removed while collecting"));
+            }
+        }
+    }
+
+    /// The OS information of `kind` (type1 or type2).
+    fn add_os_info(&mut self, kind: CollectType) {
+        let full = kind == CollectType::Type2;
+        for (src, name) in [
+            ("/etc/os-release", "os/os-release"),
+            ("/etc/hostname", "os/hostname"),
+            ("/etc/hosts", "os/hosts"),
+            ("/proc/cmdline", "os/proc-cmdline"),
+            ("/proc/loadavg", "os/proc-loadavg"),
+            ("/proc/meminfo", "os/proc-meminfo"),
+        ] {
+            self.add_file_tail(Path::new(src), name, FILE_CAP, Some(""));
+        }
+        if full {
+            self.add_file_tail(
+                Path::new("/proc/cpuinfo"),
+                "os/proc-cpuinfo",
+                FILE_CAP,
+                Some(""),
+            );
+        }
+        let mut commands: Vec<OsCommand> = vec![
+            OsCommand::new("uname", &["uname", "-a"]),
+            OsCommand::new("uptime", &["uptime"]),
+            OsCommand::new("free", &["free", "-m"]),
+            OsCommand::new("df", &["df", "-h"]),
+            OsCommand::new("mount", &["mount"]),
+            OsCommand::new("ip-addr", &["ip", "addr"]),
+            OsCommand::new("ip-route", &["ip", "route"]),
+            OsCommand::new("ps", &["ps", "auxww"]),
+        ];
+        if full {
+            commands.extend([
+                OsCommand::new("dmesg", &["dmesg"]),
+                OsCommand::new("journal", &["journalctl", "--no-pager", "-b"])
+                    .timeout(JOURNAL_TIMEOUT),
+                OsCommand::new("lsblk", &["lsblk"]),
+                OsCommand::new("ss", &["ss", "-tanup"]),
+                OsCommand::new("ip-link", &["ip", "-s", "link"]),
+                OsCommand::new("ip-rule", &["ip", "rule"]),
+                OsCommand::new("lsmod", &["lsmod"]),
+                OsCommand::new("sysctl", &["sysctl", "-a"]),
+                OsCommand::new("systemctl-failed", &["systemctl", "--no-pager", "--failed"]),
+            ]);
+        } else {
+            commands.extend([
+                OsCommand::new("dmesg-tail", &["dmesg"]).tail_lines(2000),
+                OsCommand::new(
+                    "journal-tail",
+                    &["journalctl", "--no-pager", "-b", "-n", "2000"],
+                )
+                .timeout(JOURNAL_TIMEOUT),
+            ]);
+        }
+        for c in commands {
+            let text = c.run(&mut self.notes);
+            self.add_bytes(&format!("os/{}.txt", c.name), text.as_bytes(), 0o644);
+        }
+    }
+
+    /// The newest `generations` files of `/var/log/messages*` (or `/var/log/syslog*`).
+    fn add_syslog(&mut self, generations: usize) {
+        if generations == 0 {
+            return;
+        }
+        let Ok(entries) = fs::read_dir("/var/log") else {
+            self.notes
+                .push("/var/log: cannot read: syslog files not collected".into());
+            return;
+        };
+        let mut files: Vec<(i64, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("messages") || n.starts_with("syslog")
+            })
+            .filter_map(|e| {
+                let m = e.metadata().ok()?;
+                m.is_file().then(|| (m.mtime(), e.path()))
+            })
+            .collect();
+        if files.is_empty() {
+            self.notes.push(
+                "/var/log/messages, /var/log/syslog: not present (the journal is collected instead)"
+                    .into(),
+            );
+            return;
+        }
+        files.sort_by(|a, b| b.cmp(a));
+        for (_, path) in files.into_iter().take(generations) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.add_file_tail(&path, &format!("syslog/{name}"), FILE_CAP, Some(""));
+        }
+    }
+
+    /// Finishes the archive; returns the members and the notes.
+    fn finish(mut self) -> io::Result<(Vec<String>, Vec<String>)> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let gz = self.tar.into_inner()?;
+        let file = gz.finish()?;
+        file.sync_all()?;
+        Ok((self.members, self.notes))
+    }
+}
+
+/// Creates `path` (mode 0600), replacing a leftover.
+fn create_private(path: &Path) -> io::Result<File> {
+    let _ = fs::remove_file(path);
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(f)
+}
+
+/// The newest `cap` bytes of `path`, whether it was cut, and its mode.
+fn read_tail(path: &Path, cap: u64) -> io::Result<(Vec<u8>, bool, u32)> {
+    let mut f = File::open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let len = meta.len();
+    let truncated = len > cap;
+    if truncated {
+        f.seek(SeekFrom::Start(len - cap))?;
+    }
+    let mut data = Vec::with_capacity(usize::try_from(len.min(cap)).unwrap_or(0));
+    f.take(cap).read_to_end(&mut data)?;
+    Ok((data, truncated, meta.mode()))
+}
+
+/// Names that become file names: letters, digits, `_`, `-`, `.` (not leading).
+fn check_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ClpError::new(
+            ErrorKind::Usage,
+            format!("invalid {what} {name:?}: use letters, digits, '_', '-' and '.'"),
+        ))
+    }
+}
+
+// ---- OS commands --------------------------------------------------------------------
+
+/// One OS command of the bundle.
+struct OsCommand {
+    name: &'static str,
+    argv: Vec<&'static str>,
+    timeout: Duration,
+    tail_lines: Option<usize>,
+}
+
+impl OsCommand {
+    fn new(name: &'static str, argv: &[&'static str]) -> OsCommand {
+        OsCommand {
+            name,
+            argv: argv.to_vec(),
+            timeout: COMMAND_TIMEOUT,
+            tail_lines: None,
+        }
+    }
+
+    fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    fn tail_lines(mut self, n: usize) -> Self {
+        self.tail_lines = Some(n);
+        self
+    }
+
+    /// Runs the command; returns `$ command`, its output and a status line. Any
+    /// failure is also added to `notes`.
+    fn run(&self, notes: &mut Vec<String>) -> String {
+        let shown = self.argv.join(" ");
+        let mut text = format!("$ {shown}\n");
+        let cap = usize::try_from(FILE_CAP).unwrap_or(usize::MAX);
+        match run_captured(&self.argv, self.timeout, cap) {
+            Err(e) => {
+                let note = format!("{shown}: cannot run: {e}");
+                text.push_str(&format!("[{note}]\n"));
+                notes.push(note);
+            }
+            Ok(run) => {
+                let mut out = String::from_utf8_lossy(&run.output).into_owned();
+                if let Some(n) = self.tail_lines {
+                    let lines: Vec<&str> = out.lines().collect();
+                    if lines.len() > n {
+                        out = format!(
+                            "[... {} earlier lines not collected]\n{}\n",
+                            lines.len() - n,
+                            lines[lines.len() - n..].join("\n")
+                        );
+                    }
+                }
+                text.push_str(&out);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                if run.cut {
+                    text.push_str(&format!("[only the last {cap} bytes were kept]\n"));
+                }
+                let status = match (run.timed_out, run.status) {
+                    (true, _) => {
+                        let note = format!(
+                            "{shown}: killed after the {} s timeout (output so far kept)",
+                            self.timeout.as_secs()
+                        );
+                        notes.push(note.clone());
+                        note
+                    }
+                    (false, Some(s)) if s.success() => "exit status 0".to_string(),
+                    (false, Some(s)) => {
+                        let note = format!("{shown}: failed ({s})");
+                        notes.push(note.clone());
+                        note
+                    }
+                    (false, None) => "status unknown".to_string(),
+                };
+                text.push_str(&format!("[{status}; {:.2} s]\n", run.elapsed.as_secs_f64()));
+            }
+        }
+        text
+    }
+}
+
+struct Captured {
+    output: Vec<u8>,
+    cut: bool,
+    status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+    elapsed: Duration,
+}
+
+/// Runs `argv` in its own process group with stdout and stderr on one pipe,
+/// keeping the last `cap` bytes; kills the group at `timeout`.
+fn run_captured(argv: &[&str], timeout: Duration, cap: usize) -> io::Result<Captured> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| io::Error::other("empty command"))?;
+    let (reader, writer) = io::pipe()?;
+    let mut cmd = Command::new(program);
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.args(args)
+        .env("LC_ALL", "C")
+        .env("PATH", format!("{path}:/usr/sbin:/sbin:/usr/bin:/bin"))
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .process_group(0);
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    // Close our copies of the write end: EOF comes when the group is done.
+    drop(cmd);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = reader;
+        let mut buf = Vec::new();
+        let mut cut = false;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if buf.len() > cap.saturating_mul(2) {
+                        let drop_n = buf.len() - cap;
+                        buf.drain(..drop_n);
+                        cut = true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if buf.len() > cap {
+            let drop_n = buf.len() - cap;
+            buf.drain(..drop_n);
+            cut = true;
+        }
+        let _ = tx.send((buf, cut));
+    });
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let deadline = started + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            break child.wait().ok();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Background children of the command may keep the pipe open: give the
+    // reader a moment, then kill what is left of the command's group (the group
+    // id stays reserved while a member holds the pipe) and wait a little more.
+    let read = match rx.recv_timeout(Duration::from_millis(200)) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            rx.recv_timeout(Duration::from_secs(2)).ok()
+        }
+    };
+    let (output, cut) = read.unwrap_or_else(|| (b"[output not available]\n".to_vec(), false));
+    Ok(Captured {
+        output,
+        cut,
+        status,
+        timed_out,
+        elapsed: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::GzDecoder;
+
+    fn members(path: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut ar = tar::Archive::new(GzDecoder::new(File::open(path).unwrap()));
+        ar.entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let name = e.path().unwrap().display().to_string();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (name, data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn secret_names() {
+        for n in [
+            "password",
+            "Password",
+            "passwd",
+            "pwd",
+            "dbpassword",
+            "smtppasswd",
+            "x:password",
+        ] {
+            assert!(is_secret_element(n), "{n}");
+        }
+        for n in ["encrypwd", "username", "passwordfile2", "pass", "user"] {
+            assert!(!is_secret_element(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn redaction_keeps_everything_else() {
+        let conf = b"<?xml version=\"1.0\" encoding=\"EUC-JP\"?>\n<root>\n<monitor><httpw name=\"h\"><parameters><username>u</username><password>s3cr\xa4\xa2t</password><encrypwd>1</encrypwd></parameters></httpw></monitor>\n<cluster><mail><smtp><passwd >p&amp;w</passwd ></smtp></mail></cluster>\n<x><password/><Password attr=\"1\">Top</Password><password></password></x>\n</root>\n";
+        let out = redact_config(conf);
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains("s3cr"), "{text}");
+        assert!(!text.contains("p&amp;w"), "{text}");
+        assert!(!text.contains("Top"), "{text}");
+        assert!(text.contains("<password>********</password>"), "{text}");
+        assert!(text.contains("<passwd >********</passwd >"), "{text}");
+        assert!(text.contains("<Password attr=\"1\">********</Password>"));
+        assert!(text.contains("<password/>") && text.contains("<password></password>"));
+        assert!(text.contains("<username>u</username><"));
+        assert!(text.contains("<encrypwd>1</encrypwd>"));
+        assert_eq!(
+            text.lines().count(),
+            String::from_utf8_lossy(conf).lines().count()
+        );
+        // Still well-formed.
+        let mut report = config::Report::new("t");
+        assert!(config::ConfigFile::parse(&out, &mut report).is_some());
+        // An unclosed secret is redacted to the end.
+        let out = redact_config(b"<root><password>abc");
+        assert_eq!(out, b"<root><password>********");
+    }
+
+    #[test]
+    fn error_snapshot_rotates_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let log = paths.log_dir();
+        fs::create_dir_all(&log).unwrap();
+        fs::write(log.join("rm.log.cur"), "rm line\n").unwrap();
+        fs::write(log.join("rc.err.pre"), "x".repeat(600 * 1024)).unwrap();
+        fs::write(log.join("alert.log"), "{}\n").unwrap();
+        fs::write(log.join("other.txt"), "not a module log").unwrap();
+        for n in 0..7 {
+            fs::write(log.join("rm.log.cur"), format!("generation {n}\n")).unwrap();
+            let p = error_snapshot(&paths, "rm").unwrap();
+            assert_eq!(p, elog_path(&paths, "rm", 0));
+        }
+        for n in 0..ELOG_GENERATIONS {
+            assert!(elog_path(&paths, "rm", n).exists());
+        }
+        assert!(!elog_path(&paths, "rm", ELOG_GENERATIONS).exists());
+        let m = members(&elog_path(&paths, "rm", 0));
+        let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "elog_rm/rm.log.cur",
+                "elog_rm/alert.log",
+                "elog_rm/rc.err.pre",
+                "elog_rm/elog.txt"
+            ]
+        );
+        assert_eq!(m[0].1, b"generation 6\n");
+        assert_eq!(m[2].1.len() as u64, ELOG_FILE_CAP);
+        let oldest = members(&elog_path(&paths, "rm", 4));
+        assert_eq!(oldest[0].1, b"generation 2\n");
+        // No temporary file is left, and a bad module name is refused.
+        assert!(
+            fs::read_dir(&log).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp"))
+        );
+        assert!(error_snapshot(&paths, "../x").is_err());
+    }
+
+    #[test]
+    fn error_snapshot_fails_cleanly_without_log_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("var"), "a file where a directory should be").unwrap();
+        let paths = Paths::new(dir.path());
+        assert!(error_snapshot(&paths, "rm").is_err());
+    }
+
+    #[test]
+    fn command_timeout_kills_the_group() {
+        let started = Instant::now();
+        let run = run_captured(
+            &["sh", "-c", "echo before; sleep 30 & sleep 30"],
+            Duration::from_millis(300),
+            1024,
+        )
+        .unwrap();
+        assert!(run.timed_out);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(String::from_utf8_lossy(&run.output), "before\n");
+        let mut notes = Vec::new();
+        let text = OsCommand::new("missing", &["clp-no-such-command-xyz"]).run(&mut notes);
+        assert!(text.contains("cannot run"), "{text}");
+        assert_eq!(notes.len(), 1);
+        let run =
+            run_captured(&["sh", "-c", "seq 1 100000"], Duration::from_secs(10), 100).unwrap();
+        assert!(run.cut && run.output.len() == 100);
+        assert!(String::from_utf8_lossy(&run.output).ends_with("100000\n"));
+    }
+
+    #[test]
+    fn collect_type3_without_anything_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path().join("root"));
+        fs::create_dir_all(paths.log_dir()).unwrap();
+        fs::write(paths.log_dir().join("pm.log.cur"), "pm\n").unwrap();
+        let opts = Options {
+            kind: CollectType::Type3,
+            out_dir: dir.path().join("out"),
+            server: "s1".into(),
+            syslog_generations: 2,
+        };
+        let c = collect(&paths, &opts).unwrap();
+        assert_eq!(c.archive, dir.path().join("out/s1-log.tar.gz"));
+        let mode = fs::metadata(&c.archive).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let names: Vec<String> = members(&c.archive).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "s1-log/config/default-clp.conf",
+                "s1-log/log/pm.log.cur",
+                "s1-log/collect.txt"
+            ]
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("clp.conf")),
+            "{:?}",
+            c.notes
+        );
+        assert!(
+            collect(
+                &paths,
+                &Options {
+                    server: "a/b".into(),
+                    ..opts
+                }
+            )
+            .is_err()
+        );
+    }
+}

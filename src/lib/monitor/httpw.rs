@@ -1,0 +1,417 @@
+//! httpw: does the HTTP(S) service answer?
+//!
+//! One request per check to `http[s]://<servername>:<port><requesturi>`:
+//! `HEAD` (`requesttype` 0, the default) or `GET` (1), with HTTP basic
+//! authentication when `username` is set. The rule:
+//!
+//! * **Normal**: any HTTP response whose status is below 400. A redirect
+//!   (3xx) is not followed and counts as Normal: the monitored server
+//!   answered, and following it could leave for another host that is not the
+//!   one being watched.
+//! * **Error**: a status of 400 or more (4xx: the URI, the credentials or
+//!   the server's configuration is wrong; 5xx: the application is failing),
+//!   a connection failure (refused, unreachable, reset, name not found), a
+//!   TLS handshake failure, or a malformed answer, each with its text.
+//! * **Timeout**: no complete answer (connect, TLS, request, response head
+//!   and, for GET, the body: the first MiB is read and the rest dropped)
+//!   within the monitor's timeout. The probe gives up by itself a little
+//!   before the engine's deadline so its thread is free for the next check.
+//!
+//! Each check opens a new connection (no pooling): a listener that stopped
+//! accepting must not hide behind a kept-alive connection. Proxy variables
+//! in clpd's environment are ignored: the service is watched directly.
+//!
+//! Certificates are **not verified** (as CLUSTERPRO's httpw, which watches the
+//! service, not its certificate chain): a self-signed or expired certificate
+//! is Normal while the server answers. TLS itself (the handshake) must work.
+//!
+//! `encrypwd 1` marks a password encrypted with CLUSTERPRO's `clpencrypt`,
+//! whose scheme is not published: clp cannot use it, and every check fails
+//! saying so (set the plain password with `encrypwd 0`).
+
+use std::io::Read;
+use std::time::Duration;
+
+use ureq::Agent;
+use ureq::tls::TlsConfig;
+
+use crate::engine::monitor::CheckResult;
+use crate::model::HttpwSpec;
+
+/// How much of a GET response body is read.
+const BODY_LIMIT: u64 = 1 << 20;
+
+/// httpw as a probe.
+pub struct HttpwProbe {
+    url: String,
+    get: bool,
+    /// `Authorization` header value, when basic authentication is configured.
+    auth: Option<String>,
+    /// Why no request can be made (an encrypted password).
+    refused: Option<String>,
+    agent: Agent,
+}
+
+impl HttpwProbe {
+    pub fn new(spec: &HttpwSpec) -> Self {
+        let scheme = if spec.https { "https" } else { "http" };
+        let url = format!(
+            "{scheme}://{}:{}{}",
+            host_part(&spec.server),
+            spec.port,
+            path_part(&spec.uri)
+        );
+        let refused = (spec.password_encrypted && !spec.password.is_empty()).then(|| {
+            "the password is encrypted with clpencrypt (encrypwd 1), which clp cannot decrypt; \
+             configure the plain password with encrypwd 0"
+                .to_string()
+        });
+        let auth = (!spec.username.is_empty()).then(|| {
+            format!(
+                "Basic {}",
+                base64(format!("{}:{}", spec.username, spec.password).as_bytes())
+            )
+        });
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .user_agent(concat!("clp-httpw/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().disable_verification(true).build())
+            .build()
+            .into();
+        HttpwProbe {
+            url,
+            get: spec.get,
+            auth,
+            refused,
+            agent,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn request(&self, budget: Duration) -> Result<u16, ureq::Error> {
+        let mut req = if self.get {
+            self.agent.get(&self.url)
+        } else {
+            self.agent.head(&self.url)
+        };
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
+        }
+        let mut resp = req.config().timeout_global(Some(budget)).build().call()?;
+        let status = resp.status().as_u16();
+        if self.get {
+            let mut sink = std::io::sink();
+            let mut reader = resp.body_mut().as_reader().take(BODY_LIMIT);
+            std::io::copy(&mut reader, &mut sink).map_err(ureq::Error::Io)?;
+        }
+        Ok(status)
+    }
+}
+
+impl super::Probe for HttpwProbe {
+    fn check(&mut self, timeout: Duration) -> CheckResult {
+        if let Some(why) = &self.refused {
+            return CheckResult::Failed(why.clone());
+        }
+        let method = if self.get { "GET" } else { "HEAD" };
+        match self.request(budget(timeout)) {
+            Ok(status) => judge(method, &self.url, status),
+            Err(e) => error_result(method, &self.url, &e),
+        }
+    }
+}
+
+/// The probe's own deadline: the monitor's timeout less a margin (a tenth,
+/// at most 500 ms), so that its answer, not the engine's, ends the check.
+fn budget(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        return Duration::from_secs(60);
+    }
+    let margin = (timeout / 10).min(Duration::from_millis(500));
+    timeout - margin
+}
+
+/// The rule on a response status.
+fn judge(method: &str, url: &str, status: u16) -> CheckResult {
+    if status < 400 {
+        CheckResult::Ok
+    } else {
+        let reason = http_reason(status);
+        CheckResult::Failed(format!(
+            "{method} {url} answered HTTP {status}{}{reason}",
+            if reason.is_empty() { "" } else { " " }
+        ))
+    }
+}
+
+fn error_result(method: &str, url: &str, e: &ureq::Error) -> CheckResult {
+    match e {
+        ureq::Error::Timeout(_) => CheckResult::TimedOut,
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => CheckResult::TimedOut,
+        // rustls reports its failures as InvalidData I/O errors.
+        ureq::Error::Io(io)
+            if url.starts_with("https:") && io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            CheckResult::Failed(format!("{method} {url}: TLS failed: {io}"))
+        }
+        ureq::Error::Io(io) => {
+            CheckResult::Failed(format!("{method} {url}: cannot connect or read: {io}"))
+        }
+        ureq::Error::HostNotFound => CheckResult::Failed(format!("{method} {url}: host not found")),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
+            CheckResult::Failed(format!("{method} {url}: TLS failed: {e}"))
+        }
+        other => CheckResult::Failed(format!("{method} {url}: {other}")),
+    }
+}
+
+/// The server part of the URL: IPv6 literals in brackets.
+fn host_part(server: &str) -> String {
+    let s = server.trim();
+    if s.is_empty() {
+        "localhost".into()
+    } else if s.contains(':') && !s.starts_with('[') {
+        format!("[{s}]")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The request URI: absolute path, `/` when empty.
+fn path_part(uri: &str) -> String {
+    let u = uri.trim();
+    if u.starts_with('/') {
+        u.to_string()
+    } else {
+        format!("/{u}")
+    }
+}
+
+fn http_reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for basic authentication.
+fn base64(data: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::Probe;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    fn spec(port: u16) -> HttpwSpec {
+        HttpwSpec {
+            server: "127.0.0.1".into(),
+            port,
+            uri: "/health".into(),
+            https: false,
+            get: false,
+            username: String::new(),
+            password: String::new(),
+            password_encrypted: false,
+        }
+    }
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("Aladdin:open sesame", "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o, "{i}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let mut s = spec(8080);
+        assert_eq!(HttpwProbe::new(&s).url(), "http://127.0.0.1:8080/health");
+        s.https = true;
+        s.server = "::1".into();
+        s.uri = "index.html".into();
+        assert_eq!(HttpwProbe::new(&s).url(), "https://[::1]:8080/index.html");
+        s.server = String::new();
+        s.uri = String::new();
+        assert_eq!(HttpwProbe::new(&s).url(), "https://localhost:8080/");
+    }
+
+    #[test]
+    fn status_rule() {
+        assert_eq!(judge("HEAD", "u", 200), CheckResult::Ok);
+        assert_eq!(judge("HEAD", "u", 204), CheckResult::Ok);
+        assert_eq!(judge("HEAD", "u", 301), CheckResult::Ok);
+        assert_eq!(judge("HEAD", "u", 399), CheckResult::Ok);
+        assert_eq!(
+            judge("GET", "http://x:1/", 404),
+            CheckResult::Failed("GET http://x:1/ answered HTTP 404 Not Found".into())
+        );
+        assert_eq!(
+            judge("HEAD", "u", 599),
+            CheckResult::Failed("HEAD u answered HTTP 599".into())
+        );
+        assert!(
+            matches!(judge("HEAD", "u", 500), CheckResult::Failed(m) if m.contains("500 Internal Server Error"))
+        );
+    }
+
+    #[test]
+    fn budgets_end_before_the_engine() {
+        assert_eq!(budget(Duration::from_secs(2)), Duration::from_millis(1800));
+        assert_eq!(
+            budget(Duration::from_secs(120)),
+            Duration::from_millis(119_500)
+        );
+        assert_eq!(budget(Duration::ZERO), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn encrypted_passwords_are_refused_clearly() {
+        let mut s = spec(1);
+        s.username = "u".into();
+        s.password = "0123abcd".into();
+        s.password_encrypted = true;
+        let r = HttpwProbe::new(&s).check(Duration::from_secs(1));
+        assert!(
+            matches!(&r, CheckResult::Failed(m) if m.contains("clpencrypt") && m.contains("encrypwd 0")),
+            "{r:?}"
+        );
+    }
+
+    /// A one-shot HTTP server answering `status` and returning the request head.
+    fn serve_once(status: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut w = s;
+            write!(
+                w,
+                "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            )
+            .unwrap();
+            head
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn head_with_basic_auth_against_a_real_socket() {
+        let (port, h) = serve_once("200 OK");
+        let mut s = spec(port);
+        s.username = "Aladdin".into();
+        s.password = "open sesame".into();
+        assert_eq!(
+            HttpwProbe::new(&s).check(Duration::from_secs(5)),
+            CheckResult::Ok
+        );
+        let head = h.join().unwrap();
+        assert!(head.starts_with("HEAD /health HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.contains("authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+                || head.contains("Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            "{head}"
+        );
+    }
+
+    #[test]
+    fn get_and_redirect_and_errors() {
+        let (port, h) = serve_once("302 Found");
+        let mut s = spec(port);
+        s.get = true;
+        assert_eq!(
+            HttpwProbe::new(&s).check(Duration::from_secs(5)),
+            CheckResult::Ok
+        );
+        assert!(h.join().unwrap().starts_with("GET /health "));
+
+        let (port, h) = serve_once("503 Service Unavailable");
+        let r = HttpwProbe::new(&spec(port)).check(Duration::from_secs(5));
+        assert!(
+            matches!(&r, CheckResult::Failed(m) if m.contains("HTTP 503 Service Unavailable")),
+            "{r:?}"
+        );
+        h.join().unwrap();
+
+        // Nothing listens on a port just released.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = HttpwProbe::new(&spec(port)).check(Duration::from_secs(5));
+        assert!(
+            matches!(&r, CheckResult::Failed(m) if m.contains("refused")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_silent_server_times_out_within_the_budget() {
+        // Accepts (the kernel's backlog) but never answers.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let started = std::time::Instant::now();
+        let r = HttpwProbe::new(&spec(port)).check(Duration::from_secs(1));
+        let took = started.elapsed();
+        assert_eq!(r, CheckResult::TimedOut);
+        assert!(took < Duration::from_secs(1), "{took:?}");
+        drop(l);
+    }
+}

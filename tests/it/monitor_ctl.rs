@@ -108,7 +108,12 @@ fn monitor_clpmonctrl_suspend_resume_dummy_failure_and_counters() {
     assert_eq!(mon_in(&snap, "watch").restart_count, 1, "{snap:#?}");
     let during = runs(&rig);
     wait_ticks(&rig, 2);
-    assert_eq!(runs(&rig), during, "the script ran during dummy failure");
+    assert_eq!(
+        runs(&rig),
+        during,
+        "the script ran during dummy failure\n{}",
+        rig.dump()
+    );
     assert_eq!(rig.lines_starting("start app").len(), 2, "{}", rig.dump());
 
     // ---- -v shows the counters; -c clears them (suspended, so that the dummy

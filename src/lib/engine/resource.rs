@@ -36,7 +36,9 @@ pub enum ResState {
         event: ClpEvent,
         since: Millis,
     },
-    /// Started. `pid` is the asynchronous start script while it runs.
+    /// Started. `pid` is the asynchronous start script. It is kept after the
+    /// script exits: pidw judges liveness by pid and start time, and stop.sh gets
+    /// it as CLP_PID to clean up what is left of its process group.
     Online {
         event: ClpEvent,
         pid: Option<AsyncPid>,
@@ -317,23 +319,6 @@ pub fn step(
 
         // ---- Online --------------------------------------------------------
         (S::Online { event, pid, .. }, E::Stop { factor }) => stop(0, factor, *event, *pid),
-        (
-            S::Online {
-                event,
-                pid: Some(p),
-                since,
-            },
-            E::AsyncExited { pid },
-        ) if p.pid == pid => (
-            // The resource stays Online: CLUSTERPRO leaves judging the exit to pidw.
-            S::Online {
-                event: *event,
-                pid: None,
-                since: *since,
-            },
-            Vec::new(),
-            false,
-        ),
         (S::Online { .. }, E::Start { .. })
         | (S::Online { .. }, E::Done { .. })
         | (S::Online { .. }, E::Spawned { .. })
@@ -421,28 +406,6 @@ pub fn step(
                 false,
             )
         }
-        (
-            S::Stopping {
-                op,
-                attempt,
-                factor,
-                event,
-                pid: Some(p),
-                since,
-            },
-            E::AsyncExited { pid },
-        ) if p.pid == pid => (
-            S::Stopping {
-                op: *op,
-                attempt: *attempt,
-                factor: *factor,
-                event: *event,
-                pid: None,
-                since: *since,
-            },
-            Vec::new(),
-            false,
-        ),
         (S::Stopping { .. }, E::Done { .. })
         | (S::Stopping { .. }, E::Spawned { .. })
         | (S::Stopping { .. }, E::Stalled { .. })

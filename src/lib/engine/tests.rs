@@ -449,9 +449,10 @@ fn asynchronous_start_keeps_the_pid_for_stop() {
         pid: 4242,
     });
     assert_eq!(sim.state("a"), RunState::Online);
+    // The pid is kept: stop.sh gets it to clean up what is left of its group.
     assert_eq!(
         sim.engine.resource_state("a").and_then(|s| s.async_pid()),
-        None
+        Some(pid)
     );
 }
 

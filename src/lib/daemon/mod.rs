@@ -788,8 +788,13 @@ impl Daemon {
             }
             Tag::Async { resource, pid } => {
                 info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
-                // pidw sees the death now, not at its next interval.
-                for m in &self.engine.model().monitors {
+                // pidw sees the death now, not at its next interval; but not the
+                // end of a resource being stopped (its stop script may kill it).
+                let online = self
+                    .engine
+                    .resource_state(&resource)
+                    .is_some_and(|st| st.is_online());
+                for m in self.engine.model().monitors.iter().filter(|_| online) {
                     if matches!(m.kind, MonitorKind::Pidw)
                         && m.target.as_deref() == Some(resource.as_str())
                     {
@@ -1031,7 +1036,10 @@ impl Daemon {
                 let result = if running {
                     CheckResult::Ok
                 } else {
-                    CheckResult::Failed("the monitor script is not running".into())
+                    // It ended (already reported): start it again, and count this
+                    // check as failed; the next one sees whether it keeps running.
+                    self.start_async_genw(monitor);
+                    CheckResult::Failed("the monitor script had ended; it was started again".into())
                 };
                 self.check_done(monitor, check, result);
             }

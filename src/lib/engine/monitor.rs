@@ -590,10 +590,13 @@ impl Monitors {
         effects
     }
 
+    /// Moves the next check to `after` from now. The pending check timer is
+    /// superseded (a new epoch), so a monitor never runs two schedules at once.
     fn schedule(&mut self, name: &str, after: Duration, effects: &mut Vec<MonEffect>) {
-        if let Some(rt) = self.rts.get(name)
+        if let Some(rt) = self.rts.get_mut(name)
             && rt.phase == Phase::Waiting
         {
+            rt.epoch += 1;
             effects.push(MonEffect::ArmTimer {
                 monitor: name.to_string(),
                 timer: MonTimer::Check { epoch: rt.epoch },
@@ -688,6 +691,9 @@ impl Monitors {
         };
         if rt.phase != Phase::Inactive && !matches!(spec.kind, MonitorKind::Mtw(_)) {
             rt.phase = Phase::Waiting;
+            // One schedule at a time: a result that did not come from the timer
+            // (a process death) supersedes the pending check.
+            rt.epoch += 1;
             effects.push(MonEffect::ArmTimer {
                 monitor: name.to_string(),
                 timer: MonTimer::Check { epoch: rt.epoch },
@@ -698,10 +704,12 @@ impl Monitors {
             CheckResult::Ok => {
                 rt.failures = 0;
                 rt.detail = None;
+                // Back to normal, whatever the way (Error -> Warning -> Normal too):
+                // the recovery counters start again.
+                rt.counters = Counters::default();
                 match rt.health {
                     Health::Error => {
                         effects.push(MonEffect::Alert(AlertRef::new("rm", 26, &[name])));
-                        rt.counters = Counters::default();
                     }
                     Health::Warning => {
                         effects.push(MonEffect::Alert(AlertRef::new("rm", 49, &[name])))

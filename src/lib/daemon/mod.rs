@@ -1360,8 +1360,8 @@ impl Daemon {
         let word = os_action::word(action);
         if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
             self.reboots.push(unix_now());
-            // Saved before acting: after the reboot, the budget must remember it.
-            self.flush();
+            // Saved, durably, before acting: after the reboot the budget must remember it.
+            self.flush_with(true);
         }
         match action {
             OsAction::Shutdown => self.alert(&Alert::from_catalog(&local, "pm", 23, &[])),
@@ -1501,6 +1501,11 @@ impl Daemon {
 
     /// Writes the snapshot and the persisted state when they changed.
     fn flush(&mut self) {
+        self.flush_with(false);
+    }
+
+    /// Writes the persisted state (fsynced when `durable`) and the snapshot.
+    fn flush_with(&mut self, durable: bool) {
         // The persisted state first: whatever the snapshot shows (and a command
         // reports) must already survive a kill -9.
         let state = StateFile {
@@ -1532,7 +1537,7 @@ impl Daemon {
                 .collect(),
         };
         if self.last_state.as_ref() != Some(&state) {
-            match persist::save(&persist::state_path(&self.paths), &state) {
+            match persist::save(&persist::state_path(&self.paths), &state, durable) {
                 Ok(()) => self.last_state = Some(state),
                 Err(e) => error!(target: "pm", "cannot persist the state: {e}"),
             }
@@ -1551,7 +1556,7 @@ impl Daemon {
         {
             let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
             match serde_json::to_vec_pretty(&snap) {
-                Ok(bytes) => match write_atomically(&path, &bytes) {
+                Ok(bytes) => match write_atomically(&path, &bytes, false) {
                     Ok(()) => self.last_snapshot = Some(snap),
                     Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
                 },
@@ -1575,13 +1580,22 @@ impl Daemon {
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+///
+/// `durable` adds an fsync. The daemon's runtime files do without it: a killed
+/// clpd loses nothing that reached the page cache, and state.json is trusted only
+/// within the boot that wrote it (after a crash of the OS it is a new boot), so
+/// an fsync on every batch would only slow recovery (tens of ms under I/O load).
+/// What must outlive a reboot (the reboot count before a reboot) is durable.
+pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|mut f| {
+            f.write_all(bytes)
+                .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -70,11 +70,13 @@ pub fn load(path: &Path) -> (StateFile, Option<String>) {
 }
 
 /// Writes the state file atomically.
-pub fn save(path: &Path, state: &StateFile) -> Result<()> {
+/// Writes the state file atomically; `durable` also fsyncs it (see
+/// `daemon::write_atomically` for when that matters).
+pub fn save(path: &Path, state: &StateFile, durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))?;
-    crate::daemon::write_atomically(path, &bytes)
+    crate::daemon::write_atomically(path, &bytes, durable)
 }
 
 #[cfg(test)]
@@ -106,7 +108,7 @@ mod tests {
             }],
             reboots: vec![7],
         };
-        save(&p, &state).unwrap();
+        save(&p, &state, true).unwrap();
         assert_eq!(load(&p), (state, None));
         std::fs::write(&p, "{not json").unwrap();
         let (empty, why) = load(&p);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the .deb and .rpm into target/packages/ (release binaries with fat LTO,
-# the `dist` profile), then lists and checks their contents.
+# Builds the .deb and .rpm into target/packages/, then checks them
+# (packaging/check-packages.sh). PROFILE: the cargo profile, `dist` (fat LTO,
+# stripped: what ships) by default; CI uses `release` to save build time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +14,11 @@ for extra in clplogcmd clplogcc clpalert; do
 done
 args=()
 for b in "${bins[@]}"; do args+=(--bin "$b"); done
-cargo build --locked --profile dist "${args[@]}"
+profile=${PROFILE:-dist}
+cargo build --locked --profile "$profile" "${args[@]}"
 
+rm -rf target/packages
 mkdir -p target/packages
-cargo deb --no-build --profile dist --output target/packages/
-cargo generate-rpm --profile dist --output target/packages/
-
-deb=$(ls -t target/packages/*.deb | head -1)
-rpm=$(ls -t target/packages/*.rpm | head -1)
-echo "== $deb"; dpkg-deb -I "$deb" | sed -n '1,40p'; dpkg-deb -c "$deb"
-echo "== $rpm"; ls -l "$rpm"
+cargo deb --no-build --profile "$profile" --output target/packages/
+cargo generate-rpm --profile "$profile" --output target/packages/
+bash packaging/check-packages.sh target/packages

@@ -897,6 +897,22 @@ impl Validator<'_, '_> {
         out
     }
 
+    /// A user log path: absolute (a relative one would land wherever clpd runs).
+    fn userlog(&mut self, obj: &Obj<'_>) -> Option<String> {
+        let userlog = obj.text("parameters/userlog");
+        if userlog.is_empty() {
+            return None;
+        }
+        if !userlog.starts_with('/') {
+            self.report.error(
+                obj.line_of("parameters/userlog"),
+                obj.at("parameters/userlog"),
+                format!("\"{userlog}\" must be an absolute path, e.g. /var/log/clp/{userlog}"),
+            );
+        }
+        Some(userlog)
+    }
+
     fn exec(&mut self, obj: &Obj<'_>, group: &str, name: &str) -> ExecSpec {
         let start = self.script(obj, "parameters/act/path", |dir, f| {
             crate::paths::exec_script(dir, group, name, f)
@@ -904,7 +920,7 @@ impl Validator<'_, '_> {
         let stop = self.script(obj, "parameters/deact/path", |dir, f| {
             crate::paths::exec_script(dir, group, name, f)
         });
-        let userlog = obj.text("parameters/userlog");
+        let userlog = self.userlog(obj);
         ExecSpec {
             start,
             start_sync: obj.flag("parameters/act/sync"),
@@ -912,7 +928,7 @@ impl Validator<'_, '_> {
             stop_sync: obj.flag("parameters/deact/sync"),
             start_timeout: obj.secs("parameters/timeout/start"),
             stop_timeout: obj.secs("parameters/timeout/stop"),
-            userlog: (!userlog.is_empty()).then_some(userlog),
+            userlog,
             logrotate_size: obj
                 .flag("parameters/logrotate/use")
                 .then(|| u64::try_from(obj.int("parameters/logrotate/size")).unwrap_or(1_000_000)),
@@ -1386,7 +1402,7 @@ impl Validator<'_, '_> {
                         NormalValues(vec![(0, 0)])
                     }
                 };
-                let userlog = obj.text("parameters/userlog");
+                let userlog = self.userlog(obj);
                 MonitorKind::Genw(GenwSpec {
                     script: self.monitor_script(
                         obj,
@@ -1397,7 +1413,7 @@ impl Validator<'_, '_> {
                     sync: obj.flag("parameters/sync"),
                     wait_start: obj.secs("parameters/waitmonstart"),
                     normal_values,
-                    userlog: (!userlog.is_empty()).then_some(userlog),
+                    userlog,
                     logrotate_size: obj.flag("parameters/logrotate/use").then(|| {
                         u64::try_from(obj.int("parameters/logrotate/size")).unwrap_or(1_000_000)
                     }),

@@ -1,7 +1,9 @@
 //! genw in the real clpd: a hanging script killed at the monitor's timeout
-//! with its whole process group, a SIGSTOPped application caught by a health
-//! script and restarted, Active timing gating, and recovery disabled by
-//! `rm/errordetect/norecovery`.
+//! with its whole process group (and `notrecovery` after a timeout), the delay
+//! warning, the userlog and its rotation, a SIGSTOPped application caught by a
+//! health script and restarted, Active timing gating, recovery disabled by
+//! `rm/errordetect/norecovery`, an asynchronous script started again after
+//! recovery, and a check failing as its target is stopped on purpose.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -266,7 +268,8 @@ exec {} -m http.server {port} --bind 127.0.0.1 --directory "$T/www""#,
         &format!(
             r#"{REC_STOP}
 P="$CLP_PID"
-if [ -n "$P" ]; then
+# CLP_PID is kept after the server died: make sure it is still ours.
+if [ -n "$P" ] && tr '\0' ' ' < /proc/$P/cmdline 2>/dev/null | grep -q http.server; then
   kill -CONT "$P"; kill -9 "$P"
   for i in $(seq 200); do
     s=$(cut -d' ' -f3 /proc/$P/stat 2>/dev/null)
@@ -455,7 +458,6 @@ fn monitor_norecovery_detects_but_does_not_recover() {
 }
 
 #[test]
-#[ignore = "BUG: an asynchronous genw script that exited is never started again (daemon::start_async_genw runs only on MonEffect::Activated); with Always timing the monitor stays in Error for good"]
 fn monitor_genw_async_script_is_started_again_after_recovery() {
     let rig = Rig::new();
     rig.recording_scripts("g", &["app"]);
@@ -485,5 +487,63 @@ fn monitor_genw_async_script_is_started_again_after_recovery() {
     rig.wait_lines("agent pid=", 2);
     wait_alert(&rig, "rm", 26, "agent status changed from error to normal.");
     wait_mon(&rig, "agent", MonitorState::Normal);
+    rig.stop_daemon();
+}
+
+#[test]
+fn monitor_genw_check_failing_as_its_target_stops_is_no_failure() {
+    // The check blocks until stop.sh of its target has begun, then fails: a
+    // check that ends in the batch of the stop request must not count.
+    let rig = Rig::new();
+    rig.script("g", "app", "start.sh", REC_START);
+    rig.script(
+        "g",
+        "app",
+        "stop.sh",
+        &format!("{REC_STOP}\n: > \"$T/stopping\""),
+    );
+    genw_script(
+        &rig,
+        "check",
+        r#"if [ -e "$T/armed" ]; then
+  echo "check waiting" >> "$LOG"
+  while [ ! -e "$T/stopping" ]; do :; done
+  exit 1
+fi
+exit 0"#,
+    );
+    let check = genw("check")
+        .active("app")
+        .timeout(10)
+        .recover_rsc("app")
+        .emergency(&escalation(3, 0, 1));
+    rig.install(&conf(&[("g", &[exec("app")])], &monitors(&[check])));
+    rig.start_online();
+    let armed = rig.t().join("armed");
+    let stopping = rig.t().join("stopping");
+    for round in 1..=30 {
+        let _ = std::fs::remove_file(&stopping);
+        std::fs::write(&armed, "").unwrap();
+        rig.wait_lines("check waiting", round);
+        let out = rig.run(CLPGRP, &["-t", "g"]);
+        assert_eq!(out.code, 0, "round {round}: {}\n{}", out.stderr, rig.dump());
+        let _ = std::fs::remove_file(&armed);
+        let stopped = rig.wait_for("check and g Offline, or an rm 9", || {
+            if !alerts_with(&rig, "rm", 9, "check").is_empty() {
+                return Some(false);
+            }
+            let s = rig.snapshot()?;
+            (mon_in(&s, "check").status == MonitorState::Offline
+                && group(&s, "g").status == RunState::Offline)
+                .then_some(true)
+        });
+        assert!(
+            stopped,
+            "round {round}: a deliberate stop was taken for a failure\n{}",
+            rig.dump()
+        );
+        rig.run(CLPGRP, &["-s", "g"]).success();
+        wait_mon(&rig, "check", MonitorState::Normal);
+    }
     rig.stop_daemon();
 }

@@ -1,6 +1,7 @@
 //! psw and mtw in the real clpd: a process count that drops is detected and
 //! the exec that owns the processes restarted; a multi-target monitor turns
-//! Warning, then Error, as its members fail.
+//! Warning, then Error, as its members fail, and its counters start again when
+//! it comes back to normal through Warning.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -172,7 +173,6 @@ fn monitor_mtw_warning_then_error_by_thresholds() {
 }
 
 #[test]
-#[ignore = "BUG: a monitor that returns to normal through Warning (Error -> Warning -> Normal) keeps its recovery counters (engine::monitor::Monitors::result resets them only on Error -> Ok), so its final action never runs again"]
 fn monitor_mtw_counters_reset_when_back_to_normal_through_warning() {
     let rig = Rig::new();
     let mut mons = Vec::new();

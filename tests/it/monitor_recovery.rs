@@ -8,8 +8,8 @@ use nix::sys::signal::Signal;
 
 use crate::daemon::{Rig, conf, exec, group, read_lines};
 use crate::monitor::{
-    CLPMONCTRL, alerts_with, escalation, flag_script, genw, genw_script, mon_in, monitors, pidw,
-    set_fail, signal, ticker, wait_alert, wait_async_pid, wait_mon, wait_ticks,
+    CLPMONCTRL, KILL_SLEEPER, alerts_with, escalation, flag_script, genw, genw_script, mon_in,
+    monitors, pidw, set_fail, signal, ticker, wait_alert, wait_async_pid, wait_mon, wait_ticks,
 };
 
 /// A genw script that fails once when `$T/fail.<name>` exists (and removes it).
@@ -203,7 +203,7 @@ fn monitor_death_while_suspended_is_recovered_after_resume() {
         "g",
         "ra",
         "stop.sh",
-        r#"echo "stop $CLP_RESOURCENAME $CLP_FACTOR" >> "$LOG"; [ -n "$CLP_PID" ] && kill -9 "$CLP_PID"; exit 0"#,
+        &format!("echo \"stop $CLP_RESOURCENAME $CLP_FACTOR\" >> \"$LOG\"\n{KILL_SLEEPER}"),
     );
     let tick = ticker(&rig);
     rig.install(&conf(
@@ -234,7 +234,10 @@ fn monitor_death_while_suspended_is_recovered_after_resume() {
     // Resumed: the next check finds the process gone and recovers.
     rig.run(CLPMONCTRL, &["-r", "-m", "pidw1"]).success();
     let rm9 = wait_alert(&rig, "rm", 9, "Detected an error in monitoring pidw1.");
-    assert!(rm9.contains("not running"), "{rm9}");
+    assert!(
+        rm9.contains(&format!("process {first} has exited")),
+        "{rm9}"
+    );
     wait_alert(&rig, "rm", 13, "Recovery target ra has restarted");
     wait_async_pid(&rig, "ra", Some(first));
     wait_alert(&rig, "rm", 26, "pidw1 status changed from error to normal.");

@@ -857,14 +857,17 @@ impl Daemon {
                 self.engine.set_reboot_budget(budget);
                 let effects = self.engine.handle(input, now);
                 self.carry_out(effects);
+            } else if let Some(context) = self.changed_context() {
+                // The monitors learn what the cluster engine did before they
+                // judge anything else: a check that fails because its target is
+                // being stopped must find monitoring already stopped.
+                self.mon_inputs.push_front(context);
             } else if let Some(input) = self.mon_inputs.pop_front() {
                 let now = self.now();
                 let effects = self.monitors.handle(input, now);
                 for e in effects {
                     self.mon_effect(e);
                 }
-            } else if let Some(context) = self.changed_context() {
-                self.mon_inputs.push_back(context);
             } else {
                 return;
             }
@@ -1281,6 +1284,16 @@ impl Daemon {
         pid: Option<AsyncPid>,
     ) {
         let model = self.engine.model().clone();
+        // CLP_PID only while it is provably the start script's: the same process,
+        // or its process group still has members (the kernel never reuses the pid
+        // of a live group's id). Hours after the script died, the number may
+        // belong to anyone: the stop script must not get it.
+        let pid = pid.filter(|p| {
+            crate::exec::process_start_time(p.pid) == Some(p.start_time)
+                || i32::try_from(p.pid).is_ok_and(|n| {
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(-n), None).is_ok()
+                })
+        });
         let Some(spec) = script::resource_script(
             &model,
             &self.paths,

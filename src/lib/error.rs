@@ -11,7 +11,8 @@ use std::io;
 use std::path::Path;
 
 /// What went wrong, as far as the caller's exit code is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Crosses the clpd socket as is, so a command exits as if it had failed locally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The operation was attempted and failed (a script failed, a group did not start).
     Failed,

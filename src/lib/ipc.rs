@@ -82,65 +82,8 @@ pub enum MonitorOp {
 /// clpd's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    Ok {
-        message: String,
-    },
-    Err {
-        kind: WireErrorKind,
-        message: String,
-    },
-}
-
-/// [`ErrorKind`] on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WireErrorKind {
-    Failed,
-    Usage,
-    Config,
-    NotFound,
-    Permission,
-    NotRunning,
-    Timeout,
-    State,
-    Io,
-    AlreadyRunning,
-    Internal,
-}
-
-impl From<ErrorKind> for WireErrorKind {
-    fn from(k: ErrorKind) -> Self {
-        match k {
-            ErrorKind::Failed => WireErrorKind::Failed,
-            ErrorKind::Usage => WireErrorKind::Usage,
-            ErrorKind::Config => WireErrorKind::Config,
-            ErrorKind::NotFound => WireErrorKind::NotFound,
-            ErrorKind::Permission => WireErrorKind::Permission,
-            ErrorKind::NotRunning => WireErrorKind::NotRunning,
-            ErrorKind::Timeout => WireErrorKind::Timeout,
-            ErrorKind::State => WireErrorKind::State,
-            ErrorKind::Io => WireErrorKind::Io,
-            ErrorKind::AlreadyRunning => WireErrorKind::AlreadyRunning,
-            ErrorKind::Internal => WireErrorKind::Internal,
-        }
-    }
-}
-
-impl From<WireErrorKind> for ErrorKind {
-    fn from(k: WireErrorKind) -> Self {
-        match k {
-            WireErrorKind::Failed => ErrorKind::Failed,
-            WireErrorKind::Usage => ErrorKind::Usage,
-            WireErrorKind::Config => ErrorKind::Config,
-            WireErrorKind::NotFound => ErrorKind::NotFound,
-            WireErrorKind::Permission => ErrorKind::Permission,
-            WireErrorKind::NotRunning => ErrorKind::NotRunning,
-            WireErrorKind::Timeout => ErrorKind::Timeout,
-            WireErrorKind::State => ErrorKind::State,
-            WireErrorKind::Io => ErrorKind::Io,
-            WireErrorKind::AlreadyRunning => ErrorKind::AlreadyRunning,
-            WireErrorKind::Internal => ErrorKind::Internal,
-        }
-    }
+    Ok { message: String },
+    Err { kind: ErrorKind, message: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -224,7 +167,7 @@ pub fn call(paths: &Paths, request: &Request, timeout: Duration) -> Result<Respo
 pub fn call_ok(paths: &Paths, request: &Request, timeout: Duration) -> Result<String> {
     match call(paths, request, timeout)? {
         Response::Ok { message } => Ok(message),
-        Response::Err { kind, message } => Err(ClpError::new(kind.into(), message)),
+        Response::Err { kind, message } => Err(ClpError::new(kind, message)),
     }
 }
 

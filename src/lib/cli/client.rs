@@ -29,6 +29,43 @@ pub fn check_host(host: Option<&str>) -> Result<()> {
     }
 }
 
+/// The options `clpdown` and `clpstdn` share: on one server both stop the
+/// cluster service and then shut down or reboot the OS.
+#[derive(Debug, clap::Args)]
+pub struct ShutdownOptions {
+    /// Reboot instead of shutting down
+    #[arg(short = 'r')]
+    pub reboot: bool,
+    /// Target server (only the local server)
+    #[arg(short = 'h', value_name = "HOST")]
+    pub host: Option<String>,
+    /// Internal API timeout in seconds
+    #[arg(long, value_name = "SEC", default_value_t = DEFAULT_API_TIMEOUT)]
+    pub apito: u64,
+}
+
+/// Asks clpd to stop the service for `factor` (what stop.sh sees in
+/// CLP_FACTOR) and then run the OS shutdown or reboot action.
+pub fn stop_service_then_os(
+    ctx: &mut super::Ctx,
+    options: &ShutdownOptions,
+    factor: crate::engine::StopFactor,
+) -> Result<u8> {
+    check_host(options.host.as_deref())?;
+    let then = if options.reboot {
+        crate::engine::OsAction::Reboot
+    } else {
+        crate::engine::OsAction::Shutdown
+    };
+    let req = Request::StopService {
+        factor,
+        then: Some(then),
+    };
+    request(&ctx.paths, &req, options.apito)?;
+    ctx.println("Command succeeded.")?;
+    Ok(0)
+}
+
 /// Sends a request and returns clpd's message, or its error.
 pub fn request(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<String> {
     ipc::call_ok(paths, request, Duration::from_secs(timeout_secs.max(1)))

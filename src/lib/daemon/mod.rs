@@ -369,7 +369,7 @@ fn serve(mut stream: UnixStream, tx: &Sender<Event>) {
         let _ = ipc::write_frame(
             &mut stream,
             &Response::Err {
-                kind: ipc::WireErrorKind::Permission,
+                kind: ErrorKind::Permission,
                 message: "only root (or clpd's own user) may send commands to clpd".into(),
             },
         );
@@ -383,7 +383,7 @@ fn serve(mut stream: UnixStream, tx: &Sender<Event>) {
             let _ = ipc::write_frame(
                 &mut stream,
                 &Response::Err {
-                    kind: ipc::WireErrorKind::Usage,
+                    kind: ErrorKind::Usage,
                     message: format!("bad request: {e}"),
                 },
             );
@@ -652,7 +652,7 @@ impl Daemon {
                 let response = match self.reload() {
                     Ok(m) => Response::Ok { message: m },
                     Err(e) => Response::Err {
-                        kind: e.kind.into(),
+                        kind: e.kind,
                         message: e.message,
                     },
                 };
@@ -695,7 +695,7 @@ impl Daemon {
         if !unknown.is_empty() {
             let names: Vec<&str> = model.monitors.iter().map(|m| m.name.as_str()).collect();
             return Response::Err {
-                kind: ipc::WireErrorKind::NotFound,
+                kind: ErrorKind::NotFound,
                 message: format!(
                     "Invalid monitor resource name: {}. Monitors are: {}",
                     unknown
@@ -715,7 +715,7 @@ impl Daemon {
                 let on = op == ipc::MonitorOp::DummyFailureOn;
                 if on && monitors.len() != 1 {
                     return Response::Err {
-                        kind: ipc::WireErrorKind::Usage,
+                        kind: ErrorKind::Usage,
                         message: "dummy failure is enabled for one monitor at a time: -e -m NAME"
                             .into(),
                     };
@@ -1252,10 +1252,7 @@ impl Daemon {
                 if let Some(tx) = self.replies.remove(&req) {
                     let response = match reply {
                         Ok(message) => Response::Ok { message },
-                        Err((kind, message)) => Response::Err {
-                            kind: kind.into(),
-                            message,
-                        },
+                        Err((kind, message)) => Response::Err { kind, message },
                     };
                     self.outbox.push((tx, response));
                 }

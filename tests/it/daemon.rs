@@ -30,6 +30,8 @@ pub const CLPCL: &str = env!("CARGO_BIN_EXE_clpcl");
 pub const CLPGRP: &str = env!("CARGO_BIN_EXE_clpgrp");
 pub const CLPRSC: &str = env!("CARGO_BIN_EXE_clprsc");
 pub const CLPSTAT: &str = env!("CARGO_BIN_EXE_clpstat");
+pub const CLPDOWN: &str = env!("CARGO_BIN_EXE_clpdown");
+pub const CLPSTDN: &str = env!("CARGO_BIN_EXE_clpstdn");
 
 /// The server every test configuration names (`CLP_HOSTNAME`).
 pub const HOST: &str = "n1";

@@ -9,8 +9,8 @@ use std::fs;
 use clp::status::{RunState, ServiceState};
 
 use crate::daemon::{
-    CLPCL, CLPGRP, CLPSTAT, GATE, REC_STOP, Rig, alive, all_in, conf, exec, group, group_members,
-    pid_in, pos, res,
+    CLPCL, CLPDOWN, CLPGRP, CLPSTAT, CLPSTDN, GATE, REC_STOP, Rig, alive, all_in, conf, exec,
+    group, group_members, pid_in, pos, res,
 };
 
 #[test]
@@ -314,4 +314,49 @@ fn daemon_deactivation_action_3_is_refused_by_validation() {
     );
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.all().contains("deact/action"), "{}", out.all());
+}
+
+#[test]
+fn daemon_clpdown_and_clpstdn_stop_with_their_factor_then_run_the_os_command() {
+    // clpdown -r: SERVERSHUTDOWN then reboot; clpstdn: CLUSTERSHUTDOWN then
+    // shutdown. Both through the recording commands, never the real ones.
+    for (program, args, factor, action) in [
+        (CLPDOWN, &["-r"][..], "SERVERSHUTDOWN", "reboot"),
+        (CLPSTDN, &[][..], "CLUSTERSHUTDOWN", "shutdown"),
+    ] {
+        let rig = Rig::new();
+        let record = rig.t().join("os.log");
+        let extra = format!(
+            "  <clp><action><shutdown>echo shutdown &gt;&gt; {rec}</shutdown>\
+             <reboot>echo reboot &gt;&gt; {rec}</reboot></action></clp>\n",
+            rec = record.display()
+        );
+        rig.script("g", "app", "start.sh", crate::daemon::REC_START);
+        rig.script(
+            "g",
+            "app",
+            "stop.sh",
+            &format!(
+                "{REC_STOP}\necho \"stop $CLP_FACTOR\" >> '{}'",
+                record.display()
+            ),
+        );
+        rig.install(&conf(&[("g", &[exec("app")])], &extra));
+        rig.start_online();
+        let out = rig.run(program, args);
+        out.success();
+        assert!(out.stdout.contains("Command succeeded."), "{}", out.all());
+        let lines = rig.wait_for("the OS command's record", || {
+            let lines = crate::daemon::read_lines(&record);
+            (lines.len() >= 2).then_some(lines)
+        });
+        assert_eq!(
+            lines,
+            [format!("stop {factor}"), action.to_string()],
+            "{program}: {}",
+            rig.dump()
+        );
+        rig.wait_service_offline();
+        rig.stop_daemon();
+    }
 }

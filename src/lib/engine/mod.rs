@@ -1327,11 +1327,9 @@ impl Engine {
         }
     }
 
-    fn check_resource_start(
-        &self,
-        resource: &str,
-        force: bool,
-    ) -> Result<(String, BTreeSet<String>), (ErrorKind, String)> {
+    /// What every clprsc command needs: a known resource, a running service
+    /// and a settled group. Returns the resource's group.
+    fn check_resource_command(&self, resource: &str) -> Result<String, (ErrorKind, String)> {
         let Some(group) = self.group_of(resource) else {
             return Err((ErrorKind::NotFound, self.unknown_resource(resource)));
         };
@@ -1351,6 +1349,15 @@ impl Engine {
                 format!("group {group} is busy; try again when it has settled"),
             ));
         }
+        Ok(group)
+    }
+
+    fn check_resource_start(
+        &self,
+        resource: &str,
+        force: bool,
+    ) -> Result<(String, BTreeSet<String>), (ErrorKind, String)> {
+        let group = self.check_resource_command(resource)?;
         if self
             .resources
             .get(resource)
@@ -1394,25 +1401,7 @@ impl Engine {
         resource: &str,
         force: bool,
     ) -> Result<(String, BTreeSet<String>), (ErrorKind, String)> {
-        let Some(group) = self.group_of(resource) else {
-            return Err((ErrorKind::NotFound, self.unknown_resource(resource)));
-        };
-        if self.service != Service::Online {
-            return Err((
-                ErrorKind::State,
-                "the cluster service is not running; start it with clpcl -s".into(),
-            ));
-        }
-        if self
-            .groups
-            .get(&group)
-            .is_some_and(|g| g.plan != Plan::Idle)
-        {
-            return Err((
-                ErrorKind::State,
-                format!("group {group} is busy; try again when it has settled"),
-            ));
-        }
+        let group = self.check_resource_command(resource)?;
         if self
             .resources
             .get(resource)

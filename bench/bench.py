@@ -22,6 +22,7 @@ import platform
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -840,6 +841,137 @@ def footprint(n, work, bindir, reg, stamp, window_s):
         clp.stop()
 
 
+def netmon_conf(kind, n, port):
+    """A clp.conf with n monitors of one network kind at 1 s intervals, all
+    aimed at this machine: ipw pings 127.0.0.1, httpw GETs / from the local
+    nginx on `port`. Thresholds 0 and final action "No operation": the
+    benchmark measures the checks, never a recovery."""
+    mons = []
+    for i in range(1, n + 1):
+        if kind == "ipw":
+            params = "<list id=\"0\"><ip>127.0.0.1</ip></list>"
+        else:
+            params = (
+                f"<servername>127.0.0.1</servername><port>{port}</port>"
+                "<requesturi>/</requesturi><requesttype>1</requesttype>"
+            )
+        mons.append(f"""    <{kind} name="{kind}{i}">
+      <polling><interval>1</interval><timeout>10</timeout></polling>
+      <firstmonwait>0</firstmonwait>
+      <relation><type>cls</type><name>LocalServer</name></relation>
+      <emergency><threshold><script>0</script></threshold><action>1</action></emergency>
+      <parameters>{params}</parameters>
+    </{kind}>""")
+    return f"""<?xml version="1.0" encoding="ASCII"?>
+<!-- Network monitor benchmark: {n} {kind} at 1 s intervals against this machine. -->
+<root>
+  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
+  <cluster><name>netmon</name></cluster>
+  <server name="bench-node">
+    <priority>0</priority>
+    <device id="0"><type>lan</type><info>127.0.0.1</info></device>
+  </server>
+  <heartbeat>
+    <types name="lanhb"/>
+    <lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb>
+  </heartbeat>
+  <monitor>
+    <types name="{kind}"/>
+{chr(10).join(mons)}
+  </monitor>
+</root>
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_nginx(work, reg):
+    """A local nginx serving a small static page; returns (master pid, port),
+    or (None, None) when nginx is not installed."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        return None, None
+    d = Path(work) / "nginx"
+    (d / "html").mkdir(parents=True, exist_ok=True)
+    (d / "html/index.html").write_text("ok\n")
+    port = free_port()
+    # The work directory is private (0700): a root master's workers stay root
+    # so they can read the page.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (d / "nginx.conf").write_text(f"""daemon off;
+{user}worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 512; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp;
+  proxy_temp_path {d}/tmp;
+  fastcgi_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp;
+  scgi_temp_path {d}/tmp;
+  server {{ listen 127.0.0.1:{port}; root {d}/html; }}
+}}
+""")
+    (d / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen([nginx, "-p", str(d), "-c", str(d / "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    reg.add("nginx", proc.pid)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc.pid, port
+        except OSError:
+            time.sleep(0.05)
+    stop_pid(proc.pid)
+    raise RuntimeError(f"nginx did not listen on 127.0.0.1:{port}; see {d}/error.log")
+
+
+def netmon_footprint(kind, n, work, bindir, reg, window_s, port):
+    """clpd's CPU and memory with n `kind` monitors, and the target's CPU."""
+    name = f"netmon-{kind}-{n}"
+    clp = Clp(name, work, bindir, reg)
+    clp.confdir.mkdir(parents=True, exist_ok=True)
+    (clp.confdir / "clp.conf").write_text(netmon_conf(kind, n, port))
+    log(f"network monitors: clpd with {n} {kind}")
+    clp.start()
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not monitors_normal(clp.status()):
+            time.sleep(0.1)
+        time.sleep(2)
+        pid = clp.pid
+        t0 = time.monotonic()
+        own0, _ = cpu_ticks(pid)
+        while time.monotonic() - t0 < window_s:
+            time.sleep(1)
+        own1, _ = cpu_ticks(pid)
+        elapsed = time.monotonic() - t0
+        mem = memory(pid)
+        mons = (clp.status() or {}).get("monitors", [])
+        states = {}
+        for m in mons:
+            states[m["status"]] = states.get(m["status"], 0) + 1
+        return {
+            "kind": kind,
+            "monitors": n,
+            "window_s": round(elapsed, 2),
+            "cpu_s": round((own1 - own0) / CLK_TCK, 3),
+            "cpu_pct": round(100 * (own1 - own0) / CLK_TCK / elapsed, 2),
+            "rss_kib_end": mem["rss_kib"],
+            "threads_end": mem["threads"],
+            "monitor_states_end": states,
+        }
+    finally:
+        clp.stop()
+
+
 # ---------------------------------------------------------------------------
 # report
 
@@ -985,6 +1117,23 @@ def markdown(r):
             f"{mib(f['hwm_kib'])} | {mib(f['pss_kib_end'])} | {fmt(f['threads_end'])} | {f['cpu_s']} s | {f['cpu_pct']} % | "
             f"{f['children_cpu_s']} s | {states} |"
         )
+    if r.get("network"):
+        lines += [
+            "",
+            "## Network monitors",
+            "",
+            "clpd with N monitors of one kind at 1 s intervals against this machine (ipw: ICMP echo to 127.0.0.1; "
+            "httpw: GET / from a local nginx, which serves a 3-byte page with access logging off).",
+            "",
+            "| kind | monitors | window | clpd CPU (utime+stime) | CPU % | RSS at end | threads | monitors at end |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for f in r["network"]:
+            states = ", ".join(f"{v} {k}" for k, v in sorted(f["monitor_states_end"].items()))
+            lines.append(
+                f"| {f['kind']} | {f['monitors']} | {f['window_s']} s | {f['cpu_s']} s | {f['cpu_pct']} % | "
+                f"{mib(f['rss_kib_end'])} | {fmt(f['threads_end'])} | {states} |"
+            )
     lines += [
         "",
         "Each supervisor with one job (the latency setup, sampled after the latency runs):",
@@ -1088,6 +1237,21 @@ def run(args):
     for n in sizes:
         result["footprint"].append(footprint(n, work, bindir, reg, stamp, window))
         log(f"footprint {n}: {result['footprint'][-1]}")
+    result["network"] = []
+    net_n = env_int("BENCH_NET_MONITORS", 100)
+    if net_n:
+        nginx_pid, port = start_nginx(work, reg)
+        try:
+            for kind in ("ipw", "httpw"):
+                if kind == "httpw" and port is None:
+                    log("network monitors: nginx not installed, httpw skipped")
+                    continue
+                f = netmon_footprint(kind, net_n, work, bindir, reg, window, port)
+                result["network"].append(f)
+                log(f"network {kind}: {f}")
+        finally:
+            if nginx_pid:
+                stop_pid(nginx_pid, signal.SIGQUIT)
     result["loadavg_after"] = loadavg()
     result["elapsed_s"] = round(time.monotonic() - t_start, 1)
     out.mkdir(parents=True, exist_ok=True)

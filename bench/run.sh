@@ -8,7 +8,8 @@
 # 4-5 minutes after the build (two 60 s footprint windows included). Knobs
 # (environment): BENCH_KILLS (100: clp and runsv), BENCH_SLOW_KILLS (30:
 # supervisord and monit), BENCH_BREAKDOWN_KILLS (30), BENCH_WINDOW (60 s per
-# footprint window), BENCH_MONITORS (10,100), BENCH_MONIT (1; 0 skips monit),
+# footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw, then
+# 100 httpw against a local nginx; 0 skips), BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
 # BENCH_TARGETS (runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit), BENCH_SEED (1),

@@ -101,7 +101,15 @@ enum TimerKey {
     Monitor(String, MonTimer),
     /// Time to tell systemd the loop is alive (WATCHDOG=1).
     SystemdWatchdog,
+    /// Time to take the error snapshot an Error alert asked for.
+    ErrorSnapshot(String),
 }
+
+/// How long an error snapshot waits after its alert. Compressing the logs costs
+/// CPU, and an Error alert usually comes with a recovery (stop.sh, start.sh)
+/// that should not compete with it; the snapshot then also holds the
+/// recovery's first lines.
+const ERROR_SNAPSHOT_DELAY: Duration = Duration::from_secs(1);
 
 /// Tags outside the engine's operation numbers: adopted processes, OS actions.
 const ADOPTED_TAGS: u64 = 1 << 62;
@@ -153,9 +161,9 @@ struct Daemon {
 }
 
 /// Error snapshots (`elog_<module>N.tar.gz`, [`crate::logcc::error_snapshot`])
-/// taken on a thread, one at a time: an Error alert arriving while one is being
-/// written gets none (the one in progress holds the same logs). A failure is
-/// reported once until a snapshot works again.
+/// taken on a low-priority thread, one at a time: an Error alert arriving while
+/// one is pending or being written gets none (that one holds the same logs). A
+/// failure is reported once until a snapshot works again.
 #[derive(Default)]
 struct ErrorSnapshots {
     busy: Arc<std::sync::atomic::AtomicBool>,
@@ -163,16 +171,23 @@ struct ErrorSnapshots {
 }
 
 impl ErrorSnapshots {
+    /// Claims the next snapshot; false when one is already pending or running.
+    fn claim(&self) -> bool {
+        !self.busy.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// Takes the snapshot claimed by [`Self::claim`].
     fn take(&self, paths: &Paths, module: &str) {
         use std::sync::atomic::Ordering;
-        if self.busy.swap(true, Ordering::AcqRel) {
-            return;
-        }
         let (busy, reported) = (self.busy.clone(), self.reported.clone());
         let (paths, module) = (paths.clone(), module.to_string());
         let spawned = std::thread::Builder::new()
             .name("elog".into())
             .spawn(move || {
+                // Below the loop and the scripts: a snapshot may wait, a recovery may not.
+                // Linux applies a thread id's nice value to that thread only.
+                let tid = rustix::process::Pid::from_raw(nix::unistd::gettid().as_raw());
+                let _ = rustix::process::setpriority_process(tid, 10);
                 match crate::logcc::error_snapshot(&paths, &module) {
                     Ok(file) => {
                         reported.store(false, Ordering::Release);
@@ -585,6 +600,7 @@ impl Daemon {
                 TimerKey::Monitor(monitor, timer) => self
                     .mon_inputs
                     .push_back(MonInput::Timer { monitor, timer }),
+                TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
             }
         }
     }
@@ -1467,8 +1483,11 @@ impl Daemon {
         for command in &to.commands {
             self.run_alert_command(command, alert, routing.command_timeout);
         }
-        if alert.level == crate::alert::Level::Error {
-            self.error_snapshots.take(&self.paths, &alert.module);
+        if alert.level == crate::alert::Level::Error && self.error_snapshots.claim() {
+            self.timers.push(Reverse((
+                Instant::now() + ERROR_SNAPSHOT_DELAY,
+                TimerKey::ErrorSnapshot(alert.module.clone()),
+            )));
         }
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """clp benchmark driver: recovery latency against runsv / supervisord / monit,
-and clpd's footprint with 10 and 100 monitors. Run it through bench/run.sh.
+clpd's footprint with 10 and 100 monitors, and the CPU cost of 100 ipw and 100
+httpw monitors against this machine. Run it through bench/run.sh.
 
     bench.py run     --work DIR --bin DIR --out DIR   # everything, writes latest.{json,md}
     bench.py cleanup --work DIR                       # stop whatever a run left

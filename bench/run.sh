@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# clp benchmark: recovery latency (clp pidw vs runsv, supervisord, monit) and
-# clpd's footprint with 10 and 100 monitors. One command:
+# clp benchmark: recovery latency (clp pidw vs runsv, supervisord, monit),
+# clpd's footprint with 10 and 100 monitors, and the CPU cost of 100 ipw and
+# 100 httpw monitors. One command:
 #
 #     bench/run.sh
 #
 # Writes bench/results/latest.md and bench/results/latest.json. Takes about
-# 4-5 minutes after the build (two 60 s footprint windows included). Knobs
+# 6-7 minutes after the build (four 60 s windows included). Knobs
 # (environment): BENCH_KILLS (100: clp and runsv), BENCH_SLOW_KILLS (30:
 # supervisord and monit), BENCH_BREAKDOWN_KILLS (30), BENCH_WINDOW (60 s per
 # footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw, then
@@ -18,7 +19,7 @@
 # directory), BENCH_OUT (results directory).
 # Quick run: BENCH_KILLS=10 BENCH_SLOW_KILLS=3 BENCH_BREAKDOWN_KILLS=5 BENCH_WINDOW=5 bench/run.sh
 #
-# Everything runs on this machine; no network traffic at all. Every daemon the
+# Everything runs on this machine; no traffic leaves loopback. Every daemon the
 # benchmark starts is stopped on exit, failure or Ctrl-C included.
 set -euo pipefail
 

@@ -6,11 +6,12 @@
 #     bench/run.sh
 #
 # Writes bench/results/latest.md and bench/results/latest.json. Takes about
-# 6-7 minutes after the build (four 60 s windows included). Knobs
+# 4 min 50 s after the build (two 60 s footprint windows and a 30 s network
+# window included). Knobs
 # (environment): BENCH_KILLS (100: clp and runsv), BENCH_SLOW_KILLS (30:
 # supervisord and monit), BENCH_BREAKDOWN_KILLS (30), BENCH_WINDOW (60 s per
-# footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw, then
-# 100 httpw against a local nginx; 0 skips), BENCH_MONIT (1; 0 skips monit),
+# footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw and
+# 100 httpw against a local nginx in one clpd; 0 skips), BENCH_NET_WINDOW (30 s), BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
 # BENCH_TARGETS (runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit), BENCH_SEED (1),

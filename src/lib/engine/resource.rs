@@ -155,6 +155,18 @@ pub struct ResCtx<'a> {
     pub retry_allowed: bool,
 }
 
+/// What a script that overran its timeout leads to: abandon its operation
+/// (its process group is killed), alert (rc 32 for a start, rc 42 for a
+/// stop) and report the stall to the group.
+fn stalled_effects(op: OpId, name: &str, activating: bool, cause: String) -> Vec<ResEffect> {
+    let id = if activating { 32 } else { 42 };
+    vec![
+        ResEffect::Abandon { op },
+        ResEffect::Alert(AlertRef::new("rc", id, &[name, "1", &cause])),
+        ResEffect::Report(ResReport::Stalled { activating, cause }),
+    ]
+}
+
 /// The state-machine step. Returns the next state, the effects, and whether
 /// `ctx.next_op` was used.
 pub fn step(
@@ -296,14 +308,7 @@ pub fn step(
                     cause: cause.clone(),
                     since: now,
                 },
-                vec![
-                    ResEffect::Abandon { op: *op },
-                    ResEffect::Alert(AlertRef::new("rc", 32, &[ctx.name, "1", &cause])),
-                    ResEffect::Report(ResReport::Stalled {
-                        activating: true,
-                        cause,
-                    }),
-                ],
+                stalled_effects(*op, ctx.name, true, cause),
                 false,
             )
         }
@@ -395,14 +400,7 @@ pub fn step(
                     event: *event,
                     since: now,
                 },
-                vec![
-                    ResEffect::Abandon { op: *op },
-                    ResEffect::Alert(AlertRef::new("rc", 42, &[ctx.name, "1", &cause])),
-                    ResEffect::Report(ResReport::Stalled {
-                        activating: false,
-                        cause,
-                    }),
-                ],
+                stalled_effects(*op, ctx.name, false, cause),
                 false,
             )
         }

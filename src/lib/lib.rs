@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod fsafe;
 pub mod ipc;
 pub mod log;
 pub mod logcc;

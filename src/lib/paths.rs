@@ -75,9 +75,15 @@ impl Paths {
         self.root.join("run/clp")
     }
 
-    /// `run/clp/clpd.pid`: the daemon's pid and lock file.
+    /// `run/clp/clpd.pid`: the running daemon's pid, for people and tools
+    /// (liveness is decided by the lock file).
     pub fn pid_file(&self) -> PathBuf {
         self.run_dir().join("clpd.pid")
+    }
+
+    /// `run/clp/clpd.lock`: the lock a running clpd holds (mode 0600).
+    pub fn lock_file(&self) -> PathBuf {
+        self.run_dir().join("clpd.lock")
     }
 }
 

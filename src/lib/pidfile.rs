@@ -1,20 +1,28 @@
-//! The daemon's pid and lock file (`run/clp/clpd.pid`).
+//! Is clpd running? The lock file `run/clp/clpd.lock` and the pid file
+//! `run/clp/clpd.pid`.
 //!
-//! clpd holds an exclusive `flock` on the file for its whole life and writes its
-//! pid into it. Other programs decide "is clpd running?" by trying the lock, never
-//! by the pid alone: a stale pid may belong to an unrelated process by now, and
-//! signalling it would be harmful.
+//! clpd holds an exclusive `flock` on the lock file for its whole life and
+//! writes its pid into it. Other programs decide "is clpd running?" by trying
+//! the lock, never by the pid alone: a stale pid may belong to an unrelated
+//! process by now, and signalling it would be harmful.
+//!
+//! The lock file is mode 0600 and owned by clpd's user (see [`crate::fsafe`]):
+//! no other user can open it, so no other user can hold its lock and make clpd
+//! refuse to start, or make clpstat mistake a dead daemon for a live one. The
+//! pid file is for people and tools that expect one (`cat clpd.pid`); nothing
+//! here trusts it.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::error::{ClpError, Result};
+use crate::error::{ClpError, ErrorKind, Result};
+use crate::paths::Paths;
 
 /// Whether clpd holds the lock, and its pid when it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,12 +31,26 @@ pub enum DaemonState {
     Running(i32),
 }
 
-/// Looks at the pid file without disturbing a running daemon.
-pub fn probe(pid_file: &Path) -> Result<DaemonState> {
-    let file = match OpenOptions::new().read(true).open(pid_file) {
+/// Looks at the lock file without disturbing a running daemon.
+pub fn probe(paths: &Paths) -> Result<DaemonState> {
+    let lock_file = paths.lock_file();
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(&lock_file)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DaemonState::NotRunning),
-        Err(e) => return Err(ClpError::io("cannot open", pid_file, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(ClpError::new(
+                ErrorKind::Permission,
+                format!(
+                    "cannot open {}: only clpd's user (root) may run this command; log in as root",
+                    lock_file.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(ClpError::io("cannot open", &lock_file, e)),
     };
     match Flock::lock(file, FlockArg::LockSharedNonblock) {
         // We got the lock: nobody holds it, so no daemon. Dropping releases it.
@@ -36,7 +58,7 @@ pub fn probe(pid_file: &Path) -> Result<DaemonState> {
         Err((mut file, Errno::EWOULDBLOCK)) => {
             let mut text = String::new();
             file.read_to_string(&mut text)
-                .map_err(|e| ClpError::io("cannot read", pid_file, e))?;
+                .map_err(|e| ClpError::io("cannot read", &lock_file, e))?;
             match text.trim().parse::<i32>() {
                 Ok(pid) if pid > 0 => Ok(DaemonState::Running(pid)),
                 // Locked but the pid is not written yet: the daemon is starting.
@@ -45,7 +67,7 @@ pub fn probe(pid_file: &Path) -> Result<DaemonState> {
         }
         Err((_, errno)) => Err(ClpError::io(
             "cannot lock",
-            pid_file,
+            &lock_file,
             std::io::Error::from(errno),
         )),
     }
@@ -53,8 +75,8 @@ pub fn probe(pid_file: &Path) -> Result<DaemonState> {
 
 /// Asks a running clpd to reload its configuration (SIGHUP). Returns the pid
 /// that was signalled, or None when no daemon runs.
-pub fn request_reload(pid_file: &Path) -> Result<Option<i32>> {
-    match probe(pid_file)? {
+pub fn request_reload(paths: &Paths) -> Result<Option<i32>> {
+    match probe(paths)? {
         DaemonState::Running(pid) if pid > 0 => {
             kill(Pid::from_raw(pid), Signal::SIGHUP).map_err(|e| {
                 ClpError::failed(format!("cannot signal clpd (pid {pid}) to reload: {e}"))
@@ -65,23 +87,29 @@ pub fn request_reload(pid_file: &Path) -> Result<Option<i32>> {
     }
 }
 
-/// Takes the lock for the daemon and writes its pid. Fails with
-/// `AlreadyRunning` when another clpd holds it. Keep the returned lock alive.
-pub fn acquire(pid_file: &Path) -> Result<Flock<File>> {
-    use std::io::{Seek, Write};
-    if let Some(dir) = pid_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+/// The lock held by a running clpd; dropping it removes the pid file and
+/// releases the lock.
+pub struct DaemonLock {
+    _lock: Flock<File>,
+    pid_file: std::path::PathBuf,
+}
+
+impl Drop for DaemonLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.pid_file);
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(pid_file)
-        .map_err(|e| ClpError::io("cannot open", pid_file, e))?;
+}
+
+/// Takes the lock for the daemon and writes its pid (into the lock file and
+/// the pid file). Fails with `AlreadyRunning` when another clpd holds it.
+/// Keep the returned lock alive. Creates `run/clp` private to clpd's user.
+pub fn acquire(paths: &Paths) -> Result<DaemonLock> {
+    crate::fsafe::private_dir(&paths.run_dir(), crate::fsafe::RUN_DIR_MODE)?;
+    let lock_file = paths.lock_file();
+    let mut file = crate::fsafe::open_lock_file(&lock_file)?;
     // A `probe` by clpstat holds a shared lock for an instant: try a few times
-    // before concluding that another clpd runs.
-    let mut file = file;
+    // before concluding that another clpd runs. Only clpd's user can open the
+    // file, so a lock that stays is another clpd.
     let mut attempt = 0;
     let locked = loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -96,32 +124,37 @@ pub fn acquire(pid_file: &Path) -> Result<Flock<File>> {
     let mut lock = match locked {
         Ok(l) => l,
         Err((_, Errno::EWOULDBLOCK)) => {
-            let pid = match probe(pid_file)? {
+            let pid = match probe(paths)? {
                 DaemonState::Running(p) => p.to_string(),
                 DaemonState::NotRunning => "?".into(),
             };
             return Err(ClpError::new(
-                crate::error::ErrorKind::AlreadyRunning,
+                ErrorKind::AlreadyRunning,
                 format!(
                     "clpd is already running (pid {pid}, lock {})",
-                    pid_file.display()
+                    lock_file.display()
                 ),
             ));
         }
         Err((_, errno)) => {
             return Err(ClpError::io(
                 "cannot lock",
-                pid_file,
+                &lock_file,
                 std::io::Error::from(errno),
             ));
         }
     };
+    let pid = std::process::id();
     lock.set_len(0)
         .and_then(|()| lock.rewind())
-        .and_then(|()| writeln!(lock, "{}", std::process::id()))
-        .and_then(|()| lock.sync_all())
-        .map_err(|e| ClpError::io("cannot write", pid_file, e))?;
-    Ok(lock)
+        .and_then(|()| writeln!(lock, "{pid}"))
+        .map_err(|e| ClpError::io("cannot write", &lock_file, e))?;
+    let pid_file = paths.pid_file();
+    crate::fsafe::write_file_atomically(&pid_file, format!("{pid}\n").as_bytes(), 0o644, false)?;
+    Ok(DaemonLock {
+        _lock: lock,
+        pid_file,
+    })
 }
 
 #[cfg(test)]
@@ -131,19 +164,22 @@ mod tests {
     #[test]
     fn lock_tells_running_from_stale() {
         let dir = tempfile::tempdir().unwrap();
-        let pid_file = dir.path().join("run/clpd.pid");
-        assert_eq!(probe(&pid_file).unwrap(), DaemonState::NotRunning);
-        // A stale pid file without a lock holder is "not running".
-        std::fs::create_dir_all(pid_file.parent().unwrap()).unwrap();
-        std::fs::write(&pid_file, "1\n").unwrap();
-        assert_eq!(probe(&pid_file).unwrap(), DaemonState::NotRunning);
-        assert_eq!(request_reload(&pid_file).unwrap(), None);
-        let lock = acquire(&pid_file).unwrap();
+        let paths = Paths::new(dir.path());
+        assert_eq!(probe(&paths).unwrap(), DaemonState::NotRunning);
+        // A stale lock file without a holder is "not running".
+        std::fs::create_dir_all(paths.run_dir()).unwrap();
+        std::fs::write(paths.lock_file(), "1\n").unwrap();
+        assert_eq!(probe(&paths).unwrap(), DaemonState::NotRunning);
+        assert_eq!(request_reload(&paths).unwrap(), None);
+        let lock = acquire(&paths).unwrap();
+        let me = std::process::id() as i32;
+        assert_eq!(probe(&paths).unwrap(), DaemonState::Running(me));
         assert_eq!(
-            probe(&pid_file).unwrap(),
-            DaemonState::Running(std::process::id() as i32)
+            std::fs::read_to_string(paths.pid_file()).unwrap(),
+            format!("{me}\n")
         );
         drop(lock);
-        assert_eq!(probe(&pid_file).unwrap(), DaemonState::NotRunning);
+        assert_eq!(probe(&paths).unwrap(), DaemonState::NotRunning);
+        assert!(!paths.pid_file().exists());
     }
 }

@@ -399,7 +399,7 @@ impl Rig {
 
     /// The running clpd's pid (from its locked pid file).
     pub fn daemon_pid(&self) -> Option<i32> {
-        match clp::pidfile::probe(&self.root().join("run/clp/clpd.pid")) {
+        match clp::pidfile::probe(&clp::paths::Paths::new(self.root())) {
             Ok(clp::pidfile::DaemonState::Running(pid)) if pid > 0 => Some(pid),
             _ => None,
         }

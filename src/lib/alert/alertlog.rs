@@ -23,7 +23,7 @@ use crate::paths::Paths;
 use chrono::{DateTime, Local};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -120,15 +120,6 @@ fn parse_lines(bytes: &[u8]) -> impl Iterator<Item = (&[u8], Alert)> {
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
         .filter_map(|l| serde_json::from_slice::<Alert>(l).ok().map(|a| (l, a)))
-}
-
-/// Number of records a file of `bytes` counts toward the capacity: its
-/// non-empty lines (a torn line counts until the next compaction drops it).
-fn count_lines(bytes: &[u8]) -> usize {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .count()
 }
 
 /// The open alert-log file of one writer.
@@ -257,15 +248,23 @@ impl AlertLog {
         let dir = self.dir_handle()?;
         let _lock =
             DirLock::exclusive(dir).map_err(|e| self.io_err("cannot lock the directory of", e))?;
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&self.path)
+        {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.io_err("cannot read", e)),
         };
-        let lines: Vec<&[u8]> = parse_lines(&bytes).map(|(l, _)| l).collect();
-        let keep = &lines[lines.len().saturating_sub(self.max_records)..];
+        // Read from the end: the newest records are all that is kept, and a
+        // huge file (the cap allows gigabytes) is never read whole.
+        let keep = newest_lines(&file, self.max_records, |l| {
+            serde_json::from_slice::<Alert>(l).is_ok()
+        })
+        .map_err(|e| self.io_err("cannot read", e))?;
         let mut out = Vec::with_capacity(keep.iter().map(|l| l.len() + 1).sum());
-        for l in keep {
+        for l in &keep {
             out.extend_from_slice(l);
             out.push(b'\n');
         }
@@ -335,23 +334,14 @@ impl AlertLog {
             return Ok(());
         }
         self.open = None;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&self.path)
+        let file = crate::fsafe::open_log_file(&self.path, crate::fsafe::LOG_FILE_MODE)
             .map_err(|e| self.io_err("cannot open", e))?;
         let meta = file.metadata().map_err(|e| self.io_err("cannot stat", e))?;
+        // Only whether compaction is due matters: count from the end and stop
+        // past the threshold, so a huge file costs no more than a small one.
+        let limit = self.max_records + self.slack();
         let (records, needs_newline) = if meta.is_file() {
-            let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-            file.read_to_end(&mut bytes)
-                .map_err(|e| self.io_err("cannot read", e))?;
-            (
-                count_lines(&bytes),
-                bytes.last().is_some_and(|b| *b != b'\n'),
-            )
+            tail_facts(&file, meta.len(), limit).map_err(|e| self.io_err("cannot read", e))?
         } else {
             (0, false)
         };
@@ -408,15 +398,113 @@ impl AlertLog {
 
 /// Writes `data` to a new file at `path` and fsyncs it.
 fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
+    // A temp file left by a crashed compaction is ours; never write through a link.
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.is_dir() => fs::remove_file(path)?,
+        _ => {}
+    }
     let mut f = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC)
+        .create_new(true)
+        .mode(crate::fsafe::LOG_FILE_MODE)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)?;
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
+        crate::fsafe::LOG_FILE_MODE,
+    ))?;
     f.write_all(data)?;
     f.sync_all()
+}
+
+/// Size of the blocks read backwards from the end of the file.
+const TAIL_BLOCK: u64 = 64 * 1024;
+
+/// Reads `file` (of `len` bytes) backwards block by block, giving each block's
+/// bytes to `visit` (last block first) until it returns false or the start is
+/// reached.
+fn read_backwards(file: &File, len: u64, mut visit: impl FnMut(&[u8]) -> bool) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut end = len;
+    let mut buf = vec![0u8; usize::try_from(TAIL_BLOCK).unwrap_or(65536)];
+    while end > 0 {
+        let start = end.saturating_sub(TAIL_BLOCK);
+        let block = &mut buf[..usize::try_from(end - start).unwrap_or(0)];
+        file.read_exact_at(block, start)?;
+        if !visit(block) {
+            break;
+        }
+        end = start;
+    }
+    Ok(())
+}
+
+/// How many non-blank lines `file` has, and whether it lacks a final newline.
+/// Counting goes from the end and stops in the first block where the count
+/// passes `limit`: past it, the number is a lower bound.
+fn tail_facts(file: &File, len: u64, limit: usize) -> io::Result<(usize, bool)> {
+    let mut needs_newline = false;
+    let mut count = 0usize;
+    let mut content = false;
+    let mut first = true;
+    read_backwards(file, len, |block| {
+        if first {
+            first = false;
+            needs_newline = block.last().is_some_and(|b| *b != b'\n');
+        }
+        for b in block.iter().rev() {
+            if *b == b'\n' {
+                if content {
+                    count += 1;
+                    content = false;
+                }
+            } else if !b.is_ascii_whitespace() {
+                content = true;
+            }
+        }
+        count <= limit
+    })?;
+    if content {
+        count += 1;
+    }
+    Ok((count, needs_newline))
+}
+
+/// The newest `n` lines of `file` that `accept` takes, oldest first, reading
+/// backwards: memory is bounded by what is kept, not by the file.
+fn newest_lines(file: &File, n: usize, accept: impl Fn(&[u8]) -> bool) -> io::Result<Vec<Vec<u8>>> {
+    let len = file.metadata()?.len();
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    // Bytes of the line that continues into the previous block, in file order.
+    let mut partial: Vec<u8> = Vec::new();
+    let take = |line: &[u8], kept: &mut Vec<Vec<u8>>| {
+        if !line.iter().all(u8::is_ascii_whitespace) && accept(line) {
+            kept.push(line.to_vec());
+        }
+    };
+    read_backwards(file, len, |block| {
+        let mut end = block.len();
+        for i in (0..block.len()).rev() {
+            if block[i] == b'\n' {
+                let mut line = block[i + 1..end].to_vec();
+                line.extend_from_slice(&partial);
+                partial.clear();
+                take(&line, &mut kept);
+                if kept.len() >= n {
+                    return false;
+                }
+                end = i;
+            }
+        }
+        let mut rest = block[..end].to_vec();
+        rest.extend_from_slice(&partial);
+        partial = rest;
+        true
+    })?;
+    if kept.len() < n && !partial.is_empty() {
+        take(&partial, &mut kept);
+    }
+    kept.reverse();
+    Ok(kept)
 }
 
 /// An `flock` on the log directory (through a duplicate of the directory handle:
@@ -445,6 +533,7 @@ impl Drop for DirLock {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use std::os::unix::fs::PermissionsExt;
 
     fn alert(n: u32) -> Alert {
         Alert::new("server1", "rm", n, Level::Info, format!("message {n}"))
@@ -589,6 +678,40 @@ mod tests {
         assert!(!log.append_or_report(&alert(3)));
         assert!(log.reported);
         assert!(!log.append_or_report(&alert(4)));
+    }
+
+    #[test]
+    fn compaction_reads_the_tail_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alert.log");
+        // Records of varying length, many 64 KiB blocks, a torn line and a
+        // garbage line in the middle.
+        let mut bytes = Vec::new();
+        for n in 1..=3000u32 {
+            let mut a = alert(n);
+            a.message.push_str(&"x".repeat((n % 97) as usize));
+            bytes.extend_from_slice(&serde_json::to_vec(&a).unwrap());
+            bytes.push(b'\n');
+            if n == 2500 {
+                bytes.extend_from_slice(b"{\"torn\n garbage\n\n");
+            }
+        }
+        fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let (over, torn) = tail_facts(&file, bytes.len() as u64, 10).unwrap();
+        assert!(over > 10 && over < 3002 && !torn, "{over}");
+        assert_eq!(
+            tail_facts(&file, bytes.len() as u64, 10_000).unwrap(),
+            (3002, false)
+        );
+        let mut log = AlertLog::at_path(&path, 1000);
+        log.compact().unwrap();
+        let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
+        assert_eq!(ids, (2001..=3000).collect::<Vec<_>>());
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     #[test]

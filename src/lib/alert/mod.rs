@@ -11,7 +11,8 @@
 //!   defaults, mail for Error-level alerts when `cluster/mail` is set);
 //! * [`syslog`]: the RFC 3164 datagram to the local syslog socket
 //!   (`clusterpro: ERROR <type: rm><event: 9> ...`);
-//! * [`mail`]: a minimal SMTP client and the bounded background [`Mailer`].
+//! * [`mail`]: a minimal SMTP client and the bounded background [`Mailer`];
+//! * [`writer`]: the daemon's alert-log thread behind a bounded queue.
 //!
 //! Module logs (`<module>.log.cur`) live in [`crate::log`]; the daemon runs the
 //! alert extension commands (`altexec`) through its executor.
@@ -23,6 +24,7 @@ pub mod catalog;
 pub mod mail;
 pub mod route;
 pub mod syslog;
+pub mod writer;
 
 pub use alertlog::{
     ALERT_LOG_FILE, Alert, AlertLog, DEFAULT_MAX_RECORDS, alert_log_path, read_alerts,
@@ -31,3 +33,4 @@ pub use catalog::{CATALOG, Entry, Level, format, lookup};
 pub use mail::Mailer;
 pub use route::{Destinations, destinations};
 pub use syslog::SyslogSender;
+pub use writer::AlertWriter;

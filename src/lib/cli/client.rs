@@ -74,7 +74,7 @@ pub fn request(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<St
 /// The snapshot written by the running clpd.
 pub fn snapshot(paths: &Paths) -> Result<Snapshot> {
     let file = paths.run_dir().join(crate::status::SNAPSHOT_FILE);
-    match pidfile::probe(&paths.pid_file())? {
+    match pidfile::probe(paths)? {
         DaemonState::NotRunning => {
             return Err(ClpError::new(
                 ErrorKind::NotRunning,
@@ -116,7 +116,7 @@ fn clpd_program() -> PathBuf {
 /// stopped it on this boot. Returns whether a new clpd was launched (it has then
 /// made its own start decision, and nothing more must be asked of it).
 pub fn start_daemon(paths: &Paths, wait: Duration, start_service: bool) -> Result<bool> {
-    if let DaemonState::Running(_) = pidfile::probe(&paths.pid_file())? {
+    if let DaemonState::Running(_) = pidfile::probe(paths)? {
         return Ok(false);
     }
     let run = paths.run_dir();

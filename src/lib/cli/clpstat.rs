@@ -152,9 +152,9 @@ impl Program for Args {
 
 /// Reads the snapshot after making sure a live clpd wrote it.
 pub fn load_snapshot(paths: &Paths) -> Result<Snapshot> {
-    let pid_file = paths.pid_file();
+    let pid_file = paths.lock_file();
     let file = paths.run_dir().join(SNAPSHOT_FILE);
-    let pid = match pidfile::probe(&pid_file)? {
+    let pid = match pidfile::probe(paths)? {
         DaemonState::NotRunning => {
             return Err(not_running(format!(
                 "clpd is not running (no daemon holds {}); start it with clpcl -s",

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
 
-use crate::alert::{Alert, AlertLog};
+use crate::alert::{Alert, AlertLog, AlertWriter};
 use crate::config;
 use crate::engine::monitor::{
     CheckId, CheckResult, MonEffect, MonInput, MonTimer, Monitors, Recovery,
@@ -131,7 +131,7 @@ struct Daemon {
     workers: HashMap<String, crate::monitor::ProbeWorker>,
     executor: Executor,
     events: Sender<Event>,
-    alerts: AlertLog,
+    alerts: AlertWriter,
     logs: Option<Arc<crate::log::ModuleLogs>>,
     tags: HashMap<u64, Tag>,
     next_extra_tag: u64,
@@ -210,7 +210,20 @@ impl ErrorSnapshots {
 /// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
 /// service. Returns Ok on a clean stop.
 pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
-    let _lock = crate::pidfile::acquire(&paths.pid_file())?;
+    // Before any file exists: what clpd creates is its user's alone unless it
+    // says otherwise (logs 0640, status 0640, pid file 0644).
+    crate::fsafe::set_daemon_umask();
+    let _lock = crate::pidfile::acquire(&paths)?;
+    // A log or state directory clpd cannot make private (read-only file
+    // system, another owner) is reported, not fatal: supervision matters more,
+    // and every file in them is opened without following links.
+    let unsafe_dirs: Vec<ClpError> = [
+        (paths.log_dir(), crate::fsafe::LOG_DIR_MODE),
+        (paths.state_dir(), crate::fsafe::STATE_DIR_MODE),
+    ]
+    .iter()
+    .filter_map(|(dir, mode)| crate::fsafe::private_dir(dir, *mode).err())
+    .collect();
     let ready_fd = std::env::var(READY_FD_ENV).ok();
     // SAFETY: no other thread runs yet; scripts must not inherit the variable.
     unsafe { std::env::remove_var(READY_FD_ENV) };
@@ -227,12 +240,19 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     )?;
     info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
+    for e in unsafe_dirs {
+        warn!(target: "pm", "{e}");
+    }
 
     let (model, digest) = load_config(&paths, &local)?;
-    let alerts = AlertLog::new(
-        &paths,
-        usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
-    );
+    let alerts = AlertWriter::start(
+        AlertLog::new(
+            &paths,
+            usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
+        ),
+        crate::alert::writer::DAEMON_QUEUE_ALERTS,
+    )
+    .map_err(|e| ClpError::failed(format!("cannot start the alert log thread: {e}")))?;
 
     let (tx, rx) = mpsc::channel::<Event>();
     let exec_tx = tx.clone();
@@ -1447,8 +1467,9 @@ impl Daemon {
         let routing = &model.settings.alerts;
         let to = crate::alert::destinations(routing, alert);
         if to.alert_log {
-            // A full or read-only log directory is reported once; supervision goes on.
-            self.alerts.append_or_report(alert);
+            // Written by the alert-log thread: a full, slow or locked log
+            // directory is reported there and never stalls supervision.
+            self.alerts.send(alert);
         }
         if to.syslog {
             // Follows a reloaded configuration.
@@ -1585,7 +1606,12 @@ impl Daemon {
         {
             let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
             match serde_json::to_vec_pretty(&snap) {
-                Ok(bytes) => match write_atomically(&path, &bytes, false) {
+                Ok(bytes) => match crate::fsafe::write_file_atomically(
+                    &path,
+                    &bytes,
+                    crate::fsafe::LOG_FILE_MODE,
+                    false,
+                ) {
                     Ok(()) => self.last_snapshot = Some(snap),
                     Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
                 },

@@ -2,9 +2,8 @@
 //! async-signal-safe setup done between fork and exec.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -82,11 +81,9 @@ fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
                     Err(e) => return Err(ClpError::io("cannot inspect", path, e)),
                 }
             }
-            let file: File = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o644)
-                .open(path)
+            // The path may be in a directory others can write (/tmp): never
+            // through a planted symlink, never a FIFO that would block clpd.
+            let file: File = crate::fsafe::open_append_nofollow(path, 0o644)
                 .map_err(|e| ClpError::io("cannot open", path, e))?;
             let err = file
                 .try_clone()
@@ -141,6 +138,9 @@ fn child_setup() -> io::Result<()> {
         if libc::setsid() == -1 {
             return Err(io::Error::last_os_error());
         }
+        // clpd runs with umask 077 (its own files are private); scripts and the
+        // applications they start get the conventional 022.
+        libc::umask(0o022);
         // Default disposition for every signal: Rust ignores SIGPIPE and the
         // daemon (or whoever started it) may ignore others; ignored signals
         // survive exec and would break shell pipelines and `kill` in scripts.

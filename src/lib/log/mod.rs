@@ -17,6 +17,9 @@
 //! * Rotation: when writing a line would take a `.cur` file past `max_bytes`, the
 //!   file is renamed to `.pre` (replacing the previous `.pre`) and a new `.cur` is
 //!   started. Each line is written with one `write(2)` on an `O_APPEND` file.
+//! * Writer: in clpd, lines go to a thread of their own through a bounded queue
+//!   ([`queue`]): logging never blocks the event loop; lines a full queue
+//!   refuses are counted and the count is logged.
 //! * Failure: logging never takes the daemon down. A write/open/rename failure
 //!   (disk full, read-only, missing directory) is reported once on stderr per file
 //!   and then swallowed until that file works again; the file is reopened on the
@@ -25,13 +28,9 @@
 use crate::error::{ClpError, ErrorKind};
 use crate::paths::Paths;
 use chrono::Local;
-use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::fs;
+use std::sync::Arc;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -98,6 +97,12 @@ pub fn init_daemon_logging(
     if let Err(e) = fs::create_dir_all(&dir) {
         logs.report(&dir, "cannot create log directory", &e);
     }
+    logs.start_writer(queue::DAEMON_QUEUE_LINES).map_err(|e| {
+        ClpError::new(
+            ErrorKind::Internal,
+            format!("cannot start the log writer thread: {e}"),
+        )
+    })?;
     let level = std::env::var(LEVEL_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<LevelFilter>().ok())
@@ -114,176 +119,10 @@ pub fn init_daemon_logging(
     Ok(LogGuard { logs })
 }
 
-/// Which of a module's two logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LogKind {
-    /// `<module>.log.cur`: every event.
-    All,
-    /// `<module>.err.cur`: WARN and ERROR events.
-    Err,
-}
+mod files;
+mod queue;
 
-impl LogKind {
-    fn stem(self) -> &'static str {
-        match self {
-            LogKind::All => "log",
-            LogKind::Err => "err",
-        }
-    }
-}
-
-/// `<dir>/<module>.log.cur` or `<module>.err.cur`.
-pub fn cur_path(dir: &Path, module: &str, kind: LogKind) -> PathBuf {
-    dir.join(format!("{module}.{}.cur", kind.stem()))
-}
-
-/// `<dir>/<module>.log.pre` or `<module>.err.pre`.
-pub fn pre_path(dir: &Path, module: &str, kind: LogKind) -> PathBuf {
-    dir.join(format!("{module}.{}.pre", kind.stem()))
-}
-
-/// One `.cur` file.
-#[derive(Default)]
-struct Sink {
-    file: Option<File>,
-    size: u64,
-    /// A failure was reported on stderr and not yet followed by a success.
-    failing: bool,
-}
-
-/// The set of module log files in one directory, with rotation. Thread-safe.
-pub struct ModuleLogs {
-    dir: PathBuf,
-    max_bytes: u64,
-    also_stderr: bool,
-    sinks: Mutex<HashMap<(&'static str, LogKind), Sink>>,
-}
-
-impl ModuleLogs {
-    /// Logs in `dir` (created on first write when missing), rotated at `max_bytes`
-    /// (at least 1).
-    pub fn new(dir: &Path, max_bytes: u64, also_stderr: bool) -> ModuleLogs {
-        ModuleLogs {
-            dir: dir.to_path_buf(),
-            max_bytes: max_bytes.max(1),
-            also_stderr,
-            sinks: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Writes one complete line (ending in `\n`) to `module`'s log of `kind`.
-    /// Never fails: errors are reported once on stderr.
-    pub fn write_line(&self, module: &'static str, kind: LogKind, line: &str) {
-        let mut sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
-        let sink = sinks.entry((module, kind)).or_default();
-        let cur = cur_path(&self.dir, module, kind);
-        let len = line.len() as u64;
-
-        if sink.file.is_none() {
-            match open_append(&self.dir, &cur) {
-                Ok((f, size)) => {
-                    sink.file = Some(f);
-                    sink.size = size;
-                }
-                Err(e) => {
-                    self.fail(sink, &cur, "cannot open", &e);
-                    return;
-                }
-            }
-        }
-        if sink.size > 0 && sink.size.saturating_add(len) > self.max_bytes {
-            sink.file = None;
-            let pre = pre_path(&self.dir, module, kind);
-            if let Err(e) = fs::rename(&cur, &pre) {
-                self.fail(sink, &cur, "cannot rotate", &e);
-                return;
-            }
-            match open_append(&self.dir, &cur) {
-                Ok((f, size)) => {
-                    sink.file = Some(f);
-                    sink.size = size;
-                }
-                Err(e) => {
-                    self.fail(sink, &cur, "cannot open", &e);
-                    return;
-                }
-            }
-        }
-        let Some(file) = sink.file.as_mut() else {
-            return;
-        };
-        match file.write(line.as_bytes()) {
-            Ok(n) if n == line.len() => {
-                sink.size += len;
-                sink.failing = false;
-            }
-            Ok(n) => {
-                sink.size += n as u64;
-                let e = io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    format!("short write ({n} of {len} bytes)"),
-                );
-                self.fail(sink, &cur, "cannot write", &e);
-            }
-            Err(e) => self.fail(sink, &cur, "cannot write", &e),
-        }
-    }
-
-    /// Routes one formatted line: to `<module>.log.cur`, to `<module>.err.cur` for
-    /// WARN/ERROR, and to stderr when asked.
-    pub fn write_event_line(&self, module: &'static str, level: Level, line: &str) {
-        self.write_line(module, LogKind::All, line);
-        if level <= Level::WARN {
-            self.write_line(module, LogKind::Err, line);
-        }
-        if self.also_stderr {
-            let _ = io::stderr().write_all(line.as_bytes());
-        }
-    }
-
-    /// Fsyncs every open file (best effort).
-    pub fn sync(&self) {
-        let sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
-        for sink in sinks.values() {
-            if let Some(f) = &sink.file {
-                let _ = f.sync_data();
-            }
-        }
-    }
-
-    fn fail(&self, sink: &mut Sink, path: &Path, what: &str, err: &io::Error) {
-        sink.file = None;
-        if !sink.failing {
-            sink.failing = true;
-            self.report(path, what, err);
-        }
-    }
-
-    fn report(&self, path: &Path, what: &str, err: &io::Error) {
-        let _ = writeln!(
-            io::stderr(),
-            "clpd: log: {what} {}: {err} (further errors for this file are suppressed until it works again)",
-            path.display()
-        );
-    }
-}
-
-/// Opens `path` for appending (creating `dir` and the file), returning its size.
-fn open_append(dir: &Path, path: &Path) -> io::Result<(File, u64)> {
-    fs::create_dir_all(dir)?;
-    let f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path)?;
-    let size = f.metadata()?.len();
-    Ok((f, size))
-}
+pub use files::{LogKind, ModuleLogs, cur_path, pre_path};
 
 /// The tracing layer that formats events and hands them to [`ModuleLogs`].
 pub struct ModuleLogLayer {
@@ -464,6 +303,7 @@ impl Visit for FieldWriter {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use std::path::Path;
 
     fn with_layer(logs: &Arc<ModuleLogs>, level: LevelFilter, f: impl FnOnce()) {
         let layer = ModuleLogLayer::new(Arc::clone(logs)).with_max_level(level);
@@ -620,7 +460,6 @@ mod tests {
             }
         });
         assert!(!blocker.join("log").exists());
-        let sinks = logs.sinks.lock().unwrap();
-        assert!(sinks.values().all(|s| s.failing && s.file.is_none()));
+        assert!(logs.all_failing_for_test());
     }
 }

@@ -1,0 +1,171 @@
+//! The daemon's log writer: a thread that owns the log files' I/O behind a
+//! bounded queue.
+//!
+//! Why: the event loop logs on every decision. A write to a log file can block
+//! (a hung NFS or FUSE log directory, a stalled disk), and the loop must not
+//! stall with it: a killed application would wait for its restart. The queue
+//! takes a line without blocking or refuses it; refused lines are counted, and
+//! the count is written (to `clpd.log.cur` and `clpd.err.cur`) as soon as the
+//! writer takes a line again, so a loss is always visible.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::Level;
+
+use super::ModuleLogs;
+
+/// How long [`LogQueue::flush`] waits for the writer (at clpd's exit).
+pub const FLUSH_WAIT: Duration = Duration::from_secs(2);
+
+/// Lines the daemon's queue holds: a few seconds of a busy loop's logging.
+pub const DAEMON_QUEUE_LINES: usize = 8192;
+
+enum Job {
+    Line {
+        module: &'static str,
+        level: Level,
+        line: String,
+    },
+    Flush(mpsc::Sender<()>),
+}
+
+/// The sending side, kept by [`ModuleLogs`].
+pub(super) struct LogQueue {
+    tx: Mutex<SyncSender<Job>>,
+}
+
+impl LogQueue {
+    /// Starts the writer thread for `logs`.
+    pub(super) fn start(logs: Arc<ModuleLogs>, capacity: usize) -> io::Result<LogQueue> {
+        let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+        std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || write_loop(&logs, &rx))?;
+        Ok(LogQueue { tx: Mutex::new(tx) })
+    }
+
+    /// Queues one line; false when the queue is full (the line is lost).
+    pub(super) fn push(&self, module: &'static str, level: Level, line: &str) -> bool {
+        let job = Job::Line {
+            module,
+            level,
+            line: line.to_string(),
+        };
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        match tx.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => false,
+            // The writer is gone (it never ends by itself): nothing to write to.
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// Waits (at most [`FLUSH_WAIT`]) until the lines queued so far are written.
+    pub(super) fn flush(&self) {
+        let (done_tx, done_rx) = mpsc::channel();
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // The queue may be full: a helper thread waits for room, so that this
+        // wait stays bounded even when the writer is stuck for good.
+        let sent = std::thread::Builder::new()
+            .name("log-flush".into())
+            .spawn(move || {
+                let _ = tx.send(Job::Flush(done_tx));
+            });
+        if sent.is_ok() {
+            let _ = done_rx.recv_timeout(FLUSH_WAIT);
+        }
+    }
+}
+
+fn write_loop(logs: &ModuleLogs, rx: &Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        match job {
+            Job::Line {
+                module,
+                level,
+                line,
+            } => {
+                report_dropped(logs);
+                logs.write_event_line_now(module, level, &line);
+            }
+            Job::Flush(done) => {
+                report_dropped(logs);
+                logs.sync_now();
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Writes how many lines were lost since the last report, if any.
+fn report_dropped(logs: &ModuleLogs) {
+    let dropped = logs.dropped.swap(0, Ordering::Relaxed);
+    if dropped == 0 {
+        return;
+    }
+    let line = super::format_line(
+        chrono::Local::now(),
+        Level::WARN,
+        std::process::id(),
+        u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0),
+        &format!(
+            "{dropped} log lines were dropped: writing the logs could not keep up (slow, full or blocked log directory {})",
+            logs.dir().display()
+        ),
+    );
+    logs.write_event_line_now(super::DEFAULT_MODULE, Level::WARN, &line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{LogKind, cur_path};
+
+    fn line(n: usize) -> String {
+        format!("line {n}\n")
+    }
+
+    #[test]
+    fn writer_writes_in_order_and_flush_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = Arc::new(ModuleLogs::new(dir.path(), 1 << 20, false));
+        logs.start_writer(16).unwrap();
+        for n in 0..10 {
+            logs.write_event_line("rm", Level::INFO, &line(n));
+        }
+        logs.sync();
+        let text = std::fs::read_to_string(cur_path(dir.path(), "rm", LogKind::All)).unwrap();
+        let expected: String = (0..10).map(line).collect();
+        assert_eq!(text, expected);
+    }
+
+    /// A log directory that blocks every write (here: the writer is held by a
+    /// lock on the sinks, as a hung file system would hold it in write(2))
+    /// costs lines, never the caller's time, and the loss is reported.
+    #[test]
+    fn a_blocked_writer_drops_and_reports_instead_of_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = Arc::new(ModuleLogs::new(dir.path(), 1 << 20, false));
+        logs.start_writer(4).unwrap();
+        let held = logs.block_writes_for_test();
+        let started = std::time::Instant::now();
+        for n in 0..100 {
+            logs.write_event_line("rm", Level::INFO, &line(n));
+        }
+        // 100 lines against a blocked writer: none waited for it.
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(logs.dropped.load(Ordering::Relaxed) >= 90);
+        drop(held);
+        logs.sync();
+        logs.write_event_line("rm", Level::INFO, "after\n");
+        logs.sync();
+        let clpd = std::fs::read_to_string(cur_path(dir.path(), "clpd", LogKind::Err)).unwrap();
+        assert!(clpd.contains("log lines were dropped"), "{clpd}");
+        let rm = std::fs::read_to_string(cur_path(dir.path(), "rm", LogKind::All)).unwrap();
+        assert!(rm.ends_with("after\n"), "{rm}");
+    }
+}

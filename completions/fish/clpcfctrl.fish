@@ -6,7 +6,7 @@ complete -c clpcfctrl -l pull -d 'Write the installed clp.conf and scripts to DI
 complete -c clpcfctrl -l check -d 'Validate DIR/clp.conf and DIR/scripts without installing (clp extension)'
 complete -c clpcfctrl -s l -d 'Configuration made on Linux (accepted; the encoding is read from the file)'
 complete -c clpcfctrl -s w -d 'Configuration made by the WebUI on Windows (accepted; the encoding is read from the file)'
-complete -c clpcfctrl -l strict -d 'Refuse warnings too (unsupported types, unknown elements)'
+complete -c clpcfctrl -l strict -d 'Refuse warnings too (unsupported types and problems inside them, unknown elements)'
 complete -c clpcfctrl -l json -d 'Print the check report as JSON (with --check)'
 complete -c clpcfctrl -l force -d 'Push even when servers are down (accepted; one server is always this one)'
 complete -c clpcfctrl -l nocheck -d 'Accepted for compatibility; clp always validates before installing'

@@ -9,7 +9,7 @@ use clp::model::{
     Timing,
 };
 
-use crate::util::{CLPCFCTRL, Sandbox, VALID, fixture, invalid, invalid_names, path_str};
+use crate::util::{CLPCFCTRL, Sandbox, VALID, copy_dir, fixture, invalid, invalid_names, path_str};
 
 /// An invalid fixture with exactly one error: where it is and what it says.
 struct Broken {
@@ -439,6 +439,118 @@ fn a_missing_directory_is_an_unknown_object() {
     let out = check(&sandbox, "node1", &sandbox.work().join("nothing"), &[]);
     out.expect_code(4);
     assert!(out.stderr.contains("clp.conf"), "{}", out.stderr);
+}
+
+/// The two-node fixture, copied to `work/` and edited by `(find, replace)` pairs.
+fn edited_two_node(sandbox: &Sandbox, edits: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = sandbox.work().join("two-node");
+    copy_dir(&fixture("two-node"), &dir);
+    let conf = dir.join("clp.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    for (find, replace) in edits {
+        assert!(text.contains(find), "{find:?} is not in two-node/clp.conf");
+        text = text.replacen(find, replace, 1);
+    }
+    std::fs::write(&conf, text).unwrap();
+    dir
+}
+
+#[test]
+fn an_empty_depend_name_means_no_dependency() {
+    let sandbox = Sandbox::new();
+    // What CLUSTERPRO's tools write for "depends on nothing", in a resource clp
+    // runs (exec1) and in one it does not (md1).
+    let dir = edited_two_node(
+        &sandbox,
+        &[
+            (
+                "      <depend name=\"md1\"/>\n",
+                "      <depend name=\"md1\"/>\n      <depend name=\"\"/>\n",
+            ),
+            (
+                "      </parameters>\n    </md>\n",
+                "      </parameters>\n      <depend name=\"\"/>\n    </md>\n",
+            ),
+        ],
+    );
+    let out = check(&sandbox, "server1", &dir, &["--strict"]);
+    // --strict: the four unsupported objects of the fixture are still refused,
+    // but the empty dependencies add nothing, neither error nor warning.
+    out.expect_code(3);
+    assert!(
+        out.stdout.contains("invalid: 0 error(s), 4 warning(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("depend@"), "{}", out.stdout);
+    check(&sandbox, "server1", &dir, &[]).success();
+    let checked = clp::config::check_file(
+        &dir.join("clp.conf"),
+        Some(&dir.join("scripts")),
+        Some("server1"),
+        "clp.conf",
+    )
+    .unwrap();
+    let exec1 = checked.cluster.unwrap();
+    let exec1 = exec1.resources.iter().find(|r| r.name == "exec1").unwrap();
+    assert_eq!(exec1.depends, ["fip1", "md1"]);
+}
+
+#[test]
+fn problems_inside_objects_clp_does_not_run_are_warnings() {
+    let sandbox = Sandbox::new();
+    // As in real files written by a generator: a fip depending on a resource that
+    // does not exist, and a fipw (kept and shown, not run) whose target has a typo.
+    let dir = edited_two_node(
+        &sandbox,
+        &[
+            (
+                "        <ip>192.168.10.100</ip>\n      </parameters>\n",
+                "        <ip>192.168.10.100</ip>\n      </parameters>\n      <depend name=\"vip9\"/>\n",
+            ),
+            (
+                "  </monitor>\n",
+                "    <types name=\"fipw\"/>\n    <fipw name=\"fipw1\">\n      <target>fip</target>\n      <relation>\n        <type>grp</type>\n        <name>failover1</name>\n      </relation>\n    </fipw>\n  </monitor>\n",
+            ),
+        ],
+    );
+    let out = check(&sandbox, "server1", &dir, &[]);
+    out.success();
+    let expected = [
+        "clp.conf:87: warning: /root/resource/fip@fip1/depend@vip9: depends on resource vip9, which does not exist \
+         (a warning only: clp does not run fip resources yet; --strict refuses it)",
+        "warning: /root/monitor/fipw@fipw1/target: target resource fip does not exist. Resources are: fip1, md1, exec1 \
+         (a warning only: clp does not run fipw monitors yet; --strict refuses it)",
+        "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 3 monitor(s), 4 object(s) not supported; 6 warning(s)",
+    ];
+    for line in expected {
+        assert!(out.stdout.contains(line), "{line:?} not in\n{}", out.stdout);
+    }
+    // --strict refuses every warning, these included.
+    let out = check(&sandbox, "server1", &dir, &["--strict"]);
+    out.expect_code(3);
+    assert!(
+        out.stdout.contains("invalid: 0 error(s), 6 warning(s)"),
+        "{}",
+        out.stdout
+    );
+    // The same reference in an object clp runs stays an error.
+    let dir = edited_two_node(
+        &sandbox,
+        &[(
+            "      <depend name=\"md1\"/>\n",
+            "      <depend name=\"md1\"/>\n      <depend name=\"vip9\"/>\n",
+        )],
+    );
+    let out = check(&sandbox, "server1", &dir, &[]);
+    out.expect_code(3);
+    assert!(
+        out.stdout.contains(
+            "/root/resource/exec@exec1/depend@vip9: depends on resource vip9, which does not exist\n"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 // ---- the model the library builds ---------------------------------------------

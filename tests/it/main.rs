@@ -11,6 +11,7 @@ mod clpcfget;
 mod clpcfset;
 mod clpstat;
 mod config_check;
+mod corpus;
 mod daemon;
 mod daemon_commands;
 mod daemon_failures;

@@ -37,7 +37,7 @@ pub struct Args {
     /// Configuration made by the WebUI on Windows (accepted; the encoding is read from the file)
     #[arg(short = 'w')]
     pub windows: bool,
-    /// Refuse warnings too (unsupported types, unknown elements)
+    /// Refuse warnings too (unsupported types and problems inside them, unknown elements)
     #[arg(long)]
     pub strict: bool,
     /// Print the check report as JSON (with --check)

@@ -547,7 +547,12 @@ fn add_counted(root: &mut Element, a: &[String], notes: &mut Vec<String>) -> Res
         "grp" => {
             let a = need(a, 2, "add grp <grouptype> <group>")?;
             let gid = root.elements().filter(|e| e.name == "group").count();
-            set(root, &format!("group@{}/type", a[1]), &a[0]);
+            // Like CLUSTERPRO's clpcfset, write the type only when it is not the
+            // default (failover): a missing element means the default, and the
+            // vendor's generator scripts produce files without it.
+            if a[0] != "failover" {
+                set(root, &format!("group@{}/type", a[1]), &a[0]);
+            }
             set(root, &format!("group@{}/comment", a[1]), "");
             set(root, &format!("group@{}/gid", a[1]), &gid.to_string());
         }
@@ -730,6 +735,23 @@ mod tests {
         assert_eq!(n.text, "17");
         let g1 = root.keyed_child("group", "g1").unwrap();
         assert_eq!(g1.child("gid").unwrap().text, "0");
+    }
+
+    #[test]
+    fn a_failover_group_has_no_type_element() {
+        let mut doc = None;
+        run(&mut doc, "create c ASCII");
+        run(&mut doc, "add grp failover g1");
+        run(&mut doc, "add grp virtualmachine g2");
+        let root = &doc.as_ref().unwrap().root;
+        assert_eq!(
+            names(root.keyed_child("group", "g1").unwrap()),
+            ["comment", "gid"]
+        );
+        assert_eq!(
+            names(root.keyed_child("group", "g2").unwrap()),
+            ["type", "comment", "gid"]
+        );
     }
 
     #[test]

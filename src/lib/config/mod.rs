@@ -5,6 +5,8 @@
 //! * [`path`]: element paths in clpcfset syntax;
 //! * [`defaults`]: every known element, its default and its source;
 //! * [`validate`]: tree to typed model, with a report of every problem;
+//! * [`unsupported`]: objects clp keeps but does not run, whose problems are warnings;
+//! * [`placeholder`]: unfilled template markers, refused wherever they stand;
 //! * [`install`]: push/pull of a configuration directory into the root;
 //! * [`builder`]: the clpcfset verbs.
 
@@ -13,9 +15,11 @@ pub mod defaults;
 pub mod encoding;
 pub mod install;
 pub mod path;
+pub mod placeholder;
 #[cfg(test)]
 mod proptests;
 pub mod report;
+pub mod unsupported;
 pub mod validate;
 pub mod xml;
 

@@ -15,9 +15,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::defaults::{self, DefaultValue, Kind, Known, Scope};
-use super::path;
 use super::report::Report;
+use super::unsupported::{self, runs_heartbeat, runs_monitor, runs_resource};
 use super::xml::{Document, Element};
+use super::{path, placeholder};
 use crate::model::*;
 
 /// What validation needs besides the file.
@@ -72,6 +73,7 @@ pub fn check_kind(kind: Kind, value: &str) -> Result<(), String> {
 
 /// Validates `doc`; returns the model when there is no error, and the report.
 pub fn validate(doc: &Document, opts: &Options<'_>, report: &mut Report) -> Option<Cluster> {
+    placeholder::check(doc, report);
     let mut v = Validator { report, opts };
     let cluster = v.cluster(&doc.root);
     v.report.sort();
@@ -607,6 +609,7 @@ impl Validator<'_, '_> {
                 self.unsupported(&inst, "heartbeat", &mut ignored);
                 continue;
             };
+            let mark = unsupported::mark(self.report);
             self.walk(scope, inst.el, "", &abs, true);
             let obj = Obj {
                 el: inst.el,
@@ -626,6 +629,9 @@ impl Validator<'_, '_> {
                     obj.at("device"),
                     format!("device {device} is not a <device id=\"{device}\"> of any server"),
                 );
+            }
+            if !runs_heartbeat(inst.kind) {
+                unsupported::relax(self.report, mark, "heartbeat", inst.kind);
             }
             out.push(Heartbeat {
                 name: inst.name.to_string(),
@@ -767,7 +773,8 @@ impl Validator<'_, '_> {
                 };
                 for d in dep.elements().filter(|e| e.name == "depend") {
                     let target = d.key().unwrap_or("");
-                    if !groups.iter().any(|g| g.name == target) {
+                    // name="" is CLUSTERPRO's way of writing "depends on nothing".
+                    if !target.is_empty() && !groups.iter().any(|g| g.name == target) {
                         self.report.error(
                             d.line,
                             format!("/root/group@{name}/depend/{phase}/depend@{target}"),
@@ -779,6 +786,7 @@ impl Validator<'_, '_> {
         }
         for r in resources {
             if !member_of.contains_key(r.name) {
+                let mark = unsupported::mark(self.report);
                 self.report.error(
                     r.el.line,
                     format!("/root/resource/{}@{}", r.kind, r.name),
@@ -787,6 +795,9 @@ impl Validator<'_, '_> {
                         r.name, r.kind, r.name
                     ),
                 );
+                if !runs_resource(r.kind) {
+                    unsupported::relax(self.report, mark, "resource", r.kind);
+                }
             }
         }
         groups
@@ -810,6 +821,7 @@ impl Validator<'_, '_> {
         for inst in instances {
             let abs = format!("/root/resource/{}@{}", inst.kind, inst.name);
             let scope = scope_of_resource(inst.kind);
+            let mark = unsupported::mark(self.report);
             if scope == Scope::AnyResource {
                 self.unsupported(inst, "resource", unsupported);
             } else {
@@ -827,6 +839,11 @@ impl Validator<'_, '_> {
             let mut depends = Vec::new();
             for d in inst.el.elements().filter(|e| e.name == "depend") {
                 let target = d.key().unwrap_or("").to_string();
+                // name="" is CLUSTERPRO's way of writing "depends on nothing"
+                // (not even on the type's default dependencies).
+                if target.is_empty() {
+                    continue;
+                }
                 let dep_abs = format!("{}/depend@{target}", obj.abs);
                 match instances.iter().find(|r| r.name == target) {
                     None => self.report.error(
@@ -846,6 +863,9 @@ impl Validator<'_, '_> {
                     }
                     Some(_) => depends.push(target),
                 }
+            }
+            if !runs_resource(inst.kind) {
+                unsupported::relax(self.report, mark, "resource", inst.kind);
             }
             if scope != Scope::Resource("exec") {
                 continue;
@@ -1081,6 +1101,7 @@ impl Validator<'_, '_> {
                 self.unsupported(inst, "monitor", unsupported);
                 continue;
             };
+            let mark = unsupported::mark(self.report);
             self.walk(scope, inst.el, "", &abs, true);
             let obj = Obj {
                 el: inst.el,
@@ -1090,7 +1111,11 @@ impl Validator<'_, '_> {
             };
             self.check_required(&obj);
             self.check_override_servers(&obj, servers);
-            if let Some(m) = self.monitor(&obj, inst, instances, resources, groups, servers) {
+            let monitor = self.monitor(&obj, inst, instances, resources, groups, servers);
+            if !runs_monitor(inst.kind) {
+                unsupported::relax(self.report, mark, "monitor", inst.kind);
+            }
+            if let Some(m) = monitor {
                 out.push(m);
             }
         }

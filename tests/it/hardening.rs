@@ -1,0 +1,208 @@
+//! What an unprivileged local user can do to a clpd running as root: nothing
+//! that stops recovery, stops clpd from starting, or makes clpstat lie.
+//!
+//! These tests need root (clpd runs as root, the attacker as `nobody`); they
+//! say so and return when run by another user. The temporary root is made
+//! traversable (0755) as a real `/` is, so the attacker reaches every file
+//! that clpd leaves reachable.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clp::status::MonitorState;
+use nix::sys::signal::Signal;
+
+use crate::daemon::{CLPCL, CLPSTAT, REC_STOP, Rig, WAIT, conf, exec};
+use crate::monitor::{
+    KILL_SLEEPER, escalation, monitors, pidw, signal, wait_alert, wait_async_pid, wait_mon,
+};
+
+/// True when the test can run; prints why not otherwise.
+pub fn running_as_root(test: &str) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("{test}: skipped: needs root (clpd as root, the attacker as nobody)");
+    }
+    root
+}
+
+/// Makes the sandbox reachable by other users, as `/` is.
+pub fn open_up(rig: &Rig) {
+    let root = rig.root();
+    for dir in [root.parent().unwrap_or(&root), &root] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// `nobody` holding an `flock` on every file and directory under the root it
+/// can open (exclusive where it can, shared otherwise), until dropped.
+pub struct Locker {
+    child: Child,
+    /// The paths it holds a lock on.
+    pub locked: Vec<String>,
+}
+
+const LOCKER: &str = r#"
+import fcntl, os, sys
+held = []
+for top, dirs, files in os.walk(sys.argv[1]):
+    for name in [top] + [os.path.join(top, f) for f in files]:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        for how in (fcntl.LOCK_EX, fcntl.LOCK_SH):
+            try:
+                fcntl.flock(fd, how | fcntl.LOCK_NB)
+                held.append(fd)
+                print("locked " + name, flush=True)
+                break
+            except OSError:
+                pass
+print("READY", flush=True)
+sys.stdin.read()
+"#;
+
+impl Locker {
+    pub fn start(root: &Path) -> Locker {
+        let mut child = Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                // Debian's interpreter: a per-user one (pyenv under /root)
+                // is out of nobody's reach.
+                "/usr/bin/python3",
+                "-c",
+                LOCKER,
+            ])
+            .arg(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("setpriv and python3 are installed (tests/install-deps.sh)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut locked = Vec::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == "READY" {
+                    let _ = tx.send(locked);
+                    return;
+                }
+                if let Some(p) = line.strip_prefix("locked ") {
+                    locked.push(p.to_string());
+                }
+            }
+        });
+        let locked = rx
+            .recv_timeout(WAIT)
+            .expect("the locker as nobody reported READY");
+        Locker { child, locked }
+    }
+}
+
+impl Drop for Locker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An asynchronous `sleep 300` watched by pidw, restarted on death.
+fn sleeper(rig: &Rig) {
+    rig.script(
+        "g",
+        "ra",
+        "start.sh",
+        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 300"#,
+    );
+    rig.script("g", "ra", "stop.sh", &format!("{REC_STOP}\n{KILL_SLEEPER}"));
+    rig.install(&conf(
+        &[("g", &[exec("ra").asynchronous()])],
+        &monitors(&[pidw("pidw1", "ra").emergency(&escalation(3, 0, 1))]),
+    ));
+}
+
+#[test]
+fn hardening_locks_held_by_nobody_do_not_stop_recovery_or_clpd() {
+    if !running_as_root("hardening_locks_held_by_nobody_do_not_stop_recovery_or_clpd") {
+        return;
+    }
+    let rig = Rig::new();
+    open_up(&rig);
+    sleeper(&rig);
+    rig.start_online();
+    let first = wait_async_pid(&rig, "ra", None);
+    wait_mon(&rig, "pidw1", MonitorState::Normal);
+    wait_alert(&rig, "rm", 1, "Monitoring pidw1 has started.");
+
+    let locker = Locker::start(&rig.root());
+    let private = ["run/clp", "var/log/clp", "var/lib/clp"];
+    for held in &locker.locked {
+        assert!(
+            !private.iter().any(|p| held.contains(p)),
+            "nobody could lock {held}: clpd's files must be out of reach\n{:?}",
+            locker.locked
+        );
+    }
+
+    // The application dies while every reachable file is locked: clpd
+    // restarts it, logs it, and clpstat shows the new process.
+    signal(&rig, first, Signal::SIGKILL);
+    let second = wait_async_pid(&rig, "ra", Some(first));
+    wait_alert(
+        &rig,
+        "rm",
+        13,
+        "Recovery target ra has restarted because an error was detected in monitoring pidw1.",
+    );
+    let out = rig.run(CLPSTAT, &["--json"]);
+    out.success();
+    assert!(out.stdout.contains(&second.to_string()), "{}", out.stdout);
+
+    // A dead clpd is seen as dead, whatever nobody holds.
+    rig.kill_daemon();
+    rig.run(CLPSTAT, &[]).expect_code(6);
+
+    // And a new clpd starts, while the locks are still held.
+    let out = rig.run(CLPCL, &["-s"]);
+    out.success();
+    rig.wait_for("clpd running again", || rig.daemon_pid());
+    drop(locker);
+    rig.stop_daemon();
+}
+
+#[test]
+fn hardening_clpd_files_have_private_modes() {
+    let rig = Rig::new();
+    sleeper(&rig);
+    rig.start_online();
+    wait_alert(&rig, "rm", 1, "Monitoring pidw1 has started.");
+    let mode = |rel: &str| {
+        std::fs::symlink_metadata(rig.root().join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    // Directories: no permission beyond these (an operator may make them stricter).
+    for (rel, most) in [("run/clp", 0o750), ("var/lib/clp", 0o700), ("var/log/clp", 0o750)] {
+        assert_eq!(mode(rel) & !most, 0, "{rel}: {:o}", mode(rel));
+    }
+    for (rel, want) in [
+        ("run/clp/clpd.lock", 0o600),
+        ("run/clp/clpd.pid", 0o644),
+        ("run/clp/status.json", 0o640),
+        ("var/lib/clp/state.json", 0o600),
+        ("var/log/clp/alert.log", 0o640),
+        ("var/log/clp/pm.log.cur", 0o640),
+    ] {
+        assert_eq!(mode(rel), want, "{rel}: {:o}", mode(rel));
+    }
+    rig.stop_daemon();
+}

@@ -142,14 +142,7 @@ fn hardening_locks_held_by_nobody_do_not_stop_recovery_or_clpd() {
     wait_alert(&rig, "rm", 1, "Monitoring pidw1 has started.");
 
     let locker = Locker::start(&rig.root());
-    let private = ["run/clp", "var/log/clp", "var/lib/clp"];
-    for held in &locker.locked {
-        assert!(
-            !private.iter().any(|p| held.contains(p)),
-            "nobody could lock {held}: clpd's files must be out of reach\n{:?}",
-            locker.locked
-        );
-    }
+    eprintln!("nobody holds locks on {:?}", locker.locked);
 
     // The application dies while every reachable file is locked: clpd
     // restarts it, logs it, and clpstat shows the new process.
@@ -165,14 +158,24 @@ fn hardening_locks_held_by_nobody_do_not_stop_recovery_or_clpd() {
     out.success();
     assert!(out.stdout.contains(&second.to_string()), "{}", out.stdout);
 
-    // A dead clpd is seen as dead, whatever nobody holds.
+    // A dead clpd is seen as dead, whatever nobody holds, and nobody cannot
+    // take the lock a new clpd needs while none runs.
     rig.kill_daemon();
+    let second_locker = Locker::start(&rig.root());
     rig.run(CLPSTAT, &[]).expect_code(6);
 
     // And a new clpd starts, while the locks are still held.
     let out = rig.run(CLPCL, &["-s"]);
     out.success();
     rig.wait_for("clpd running again", || rig.daemon_pid());
+    let private = ["run/clp", "var/log/clp", "var/lib/clp"];
+    for held in locker.locked.iter().chain(&second_locker.locked) {
+        assert!(
+            !private.iter().any(|p| held.contains(p)),
+            "nobody could lock {held}: clpd's files must be out of reach"
+        );
+    }
+    drop(second_locker);
     drop(locker);
     rig.stop_daemon();
 }
@@ -191,7 +194,11 @@ fn hardening_clpd_files_have_private_modes() {
             & 0o7777
     };
     // Directories: no permission beyond these (an operator may make them stricter).
-    for (rel, most) in [("run/clp", 0o750), ("var/lib/clp", 0o700), ("var/log/clp", 0o750)] {
+    for (rel, most) in [
+        ("run/clp", 0o750),
+        ("var/lib/clp", 0o700),
+        ("var/log/clp", 0o750),
+    ] {
         assert_eq!(mode(rel) & !most, 0, "{rel}: {:o}", mode(rel));
     }
     for (rel, want) in [
@@ -204,5 +211,46 @@ fn hardening_clpd_files_have_private_modes() {
     ] {
         assert_eq!(mode(rel), want, "{rel}: {:o}", mode(rel));
     }
+    rig.stop_daemon();
+}
+
+/// A panic in any thread of clpd ends clpd (a half-dead daemon would keep
+/// feeding the watchdog); the application survives and the next clpd adopts
+/// it without starting it again.
+#[test]
+fn hardening_a_panic_in_a_helper_thread_ends_clpd_and_the_next_adopts() {
+    let rig = Rig::new();
+    sleeper(&rig);
+    rig.start_online();
+    let app = wait_async_pid(&rig, "ra", None);
+    rig.kill_daemon();
+
+    // A clpd whose helper thread panics once it is ready.
+    let out = crate::util::run(
+        rig.command(CLPCL)
+            .arg("-s")
+            .env(clp::daemon::panic::FAULT_ENV, "1"),
+    );
+    out.success();
+    let pid = rig.wait_for("the new clpd's pid", || rig.daemon_pid());
+    rig.wait_gone(pid, "clpd after the panic");
+    let err_log = std::fs::read_to_string(rig.root().join("var/log/clp/clpd.err.cur")).unwrap();
+    assert!(
+        err_log.contains("clpd thread 'fault-inject' panicked")
+            && err_log.contains("aborting so that the service manager starts a clean clpd"),
+        "{err_log}"
+    );
+    assert!(
+        crate::daemon::alive(app as i32),
+        "the application died with clpd"
+    );
+
+    // The service manager's restart: the application is adopted, not restarted.
+    rig.start();
+    rig.wait_snap("ra adopted Online", |s| {
+        crate::daemon::res(s, "ra").pid == Some(app)
+            && crate::daemon::res(s, "ra").status == clp::status::RunState::Online
+    });
+    assert_eq!(rig.lines_starting("start ra").len(), 1, "{}", rig.dump());
     rig.stop_daemon();
 }

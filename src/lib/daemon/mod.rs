@@ -13,6 +13,7 @@
 pub mod default_config;
 pub mod notify;
 pub mod os_action;
+pub mod panic;
 pub mod persist;
 pub mod script;
 pub mod snapshot;
@@ -214,6 +215,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     // says otherwise (logs 0640, status 0640, pid file 0644).
     crate::fsafe::set_daemon_umask();
     let _lock = crate::pidfile::acquire(&paths)?;
+    panic::install(&paths);
     // A log or state directory clpd cannot make private (read-only file
     // system, another owner) is reported, not fatal: supervision matters more,
     // and every file in them is opened without following links.
@@ -311,6 +313,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     daemon.arm_systemd_watchdog();
     report_ready(ready_fd.as_deref());
     info!(target: "pm", "clpd is ready (pid {})", std::process::id());
+    panic::inject_fault_if_asked();
     daemon.main_loop(&rx);
     daemon.finish(&socket);
     Ok(())

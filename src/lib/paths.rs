@@ -81,6 +81,12 @@ impl Paths {
         self.run_dir().join("clpd.pid")
     }
 
+    /// `run/clp/clpd.start-service`: `clpcl -s` asks the clpd that systemd
+    /// is about to start to start the cluster service.
+    pub fn start_request_file(&self) -> PathBuf {
+        self.run_dir().join("clpd.start-service")
+    }
+
     /// `run/clp/clpd.lock`: the lock a running clpd holds (mode 0600).
     pub fn lock_file(&self) -> PathBuf {
         self.run_dir().join("clpd.lock")

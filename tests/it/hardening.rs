@@ -253,3 +253,68 @@ fn hardening_a_panic_in_a_helper_thread_ends_clpd_and_the_next_adopts() {
     assert_eq!(rig.lines_starting("start ra").len(), 1, "{}", rig.dump());
     rig.stop_daemon();
 }
+
+/// Writes an executable shell script.
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// With systemd in charge, `clpcl -s` starts clp.service instead of forking
+/// clpd into the operator's session, and still means "start the cluster
+/// service" even after the operator stopped it. systemctl is replaced here
+/// through the command the product runs (`CLP_SYSTEMCTL`): this fake starts
+/// clpd the way the unit does, without `--start`.
+#[test]
+fn hardening_clpcl_starts_clpd_through_systemd_when_it_runs_the_machine() {
+    let rig = Rig::new();
+    sleeper(&rig);
+    rig.start_online();
+    rig.run(CLPCL, &["-t"]).success();
+    rig.wait_service_offline();
+    rig.stop_daemon();
+
+    let calls = rig.t().join("systemctl.calls");
+    let fake = rig.t().join("systemctl");
+    write_script(
+        &fake,
+        &format!(
+            "echo \"$@\" >> '{}'\nCLP_SERVICE_MANAGER=none exec '{}'",
+            calls.display(),
+            crate::daemon::CLPD
+        ),
+    );
+    let out = crate::util::run(
+        rig.command(CLPCL)
+            .arg("-s")
+            .env(clp::cli::launch::SERVICE_MANAGER_ENV, "systemd")
+            .env(clp::cli::launch::SYSTEMCTL_ENV, &fake),
+    );
+    out.success();
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "start clp.service\n"
+    );
+    rig.wait_snap("the group Online again", |s| {
+        crate::daemon::group(s, "g").status == clp::status::RunState::Online
+    });
+    assert!(!rig.root().join("run/clp/clpd.start-service").exists());
+    rig.stop_daemon();
+
+    // A unit that does not start: clpcl says so, with systemctl's words.
+    write_script(&fake, "echo 'Unit clp.service not found.' >&2\nexit 5");
+    let out = crate::util::run(
+        rig.command(CLPCL)
+            .arg("-s")
+            .env(clp::cli::launch::SERVICE_MANAGER_ENV, "systemd")
+            .env(clp::cli::launch::SYSTEMCTL_ENV, &fake),
+    );
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("start clp.service failed")
+            && out.stderr.contains("Unit clp.service not found.")
+            && out.stderr.contains("journalctl -u clp.service"),
+        "{}",
+        out.stderr
+    );
+}

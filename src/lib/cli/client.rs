@@ -119,6 +119,20 @@ pub fn start_daemon(paths: &Paths, wait: Duration, start_service: bool) -> Resul
     if let DaemonState::Running(_) = pidfile::probe(paths)? {
         return Ok(false);
     }
+    if super::launch::choose(&super::launch::facts(paths)?) == super::launch::Launch::Systemd {
+        if start_service {
+            super::launch::request_service_start(paths)?;
+        }
+        super::launch::start_unit(wait)?;
+        return match pidfile::probe(paths)? {
+            DaemonState::Running(_) => Ok(true),
+            DaemonState::NotRunning => Err(ClpError::failed(format!(
+                "{} started but clpd is not running; see journalctl -u {}",
+                super::launch::UNIT,
+                super::launch::UNIT
+            ))),
+        };
+    }
     let run = paths.run_dir();
     std::fs::create_dir_all(&run).map_err(|e| ClpError::io("cannot create", &run, e))?;
     let errors = run.join("clpd.start.err");

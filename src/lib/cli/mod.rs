@@ -21,6 +21,7 @@ pub mod clprsc;
 pub mod clpstat;
 pub mod clpstdn;
 pub mod docgen;
+pub mod launch;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -216,6 +216,8 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     crate::fsafe::set_daemon_umask();
     let _lock = crate::pidfile::acquire(&paths)?;
     panic::install(&paths);
+    // `clpcl -s` through systemd leaves its "start the service" here.
+    let start_requested = crate::cli::launch::take_service_start_request(&paths) || start_requested;
     // A log or state directory clpd cannot make private (read-only file
     // system, another owner) is reported, not fatal: supervision matters more,
     // and every file in them is opened without following links.

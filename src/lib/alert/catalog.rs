@@ -422,6 +422,7 @@ pub static CATALOG: &[Entry] = &[
     v("rm", 210, I, "IO Fencing by ACPI driver has been required because an error was detected in monitoring %1."),
     v("rm", 211, E, "Attempted to IO Fencing by ACPI driver due to the error detected in monitoring %1, but failed."),
     v("rm", 220, W, "Recovery will not be executed since any recovery target is not active."),
+    u("rm", 900, W, "Recovery target %1 was restarted %2 times within %3 seconds (clp/restartlimit): monitoring %4 restarts it no more and takes the next recovery step."),
     // ---- cl: cluster commands (clpcl) ----
     v("cl", 1, I, "There was a request to start %1 from the %2."),
     v("cl", 2, I, "There was a request to stop %1 from the %2."),
@@ -727,13 +728,14 @@ mod tests {
     }
 
     #[test]
-    fn only_logcmd_is_unverified() {
+    fn only_clps_own_events_are_unverified() {
         let unverified: Vec<_> = CATALOG
             .iter()
             .filter(|e| !e.verified)
             .map(|e| (e.module, e.id))
             .collect();
-        assert_eq!(unverified, vec![("logcmd", 1)]);
+        // clp's own events (ids 900 and up), then clplogcmd's free text.
+        assert_eq!(unverified, vec![("rm", 900), ("logcmd", 1)]);
     }
 
     #[test]

@@ -249,7 +249,8 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let model = Arc::new(model);
     let engine = Engine::new(model.clone(), 0);
     let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
-    let monitors = Monitors::new(model, crate::monitor::RUNNABLE);
+    let mut monitors = Monitors::new(model, crate::monitor::RUNNABLE);
+    monitors.set_clock_base(persist::monotonic_ms());
     let mut daemon = Daemon {
         paths: paths.clone(),
         host: script::HostInfo::detect(),
@@ -466,6 +467,11 @@ impl Daemon {
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
         self.reboots = state.reboots.clone();
+        if same_boot {
+            // A crash loop is not reset by restarting clpd.
+            let now = self.now();
+            self.monitors.restore_restart_history(&state.restarts, now);
+        }
         // Kill what was half-done: scripts whose daemon died under them.
         // Kill what was half-done: scripts whose daemon died under them. Only on
         // the same boot: after a reboot the numbers belong to other processes.
@@ -1542,6 +1548,7 @@ impl Daemon {
             stopped_by_operator: self.stopped_by_operator,
             engine: self.engine.persisted(),
             reboots: self.reboots.clone(),
+            restarts: self.monitors.restart_history(self.now()),
             in_flight: self
                 .tags
                 .values()

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Persisted;
+use crate::engine::storm::RestartHistory;
 use crate::error::{ClpError, Result};
 use crate::paths::Paths;
 
@@ -34,6 +35,23 @@ pub struct StateFile {
     /// Unix seconds of reboot-type final actions (the reboot budget, rm 100).
     #[serde(default)]
     pub reboots: Vec<u64>,
+    /// Recent monitor restarts per target (restart storms), on the monotonic
+    /// clock of this boot: see [`monotonic_ms`].
+    #[serde(default)]
+    pub restarts: Vec<RestartHistory>,
+}
+
+/// Milliseconds of the system's monotonic clock (CLOCK_MONOTONIC, the clock of
+/// `Instant`). Unlike wall time it does not jump when the clock is set, and
+/// unlike an `Instant` it means the same in every process of one boot: a
+/// restarted clpd compares the restart times its predecessor saved with it
+/// (the state file is trusted only on the boot that wrote it).
+pub fn monotonic_ms() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(t.tv_nsec / 1_000_000).unwrap_or(0))
 }
 
 pub fn state_path(paths: &Paths) -> PathBuf {
@@ -107,6 +125,10 @@ mod tests {
                 start_time: 6,
             }],
             reboots: vec![7],
+            restarts: vec![RestartHistory {
+                target: "resource:r".into(),
+                at_ms: vec![8, 9],
+            }],
         };
         save(&p, &state, true).unwrap();
         assert_eq!(load(&p), (state, None));

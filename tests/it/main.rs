@@ -16,6 +16,7 @@ mod daemon_commands;
 mod daemon_failures;
 mod daemon_restart;
 mod examples;
+mod faults;
 mod logs;
 mod monitor;
 mod monitor_ctl;

@@ -157,6 +157,7 @@ pub static CATALOG: &[Entry] = &[
     v("pm", 105, I, "The system will be cycle by bmc."),
     v("pm", 106, I, "The system will be nmi by bmc."),
     v("pm", 107, I, "The system will be iofencing."),
+    u("pm", 900, E, "The persisted state is damaged: %1; it was %2. clpd continues from an empty state."),
     // ---- nm: node (server) manager ----
     v("nm", 1, I, "Server %1 has started."),
     v("nm", 2, I, "Server %1 has been stopped."),
@@ -735,7 +736,7 @@ mod tests {
             .map(|e| (e.module, e.id))
             .collect();
         // clp's own events (ids 900 and up), then clplogcmd's free text.
-        assert_eq!(unverified, vec![("rm", 900), ("logcmd", 1)]);
+        assert_eq!(unverified, vec![("pm", 900), ("rm", 900), ("logcmd", 1)]);
     }
 
     #[test]

@@ -453,13 +453,20 @@ impl Daemon {
     /// service unless the operator stopped it on this boot.
     fn recover_or_start(&mut self, start_requested: bool) {
         let path = persist::state_path(&self.paths);
-        let (state, problem) = persist::load(&path);
-        if let Some(p) = problem {
-            // Without the state we cannot tell what runs: starting groups could
-            // start them twice. Wait for the operator (CLUSTERPRO's cl 18).
-            warn!(target: "pm", "{p}");
-            if !start_requested {
-                let local = self.engine.model().local_server.clone();
+        let (state, damaged) = persist::load(&path);
+        if let Some(d) = damaged {
+            let local = self.engine.model().local_server.clone();
+            let kept = d.kept.as_ref().map_or_else(
+                || "could not be moved aside".to_string(),
+                |k| format!("kept as {}", k.display()),
+            );
+            self.alert(&Alert::from_catalog(&local, "pm", 900, &[&d.why, &kept]));
+            // Without the state we cannot tell what runs. Written before this
+            // boot, nothing of it runs now (the usual case: an OS crash left it
+            // empty or torn). Written on this boot, an earlier clpd may have
+            // left groups online that a start would start twice: wait for the
+            // operator (CLUSTERPRO's cl 18).
+            if d.this_boot && !start_requested {
                 self.alert(&Alert::from_catalog(&local, "cl", 18, &[]));
                 self.stopped_by_operator = true;
                 return;

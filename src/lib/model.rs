@@ -54,6 +54,10 @@ pub struct ClusterSettings {
     /// Reboot-type final actions allowed within `reboot_window` (rm 100 beyond).
     pub max_reboots: u32,
     pub reboot_window: Duration,
+    /// Monitor restarts of one target allowed within `restart_window` before
+    /// the restart step is skipped (rm 900); 0 = unbounded (`clp/restartlimit`).
+    pub max_restarts: u32,
+    pub restart_window: Duration,
     /// The watchdog device userw keeps alive (`clp/watchdog/device`).
     pub watchdog_device: String,
     /// Where alerts go besides the alert log: syslog, mail, commands.

@@ -17,6 +17,7 @@ mod daemon_commands;
 mod daemon_failures;
 mod daemon_restart;
 mod examples;
+mod faults;
 mod hardening;
 mod logs;
 mod monitor;

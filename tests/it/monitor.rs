@@ -444,8 +444,16 @@ fn spin_async_pid(rig: &Rig, r: &str, not: u32) -> u32 {
 
 #[test]
 fn monitor_pidw_one_death_is_one_recovery() {
-    // Restart threshold high: each kill must cost exactly one restart.
+    // Restart threshold high and no restart limit (clp/restartlimit/max 0):
+    // each kill must cost exactly one restart.
     let rig = sleeper_rig(|m| m.emergency(&escalation(999, 0, 1)), |_| ());
+    let text = std::fs::read_to_string(rig.cfg().join("clp.conf")).unwrap();
+    rig.write_conf(&text.replacen(
+        "</root>",
+        "<clp><restartlimit><max>0</max></restartlimit></clp></root>",
+        1,
+    ));
+    rig.push();
     rig.start_online();
     let mut pid = wait_async_pid(&rig, "ra", None);
     for round in 1..=40 {

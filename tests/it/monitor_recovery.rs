@@ -1,7 +1,8 @@
 //! Recovery paths of the monitor engine in the real clpd beyond the resource
 //! restart: the recovery script, the restart of a whole group, a recovery
-//! target that is not active, the reboot cap on final actions, and a death
-//! that happens while the watching monitor is suspended.
+//! target that is not active, the reboot cap on final actions, a death that
+//! happens while the watching monitor is suspended, and the restart limit on a
+//! crash loop.
 
 use clp::status::{MonitorState, RunState, ServiceState};
 use nix::sys::signal::Signal;
@@ -242,5 +243,60 @@ fn monitor_death_while_suspended_is_recovered_after_resume() {
     wait_async_pid(&rig, "ra", Some(first));
     wait_alert(&rig, "rm", 26, "pidw1 status changed from error to normal.");
     assert_eq!(rig.lines_starting("start ra").len(), 2);
+    rig.stop_daemon();
+}
+
+#[test]
+fn monitor_restart_storm_is_bounded_and_escalates() {
+    // The application dies about 1 s after each start, after pidw has seen it
+    // alive: each good check resets the monitor's counters (rm 26), so only the
+    // restart limit (3 in 600 s here) stops the loop.
+    let rig = Rig::new();
+    rig.script(
+        "g",
+        "ra",
+        "start.sh",
+        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 1"#,
+    );
+    rig.script("g", "ra", "stop.sh", crate::daemon::REC_STOP);
+    let watch = pidw("pidw1", "ra").emergency(&escalation(10, 1, 2));
+    rig.install(&conf(
+        &[("g", &[exec("ra").asynchronous()])],
+        &format!(
+            "{}  <clp><restartlimit><max>3</max><window>600</window></restartlimit></clp>\n",
+            monitors(&[watch])
+        ),
+    ));
+    rig.start();
+    let storm = wait_alert(&rig, "rm", 900, "Recovery target ra was restarted 3 times");
+    assert!(
+        storm.contains("within 600 seconds") && storm.contains("monitoring pidw1"),
+        "{storm}"
+    );
+    wait_alert(
+        &rig,
+        "rm",
+        12,
+        "Recovery target g has stopped because an error was detected in monitoring pidw1.",
+    );
+    rig.wait_snap("g Offline", |s| group(s, "g").status == RunState::Offline);
+    assert_eq!(
+        alerts_with(&rig, "rm", 13, "pidw1").len(),
+        3,
+        "{}",
+        rig.dump()
+    );
+    assert!(
+        !alerts_with(&rig, "rm", 26, "pidw1").is_empty(),
+        "the counters were reset between crashes\n{}",
+        rig.dump()
+    );
+    // Nothing restarts it any more. That nothing happens can only be watched
+    // for a while: twice the crash period, failing at the first new start.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        assert_eq!(rig.lines_starting("start ra").len(), 4, "{}", rig.dump());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     rig.stop_daemon();
 }

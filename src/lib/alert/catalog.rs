@@ -157,6 +157,7 @@ pub static CATALOG: &[Entry] = &[
     v("pm", 105, I, "The system will be cycle by bmc."),
     v("pm", 106, I, "The system will be nmi by bmc."),
     v("pm", 107, I, "The system will be iofencing."),
+    u("pm", 900, E, "The persisted state is damaged: %1; it was %2. clpd continues from an empty state."),
     // ---- nm: node (server) manager ----
     v("nm", 1, I, "Server %1 has started."),
     v("nm", 2, I, "Server %1 has been stopped."),
@@ -422,6 +423,7 @@ pub static CATALOG: &[Entry] = &[
     v("rm", 210, I, "IO Fencing by ACPI driver has been required because an error was detected in monitoring %1."),
     v("rm", 211, E, "Attempted to IO Fencing by ACPI driver due to the error detected in monitoring %1, but failed."),
     v("rm", 220, W, "Recovery will not be executed since any recovery target is not active."),
+    u("rm", 900, W, "Recovery target %1 was restarted %2 times within %3 seconds (clp/restartlimit): monitoring %4 restarts it no more and takes the next recovery step."),
     // ---- cl: cluster commands (clpcl) ----
     v("cl", 1, I, "There was a request to start %1 from the %2."),
     v("cl", 2, I, "There was a request to stop %1 from the %2."),
@@ -727,13 +729,14 @@ mod tests {
     }
 
     #[test]
-    fn only_logcmd_is_unverified() {
+    fn only_clps_own_events_are_unverified() {
         let unverified: Vec<_> = CATALOG
             .iter()
             .filter(|e| !e.verified)
             .map(|e| (e.module, e.id))
             .collect();
-        assert_eq!(unverified, vec![("logcmd", 1)]);
+        // clp's own events (ids 900 and up), then clplogcmd's free text.
+        assert_eq!(unverified, vec![("pm", 900), ("rm", 900), ("logcmd", 1)]);
     }
 
     #[test]

@@ -191,6 +191,8 @@ pub const PARAMS: &[Param] = &[
     p(Root, "clp/watchdog/device", Value("/dev/watchdog"), Text, "clp: the watchdog device userw keeps alive (placed under CLP_ROOT when the root is relocated)"),
     p(Root, "clp/reboot/max", Value("3"), Int { min: 0, max: 999 }, "clp: reboot-type final actions allowed within clp/reboot/window (CLUSTERPRO's Max Reboot Count); then rm 100"),
     p(Root, "clp/reboot/window", Value("3600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a reboot no longer counts (Max Reboot Count Reset Time)"),
+    p(Root, "clp/restartlimit/max", Value("5"), Int { min: 0, max: 999 }, "clp: monitor restarts of one recovery target allowed within clp/restartlimit/window, whatever the monitor's counters say; one more skips the restart step (rm 900) and the ladder goes on to failover and the final action; 0 = unbounded (systemd's StartLimitBurst is 5 too)"),
+    p(Root, "clp/restartlimit/window", Value("600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a restart no longer counts toward clp/restartlimit/max (monotonic clock; clpmonctrl -c clears the count)"),
     // ---- server ---------------------------------------------------------------
     p(Server, "priority", Required, Int { min: 0, max: 31 }, "V: 0 = master"),
     p(Server, "comment", Value(""), Text, "V"),

@@ -1516,6 +1516,8 @@ fn settings(root: &Obj<'_>) -> ClusterSettings {
         syslog_level_in_message: root.flag("cluster/syslog/format/level"),
         max_reboots: root.u32("clp/reboot/max"),
         reboot_window: root.secs("clp/reboot/window"),
+        max_restarts: root.u32("clp/restartlimit/max"),
+        restart_window: root.secs("clp/restartlimit/window"),
         watchdog_device: root.text("clp/watchdog/device"),
         alerts: alert_routing(root),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),

@@ -273,7 +273,8 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let model = Arc::new(model);
     let engine = Engine::new(model.clone(), 0);
     let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
-    let monitors = Monitors::new(model, crate::monitor::RUNNABLE);
+    let mut monitors = Monitors::new(model, crate::monitor::RUNNABLE);
+    monitors.set_clock_base(persist::monotonic_ms());
     let mut daemon = Daemon {
         paths: paths.clone(),
         host: script::HostInfo::detect(),
@@ -477,13 +478,20 @@ impl Daemon {
     /// service unless the operator stopped it on this boot.
     fn recover_or_start(&mut self, start_requested: bool) {
         let path = persist::state_path(&self.paths);
-        let (state, problem) = persist::load(&path);
-        if let Some(p) = problem {
-            // Without the state we cannot tell what runs: starting groups could
-            // start them twice. Wait for the operator (CLUSTERPRO's cl 18).
-            warn!(target: "pm", "{p}");
-            if !start_requested {
-                let local = self.engine.model().local_server.clone();
+        let (state, damaged) = persist::load(&path);
+        if let Some(d) = damaged {
+            let local = self.engine.model().local_server.clone();
+            let kept = d.kept.as_ref().map_or_else(
+                || "could not be moved aside".to_string(),
+                |k| format!("kept as {}", k.display()),
+            );
+            self.alert(&Alert::from_catalog(&local, "pm", 900, &[&d.why, &kept]));
+            // Without the state we cannot tell what runs. Written before this
+            // boot, nothing of it runs now (the usual case: an OS crash left it
+            // empty or torn). Written on this boot, an earlier clpd may have
+            // left groups online that a start would start twice: wait for the
+            // operator (CLUSTERPRO's cl 18).
+            if d.this_boot && !start_requested {
                 self.alert(&Alert::from_catalog(&local, "cl", 18, &[]));
                 self.stopped_by_operator = true;
                 return;
@@ -491,6 +499,11 @@ impl Daemon {
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
         self.reboots = state.reboots.clone();
+        if same_boot {
+            // A crash loop is not reset by restarting clpd.
+            let now = self.now();
+            self.monitors.restore_restart_history(&state.restarts, now);
+        }
         // Kill what was half-done: scripts whose daemon died under them.
         // Kill what was half-done: scripts whose daemon died under them. Only on
         // the same boot: after a reboot the numbers belong to other processes.
@@ -1568,6 +1581,7 @@ impl Daemon {
             stopped_by_operator: self.stopped_by_operator,
             engine: self.engine.persisted(),
             reboots: self.reboots.clone(),
+            restarts: self.monitors.restart_history(self.now()),
             in_flight: self
                 .tags
                 .values()

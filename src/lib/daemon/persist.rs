@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Persisted;
+use crate::engine::storm::RestartHistory;
 use crate::error::{ClpError, Result};
 use crate::paths::Paths;
 
@@ -34,6 +35,23 @@ pub struct StateFile {
     /// Unix seconds of reboot-type final actions (the reboot budget, rm 100).
     #[serde(default)]
     pub reboots: Vec<u64>,
+    /// Recent monitor restarts per target (restart storms), on the monotonic
+    /// clock of this boot: see [`monotonic_ms`].
+    #[serde(default)]
+    pub restarts: Vec<RestartHistory>,
+}
+
+/// Milliseconds of the system's monotonic clock (CLOCK_MONOTONIC, the clock of
+/// `Instant`). Unlike wall time it does not jump when the clock is set, and
+/// unlike an `Instant` it means the same in every process of one boot: a
+/// restarted clpd compares the restart times its predecessor saved with it
+/// (the state file is trusted only on the boot that wrote it).
+pub fn monotonic_ms() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(t.tv_nsec / 1_000_000).unwrap_or(0))
 }
 
 pub fn state_path(paths: &Paths) -> PathBuf {
@@ -47,26 +65,78 @@ pub fn boot_id() -> String {
         .unwrap_or_default()
 }
 
-/// Reads the state file; a missing or unreadable one is an empty state (with the
-/// reason, for the log).
-pub fn load(path: &Path) -> (StateFile, Option<String>) {
-    match std::fs::read(path) {
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(state) => (state, None),
-            Err(e) => (
-                StateFile::default(),
-                Some(format!(
-                    "{} is unreadable ({e}); starting from an empty state",
-                    path.display()
-                )),
-            ),
+/// A state file that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damaged {
+    /// What was wrong, naming the file.
+    pub why: String,
+    /// Where the damaged file (or directory) was moved for support, if it could be.
+    pub kept: Option<PathBuf>,
+    /// It was last written on this boot (or its age is unknown): an earlier
+    /// clpd of this boot may have left groups running.
+    pub this_boot: bool,
+}
+
+/// Reads the state file. A missing one is an empty state. A damaged one (not
+/// JSON of ours, not a regular file, unreadable) is an empty state too, and is
+/// moved aside to `state.json.corrupt-<time>` so that the next write does not
+/// destroy what support needs to see, and so that it is reported only once.
+pub fn load(path: &Path) -> (StateFile, Option<Damaged>) {
+    let why = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (StateFile::default(), None),
+        Err(e) => format!("cannot read {}: {e}", path.display()),
+        Ok(meta) if !meta.is_file() => format!("{} is not a regular file", path.display()),
+        Ok(_) => match std::fs::read(path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(state) => return (state, None),
+                Err(_) if bytes.is_empty() => format!("{} is empty", path.display()),
+                Err(e) => format!("{} is not a valid state file ({e})", path.display()),
+            },
+            Err(e) => format!("cannot read {}: {e}", path.display()),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (StateFile::default(), None),
-        Err(e) => (
-            StateFile::default(),
-            Some(format!("cannot read {}: {e}", path.display())),
-        ),
+    };
+    let this_boot = written_this_boot(path);
+    let kept = keep_aside(path);
+    (
+        StateFile::default(),
+        Some(Damaged {
+            why,
+            kept,
+            this_boot,
+        }),
+    )
+}
+
+/// Whether `path` was modified after this boot began. Unknown counts as yes
+/// (the cautious answer). The comparison is on wall time, which is all a file
+/// records: the boot's wall-clock start is now minus CLOCK_BOOTTIME.
+fn written_this_boot(path: &Path) -> bool {
+    let Ok(modified) = std::fs::symlink_metadata(path).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let up = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let up = std::time::Duration::new(
+        u64::try_from(up.tv_sec).unwrap_or(0),
+        u32::try_from(up.tv_nsec).unwrap_or(0),
+    );
+    match std::time::SystemTime::now().checked_sub(up) {
+        Some(boot) => modified >= boot,
+        None => true,
     }
+}
+
+/// Renames the damaged `path` to `<name>.corrupt-<local time>` in its directory.
+fn keep_aside(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut dest = dir.join(format!("{name}.corrupt-{stamp}"));
+    let mut n = 1;
+    while dest.symlink_metadata().is_ok() {
+        n += 1;
+        dest = dir.join(format!("{name}.corrupt-{stamp}.{n}"));
+    }
+    std::fs::rename(path, &dest).ok().map(|()| dest)
 }
 
 /// Writes the state file atomically.
@@ -107,12 +177,26 @@ mod tests {
                 start_time: 6,
             }],
             reboots: vec![7],
+            restarts: vec![RestartHistory {
+                target: "resource:r".into(),
+                at_ms: vec![8, 9],
+            }],
         };
         save(&p, &state, true).unwrap();
         assert_eq!(load(&p), (state, None));
         std::fs::write(&p, "{not json").unwrap();
-        let (empty, why) = load(&p);
+        let (empty, damaged) = load(&p);
         assert_eq!(empty, StateFile::default());
-        assert!(why.unwrap().contains("unreadable"));
+        let damaged = damaged.unwrap();
+        assert!(
+            damaged.why.contains("not a valid state file"),
+            "{damaged:?}"
+        );
+        assert!(damaged.this_boot, "written just now");
+        // Kept aside as it was: the next load finds nothing to report.
+        let kept = damaged.kept.unwrap();
+        assert_eq!(std::fs::read(&kept).unwrap(), b"{not json");
+        assert!(!p.exists());
+        assert_eq!(load(&p), (StateFile::default(), None));
     }
 }

@@ -17,8 +17,11 @@
 
 pub mod monitor;
 #[cfg(test)]
+mod monitor_storm_tests;
+#[cfg(test)]
 mod monitor_tests;
 pub mod resource;
+pub mod storm;
 #[cfg(test)]
 mod tests;
 

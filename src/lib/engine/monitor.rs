@@ -14,12 +14,18 @@
 //!   when recovery is disabled (rm 192), or after a timeout with `notrecovery` (rm 193).
 //! * The counters are reset when the monitor returns to normal (rm 26), by
 //!   `clpmonctrl -c`, and never otherwise; suspending keeps them.
+//! * Restart storms are bounded: when a target was already restarted
+//!   `clp/restartlimit/max` times within `clp/restartlimit/window` (whatever
+//!   the counters say), the restart step is skipped as if its threshold were
+//!   reached (rm 900) and the ladder goes on ([`super::storm`]). Only
+//!   `clpmonctrl -c` and the passing of time clear that history.
 //! * Reboot-type final actions stop once the reboot budget is used up (rm 100).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::storm::{RestartHistory, RestartLimit, Storms, target_key};
 use super::{AlertRef, Millis, OsAction};
 use crate::model::{Cluster, Monitor, MonitorFinalAction, MonitorKind, RecoveryTarget, Timing};
 use crate::status::MonitorState;
@@ -224,6 +230,11 @@ pub struct Monitors {
     reboot_budget: u32,
     next_id: CheckId,
     now: Millis,
+    /// Recent restarts per target, in milliseconds of the system's monotonic
+    /// clock (`clock_base + now`): they survive a restart of clpd.
+    storms: Storms,
+    /// The system's monotonic clock, in ms, at `now` = 0.
+    clock_base: u64,
 }
 
 /// What clpstat shows for one monitor.
@@ -252,7 +263,38 @@ impl Monitors {
             reboot_budget: u32::MAX,
             next_id: 1,
             now: 0,
+            storms: Storms::default(),
+            clock_base: 0,
         }
+    }
+
+    /// Tells where the engine's time 0 is on the system's monotonic clock, so
+    /// that restart times can be kept across a restart of clpd.
+    pub fn set_clock_base(&mut self, base_ms: u64) {
+        self.clock_base = base_ms;
+    }
+
+    fn restart_limit(&self) -> RestartLimit {
+        RestartLimit {
+            max: self.model.settings.max_restarts,
+            window: self.model.settings.restart_window,
+        }
+    }
+
+    fn mono_now(&self) -> u64 {
+        self.clock_base.saturating_add(self.now)
+    }
+
+    /// The restarts that still count at `now`, to persist.
+    pub fn restart_history(&self, now: Millis) -> Vec<RestartHistory> {
+        self.storms
+            .export(self.clock_base.saturating_add(now), self.restart_limit())
+    }
+
+    /// Takes over the restarts a previous clpd of this boot recorded.
+    pub fn restore_restart_history(&mut self, history: &[RestartHistory], now: Millis) {
+        self.storms
+            .import(history, self.clock_base.saturating_add(now));
     }
 
     /// Takes a new configuration; monitors that still exist keep their state.
@@ -449,9 +491,20 @@ impl Monitors {
                 }
             }
             MonInput::ClearCounters { monitors } => {
+                if monitors.is_empty() {
+                    self.storms.clear_all();
+                }
                 for name in self.names(&monitors) {
                     if let Some(rt) = self.rts.get_mut(&name) {
                         rt.counters = Counters::default();
+                    }
+                    // The operator's clear also ends a storm on what this monitor restarts.
+                    if let Some(key) = self
+                        .model
+                        .monitor(&name)
+                        .and_then(|m| target_key(&m.recovery_target))
+                    {
+                        self.storms.clear(&key);
                     }
                 }
             }
@@ -812,8 +865,15 @@ impl Monitors {
             });
             return;
         }
-        if resource_or_group && counters.restart < spec.restart_threshold {
+        if resource_or_group
+            && counters.restart < spec.restart_threshold
+            && !self.restart_storm(spec, &target_name, effects)
+        {
             self.bump(name, |c| c.restart += 1);
+            if let Some(key) = target_key(&spec.recovery_target) {
+                let (now, limit) = (self.mono_now(), self.restart_limit());
+                self.storms.record(&key, now, limit);
+            }
             let restart = match &spec.recovery_target {
                 RecoveryTarget::Resource(r) => Recovery::RestartResource(r.clone()),
                 RecoveryTarget::Group(g) => Recovery::RestartGroup(g.clone()),
@@ -868,6 +928,36 @@ impl Monitors {
             (counts.script, counts.restart, counts.failover),
             effects,
         );
+    }
+
+    /// True when restarting the target of `spec` once more would make a storm:
+    /// the restart step is then used up (rm 900 says why) and the ladder goes on.
+    fn restart_storm(
+        &mut self,
+        spec: &Monitor,
+        target_name: &str,
+        effects: &mut Vec<MonEffect>,
+    ) -> bool {
+        let Some(key) = target_key(&spec.recovery_target) else {
+            return false;
+        };
+        let limit = self.restart_limit();
+        let Some(count) = self.storms.exceeded(&key, self.mono_now(), limit) else {
+            return false;
+        };
+        let threshold = spec.restart_threshold;
+        self.bump(&spec.name, |c| c.restart = c.restart.max(threshold));
+        effects.push(MonEffect::Alert(AlertRef::new(
+            "rm",
+            900,
+            &[
+                target_name,
+                &count.to_string(),
+                &limit.window.as_secs().to_string(),
+                &spec.name,
+            ],
+        )));
+        true
     }
 
     fn bump(&mut self, name: &str, f: impl FnOnce(&mut Counters)) {

@@ -11,11 +11,16 @@ use crate::model::Cluster;
 use crate::status::MonitorState;
 
 /// One server, group g with exec r (and r2), and the given monitors.
-fn model(monitors: &str, cluster: &str) -> Arc<Cluster> {
+pub(super) fn model(monitors: &str, cluster: &str) -> Arc<Cluster> {
+    model_with(monitors, cluster, "")
+}
+
+/// [`model`] with `root` added under `<root>` (clp's `<clp>` extension).
+pub(super) fn model_with(monitors: &str, cluster: &str, root: &str) -> Arc<Cluster> {
     let text = format!(
         r#"<?xml version="1.0" encoding="ASCII"?>
 <root>
-  <cluster><name>c</name>{cluster}</cluster>
+  <cluster><name>c</name>{cluster}</cluster>{root}
   <server name="node1"><priority>0</priority></server>
   <group name="g"><resource name="exec@r"/><resource name="exec@r2"/></group>
   <resource><types name="exec"/>
@@ -38,21 +43,21 @@ fn model(monitors: &str, cluster: &str) -> Arc<Cluster> {
 }
 
 /// A genw monitor with a user script (no bundled file needed).
-fn genw(name: &str, inner: &str) -> String {
+pub(super) fn genw(name: &str, inner: &str) -> String {
     format!(
         r#"<genw name="{name}"><parameters><default>0</default><path>/bin/true</path></parameters>{inner}</genw>"#
     )
 }
 
-struct Sim {
-    m: Monitors,
-    now: u64,
+pub(super) struct Sim {
+    pub(super) m: Monitors,
+    pub(super) now: u64,
     /// The epoch of each monitor's latest check timer, read from the effects.
     epochs: std::collections::BTreeMap<String, u64>,
 }
 
 impl Sim {
-    fn new(model: Arc<Cluster>) -> Self {
+    pub(super) fn new(model: Arc<Cluster>) -> Self {
         Sim {
             m: Monitors::new(model, &["genw", "psw", "mtw", "pidw"]),
             now: 0,
@@ -60,7 +65,7 @@ impl Sim {
         }
     }
 
-    fn input(&mut self, input: MonInput) -> Vec<MonEffect> {
+    pub(super) fn input(&mut self, input: MonInput) -> Vec<MonEffect> {
         self.now += 1;
         let effects = self.m.handle(input, self.now);
         for e in &effects {
@@ -76,7 +81,7 @@ impl Sim {
         effects
     }
 
-    fn context(&mut self, up: bool, online: &[&str]) -> Vec<MonEffect> {
+    pub(super) fn context(&mut self, up: bool, online: &[&str]) -> Vec<MonEffect> {
         self.context_with_budget(up, online, 3)
     }
 
@@ -92,7 +97,7 @@ impl Sim {
     }
 
     /// Fires the check timer of `name`; returns the effects and the started check.
-    fn tick(&mut self, name: &str) -> (Vec<MonEffect>, Option<CheckId>) {
+    pub(super) fn tick(&mut self, name: &str) -> (Vec<MonEffect>, Option<CheckId>) {
         let epoch = self.epochs.get(name).copied().unwrap_or(0);
         let effects = self.input(MonInput::Timer {
             monitor: name.into(),
@@ -106,7 +111,7 @@ impl Sim {
     }
 
     /// Runs one check of `name` that answers `result`.
-    fn check(&mut self, name: &str, result: CheckResult) -> Vec<MonEffect> {
+    pub(super) fn check(&mut self, name: &str, result: CheckResult) -> Vec<MonEffect> {
         let (mut all, check) = self.tick(name);
         if let Some(check) = check {
             all.extend(self.input(MonInput::CheckDone {
@@ -119,12 +124,12 @@ impl Sim {
         all
     }
 
-    fn fail(&mut self, name: &str) -> Vec<MonEffect> {
+    pub(super) fn fail(&mut self, name: &str) -> Vec<MonEffect> {
         self.check(name, CheckResult::Failed("exit 1".into()))
     }
 }
 
-fn alerts(effects: &[MonEffect]) -> Vec<u32> {
+pub(super) fn alerts(effects: &[MonEffect]) -> Vec<u32> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -134,7 +139,7 @@ fn alerts(effects: &[MonEffect]) -> Vec<u32> {
         .collect()
 }
 
-fn recoveries(effects: &[MonEffect]) -> Vec<Recovery> {
+pub(super) fn recoveries(effects: &[MonEffect]) -> Vec<Recovery> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -144,7 +149,7 @@ fn recoveries(effects: &[MonEffect]) -> Vec<Recovery> {
         .collect()
 }
 
-fn state(sim: &Sim, name: &str) -> MonitorState {
+pub(super) fn state(sim: &Sim, name: &str) -> MonitorState {
     sim.m
         .view(name)
         .map(|v| v.state)

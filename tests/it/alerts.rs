@@ -17,10 +17,10 @@ use crate::daemon::{GATE, REC_STOP, Rig, WAIT, conf, env_file, exec, pid_in, res
 
 /// Where the tests' syslog socket is configured (`clp/syslog/socket`); clpd
 /// places it under the relocated root.
-const SYSLOG_SOCKET: &str = "/run/test-syslog.sock";
+pub const SYSLOG_SOCKET: &str = "/run/test-syslog.sock";
 
 /// Binds the syslog socket under the rig's root before clpd starts.
-fn bind_syslog(rig: &Rig) -> UnixDatagram {
+pub fn bind_syslog(rig: &Rig) -> UnixDatagram {
     let path = rig.root().join(SYSLOG_SOCKET.trim_start_matches('/'));
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     let sock = UnixDatagram::bind(&path).unwrap();
@@ -31,7 +31,11 @@ fn bind_syslog(rig: &Rig) -> UnixDatagram {
 
 /// Collects datagrams from `sock` until `done` holds for what arrived (fails
 /// after [`WAIT`]). Returns every line received.
-fn syslog_until(rig: &Rig, sock: &UnixDatagram, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub fn syslog_until(
+    rig: &Rig,
+    sock: &UnixDatagram,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let deadline = Instant::now() + WAIT;
     let mut lines = Vec::new();
     let mut buf = vec![0u8; 65536];
@@ -49,7 +53,7 @@ fn syslog_until(rig: &Rig, sock: &UnixDatagram, done: impl Fn(&[String]) -> bool
 }
 
 /// Lines whose message part is `<type: m><event: id> ...`.
-fn with_event<'a>(lines: &'a [String], module: &str, id: u32) -> Vec<&'a String> {
+pub fn with_event<'a>(lines: &'a [String], module: &str, id: u32) -> Vec<&'a String> {
     let tag = format!("<type: {module}><event: {id}> ");
     lines.iter().filter(|l| l.contains(&tag)).collect()
 }

@@ -18,6 +18,7 @@ mod daemon_failures;
 mod daemon_restart;
 mod examples;
 mod faults;
+mod faults_logs;
 mod hardening;
 mod logs;
 mod monitor;

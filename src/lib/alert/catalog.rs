@@ -158,6 +158,8 @@ pub static CATALOG: &[Entry] = &[
     v("pm", 106, I, "The system will be nmi by bmc."),
     v("pm", 107, I, "The system will be iofencing."),
     u("pm", 900, E, "The persisted state is damaged: %1; it was %2. clpd continues from an empty state."),
+    u("pm", 901, E, "The alert log %1 cannot be written (%2): alerts go to syslog only until it can."),
+    u("pm", 902, W, "The alert log can be written again; %1 alert(s) were lost."),
     // ---- nm: node (server) manager ----
     v("nm", 1, I, "Server %1 has started."),
     v("nm", 2, I, "Server %1 has been stopped."),
@@ -736,7 +738,16 @@ mod tests {
             .map(|e| (e.module, e.id))
             .collect();
         // clp's own events (ids 900 and up), then clplogcmd's free text.
-        assert_eq!(unverified, vec![("pm", 900), ("rm", 900), ("logcmd", 1)]);
+        assert_eq!(
+            unverified,
+            vec![
+                ("pm", 900),
+                ("pm", 901),
+                ("pm", 902),
+                ("rm", 900),
+                ("logcmd", 1)
+            ]
+        );
     }
 
     #[test]

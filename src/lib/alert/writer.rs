@@ -12,7 +12,49 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 
-use super::{Alert, AlertLog};
+use super::{Alert, AlertLog, SyslogSender};
+
+/// The writer thread's state: the log and what it could not write.
+struct Books {
+    log: AlertLog,
+    syslog: SyslogSender,
+    server: String,
+    /// Alerts lost since the last one that was written (queue full or write failed).
+    lost: u64,
+    /// The last append failed.
+    failing: bool,
+}
+
+impl Books {
+    /// Appends `alert`. The first failure of an episode goes to syslog (pm 901)
+    /// and clpd's error log; the first success after losses records how many
+    /// were lost in the alert log itself (pm 902), so the gap is visible where
+    /// an operator reads.
+    fn write(&mut self, alert: &Alert) {
+        match self.log.append(alert) {
+            Ok(()) => {
+                if self.lost > 0 || self.failing {
+                    let lost = self.lost.to_string();
+                    let note = Alert::from_catalog(&self.server, "pm", 902, &[&lost]);
+                    tracing::warn!(target: "clpd", "{}", note.message);
+                    let _ = self.log.append(&note);
+                    self.lost = 0;
+                    self.failing = false;
+                }
+            }
+            Err(e) => {
+                self.lost += 1;
+                if !self.failing {
+                    self.failing = true;
+                    let path = self.log.path().display().to_string();
+                    let note = Alert::from_catalog(&self.server, "pm", 901, &[&path, &e.message]);
+                    tracing::error!(target: "clpd", "{}", note.message);
+                    self.syslog.send_or_report(&note);
+                }
+            }
+        }
+    }
+}
 
 /// Alerts the daemon's queue holds: far more than a burst of recoveries raises.
 pub const DAEMON_QUEUE_ALERTS: usize = 1024;
@@ -24,25 +66,31 @@ pub struct AlertWriter {
 }
 
 impl AlertWriter {
-    /// Starts the thread that appends to `log`.
-    pub fn start(log: AlertLog, capacity: usize) -> io::Result<AlertWriter> {
+    /// Starts the thread that appends to `log`. `syslog` hears once when the
+    /// alert log cannot be written (full or read-only directory); `server`
+    /// names this server in the alerts the writer raises itself.
+    pub fn start(
+        log: AlertLog,
+        capacity: usize,
+        syslog: SyslogSender,
+        server: String,
+    ) -> io::Result<AlertWriter> {
         let (tx, rx) = mpsc::sync_channel::<Alert>(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        let seen = Arc::clone(&dropped);
+        let refused = Arc::clone(&dropped);
         std::thread::Builder::new()
             .name("alert-log".into())
             .spawn(move || {
-                let mut log = log;
+                let mut books = Books {
+                    log,
+                    syslog,
+                    server,
+                    lost: 0,
+                    failing: false,
+                };
                 while let Ok(alert) = rx.recv() {
-                    let lost = seen.swap(0, Ordering::Relaxed);
-                    if lost > 0 {
-                        tracing::error!(
-                            target: "clpd",
-                            "{lost} alerts were not written to {}: the alert log could not keep up (slow, full or locked log directory)",
-                            log.path().display()
-                        );
-                    }
-                    log.append_or_report(&alert);
+                    books.lost += refused.swap(0, Ordering::Relaxed);
+                    books.write(&alert);
                 }
             })?;
         Ok(AlertWriter { tx, dropped })
@@ -76,7 +124,7 @@ mod tests {
     fn alerts_are_written_in_order_off_the_caller() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alert.log");
-        let writer = AlertWriter::start(AlertLog::at_path(&path, 100), 64).unwrap();
+        let writer = start(&path, 64);
         for n in 1..=20 {
             assert!(writer.send(&Alert::new("s", "rm", n, Level::Info, "m")));
         }
@@ -96,7 +144,9 @@ mod tests {
         let path = dir.path().join("alert.log");
         let held = std::fs::File::open(dir.path()).unwrap();
         held.lock().unwrap();
-        let writer = AlertWriter::start(AlertLog::at_path(&path, 100), 4).unwrap();
+        // Sent while the writer waits for the lock: the one it holds, the
+        // queue's, and no more.
+        let writer = start(&path, 4);
         let started = Instant::now();
         let sent = (1..=50)
             .filter(|n| writer.send(&Alert::new("s", "rm", *n, Level::Info, "m")))
@@ -109,6 +159,33 @@ mod tests {
         while read_alerts(&path).len() < sent && Instant::now() < deadline {
             std::thread::yield_now();
         }
-        assert_eq!(read_alerts(&path).len(), sent);
+        // The records that fit, then the count of those that did not.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while read_alerts(&path).len() < sent + 1 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let written = read_alerts(&path);
+        assert_eq!(written.len(), sent + 1);
+        let notes: Vec<&Alert> = written.iter().filter(|a| a.module == "pm").collect();
+        assert_eq!(notes.len(), 1, "{written:?}");
+        assert_eq!(notes[0].event_id, 902);
+        assert_eq!(
+            notes[0].message,
+            format!(
+                "The alert log can be written again; {} alert(s) were lost.",
+                50 - sent
+            )
+        );
+    }
+
+    fn start(path: &std::path::Path, capacity: usize) -> AlertWriter {
+        let nowhere = path.with_file_name("no-syslog.sock");
+        AlertWriter::start(
+            AlertLog::at_path(path, 100),
+            capacity,
+            SyslogSender::at(nowhere, false),
+            "s".into(),
+        )
+        .unwrap()
     }
 }

@@ -255,6 +255,8 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
             usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
         ),
         crate::alert::writer::DAEMON_QUEUE_ALERTS,
+        crate::alert::SyslogSender::new(&paths, &model.settings.alerts),
+        local.clone(),
     )
     .map_err(|e| ClpError::failed(format!("cannot start the alert log thread: {e}")))?;
 

@@ -5,7 +5,8 @@
 //! * [`path`]: element paths in clpcfset syntax;
 //! * [`defaults`]: every known element, its default and its source;
 //! * [`validate`]: tree to typed model, with a report of every problem;
-//! * [`install`]: push/pull of a configuration directory into the root;
+//! * [`install`]: push/pull of a configuration directory into the root, with
+//!   [`tree`] (copying trees as root without trusting them) and [`push_lock`];
 //! * [`builder`]: the clpcfset verbs.
 
 pub mod builder;
@@ -15,7 +16,9 @@ pub mod install;
 pub mod path;
 #[cfg(test)]
 mod proptests;
+pub mod push_lock;
 pub mod report;
+pub mod tree;
 pub mod validate;
 pub mod xml;
 

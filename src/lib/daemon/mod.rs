@@ -665,12 +665,20 @@ impl Daemon {
                 return;
             }
             Request::Reload => {
+                // The answer says whether the new configuration is the running
+                // one: clpcfctrl --push puts the previous files back when it is not.
                 let response = match self.reload() {
                     Ok(m) => Response::Ok { message: m },
-                    Err(e) => Response::Err {
-                        kind: e.kind,
-                        message: e.message,
-                    },
+                    Err(e) => {
+                        warn!(target: "pm", "reload refused, the running configuration is kept: {e}");
+                        Response::Err {
+                            kind: e.kind,
+                            message: format!(
+                                "{}; clpd keeps running the previous configuration",
+                                e.message.trim_end()
+                            ),
+                        }
+                    }
                 };
                 let _ = reply.send(response);
                 return;

@@ -524,3 +524,34 @@ fn a_user_holding_locks_under_the_root_does_not_block_a_push() {
         "etc/clp",
     );
 }
+
+#[test]
+fn a_push_renaming_the_running_server_is_refused_by_clpd_and_rolled_back() {
+    let rig = Rig::new();
+    rig.recording_scripts("g1", &["r1"]);
+    let text = conf(&[("g1", &[exec("r1")])], "");
+    rig.install(&text);
+    rig.start_online();
+    let live = rig.root().join("etc/clp");
+    let live_before = snapshot(&live);
+
+    // Validation only warns that this host (n1) is not a server of the file.
+    rig.write_conf(&text.replace("<server name=\"n1\">", "<server name=\"n9\">"));
+    let out = rig.run(CLPCFCTRL, &["--push", "-x", path_str(&rig.cfg())]);
+    out.expect_code(8);
+    for expected in [
+        "this host (n1) is not a <server> of this configuration",
+        "clpd refused the new configuration: the new configuration has no server n1",
+        "the previous configuration was put back",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "{expected:?} in\n{}",
+            out.stderr
+        );
+    }
+    assert_same_tree(&snapshot(&live), &live_before, "etc/clp after the rollback");
+    let snap = rig.snapshot().unwrap();
+    assert_eq!(group(&snap, "g1").status, clp::status::RunState::Online);
+    rig.stop_daemon();
+}

@@ -768,6 +768,17 @@ impl Daemon {
     fn reload(&mut self) -> Result<String> {
         let local = self.engine.model().local_server.clone();
         let (model, digest) = load_config(&self.paths, &local)?;
+        // Validation only warns when this server is not in the file and falls
+        // back to the first <server>; a running clpd cannot become another server.
+        if model.local_server != local {
+            return Err(ClpError::new(
+                ErrorKind::State,
+                format!(
+                    "the new configuration has no server {local} (this server; its first server is {}): clpd cannot change its server name while running; stop clpd (systemctl stop clp), install the configuration, then start clpd",
+                    model.local_server
+                ),
+            ));
+        }
         let now = self.now();
         let model = Arc::new(model);
         match self.engine.reload(model.clone(), now) {

@@ -18,7 +18,8 @@
 //! 5. a running clpd is asked to reload. If it refuses, or does not answer,
 //!    both exchanges and the backup are undone, so the live files are the
 //!    previous ones (the same inodes), and the push fails with clpd's reason.
-//!    clpd never runs a configuration whose scripts were replaced under it.
+//!    The running configuration and the files agree again; only a script
+//!    clpd starts in the milliseconds between exchange and put-back is new.
 
 use std::fs;
 use std::io;

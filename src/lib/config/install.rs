@@ -103,9 +103,11 @@ pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool)
     });
     // The staging directory holds the old configuration after a successful
     // push, or the new one after a failure: either way it goes.
-    let cleanup = tree::remove_tree(&staging);
+    // A leftover is removed by the next push: not worth failing an installed push.
+    if let Err(e) = tree::remove_tree(&staging) {
+        tracing::warn!("{e}");
+    }
     let (checked, backup, reloaded) = result?;
-    cleanup?;
     Ok(Pushed {
         checked,
         backup,
@@ -204,7 +206,10 @@ fn finish(
 ) -> Result<(Option<PathBuf>, Option<String>)> {
     let saved = match backup {
         Some(b) => {
-            tree::remove_tree(&b.fresh)?;
+            // Installed and applied: a leftover is removed by the next push.
+            if let Err(e) = tree::remove_tree(&b.fresh) {
+                tracing::warn!("{e}");
+            }
             Some(b.path)
         }
         None => None,

@@ -75,6 +75,13 @@ impl Paths {
         self.root.join("run/clp")
     }
 
+    /// `run/clp/push`: the directory of `clpcfctrl --push`'s lock file, `push.lock`.
+    /// Only its owner (root) may enter it, so no one else can open the lock
+    /// file, let alone hold a lock on it.
+    pub fn push_lock_dir(&self) -> PathBuf {
+        self.run_dir().join("push")
+    }
+
     /// `run/clp/clpd.pid`: the running daemon's pid, for people and tools
     /// (liveness is decided by the lock file).
     pub fn pid_file(&self) -> PathBuf {

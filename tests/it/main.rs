@@ -29,5 +29,6 @@ mod monitor_recovery;
 mod monitor_system_io;
 mod monitor_system_net;
 mod push_pull;
+mod push_safety;
 mod roundtrip;
 mod util;

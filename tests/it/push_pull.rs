@@ -4,8 +4,8 @@
 use std::fs;
 
 use crate::util::{
-    CLPCFCTRL, Sandbox, VALID, assert_same_tree, fixture, invalid, invalid_names, path_str,
-    snapshot,
+    CLPCFCTRL, Sandbox, VALID, assert_same_tree, fixture, installed, invalid, invalid_names,
+    path_str, snapshot,
 };
 
 #[test]
@@ -21,7 +21,7 @@ fn push_installs_every_valid_fixture_byte_for_byte() {
         );
         assert_same_tree(
             &snapshot(&sandbox.live()),
-            &snapshot(&fixture(f.name)),
+            &installed(&fixture(f.name)),
             &format!("{} installed in etc/clp", f.name),
         );
         // Warnings are shown on push too.
@@ -67,20 +67,20 @@ fn a_second_push_keeps_the_previous_version_as_backup() {
     // The live configuration is the new one, with none of the old scripts left.
     assert_same_tree(
         &snapshot(&sandbox.live()),
-        &snapshot(&fixture("sss-template")),
+        &installed(&fixture("sss-template")),
         "etc/clp after the second push",
     );
     // The backup is the first one: clp.conf and scripts.
     assert_same_tree(
         &snapshot(&sandbox.backup()),
-        &snapshot(&fixture("failsafe-base")),
+        &installed(&fixture("failsafe-base")),
         "var/lib/clp/config-backup",
     );
     // A third push replaces the backup with the second version.
     sandbox.push(&fixture("two-groups-db"), "node1");
     assert_same_tree(
         &snapshot(&sandbox.backup()),
-        &snapshot(&fixture("sss-template")),
+        &installed(&fixture("sss-template")),
         "var/lib/clp/config-backup after a third push",
     );
     // No temporary backup directory is left next to it.
@@ -224,7 +224,7 @@ fn push_defaults_to_the_current_directory() {
     out.success();
     assert_same_tree(
         &snapshot(&sandbox.live()),
-        &snapshot(&fixture("failsafe-base")),
+        &installed(&fixture("failsafe-base")),
         "etc/clp",
     );
 }
@@ -240,7 +240,7 @@ fn pull_writes_the_installed_configuration_byte_for_byte() {
         assert!(out.stdout.contains("Command succeeded."), "{}", out.all());
         assert_same_tree(
             &snapshot(&dest),
-            &snapshot(&fixture(f.name)),
+            &installed(&fixture(f.name)),
             &format!("{} pulled", f.name),
         );
         // What was pulled checks and pushes again as it is.

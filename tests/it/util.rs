@@ -278,6 +278,28 @@ fn walk(base: &Path, rel: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
     }
 }
 
+/// The snapshot of a configuration directory as `clpcfctrl --push` installs it
+/// (and `--pull` writes it): clp.conf 0600, scripts without group/other write
+/// or setuid/setgid/sticky bits.
+pub fn installed(dir: &Path) -> BTreeMap<PathBuf, Entry> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(path, entry)| {
+            let entry = match entry {
+                Entry::File { bytes, .. } if path == Path::new("clp.conf") => {
+                    Entry::File { bytes, mode: 0o600 }
+                }
+                Entry::File { bytes, mode } => Entry::File {
+                    bytes,
+                    mode: (mode & 0o755) | 0o600,
+                },
+                other => other,
+            };
+            (path, entry)
+        })
+        .collect()
+}
+
 /// Asserts two snapshots are equal, naming the first difference.
 pub fn assert_same_tree(
     actual: &BTreeMap<PathBuf, Entry>,

@@ -1,17 +1,25 @@
 //! Installing a configuration directory (`clp.conf` + `scripts/`) into the root,
 //! and copying the installed one out again (`clpcfctrl --push` / `--pull`).
 //!
-//! A push is all or nothing:
-//! 1. the source is validated; a refused configuration touches nothing;
-//! 2. the new file and tree are staged completely next to the live ones
-//!    (`etc/clp/.push-<pid>`), on the same file system, and synced;
-//! 3. the live configuration is copied to `var/lib/clp/config-backup/`;
-//! 4. the scripts tree is swapped in with one `renameat2(RENAME_EXCHANGE)`,
-//!    then `clp.conf` is renamed over the old one: that rename is the commit
-//!    point. If it fails, the scripts exchange is undone.
-//!
-//! clpd reads the configuration only at start and on reload, which is requested
-//! after the commit, so it never sees a half-installed state.
+//! clpcfctrl runs as root and installs scripts clpd runs as root, so a push
+//! installs only what is safe to own as root, and is all or nothing:
+//! 1. the scripts tree is checked: symbolic links, devices, FIFOs, sockets and
+//!    setuid/setgid files are all named at once and nothing is installed;
+//! 2. under the push lock ([`super::push_lock`]), clp.conf and the tree are
+//!    copied into a fresh private directory next to the live ones
+//!    (`etc/clp/.push-*`) with [`super::tree`]: owned by us, clp.conf 0600,
+//!    scripts without group/other write or special bits; the staged copy is
+//!    what gets validated, so a refused configuration touches nothing;
+//! 3. a copy of the live configuration replaces `var/lib/clp/config-backup/`
+//!    (0700, clp.conf 0600);
+//! 4. the scripts tree, then clp.conf, are each exchanged with the staged ones
+//!    (`renameat2(RENAME_EXCHANGE)`): the previous ones stay whole in the
+//!    staging directory;
+//! 5. a running clpd is asked to reload. If it refuses, or does not answer,
+//!    both exchanges and the backup are undone, so the live files are the
+//!    previous ones (the same inodes), and the push fails with clpd's reason.
+//!    The running configuration and the files agree again; only a script
+//!    clpd starts in the milliseconds between exchange and put-back is new.
 
 use std::fs;
 use std::io;
@@ -19,9 +27,15 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 
-use super::{Checked, check_file};
+use super::tree::{self, CONF_MODE, Links};
+use super::{Checked, check_file, push_lock};
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::paths::{CONFIG_FILE, Paths, SCRIPTS_DIR};
+
+/// Name prefix of a push's staging directory in `etc/clp`.
+const STAGING_PREFIX: &str = ".push-";
+/// Name prefix of a backup being made in `var/lib/clp`.
+const BACKUP_PREFIX: &str = ".config-backup-";
 
 /// What a push did.
 #[derive(Debug)]
@@ -30,15 +44,15 @@ pub struct Pushed {
     pub checked: Checked,
     /// Where the previous configuration was saved, if there was one.
     pub backup: Option<PathBuf>,
-    /// What the running clpd said to the reload: None when no clpd runs,
-    /// Ok(message) when it applied the configuration, Err(why) when it kept the
-    /// running one.
-    pub reloaded: Option<std::result::Result<String, String>>,
+    /// What the running clpd said when it applied the configuration; None when
+    /// no clpd runs (it reads the new one when it starts).
+    pub reloaded: Option<String>,
 }
 
 /// Validates `src` (a directory holding clp.conf and scripts/) and installs it.
 /// On a refused configuration returns `Err` of kind `Config` whose message is the
-/// full report, and changes nothing.
+/// full report, and changes nothing. When clpd refuses to apply it, the previous
+/// configuration is put back and the error carries clpd's reason.
 pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool) -> Result<Pushed> {
     let conf = src.join(CONFIG_FILE);
     let scripts = src.join(SCRIPTS_DIR);
@@ -48,14 +62,25 @@ pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool)
             conf.display()
         )));
     }
+    let refused = tree::refused_entries(&scripts)?;
+    if !refused.is_empty() {
+        return Err(ClpError::config(format!(
+            "{}\n{} entr{} of {} refused: clpcfctrl installs only directories and regular files without setuid/setgid bits; replace links by copies of their targets, remove devices, FIFOs and sockets, chmod u-s,g-s the scripts, and push again: nothing was installed",
+            refused.join("\n"),
+            refused.len(),
+            if refused.len() == 1 { "y" } else { "ies" },
+            scripts.display()
+        )));
+    }
     let label = conf.display().to_string();
     let live_dir = paths.config_dir();
     mkdir(&live_dir)?;
     // Only one push at a time: a second one waits here for the first.
-    let _lock = lock_pushes(paths)?;
-    let staging = live_dir.join(format!(".push-{}", std::process::id()));
-    remove_tree(&staging)?;
-    mkdir(&staging)?;
+    let _lock = push_lock::lock_pushes(paths)?;
+    // Under the lock, staging and backup directories belong to no running push.
+    tree::remove_leftovers(&live_dir, STAGING_PREFIX)?;
+    tree::remove_leftovers(&paths.state_dir(), BACKUP_PREFIX)?;
+    let staging = tree::fresh_dir(&live_dir, STAGING_PREFIX)?;
     let result = stage(&conf, &scripts, &staging).and_then(|()| {
         // What is checked is the staged copy, byte for byte what gets installed.
         let checked = check_file(
@@ -69,15 +94,20 @@ pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool)
             message.push_str(&refusal_summary(&checked, strict));
             return Err(ClpError::config(message));
         }
-        let backup = commit(paths, &staging)?;
-        Ok((checked, backup))
+        // Warnings still matter when clpd refuses: they may say why.
+        let (backup, reloaded) = install(paths, &staging).map_err(|mut e| {
+            e.message = format!("{}{}", checked.report, e.message);
+            e
+        })?;
+        Ok((checked, backup, reloaded))
     });
-    // The staging directory holds the old scripts after a successful swap, or the
-    // new ones after a failure: either way it goes.
-    let cleanup = remove_tree(&staging);
-    let (checked, backup) = result?;
-    cleanup?;
-    let reloaded = reload_daemon(paths);
+    // The staging directory holds the old configuration after a successful
+    // push, or the new one after a failure: either way it goes.
+    // A leftover is removed by the next push: not worth failing an installed push.
+    if let Err(e) = tree::remove_tree(&staging) {
+        tracing::warn!("{e}");
+    }
+    let (checked, backup, reloaded) = result?;
     Ok(Pushed {
         checked,
         backup,
@@ -99,134 +129,244 @@ fn refusal_summary(checked: &Checked, strict: bool) -> String {
     }
 }
 
-/// Copies the configuration into the staging directory and syncs it.
+/// Copies the configuration into the staging directory, with safe modes, synced.
 fn stage(conf: &Path, scripts: &Path, staging: &Path) -> Result<()> {
-    let staged_conf = staging.join(CONFIG_FILE);
-    let staged_scripts = staging.join(SCRIPTS_DIR);
-    fs::copy(conf, &staged_conf).map_err(|e| ClpError::io("cannot copy", conf, e))?;
-    if scripts.is_dir() {
-        copy_tree(scripts, &staged_scripts)?;
+    tree::copy_file(conf, staging, CONFIG_FILE, CONF_MODE)?;
+    if fs::symlink_metadata(scripts).is_ok() {
+        tree::copy_tree(scripts, staging, SCRIPTS_DIR, Links::Refuse)?;
     } else {
-        mkdir(&staged_scripts)?;
+        let empty = staging.join(SCRIPTS_DIR);
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        fs::DirBuilder::new()
+            .mode(tree::DIR_MODE)
+            .create(&empty)
+            .and_then(|()| fs::set_permissions(&empty, fs::Permissions::from_mode(tree::DIR_MODE)))
+            .map_err(|e| ClpError::io("cannot create", &empty, e))?;
     }
-    sync_tree(staging)
+    tree::sync_dir(staging)
 }
 
-/// Serialises pushes with a lock file in the run directory.
-fn lock_pushes(paths: &Paths) -> Result<nix::fcntl::Flock<fs::File>> {
-    let dir = paths.run_dir();
-    mkdir(&dir)?;
-    let path = dir.join("push.lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| ClpError::io("cannot open", &path, e))?;
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| ClpError::io("cannot lock", &path, io::Error::from(e)))
+/// What clpd answered to the reload request.
+enum Reload {
+    NotRunning,
+    Applied(String),
+    Refused(ErrorKind, String),
 }
 
 /// Asks a running clpd to reload, and returns its answer.
-fn reload_daemon(paths: &Paths) -> Option<std::result::Result<String, String>> {
+fn reload_daemon(paths: &Paths) -> Reload {
     let request = crate::ipc::Request::Reload;
     match crate::ipc::call(paths, &request, std::time::Duration::from_secs(60)) {
-        Ok(crate::ipc::Response::Ok { message }) => Some(Ok(message)),
-        Ok(crate::ipc::Response::Err { message, .. }) => Some(Err(message)),
-        Err(e) if e.kind == ErrorKind::NotRunning => None,
-        Err(e) => Some(Err(e.message)),
+        Ok(crate::ipc::Response::Ok { message }) => Reload::Applied(message),
+        Ok(crate::ipc::Response::Err { kind, message }) => Reload::Refused(kind, message),
+        Err(e) if e.kind == ErrorKind::NotRunning => Reload::NotRunning,
+        // No answer: clpd has most likely not read the new files yet, and will
+        // find the previous ones when it does.
+        Err(e) => Reload::Refused(e.kind, e.message),
     }
 }
 
-/// Installs a staged configuration: backup, scripts swap, clp.conf rename.
-fn commit(paths: &Paths, staging: &Path) -> Result<Option<PathBuf>> {
-    let live_conf = paths.config_file();
-    let live_scripts = paths.scripts_dir();
-    let staged_conf = staging.join(CONFIG_FILE);
-    let staged_scripts = staging.join(SCRIPTS_DIR);
-
-    let backup = if live_conf.exists() {
-        Some(backup_live(paths)?)
-    } else {
-        None
+/// Installs a staged configuration: backup, exchanges, reload; undoes all of
+/// it when clpd refuses the configuration.
+fn install(paths: &Paths, staging: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+    let backup = Backup::save(paths)?;
+    let swap = match Swap::apply(paths, staging) {
+        Ok(swap) => swap,
+        Err(e) => return Err(undo_backup(backup, e)),
     };
-
-    let had_scripts = live_scripts.exists();
-    if had_scripts {
-        renameat2(
-            AT_FDCWD,
-            &staged_scripts,
-            AT_FDCWD,
-            &live_scripts,
-            RenameFlags::RENAME_EXCHANGE,
-        )
-        .map_err(|e| ClpError::io("cannot swap in", &live_scripts, io::Error::from(e)))?;
-    } else {
-        fs::rename(&staged_scripts, &live_scripts)
-            .map_err(|e| ClpError::io("cannot install", &live_scripts, e))?;
-    }
-    if let Err(e) = fs::rename(&staged_conf, &live_conf) {
-        // Undo the scripts swap so the live pair stays consistent.
-        let undo = if had_scripts {
-            renameat2(
-                AT_FDCWD,
-                &staged_scripts,
-                AT_FDCWD,
-                &live_scripts,
-                RenameFlags::RENAME_EXCHANGE,
-            )
-            .map_err(io::Error::from)
-        } else {
-            fs::rename(&live_scripts, &staged_scripts)
-        };
-        let mut err = ClpError::io("cannot install", &live_conf, e);
-        if let Err(u) = undo {
-            err.message.push_str(&format!(
-                "; the scripts tree could not be restored either ({u}): restore it from {}",
-                paths.config_backup_dir().display()
-            ));
+    let (kind, why) = match reload_daemon(paths) {
+        Reload::NotRunning => return finish(backup, None),
+        Reload::Applied(message) => return finish(backup, Some(message)),
+        Reload::Refused(kind, why) => (kind, why),
+    };
+    let mut err = ClpError::new(
+        kind,
+        format!(
+            "clpd refused the new configuration: {why}\nthe previous configuration was put back as it was (clp.conf and scripts): nothing was installed; push again once clpd can apply it"
+        ),
+    );
+    if let Err(e) = swap.undo(paths, staging) {
+        err.message.push_str(&format!(
+            "\nputting back the previous configuration failed: {e}; it is saved in {}: copy it back and reload clpd (clpcfctrl --push -x {})",
+            paths.config_backup_dir().display(),
+            paths.config_backup_dir().display()
+        ));
+        // Keep the backup of the previous configuration where the message says.
+        if let Some(b) = backup {
+            let _ = tree::remove_tree(&b.fresh);
         }
         return Err(err);
     }
-    sync_dir(&paths.config_dir())?;
-    Ok(backup)
+    Err(undo_backup(backup, err))
 }
 
-/// Copies the live configuration to `var/lib/clp/config-backup`, replacing the
-/// previous backup only once the new one is complete.
-fn backup_live(paths: &Paths) -> Result<PathBuf> {
-    let backup = paths.config_backup_dir();
-    let parent = paths.state_dir();
-    mkdir(&parent)?;
-    let fresh = parent.join(format!(".config-backup-{}", std::process::id()));
-    remove_tree(&fresh)?;
-    mkdir(&fresh)?;
-    let live_conf = paths.config_file();
-    fs::copy(&live_conf, fresh.join(CONFIG_FILE))
-        .map_err(|e| ClpError::io("cannot back up", &live_conf, e))?;
-    let live_scripts = paths.scripts_dir();
-    if live_scripts.is_dir() {
-        copy_tree(&live_scripts, &fresh.join(SCRIPTS_DIR))?;
+fn finish(
+    backup: Option<Backup>,
+    reloaded: Option<String>,
+) -> Result<(Option<PathBuf>, Option<String>)> {
+    let saved = match backup {
+        Some(b) => {
+            // Installed and applied: a leftover is removed by the next push.
+            if let Err(e) = tree::remove_tree(&b.fresh) {
+                tracing::warn!("{e}");
+            }
+            Some(b.path)
+        }
+        None => None,
+    };
+    Ok((saved, reloaded))
+}
+
+fn undo_backup(backup: Option<Backup>, mut err: ClpError) -> ClpError {
+    if let Some(b) = backup
+        && let Err(e) = b.undo()
+    {
+        err.message.push_str(&format!(
+            "\n{} now holds the configuration that is installed, not the one before it ({e})",
+            b.path.display()
+        ));
     }
-    sync_tree(&fresh)?;
-    if backup.exists() {
-        renameat2(
-            AT_FDCWD,
-            &fresh,
-            AT_FDCWD,
-            &backup,
-            RenameFlags::RENAME_EXCHANGE,
-        )
-        .map_err(|e| ClpError::io("cannot replace", &backup, io::Error::from(e)))?;
-        remove_tree(&fresh)?;
+    err
+}
+
+/// The live scripts tree and clp.conf exchanged with the staged ones.
+struct Swap {
+    had_scripts: bool,
+    had_conf: bool,
+}
+
+/// Exchanges `a` and `b` when `b` exists, else renames `a` to `b`.
+fn exchange_or_rename(a: &Path, b: &Path, b_exists: bool) -> Result<()> {
+    if b_exists {
+        renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE)
+            .map_err(|e| ClpError::io("cannot swap in", b, io::Error::from(e)))
     } else {
-        fs::rename(&fresh, &backup).map_err(|e| ClpError::io("cannot create", &backup, e))?;
+        fs::rename(a, b).map_err(|e| ClpError::io("cannot install", b, e))
     }
-    Ok(backup)
+}
+
+/// Undoes [`exchange_or_rename`].
+fn put_back(a: &Path, b: &Path, b_existed: bool) -> Result<()> {
+    if b_existed {
+        renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE)
+            .map_err(|e| ClpError::io("cannot put back", b, io::Error::from(e)))
+    } else {
+        fs::rename(b, a).map_err(|e| ClpError::io("cannot move away", b, e))
+    }
+}
+
+impl Swap {
+    fn apply(paths: &Paths, staging: &Path) -> Result<Swap> {
+        let live_conf = paths.config_file();
+        let live_scripts = paths.scripts_dir();
+        let staged_conf = staging.join(CONFIG_FILE);
+        let staged_scripts = staging.join(SCRIPTS_DIR);
+        let had_scripts = fs::symlink_metadata(&live_scripts).is_ok();
+        let had_conf = fs::symlink_metadata(&live_conf).is_ok();
+        exchange_or_rename(&staged_scripts, &live_scripts, had_scripts)?;
+        if let Err(mut err) = exchange_or_rename(&staged_conf, &live_conf, had_conf) {
+            // Undo the scripts swap so the live pair stays consistent.
+            if let Err(u) = put_back(&staged_scripts, &live_scripts, had_scripts) {
+                err.message.push_str(&format!(
+                    "; the scripts tree could not be put back either ({u}): restore it from {}",
+                    paths.config_backup_dir().display()
+                ));
+            }
+            return Err(err);
+        }
+        let swap = Swap {
+            had_scripts,
+            had_conf,
+        };
+        if let Err(mut err) = tree::sync_dir(&paths.config_dir()) {
+            if let Err(u) = swap.undo(paths, staging) {
+                err.message.push_str(&format!(
+                    "; the previous configuration could not be put back either ({u}): restore it from {}",
+                    paths.config_backup_dir().display()
+                ));
+            }
+            return Err(err);
+        }
+        Ok(swap)
+    }
+
+    fn undo(&self, paths: &Paths, staging: &Path) -> Result<()> {
+        put_back(
+            &staging.join(CONFIG_FILE),
+            &paths.config_file(),
+            self.had_conf,
+        )?;
+        put_back(
+            &staging.join(SCRIPTS_DIR),
+            &paths.scripts_dir(),
+            self.had_scripts,
+        )?;
+        // The previous files are back in place; a failed directory sync only
+        // means a crash right now could bring the new names back, and saying
+        // "could not put back" would be wrong.
+        if let Err(e) = tree::sync_dir(&paths.config_dir()) {
+            tracing::warn!("{e}");
+        }
+        Ok(())
+    }
+}
+
+/// A backup of the live configuration put in place of the previous backup.
+struct Backup {
+    /// `var/lib/clp/config-backup`.
+    path: PathBuf,
+    /// The directory the backup was made in; after the exchange it holds the
+    /// previous backup (or nothing, when there was none).
+    fresh: PathBuf,
+    had_previous: bool,
+}
+
+impl Backup {
+    /// Copies the live configuration to a fresh private directory and puts it
+    /// in place of `var/lib/clp/config-backup` (None: nothing is installed).
+    fn save(paths: &Paths) -> Result<Option<Backup>> {
+        let live_conf = paths.config_file();
+        if !live_conf.exists() {
+            return Ok(None);
+        }
+        let path = paths.config_backup_dir();
+        let parent = paths.state_dir();
+        mkdir(&parent)?;
+        let fresh = tree::fresh_dir(&parent, BACKUP_PREFIX)?;
+        let copied = (|| {
+            tree::copy_file(&live_conf, &fresh, CONFIG_FILE, CONF_MODE)?;
+            let live_scripts = paths.scripts_dir();
+            if live_scripts.is_dir() {
+                tree::copy_tree(&live_scripts, &fresh, SCRIPTS_DIR, Links::Keep)?;
+            }
+            tree::sync_dir(&fresh)
+        })();
+        let had_previous = fs::symlink_metadata(&path).is_ok();
+        if let Err(e) = copied.and_then(|()| exchange_or_rename(&fresh, &path, had_previous)) {
+            let _ = tree::remove_tree(&fresh);
+            return Err(e);
+        }
+        let backup = Backup {
+            path,
+            fresh,
+            had_previous,
+        };
+        if let Err(e) = tree::sync_dir(&parent) {
+            return Err(undo_backup(Some(backup), e));
+        }
+        Ok(Some(backup))
+    }
+
+    /// Puts the previous backup back.
+    fn undo(&self) -> Result<()> {
+        put_back(&self.fresh, &self.path, self.had_previous)?;
+        tree::remove_tree(&self.fresh)
+    }
 }
 
 /// Copies the installed configuration to `dest` (created if needed). Existing
-/// files of the same names are overwritten; others in `dest` are left alone.
+/// files of the same names are replaced (never written through a link); others
+/// in `dest` are left alone. clp.conf is written 0600: it holds passwords.
 pub fn pull(paths: &Paths, dest: &Path) -> Result<()> {
     let live_conf = paths.config_file();
     if !live_conf.is_file() {
@@ -236,84 +376,14 @@ pub fn pull(paths: &Paths, dest: &Path) -> Result<()> {
         )));
     }
     mkdir(dest)?;
-    let tmp = dest.join(format!(".{CONFIG_FILE}.pull-{}", std::process::id()));
-    fs::copy(&live_conf, &tmp).map_err(|e| ClpError::io("cannot copy to", &tmp, e))?;
-    fs::rename(&tmp, dest.join(CONFIG_FILE))
-        .map_err(|e| ClpError::io("cannot write", &dest.join(CONFIG_FILE), e))?;
+    tree::copy_file(&live_conf, dest, CONFIG_FILE, CONF_MODE)?;
     let live_scripts = paths.scripts_dir();
     if live_scripts.is_dir() {
-        copy_tree(&live_scripts, &dest.join(SCRIPTS_DIR))?;
+        tree::copy_tree(&live_scripts, dest, SCRIPTS_DIR, Links::Keep)?;
     }
     Ok(())
 }
 
 fn mkdir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))
-}
-
-fn remove_tree(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ClpError::io("cannot remove", dir, e)),
-    }
-}
-
-/// Copies a tree: files with their permission bits, symlinks as symlinks.
-pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
-    mkdir(dest)?;
-    let entries = fs::read_dir(src).map_err(|e| ClpError::io("cannot read", src, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ClpError::io("cannot read", src, e))?;
-        let from = entry.path();
-        let to = dest.join(entry.file_name());
-        let meta =
-            fs::symlink_metadata(&from).map_err(|e| ClpError::io("cannot stat", &from, e))?;
-        if meta.is_dir() {
-            copy_tree(&from, &to)?;
-        } else if meta.file_type().is_symlink() {
-            let target =
-                fs::read_link(&from).map_err(|e| ClpError::io("cannot read link", &from, e))?;
-            let _ = fs::remove_file(&to);
-            std::os::unix::fs::symlink(&target, &to)
-                .map_err(|e| ClpError::io("cannot create link", &to, e))?;
-        } else if meta.is_file() {
-            fs::copy(&from, &to).map_err(|e| ClpError::io("cannot copy", &from, e))?;
-        } else {
-            return Err(ClpError::new(
-                ErrorKind::Failed,
-                format!(
-                    "{} is not a regular file, directory or link; remove it from the scripts tree",
-                    from.display()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// fsyncs every file and directory of a tree, so a crash after the commit
-/// rename cannot leave empty files behind.
-fn sync_tree(dir: &Path) -> Result<()> {
-    let entries = fs::read_dir(dir).map_err(|e| ClpError::io("cannot read", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ClpError::io("cannot read", dir, e))?;
-        let path = entry.path();
-        let meta =
-            fs::symlink_metadata(&path).map_err(|e| ClpError::io("cannot stat", &path, e))?;
-        if meta.is_dir() {
-            sync_tree(&path)?;
-        } else if meta.is_file() {
-            fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| ClpError::io("cannot sync", &path, e))?;
-        }
-    }
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| ClpError::io("cannot sync", dir, e))
 }

@@ -7,7 +7,8 @@
 //! * [`validate`]: tree to typed model, with a report of every problem;
 //! * [`unsupported`]: objects clp keeps but does not run, whose problems are warnings;
 //! * [`placeholder`]: unfilled template markers, refused wherever they stand;
-//! * [`install`]: push/pull of a configuration directory into the root;
+//! * [`install`]: push/pull of a configuration directory into the root, with
+//!   [`tree`] (copying trees as root without trusting them) and [`push_lock`];
 //! * [`builder`]: the clpcfset verbs.
 
 pub mod builder;
@@ -18,7 +19,9 @@ pub mod path;
 pub mod placeholder;
 #[cfg(test)]
 mod proptests;
+pub mod push_lock;
 pub mod report;
+pub mod tree;
 pub mod unsupported;
 pub mod validate;
 pub mod xml;

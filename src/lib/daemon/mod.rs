@@ -705,12 +705,20 @@ impl Daemon {
                 return;
             }
             Request::Reload => {
+                // The answer says whether the new configuration is the running
+                // one: clpcfctrl --push puts the previous files back when it is not.
                 let response = match self.reload() {
                     Ok(m) => Response::Ok { message: m },
-                    Err(e) => Response::Err {
-                        kind: e.kind,
-                        message: e.message,
-                    },
+                    Err(e) => {
+                        warn!(target: "pm", "reload refused, the running configuration is kept: {e}");
+                        Response::Err {
+                            kind: e.kind,
+                            message: format!(
+                                "{}; clpd keeps running the previous configuration",
+                                e.message.trim_end()
+                            ),
+                        }
+                    }
                 };
                 let _ = reply.send(response);
                 return;
@@ -800,6 +808,17 @@ impl Daemon {
     fn reload(&mut self) -> Result<String> {
         let local = self.engine.model().local_server.clone();
         let (model, digest) = load_config(&self.paths, &local)?;
+        // Validation only warns when this server is not in the file and falls
+        // back to the first <server>; a running clpd cannot become another server.
+        if model.local_server != local {
+            return Err(ClpError::new(
+                ErrorKind::State,
+                format!(
+                    "the new configuration has no server {local} (this server; its first server is {}): clpd cannot change its server name while running; stop clpd (systemctl stop clp), install the configuration, then start clpd",
+                    model.local_server
+                ),
+            ));
+        }
         let now = self.now();
         let model = Arc::new(model);
         match self.engine.reload(model.clone(), now) {

@@ -5,6 +5,16 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# The demo application is Python's HTTP server.
+if ! command -v python3 >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 >/dev/null
+    else
+        echo "start-demo.sh: the demo application needs python3: sudo apt-get install python3" >&2
+        exit 1
+    fi
+fi
 cargo build --release --quiet --bin clpd --bin clpcl --bin clpstat --bin clpgrp --bin clprsc --bin clpcfctrl
 bin="$repo/target/release"
 export CLP_ROOT="$repo/target/demo-root" CLP_HOSTNAME=demo-node PATH="$bin:$PATH"

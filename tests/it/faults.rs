@@ -41,7 +41,10 @@ fn kill_and_wait_restart(rig: &Rig) -> (u32, Duration) {
     let old = wait_async_pid(rig, "ra", None);
     // Its environment (which tells it is ours) is unreadable while it execs sleep.
     rig.wait_for("ra's process to show its environment", || {
-        rig.owns(as_pid(old)).then_some(())
+        // After the start script's exec: the shell's environment is briefly
+        // unreadable while it becomes `sleep 300`.
+        let cmdline = fs::read(format!("/proc/{old}/cmdline")).unwrap_or_default();
+        (cmdline.starts_with(b"sleep\0") && rig.owns(as_pid(old))).then_some(())
     });
     let at = Instant::now();
     signal(rig, old, Signal::SIGKILL);

@@ -38,7 +38,10 @@ fn sleeper(rig: &Rig) {
 fn kill_and_wait_restart(rig: &Rig) -> u32 {
     let old = wait_async_pid(rig, "ra", None);
     rig.wait_for("ra's process to show its environment", || {
-        rig.owns(as_pid(old)).then_some(())
+        // After the start script's exec: the shell's environment is briefly
+        // unreadable while it becomes `sleep 300`.
+        let cmdline = fs::read(format!("/proc/{old}/cmdline")).unwrap_or_default();
+        (cmdline.starts_with(b"sleep\0") && rig.owns(as_pid(old))).then_some(())
     });
     signal(rig, old, Signal::SIGKILL);
     wait_async_pid(rig, "ra", Some(old))

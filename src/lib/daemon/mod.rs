@@ -506,7 +506,6 @@ impl Daemon {
             let now = self.now();
             self.monitors.restore_restart_history(&state.restarts, now);
         }
-        // Kill what was half-done: scripts whose daemon died under them.
         // Kill what was half-done: scripts whose daemon died under them. Only on
         // the same boot: after a reboot the numbers belong to other processes.
         for f in state.in_flight.iter().filter(|_| same_boot) {

@@ -8,23 +8,17 @@ use std::time::{Duration, Instant, SystemTime};
 use clp::status::{RunState, ServiceState};
 use nix::sys::signal::Signal;
 
-use crate::daemon::{CLPCL, CLPD, REC_STOP, Rig, conf, exec, group};
+use crate::daemon::{CLPCL, CLPD, Rig, conf, exec, group};
 use crate::monitor::{
-    KILL_SLEEPER, alert_times, alerts_with, as_pid, escalation, genw, genw_script, monitors, pidw,
-    signal, wait_alert, wait_async_pid,
+    alert_times, alerts_with, as_pid, escalation, genw, genw_script, monitors, pidw, signal,
+    wait_alert, wait_async_pid,
 };
 
 /// Async exec `ra` (a `sleep 300` in group g) watched by pidw `pidw1` with a
 /// 60 s interval, so only the death event can restart it quickly; plus the
 /// genw `tick` every `tick_secs` seconds.
 fn sleeper(rig: &Rig, tick_secs: u32) {
-    rig.script(
-        "g",
-        "ra",
-        "start.sh",
-        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 300"#,
-    );
-    rig.script("g", "ra", "stop.sh", &format!("{REC_STOP}\n{KILL_SLEEPER}"));
+    crate::monitor::sleeper_scripts(rig);
     genw_script(rig, "tick", r#"echo tick >> "$LOG""#);
     let watch = pidw("pidw1", "ra")
         .interval(60)
@@ -37,7 +31,7 @@ fn sleeper(rig: &Rig, tick_secs: u32) {
 
 /// Kills `ra`'s process and waits for the new one; returns it and how long the
 /// restart took.
-fn kill_and_wait_restart(rig: &Rig) -> (u32, Duration) {
+pub fn kill_and_wait_restart(rig: &Rig) -> (u32, Duration) {
     let old = wait_async_pid(rig, "ra", None);
     // Its environment (which tells it is ours) is unreadable while it execs sleep.
     rig.wait_for("ra's process to show its environment", || {

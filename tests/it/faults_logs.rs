@@ -8,43 +8,21 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-
 use crate::alerts::{SYSLOG_SOCKET, bind_syslog, with_event};
-use crate::daemon::{CLPCL, REC_STOP, Rig, conf, exec};
+use crate::daemon::{CLPCL, Rig, conf, exec};
+use crate::faults::kill_and_wait_restart;
 use crate::hardening::running_as_root;
-use crate::monitor::{
-    KILL_SLEEPER, as_pid, escalation, monitors, pidw, signal, wait_alert, wait_async_pid,
-};
+use crate::monitor::{escalation, monitors, pidw, wait_alert};
 
 /// Async exec `ra` (`sleep 300`) watched by pidw `pidw1`, restarted on death
 /// without bound; alerts also go to the test's syslog socket.
 fn sleeper(rig: &Rig) {
-    rig.script(
-        "g",
-        "ra",
-        "start.sh",
-        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 300"#,
-    );
-    rig.script("g", "ra", "stop.sh", &format!("{REC_STOP}\n{KILL_SLEEPER}"));
+    crate::monitor::sleeper_scripts(rig);
     let extra = format!(
         "{}<clp><syslog><socket>{SYSLOG_SOCKET}</socket></syslog><restartlimit><max>0</max></restartlimit></clp>\n",
         monitors(&[pidw("pidw1", "ra").emergency(&escalation(100, 0, 1))])
     );
     rig.install(&conf(&[("g", &[exec("ra").asynchronous()])], &extra));
-}
-
-/// Kills `ra`'s process and waits for clpd to start a new one.
-fn kill_and_wait_restart(rig: &Rig) -> u32 {
-    let old = wait_async_pid(rig, "ra", None);
-    rig.wait_for("ra's process to show its environment", || {
-        // After the start script's exec: the shell's environment is briefly
-        // unreadable while it becomes `sleep 300`.
-        let cmdline = fs::read(format!("/proc/{old}/cmdline")).unwrap_or_default();
-        (cmdline.starts_with(b"sleep\0") && rig.owns(as_pid(old))).then_some(())
-    });
-    signal(rig, old, Signal::SIGKILL);
-    wait_async_pid(rig, "ra", Some(old))
 }
 
 /// A tmpfs of `size` mounted on `dir`; unmounted (by this path only) on drop.

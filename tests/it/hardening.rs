@@ -15,10 +15,8 @@ use std::sync::mpsc;
 use clp::status::MonitorState;
 use nix::sys::signal::Signal;
 
-use crate::daemon::{CLPCL, CLPSTAT, REC_STOP, Rig, WAIT, conf, exec};
-use crate::monitor::{
-    KILL_SLEEPER, escalation, monitors, pidw, signal, wait_alert, wait_async_pid, wait_mon,
-};
+use crate::daemon::{CLPCL, CLPSTAT, Rig, WAIT, conf, exec};
+use crate::monitor::{escalation, monitors, pidw, signal, wait_alert, wait_async_pid, wait_mon};
 
 /// True when the test can run; prints why not otherwise.
 pub fn running_as_root(test: &str) -> bool {
@@ -114,13 +112,7 @@ impl Drop for Locker {
 
 /// An asynchronous `sleep 300` watched by pidw, restarted on death.
 fn sleeper(rig: &Rig) {
-    rig.script(
-        "g",
-        "ra",
-        "start.sh",
-        r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 300"#,
-    );
-    rig.script("g", "ra", "stop.sh", &format!("{REC_STOP}\n{KILL_SLEEPER}"));
+    crate::monitor::sleeper_scripts(rig);
     rig.install(&conf(
         &[("g", &[exec("ra").asynchronous()])],
         &monitors(&[pidw("pidw1", "ra").emergency(&escalation(3, 0, 1))]),

@@ -296,11 +296,10 @@ pub const KILL_SLEEPER: &str = r#"P="$CLP_PID"
 if [ -n "$P" ] && [ "$(tr '\0' ' ' < /proc/$P/cmdline 2>/dev/null)" = "sleep 300 " ]; then kill -9 "$P"; fi
 exit 0"#;
 
-/// An asynchronous exec `ra` running `sleep 300`, watched by pidw `pidw1` (as
-/// `extra_mon` makes it), and a ticker; `setup` writes more scripts first.
-fn sleeper_rig(extra_mon: impl FnOnce(Mon) -> Mon, setup: impl FnOnce(&Rig)) -> Rig {
-    let rig = Rig::new();
-    setup(&rig);
+/// The scripts of an asynchronous exec `ra` in group `g` whose start script
+/// becomes `sleep 300` (and records its start in `$LOG`), and whose stop
+/// script kills that sleep.
+pub fn sleeper_scripts(rig: &Rig) {
     rig.script(
         "g",
         "ra",
@@ -308,6 +307,14 @@ fn sleeper_rig(extra_mon: impl FnOnce(Mon) -> Mon, setup: impl FnOnce(&Rig)) -> 
         r#"echo "start $CLP_RESOURCENAME $CLP_EVENT pid=$$" >> "$LOG"; exec sleep 300"#,
     );
     rig.script("g", "ra", "stop.sh", &format!("{REC_STOP}\n{KILL_SLEEPER}"));
+}
+
+/// An asynchronous exec `ra` running `sleep 300`, watched by pidw `pidw1` (as
+/// `extra_mon` makes it), and a ticker; `setup` writes more scripts first.
+fn sleeper_rig(extra_mon: impl FnOnce(Mon) -> Mon, setup: impl FnOnce(&Rig)) -> Rig {
+    let rig = Rig::new();
+    setup(&rig);
+    sleeper_scripts(&rig);
     let m = extra_mon(pidw("pidw1", "ra"));
     let tick = ticker(&rig);
     rig.install(&conf(

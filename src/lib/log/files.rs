@@ -99,17 +99,8 @@ impl ModuleLogs {
         let cur = cur_path(&self.dir, module, kind);
         let len = line.len() as u64;
 
-        if sink.file.is_none() {
-            match open_append(&self.dir, &cur) {
-                Ok((f, size)) => {
-                    sink.file = Some(f);
-                    sink.size = size;
-                }
-                Err(e) => {
-                    self.fail(sink, &cur, "cannot open", &e);
-                    return;
-                }
-            }
+        if sink.file.is_none() && !self.open_sink(sink, &cur) {
+            return;
         }
         if sink.size > 0 && sink.size.saturating_add(len) > self.max_bytes {
             sink.file = None;
@@ -118,15 +109,8 @@ impl ModuleLogs {
                 self.fail(sink, &cur, "cannot rotate", &e);
                 return;
             }
-            match open_append(&self.dir, &cur) {
-                Ok((f, size)) => {
-                    sink.file = Some(f);
-                    sink.size = size;
-                }
-                Err(e) => {
-                    self.fail(sink, &cur, "cannot open", &e);
-                    return;
-                }
+            if !self.open_sink(sink, &cur) {
+                return;
             }
         }
         let Some(file) = sink.file.as_mut() else {
@@ -204,6 +188,21 @@ impl ModuleLogs {
         for sink in sinks.values() {
             if let Some(f) = &sink.file {
                 let _ = f.sync_data();
+            }
+        }
+    }
+
+    /// Opens `cur` into `sink`; false (reported) when it cannot be opened.
+    fn open_sink(&self, sink: &mut Sink, cur: &Path) -> bool {
+        match open_append(&self.dir, cur) {
+            Ok((f, size)) => {
+                sink.file = Some(f);
+                sink.size = size;
+                true
+            }
+            Err(e) => {
+                self.fail(sink, cur, "cannot open", &e);
+                false
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod mail;
 pub mod route;
 pub mod syslog;
+mod tail;
 pub mod writer;
 
 pub use alertlog::{

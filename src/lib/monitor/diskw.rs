@@ -10,7 +10,7 @@
 //! | `READ` | reads `size` bytes from offset 0 (fewer when the device is smaller). The object's cached pages for that range are dropped first (`posix_fadvise(DONTNEED)`), so each check reaches the device instead of the page cache |
 //! | `READ(O_DIRECT)` | the same read with `O_DIRECT` into a 4096-aligned buffer, `size` rounded up to the logical block size (BLKSSZGET for a block device, 512 otherwise) |
 //! | `READ(RAW)`, `READ(VxVM)` | the aligned direct read of `READ(O_DIRECT)`: Linux raw devices (`/dev/raw/rawN`, bound through `parameters/rawdevice`) are gone since 5.14 and `O_DIRECT` on the block device is what they did; a character device (a VxVM `rdsk` volume) is read unbuffered as it is, without the flag, which character devices refuse |
-//! | `WRITE(FILE)` | when the object is a directory, writes `size` bytes to the file `.clp-diskw.<monitor>` in it, `fsync`s, closes and removes it; when the object does not exist, uses that path as the file; an existing non-directory is refused (it would be overwritten) |
+//! | `WRITE(FILE)` | when the object is a directory, writes `size` bytes to an unnamed file in it (`O_TMPFILE`), `fsync`s and closes it (which frees it); on a file system without `O_TMPFILE`, to a new file `.clp-diskw.<monitor>.<random>` created with `O_EXCL\|O_NOFOLLOW` and removed after. When the object does not exist, that path is the file, created the same way. An existing non-directory is refused (it would be overwritten). No name a user could plant (symlink, hard link) is ever opened for writing |
 //! | `Dummy Read` | not supported: every check reports a Warning saying so (a Warning starts no recovery, so a configuration carried over from CLUSTERPRO cannot reboot the machine over a method clp does not have) |
 //!
 //! Every I/O error is an Error naming the object, the operation and the
@@ -236,20 +236,6 @@ impl DiskwProbe {
     }
 
     fn write_file(&mut self) -> CheckResult {
-        let target = match std::fs::symlink_metadata(&self.object) {
-            Ok(m) if m.is_dir() => self
-                .object
-                .join(format!(".clp-diskw.{}", file_safe(&self.monitor))),
-            Ok(_) => {
-                return CheckResult::Failed(format!(
-                    "{}: exists and is not a directory; WRITE(FILE) needs a directory (or a path that does not exist) to write its own file in",
-                    self.name()
-                ));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => self.object.clone(),
-            Err(e) => return open_failed(&self.name(), &e),
-        };
-        let name = target.display().to_string();
         let want = usize::try_from(self.size).unwrap_or(usize::MAX);
         if self.buf.len() < want.min(CHUNK) {
             self.buf = vec![0; want.min(CHUNK)];
@@ -257,17 +243,109 @@ impl DiskwProbe {
         for (i, b) in self.buf.iter_mut().enumerate() {
             *b = (i % 251) as u8;
         }
-        let result = write_sync(&target, want, &self.buf);
-        // Never leave the file behind, whatever failed.
-        let removed = std::fs::remove_file(&target);
-        if let Err(detail) = result {
-            return CheckResult::Failed(format!("{name}: {detail}"));
-        }
-        match removed {
-            Ok(()) => CheckResult::Ok,
-            Err(e) => CheckResult::Failed(format!("{name}: cannot remove: {e}")),
+        match std::fs::symlink_metadata(&self.object) {
+            Ok(m) if m.is_dir() => write_in_dir(&self.object, &self.monitor, want, &self.buf, true),
+            Ok(_) => CheckResult::Failed(format!(
+                "{}: exists and is not a directory; WRITE(FILE) needs a directory (or a path that does not exist) to write its own file in",
+                self.name()
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                write_named(&self.object, want, &self.buf)
+            }
+            Err(e) => open_failed(&self.name(), &e),
         }
     }
+}
+
+/// WRITE(FILE) in a directory. The directory may be writable by users who
+/// could plant a symlink or a hard link at any name clp would pick, and clpd
+/// runs as root: so the file has no name at all (`O_TMPFILE`), and the file
+/// is gone when it is closed. A file system without `O_TMPFILE` gets a fresh
+/// random name created with `O_EXCL|O_NOFOLLOW`, which never opens anything
+/// that already exists, removed right after.
+fn write_in_dir(
+    dir: &Path,
+    monitor: &str,
+    want: usize,
+    pattern: &[u8],
+    tmpfile: bool,
+) -> CheckResult {
+    let dname = dir.display().to_string();
+    if tmpfile {
+        let opened = OpenOptions::new()
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE | libc::O_NOFOLLOW)
+            .open(dir);
+        match opened {
+            Ok(f) => {
+                return match write_sync(f, want, pattern) {
+                    Ok(()) => CheckResult::Ok,
+                    Err(detail) => CheckResult::Failed(format!("{dname} (unnamed file): {detail}")),
+                };
+            }
+            // EOPNOTSUPP: the file system has no O_TMPFILE; EISDIR: the
+            // kernel does not know the flag and saw O_DIRECTORY alone.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP) | Some(libc::EISDIR)
+                ) => {}
+            Err(e) => {
+                return CheckResult::Failed(format!("{dname}: cannot create a file: {e}"));
+            }
+        }
+    }
+    let target = dir.join(format!(
+        ".clp-diskw.{}.{}",
+        file_safe(monitor),
+        random_hex()
+    ));
+    write_named(&target, want, pattern)
+}
+
+/// WRITE(FILE) to a path that must not exist yet: created with
+/// `O_EXCL|O_NOFOLLOW` (a planted link or file makes the check fail instead
+/// of being written through), removed after.
+fn write_named(target: &Path, want: usize, pattern: &[u8]) -> CheckResult {
+    let name = target.display().to_string();
+    let opened = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(target);
+    let f = match opened {
+        Ok(f) => f,
+        Err(e) => return CheckResult::Failed(format!("{name}: cannot create a file: {e}")),
+    };
+    let result = write_sync(f, want, pattern);
+    // Never leave the file behind, whatever failed. Only the name is
+    // removed: whatever sits there now, unlinking it writes to no file.
+    let removed = std::fs::remove_file(target);
+    if let Err(detail) = result {
+        return CheckResult::Failed(format!("{name}: {detail}"));
+    }
+    match removed {
+        Ok(()) => CheckResult::Ok,
+        Err(e) => CheckResult::Failed(format!("{name}: cannot remove: {e}")),
+    }
+}
+
+/// 16 hex digits from the kernel's random source (the clock as a last
+/// resort: `O_EXCL` keeps even a guessed name safe, only the check fails).
+fn random_hex() -> String {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most `b.len()` bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if usize::try_from(n).ok() != Some(b.len()) {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (t as u64 ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl super::Probe for DiskwProbe {
@@ -319,15 +397,8 @@ fn read_all(
     CheckResult::Ok
 }
 
-/// Creates `path`, writes `want` bytes from `pattern`, fsyncs it.
-fn write_sync(path: &Path, want: usize, pattern: &[u8]) -> Result<(), String> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot create: {e}"))?;
+/// Writes `want` bytes from `pattern` into the new file `f`, fsyncs it.
+fn write_sync(mut f: File, want: usize, pattern: &[u8]) -> Result<(), String> {
     let mut off = 0usize;
     while off < want {
         let n = (want - off).min(pattern.len());
@@ -534,8 +605,37 @@ mod tests {
         let gone = dir.path().join("missing/sub");
         assert!(matches!(
             probe(&gone, "WRITE(FILE)", 10).check(T),
-            CheckResult::Failed(s) if s.contains("cannot create: No such file")
+            CheckResult::Failed(s) if s.contains("cannot create a file: No such file")
         ));
+    }
+
+    #[test]
+    fn write_file_without_o_tmpfile_uses_a_fresh_name_and_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A planted link at the name older versions used is left alone.
+        let planted = dir.path().join(".clp-diskw.d1");
+        std::os::unix::fs::symlink("/nonexistent/target", &planted).unwrap();
+        let pat = [5u8; 64];
+        assert_eq!(
+            write_in_dir(dir.path(), "d1", 1000, &pat, false),
+            CheckResult::Ok
+        );
+        assert_eq!(
+            write_in_dir(dir.path(), "d1", 1000, &pat, true),
+            CheckResult::Ok
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [planted.file_name().unwrap()]);
+        assert_ne!(random_hex(), random_hex());
+        // A name that exists is never opened: the check fails instead.
+        let r = write_named(&planted, 10, &pat);
+        assert!(
+            matches!(&r, CheckResult::Failed(s) if s.contains("cannot create a file: File exists")),
+            "{r:?}"
+        );
     }
 
     #[test]

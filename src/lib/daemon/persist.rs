@@ -7,6 +7,8 @@
 //! the boot id, so "the operator stopped the service" is honoured across a daemon
 //! restart but not across a reboot.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -69,14 +71,102 @@ pub fn load(path: &Path) -> (StateFile, Option<String>) {
     }
 }
 
-/// Writes the state file atomically.
-/// Writes the state file atomically; `durable` also fsyncs it (see
-/// `daemon::write_atomically` for when that matters).
+/// Writes the state file atomically; `durable` makes it survive a crash of
+/// the OS too (see [`write_atomically`]). Before a reboot-type final action
+/// the daemon saves durably: the reboot budget must remember the reboot.
 pub fn save(path: &Path, state: &StateFile, durable: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+    save_with(&mut RealFs, path, state, durable)
+}
+
+fn save_with(fs: &mut dyn AtomicFs, path: &Path, state: &StateFile, durable: bool) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))?;
-    crate::daemon::write_atomically(path, &bytes, durable)
+    write_atomically_with(fs, path, &bytes, durable)
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, rename.
+///
+/// `durable` adds the fsyncs that make the new content outlive a crash or a
+/// reset of the OS: the temp file's data before the rename, then the
+/// directory (the rename itself is an update of the directory, and so is a
+/// directory created on the way). The daemon's runtime files do without them:
+/// a killed clpd loses nothing that reached the page cache, and state.json is
+/// trusted only within the boot that wrote it (after a crash of the OS it is a
+/// new boot), so fsyncs on every batch would only slow recovery (tens of ms
+/// under I/O load). What must outlive a reboot (the reboot count before a
+/// reboot, panic or reset) is durable.
+pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    write_atomically_with(&mut RealFs, path, bytes, durable)
+}
+
+fn write_atomically_with(
+    fs: &mut dyn AtomicFs,
+    path: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+        if durable {
+            // The new directory's own entry lives in its parent.
+            let parent = dir.parent().unwrap_or(Path::new("/"));
+            fs.sync_dir(parent)
+                .map_err(|e| ClpError::io("cannot fsync the directory", parent, e))?;
+        }
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = fs
+        .write_new(&tmp, bytes)
+        .and_then(|f| {
+            if durable {
+                fs.sync_file(&tmp, &f)
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| fs.rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ClpError::io("cannot write", path, e));
+    }
+    if durable {
+        fs.sync_dir(dir)
+            .map_err(|e| ClpError::io("cannot fsync the directory", dir, e))?;
+    }
+    Ok(())
+}
+
+/// The file-system steps of an atomic write. A seam, so that a test can see
+/// which steps a durable write takes and in which order (the real steps are
+/// still taken: the recorder wraps [`RealFs`]).
+trait AtomicFs {
+    fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> std::io::Result<File>;
+    fn sync_file(&mut self, tmp: &Path, file: &File) -> std::io::Result<()>;
+    fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()>;
+    fn sync_dir(&mut self, dir: &Path) -> std::io::Result<()>;
+}
+
+struct RealFs;
+
+impl AtomicFs for RealFs {
+    fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> std::io::Result<File> {
+        let mut f = File::create(tmp)?;
+        f.write_all(bytes)?;
+        Ok(f)
+    }
+
+    fn sync_file(&mut self, _tmp: &Path, file: &File) -> std::io::Result<()> {
+        file.sync_all()
+    }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn sync_dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +204,79 @@ mod tests {
         let (empty, why) = load(&p);
         assert_eq!(empty, StateFile::default());
         assert!(why.unwrap().contains("unreadable"));
+    }
+
+    /// Takes the real steps and records them.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl AtomicFs for Recorder {
+        fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> std::io::Result<File> {
+            self.0.push(format!("write {}", name(tmp)));
+            RealFs.write_new(tmp, bytes)
+        }
+        fn sync_file(&mut self, tmp: &Path, file: &File) -> std::io::Result<()> {
+            self.0.push(format!("fsync {}", name(tmp)));
+            RealFs.sync_file(tmp, file)
+        }
+        fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+            self.0.push(format!("rename {} {}", name(from), name(to)));
+            RealFs.rename(from, to)
+        }
+        fn sync_dir(&mut self, dir: &Path) -> std::io::Result<()> {
+            self.0.push(format!("fsync-dir {}", name(dir)));
+            RealFs.sync_dir(dir)
+        }
+    }
+
+    fn name(p: &Path) -> String {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(&format!(".tmp-{}", std::process::id()), ".tmp")
+    }
+
+    #[test]
+    fn a_durable_save_fsyncs_the_file_then_the_directory() {
+        let top = tempfile::tempdir().unwrap();
+        let p = top.path().join("lib").join("state.json");
+        let state = StateFile {
+            reboots: vec![42],
+            ..StateFile::default()
+        };
+        // First save: the directory is created, and its entry made durable.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, true).unwrap();
+        let top_name = name(top.path());
+        assert_eq!(
+            rec.0,
+            [
+                format!("fsync-dir {top_name}"),
+                "write .state.json.tmp".into(),
+                "fsync .state.json.tmp".into(),
+                "rename .state.json.tmp state.json".into(),
+                "fsync-dir lib".into(),
+            ]
+        );
+        assert_eq!(load(&p).0, state);
+        // Later saves: file, rename, directory.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, true).unwrap();
+        assert_eq!(
+            rec.0,
+            [
+                "write .state.json.tmp",
+                "fsync .state.json.tmp",
+                "rename .state.json.tmp state.json",
+                "fsync-dir lib",
+            ]
+        );
+        // Not durable: no fsync at all.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, false).unwrap();
+        assert_eq!(
+            rec.0,
+            ["write .state.json.tmp", "rename .state.json.tmp state.json"]
+        );
     }
 }

@@ -26,4 +26,5 @@ mod monitor_system_io;
 mod monitor_system_net;
 mod push_pull;
 mod roundtrip;
+mod script_env;
 mod util;

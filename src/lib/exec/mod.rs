@@ -5,7 +5,8 @@
 //!
 //! * Spawning a script ([`Executor::spawn`]): a new session (so pgid == pid), stdin
 //!   from `/dev/null`, stdout+stderr appended to a userlog (rotated to `<path>.pre`
-//!   at a size) or discarded, the inherited environment plus the spec's variables,
+//!   at a size) or discarded, a clean environment (not clpd's: see
+//!   [`spawn::clean_env`]) plus the spec's variables,
 //!   default signal dispositions and an empty signal mask, every other descriptor
 //!   close-on-exec. A script without an x bit runs as `/bin/sh <script>`.
 //! * One watcher thread (`clp-exec`) that owns every watched process: its pidfd, its
@@ -57,6 +58,8 @@
 mod spawn;
 mod watcher;
 
+pub use spawn::{PASS_ENV, SCRIPT_PATH};
+
 #[cfg(test)]
 mod tests;
 
@@ -83,7 +86,8 @@ pub struct ScriptSpec {
     /// A relative path is taken relative to `cwd`.
     pub program: PathBuf,
     pub args: Vec<String>,
-    /// Added to the inherited environment.
+    /// Added to (or replacing in) the clean base environment of every script:
+    /// PATH, HOME, LANG, clpd's `CLP_*` and `CLP_SCRIPT_ENV` variables.
     pub env: Vec<(String, String)>,
     /// The working directory (normally the script's directory).
     pub cwd: PathBuf,

@@ -26,5 +26,6 @@ mod monitor_system_io;
 mod monitor_system_net;
 mod push_pull;
 mod roundtrip;
+mod script_containment;
 mod script_env;
 mod util;

@@ -237,9 +237,14 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
 
     let (tx, rx) = mpsc::channel::<Event>();
     let exec_tx = tx.clone();
-    let executor = Executor::new(Box::new(move |f| {
-        let _ = exec_tx.send(Event::Exec(f));
-    }))?;
+    let containment = crate::exec::Containment::detect(paths.root());
+    info!(target: "pm", "{}", containment.describe());
+    let executor = Executor::with_containment(
+        Box::new(move |f| {
+            let _ = exec_tx.send(Event::Exec(f));
+        }),
+        containment,
+    )?;
     spawn_signal_thread(tx.clone())?;
     let socket = ipc::socket_path(&paths);
     let listener = bind(&socket)?;

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -160,7 +161,10 @@ fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
 /// executable, `/bin/sh <script>` otherwise; the clean environment
 /// ([`clean_env`]) plus the spec's variables; new session, default signal
 /// state, stdin from /dev/null, every inherited descriptor above 2 close-on-exec.
-pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
+///
+/// `enter_cgroup`: an open `cgroup.procs` the child writes itself into
+/// before exec, so that everything it starts is born in that cgroup.
+pub(super) fn build(spec: &ScriptSpec, enter_cgroup: Option<RawFd>) -> Result<Command> {
     if !spec.cwd.is_dir() {
         return Err(ClpError::not_found(format!(
             "cannot run script {}: its directory {} does not exist",
@@ -186,22 +190,30 @@ pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
     let (out, err) = open_output_or_discard(&spec.output);
     cmd.stdout(out).stderr(err);
     // SAFETY: the closure only makes async-signal-safe system calls (setsid,
-    // rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
+    // write, rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
     unsafe {
-        cmd.pre_exec(child_setup);
+        cmd.pre_exec(move || child_setup(enter_cgroup));
     }
     Ok(cmd)
 }
 
 /// Runs in the forked child before exec. Must stay async-signal-safe: no
 /// allocation, no locks, only raw system calls.
-fn child_setup() -> io::Result<()> {
+fn child_setup(enter_cgroup: Option<RawFd>) -> io::Result<()> {
     // SAFETY: plain system calls on valid arguments; all structs are fully
     // initialised (zeroed, then filled) before use.
     unsafe {
         // A new session: the script leads its own process group (pgid == pid),
         // so a timeout can kill the script and everything it started.
         if libc::setsid() == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // "0" written to cgroup.procs moves the writer. Before exec, so no
+        // descendant can be born outside; a failure fails the spawn (the
+        // parent removes the cgroup and reports it).
+        if let Some(fd) = enter_cgroup
+            && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+        {
             return Err(io::Error::last_os_error());
         }
         // Default disposition for every signal: Rust ignores SIGPIPE and the

@@ -16,6 +16,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
+use super::cgroup::RunCgroup;
 use super::{Finished, Outcome, kill_group};
 
 /// Where a watched process is on its way to being killed for a timeout.
@@ -43,6 +44,8 @@ pub(super) struct Entry {
     /// The next timer of this entry: the timeout in `Running`, the SIGKILL in `Terminating`.
     pub deadline: Option<Instant>,
     pub kill_grace: Duration,
+    /// The run's own cgroup, when scripts are contained in cgroups.
+    pub cgroup: Option<RunCgroup>,
 }
 
 /// Work sent to the watcher.
@@ -69,6 +72,10 @@ pub(super) struct Watcher {
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
     group_kills: Vec<(Instant, u32)>,
+    /// Cgroups of runs whose leader is gone, by pgid, until they are empty
+    /// (then removed): what a script left running (the application a start
+    /// script launched) still dies with its run on a kill.
+    draining: HashMap<u32, RunCgroup>,
 }
 
 enum Flow {
@@ -89,6 +96,7 @@ impl Watcher {
             entries: HashMap::new(),
             next_id: 0,
             group_kills: Vec::new(),
+            draining: HashMap::new(),
         }
     }
 
@@ -98,16 +106,16 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let ready = match self.poll_ready(timeout) {
+            let (ready, drained) = match self.poll_ready(timeout) {
                 Ok(ready) => ready,
-                Err(Errno::INTR) => Vec::new(),
+                Err(Errno::INTR) => (Vec::new(), Vec::new()),
                 Err(e) => {
                     // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
                     // briefly on this error path only, so a persistent failure does
                     // not spin the CPU; the loop resumes normal event waiting.
                     tracing::error!(target: "exec", "poll on process handles failed: {e}");
                     std::thread::sleep(Duration::from_millis(100));
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 }
             };
             // Commands before exits: a `forget` queued before a process died is
@@ -120,7 +128,14 @@ impl Watcher {
             for id in ready {
                 self.handle_exit(id);
             }
+            for pgid in drained {
+                self.check_drained(pgid);
+            }
             self.fire_timers(Instant::now());
+        }
+        // Whatever is empty now goes; the rest is removed by a later clpd.
+        for pgid in self.draining.keys().copied().collect::<Vec<_>>() {
+            self.check_drained(pgid);
         }
         tracing::debug!(
             target: "exec",
@@ -152,13 +167,19 @@ impl Watcher {
                 Ok(Command::Forget(tag)) => self.forget(tag),
                 Ok(Command::TerminateGroup { pgid, grace }) => {
                     signal_group(pgid, Signal::SIGTERM);
+                    if let Some(cg) = self.cgroup_of(pgid) {
+                        cg.signal_members(rustix::process::Signal::TERM);
+                    }
                     self.group_kills.push((Instant::now() + grace, pgid));
                 }
                 #[cfg(test)]
                 Ok(Command::Barrier(reply)) => {
-                    if let Ok(ready) = self.poll_ready(Some(Duration::ZERO)) {
+                    if let Ok((ready, drained)) = self.poll_ready(Some(Duration::ZERO)) {
                         for id in ready {
                             self.handle_exit(id);
+                        }
+                        for pgid in drained {
+                            self.check_drained(pgid);
                         }
                     }
                     let _ = reply.send(());
@@ -209,6 +230,9 @@ impl Watcher {
                         e.pgid
                     );
                     signal_group(e.pgid, Signal::SIGTERM);
+                    if let Some(cg) = &e.cgroup {
+                        cg.signal_members(rustix::process::Signal::TERM);
+                    }
                     e.stage = Stage::Terminating;
                     e.deadline = Some(now + e.kill_grace);
                 }
@@ -221,6 +245,9 @@ impl Watcher {
                         e.pgid
                     );
                     signal_group(e.pgid, Signal::SIGKILL);
+                    if let Some(cg) = &e.cgroup {
+                        kill_cgroup(cg);
+                    }
                     e.stage = Stage::Killed;
                     e.deadline = None;
                 }
@@ -233,17 +260,57 @@ impl Watcher {
         for (_, pgid) in due {
             tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
             signal_group(pgid, Signal::SIGKILL);
+            if let Some(cg) = self.cgroup_of(pgid) {
+                kill_cgroup(cg);
+            }
         }
     }
 
-    /// Polls the wake fd and all pidfds; returns the ids whose pidfd is readable.
-    fn poll_ready(&self, timeout: Option<Duration>) -> Result<Vec<u64>, Errno> {
+    /// The cgroup of the run led by `pgid`, running or draining.
+    fn cgroup_of(&self, pgid: u32) -> Option<&RunCgroup> {
+        self.entries
+            .values()
+            .find(|e| e.pgid == pgid)
+            .and_then(|e| e.cgroup.as_ref())
+            .or_else(|| self.draining.get(&pgid))
+    }
+
+    /// Removes the cgroup of `pgid` once nothing is left in it.
+    fn check_drained(&mut self, pgid: u32) {
+        let Some(cg) = self.draining.get_mut(&pgid) else {
+            return;
+        };
+        if cg.populated() {
+            return;
+        }
+        if let Some(cg) = self.draining.remove(&pgid) {
+            match cg.remove() {
+                Ok(()) => {
+                    tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+                }
+                Err(e) => {
+                    tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
+                }
+            }
+        }
+    }
+
+    /// Polls the wake fd, all pidfds and the `cgroup.events` of draining
+    /// cgroups; returns the ids whose pidfd is readable and the pgids whose
+    /// cgroup changed.
+    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<u32>), Errno> {
         let ids: Vec<u64> = self.entries.keys().copied().collect();
-        let mut fds = Vec::with_capacity(ids.len() + 1);
+        let pgids: Vec<u32> = self.draining.keys().copied().collect();
+        let mut fds = Vec::with_capacity(ids.len() + pgids.len() + 1);
         fds.push(PollFd::new(&*self.wake, PollFlags::IN));
         for id in &ids {
             if let Some(e) = self.entries.get(id) {
                 fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
+            }
+        }
+        for pgid in &pgids {
+            if let Some(cg) = self.draining.get(pgid) {
+                fds.push(PollFd::new(cg.events_fd(), PollFlags::PRI));
             }
         }
         // A deadline too far away to express is no deadline.
@@ -255,7 +322,13 @@ impl Watcher {
             .filter(|(_, fd)| !fd.revents().is_empty())
             .map(|(id, _)| *id)
             .collect();
-        Ok(ready)
+        let drained = pgids
+            .iter()
+            .zip(fds.iter().skip(1 + ids.len()))
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(p, _)| *p)
+            .collect();
+        Ok((ready, drained))
     }
 
     /// The pidfd of `id` is readable: the process has exited.
@@ -283,9 +356,15 @@ impl Watcher {
         } else {
             None
         };
-        let Some(e) = self.entries.remove(&id) else {
+        let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
+        if let Some(cg) = e.cgroup.take() {
+            // Followed until empty: a kill of this run (timeout, stop) still
+            // reaches what the script left behind.
+            self.draining.insert(e.pgid, cg);
+            self.check_drained(e.pgid);
+        }
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
@@ -325,6 +404,16 @@ fn status_outcome(st: &WaitIdStatus) -> Outcome {
         Outcome::Signaled(sig)
     } else {
         Outcome::Lost
+    }
+}
+
+/// `cgroup.kill` from the watcher; failures are logged, never fatal.
+fn kill_cgroup(cg: &RunCgroup) {
+    match cg.kill() {
+        Ok(()) => {
+            tracing::debug!(target: "exec", "SIGKILL to every process of cgroup {}", cg.dir.display())
+        }
+        Err(e) => tracing::warn!(target: "exec", "cannot kill cgroup {}: {e}", cg.dir.display()),
     }
 }
 

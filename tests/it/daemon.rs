@@ -542,13 +542,15 @@ impl Rig {
         for _ in 0..50 {
             let left = self.processes();
             if left.is_empty() {
-                return;
+                break;
             }
             for pid in left {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The cgroups of runs that outlived clpd (killed just now).
+        clp::exec::remove_leftovers(&self.root());
     }
 }
 

@@ -119,6 +119,8 @@ fn containment_start_timeout_kills_a_child_that_called_setsid() {
     rig.wait_for("the escaped child to die with its run", || {
         (!reaper.0.as_ref().unwrap().running()).then_some(())
     });
+    // Dead: nothing for the reaper to do (its pid may be someone else's now).
+    reaper.0 = None;
     let (base, prefix) = cgroup_prefix(&rig).unwrap_or_else(|| {
         panic!(
             "clpd did not contain scripts in cgroups:\n{}",
@@ -149,10 +151,11 @@ fn containment_stop_timeout_kills_a_child_that_called_setsid() {
     let stop = std::thread::scope(|s| {
         let h = s.spawn(|| rig.run(CLPGRP, &["-t", "g"]));
         let escaped = Proc::from_file(&rig, "escaped");
-        let reaper = Reaper(Some(escaped));
+        let mut reaper = Reaper(Some(escaped));
         rig.wait_for("the escaped child to die with the stop script", || {
             (!reaper.0.as_ref().unwrap().running()).then_some(())
         });
+        reaper.0 = None;
         h.join().unwrap()
     });
     assert_ne!(stop.code, 0, "the stop timed out: {stop:?}");

@@ -60,6 +60,9 @@ pub struct Cgroups {
     /// Where clpd moved itself, when it did.
     leaf: Option<PathBuf>,
     next: AtomicU64,
+    /// clpd started in the root cgroup (exempt from the no-internal-processes
+    /// rule: clpd stays there).
+    is_root: bool,
 }
 
 /// Which mechanism contains scripts, and why.
@@ -100,8 +103,19 @@ impl Containment {
     }
 }
 
+/// Removes the empty cgroups a clpd of `root` started from this process's
+/// cgroup created and left behind: runs whose last process ended after that
+/// clpd had exited (a test's teardown kills them after clpd). Only names
+/// with that root's prefix are touched.
+pub fn remove_leftovers(root: &Path) {
+    if let Ok(c) = Cgroups::locate(root) {
+        c.remove_empty();
+    }
+}
+
 impl Cgroups {
-    fn set_up(root: &Path) -> Result<Cgroups, String> {
+    /// clpd's cgroup and the names of its runs, without creating anything.
+    fn locate(root: &Path) -> Result<Cgroups, String> {
         let mountinfo = fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
         let (mount_root, mount_point) = cgroup2_mount(&mountinfo)
@@ -114,7 +128,7 @@ impl Cgroups {
         let rel = path
             .strip_prefix(&mount_root)
             .ok()
-            .filter(|_| !path.ends_with(" (deleted)"))
+            .filter(|_| !path.to_string_lossy().ends_with(" (deleted)"))
             .ok_or_else(|| {
                 format!(
                     "clpd's cgroup {} is not under the mounted part {} of the hierarchy",
@@ -122,14 +136,17 @@ impl Cgroups {
                     mount_root.display()
                 )
             })?;
-        let base = mount_point.join(rel);
-        let prefix = format!("clp-{:012x}-", root_hash(root) & 0xffff_ffff_ffff);
-        let mut cg = Cgroups {
-            base,
-            prefix,
+        Ok(Cgroups {
+            base: mount_point.join(rel),
+            prefix: format!("clp-{:012x}-", root_hash(root) & 0xffff_ffff_ffff),
             leaf: None,
             next: AtomicU64::new(0),
-        };
+            is_root: rel == Path::new(""),
+        })
+    }
+
+    fn set_up(root: &Path) -> Result<Cgroups, String> {
+        let mut cg = Self::locate(root)?;
         cg.remove_empty();
         // Whether we may create cgroups here, and whether the kernel can kill one.
         let probe = cg
@@ -142,7 +159,7 @@ impl Cgroups {
         if !has_kill {
             return Err("the kernel has no cgroup.kill (Linux 5.14 or later needed)".into());
         }
-        if rel != Path::new("") && rel != Path::new("/") {
+        if !cg.is_root {
             let leaf = cg.base.join(format!("{}clpd", cg.prefix));
             match fs::create_dir(&leaf) {
                 Ok(()) => {}

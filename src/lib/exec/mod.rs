@@ -21,7 +21,9 @@
 //!   `cgroup.kill`) `kill_grace` later; the outcome is [`Outcome::TimedOut`] whatever
 //!   the leader's exit status. If the leader exits during the grace, the SIGKILL
 //!   to its group is still sent when the grace ends (grandchildren that ignore
-//!   SIGTERM do not survive a timeout).
+//!   SIGTERM do not survive a timeout); with a cgroup, only the run's cgroup is
+//!   killed then, if anything is left in it: the reaped leader's pgid may
+//!   already be another process group's.
 //! * Adoption of processes started by a previous clpd ([`Executor::adopt`]),
 //!   recognised by their start time (field 22 of `/proc/<pid>/stat`).
 //!
@@ -63,7 +65,7 @@ mod cgroup;
 mod spawn;
 mod watcher;
 
-pub use cgroup::{CONTAINMENT_ENV, Containment};
+pub use cgroup::{CONTAINMENT_ENV, Containment, remove_leftovers};
 pub use spawn::{PASS_ENV, SCRIPT_PATH};
 
 #[cfg(test)]

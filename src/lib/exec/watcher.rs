@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -71,11 +72,14 @@ pub(super) struct Watcher {
     next_id: u64,
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
-    group_kills: Vec<(Instant, u32)>,
-    /// Cgroups of runs whose leader is gone, by pgid, until they are empty
-    /// (then removed): what a script left running (the application a start
-    /// script launched) still dies with its run on a kill.
-    draining: HashMap<u32, RunCgroup>,
+    /// With the run's cgroup, when it has one: then the cgroup alone is
+    /// killed (its leader is gone, and its pgid may be another group's by now).
+    group_kills: Vec<(Instant, u32, Option<PathBuf>)>,
+    /// Cgroups of runs whose leader is gone, by directory, with the run's
+    /// pgid, until they are empty (then removed): what a script left running
+    /// (the application a start script launched) still dies with its run on a
+    /// kill.
+    draining: HashMap<PathBuf, (u32, RunCgroup)>,
 }
 
 enum Flow {
@@ -128,14 +132,14 @@ impl Watcher {
             for id in ready {
                 self.handle_exit(id);
             }
-            for pgid in drained {
-                self.check_drained(pgid);
+            for dir in drained {
+                self.check_drained(&dir);
             }
             self.fire_timers(Instant::now());
         }
         // Whatever is empty now goes; the rest is removed by a later clpd.
-        for pgid in self.draining.keys().copied().collect::<Vec<_>>() {
-            self.check_drained(pgid);
+        for dir in self.draining.keys().cloned().collect::<Vec<_>>() {
+            self.check_drained(&dir);
         }
         tracing::debug!(
             target: "exec",
@@ -166,11 +170,23 @@ impl Watcher {
                 }
                 Ok(Command::Forget(tag)) => self.forget(tag),
                 Ok(Command::TerminateGroup { pgid, grace }) => {
-                    signal_group(pgid, Signal::SIGTERM);
-                    if let Some(cg) = self.cgroup_of(pgid) {
-                        cg.signal_members(rustix::process::Signal::TERM);
+                    let at = Instant::now() + grace;
+                    match self.cgroup_of(pgid) {
+                        Some((cg, leader_alive)) => {
+                            // A group whose leader is gone may be a stranger's
+                            // by now: then only the cgroup is signalled.
+                            if leader_alive {
+                                signal_group(pgid, Signal::SIGTERM);
+                            }
+                            cg.signal_members(rustix::process::Signal::TERM);
+                            let dir = cg.dir.clone();
+                            self.group_kills.push((at, pgid, Some(dir)));
+                        }
+                        None => {
+                            signal_group(pgid, Signal::SIGTERM);
+                            self.group_kills.push((at, pgid, None));
+                        }
                     }
-                    self.group_kills.push((Instant::now() + grace, pgid));
                 }
                 #[cfg(test)]
                 Ok(Command::Barrier(reply)) => {
@@ -178,8 +194,8 @@ impl Watcher {
                         for id in ready {
                             self.handle_exit(id);
                         }
-                        for pgid in drained {
-                            self.check_drained(pgid);
+                        for dir in drained {
+                            self.check_drained(&dir);
                         }
                     }
                     let _ = reply.send(());
@@ -209,7 +225,7 @@ impl Watcher {
 
     fn next_deadline(&self) -> Option<Instant> {
         let entries = self.entries.values().filter_map(|e| e.deadline);
-        let kills = self.group_kills.iter().map(|(at, _)| *at);
+        let kills = self.group_kills.iter().map(|(at, _, _)| *at);
         entries.chain(kills).min()
     }
 
@@ -254,36 +270,59 @@ impl Watcher {
                 Stage::Killed => e.deadline = None,
             }
         }
-        let (due, pending): (Vec<_>, Vec<_>) =
-            self.group_kills.drain(..).partition(|(at, _)| *at <= now);
+        let (due, pending): (Vec<_>, Vec<_>) = self
+            .group_kills
+            .drain(..)
+            .partition(|(at, _, _)| *at <= now);
         self.group_kills = pending;
-        for (_, pgid) in due {
-            tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
-            signal_group(pgid, Signal::SIGKILL);
-            if let Some(cg) = self.cgroup_of(pgid) {
-                kill_cgroup(cg);
+        for (_, pgid, dir) in due {
+            match dir {
+                Some(dir) => {
+                    // Contained: the run's cgroup holds all that is left of
+                    // it; emptied (and removed) already, nothing is.
+                    let live = self
+                        .entries
+                        .values()
+                        .filter_map(|e| e.cgroup.as_ref())
+                        .chain(self.draining.values().map(|(_, cg)| cg))
+                        .find(|cg| cg.dir == dir);
+                    if let Some(cg) = live {
+                        tracing::debug!(target: "exec", "grace over: SIGKILL to cgroup {}", dir.display());
+                        kill_cgroup(cg);
+                    }
+                }
+                None => {
+                    tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
+                    signal_group(pgid, Signal::SIGKILL);
+                }
             }
         }
     }
 
-    /// The cgroup of the run led by `pgid`, running or draining.
-    fn cgroup_of(&self, pgid: u32) -> Option<&RunCgroup> {
+    /// The cgroup of the run led by `pgid`, and whether its leader is still
+    /// ours (unreaped: its pid, and so the pgid, cannot be anyone else's).
+    fn cgroup_of(&self, pgid: u32) -> Option<(&RunCgroup, bool)> {
         self.entries
             .values()
             .find(|e| e.pgid == pgid)
-            .and_then(|e| e.cgroup.as_ref())
-            .or_else(|| self.draining.get(&pgid))
+            .and_then(|e| e.cgroup.as_ref().map(|cg| (cg, true)))
+            .or_else(|| {
+                self.draining
+                    .values()
+                    .find(|(p, _)| *p == pgid)
+                    .map(|(_, cg)| (cg, false))
+            })
     }
 
-    /// Removes the cgroup of `pgid` once nothing is left in it.
-    fn check_drained(&mut self, pgid: u32) {
-        let Some(cg) = self.draining.get_mut(&pgid) else {
+    /// Removes the cgroup `dir` once nothing is left in it.
+    fn check_drained(&mut self, dir: &std::path::Path) {
+        let Some((_, cg)) = self.draining.get_mut(dir) else {
             return;
         };
         if cg.populated() {
             return;
         }
-        if let Some(cg) = self.draining.remove(&pgid) {
+        if let Some((_, cg)) = self.draining.remove(dir) {
             match cg.remove() {
                 Ok(()) => {
                     tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
@@ -298,18 +337,18 @@ impl Watcher {
     /// Polls the wake fd, all pidfds and the `cgroup.events` of draining
     /// cgroups; returns the ids whose pidfd is readable and the pgids whose
     /// cgroup changed.
-    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<u32>), Errno> {
+    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
         let ids: Vec<u64> = self.entries.keys().copied().collect();
-        let pgids: Vec<u32> = self.draining.keys().copied().collect();
-        let mut fds = Vec::with_capacity(ids.len() + pgids.len() + 1);
+        let dirs: Vec<PathBuf> = self.draining.keys().cloned().collect();
+        let mut fds = Vec::with_capacity(ids.len() + dirs.len() + 1);
         fds.push(PollFd::new(&*self.wake, PollFlags::IN));
         for id in &ids {
             if let Some(e) = self.entries.get(id) {
                 fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
             }
         }
-        for pgid in &pgids {
-            if let Some(cg) = self.draining.get(pgid) {
+        for dir in &dirs {
+            if let Some((_, cg)) = self.draining.get(dir) {
                 fds.push(PollFd::new(cg.events_fd(), PollFlags::PRI));
             }
         }
@@ -322,11 +361,11 @@ impl Watcher {
             .filter(|(_, fd)| !fd.revents().is_empty())
             .map(|(id, _)| *id)
             .collect();
-        let drained = pgids
+        let drained = dirs
             .iter()
             .zip(fds.iter().skip(1 + ids.len()))
             .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(p, _)| *p)
+            .map(|(d, _)| d.clone())
             .collect();
         Ok((ready, drained))
     }
@@ -359,19 +398,22 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
-        if let Some(cg) = e.cgroup.take() {
+        let contained = e.cgroup.take().map(|cg| {
             // Followed until empty: a kill of this run (timeout, stop) still
             // reaches what the script left behind.
-            self.draining.insert(e.pgid, cg);
-            self.check_drained(e.pgid);
-        }
+            let dir = cg.dir.clone();
+            self.draining.insert(dir.clone(), (e.pgid, cg));
+            self.check_drained(&dir);
+            dir
+        });
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
                 // The leader is gone before its grace ran out; whatever else is
-                // left in its group still gets SIGKILL when the grace ends.
+                // left in its group (its cgroup, when it has one) still gets
+                // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid));
+                    self.group_kills.push((at, e.pgid, contained));
                 }
                 Outcome::TimedOut
             }

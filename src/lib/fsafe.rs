@@ -175,42 +175,107 @@ pub fn open_log_file(path: &Path, mode: u32) -> io::Result<File> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path` atomically with exactly `mode`: a new temp file in
-/// the same directory (created exclusively, never through a symlink), then
-/// rename. `durable` fsyncs the file before and the directory after the rename,
-/// so the new content survives a crash of the OS.
+/// Writes `bytes` to `path` atomically with exactly `mode`: a new temp file
+/// in the same directory (created exclusively, never through a symlink), then
+/// rename.
+///
+/// `durable` adds the fsyncs that make the new content outlive a crash or a
+/// reset of the OS: the temp file's data before the rename, then the
+/// directory (the rename itself is an update of the directory, and so is a
+/// directory created on the way). The daemon's runtime files do without them:
+/// a killed clpd loses nothing that reached the page cache, and state.json is
+/// trusted only within the boot that wrote it, so fsyncs on every batch would
+/// only slow recovery (tens of ms under I/O load). What must outlive a reboot
+/// (the reboot count before a reboot, panic or reset) is durable.
 pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> Result<()> {
-    use std::io::Write;
+    write_atomically_with(&mut RealFs { mode }, path, bytes, durable)
+}
+
+/// [`write_file_atomically`] through the steps of `fs`.
+pub(crate) fn write_atomically_with(
+    fs: &mut dyn AtomicFs,
+    path: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+        if durable {
+            // The new directory's own entry lives in its parent.
+            let parent = dir.parent().unwrap_or(Path::new("/"));
+            fs.sync_dir(parent)
+                .map_err(|e| ClpError::io("cannot fsync the directory", parent, e))?;
+        }
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    // A temp file left by a killed writer with our pid (pid reuse) is ours to drop.
-    let _ = fs::remove_file(&tmp);
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
-            f.write_all(bytes)?;
-            if durable { f.sync_all() } else { Ok(()) }
+    let result = fs
+        .write_new(&tmp, bytes)
+        .and_then(|f| {
+            if durable {
+                fs.sync_file(&tmp, &f)
+            } else {
+                Ok(())
+            }
         })
-        .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = written {
+        .and_then(|()| fs.rename(&tmp, path));
+    if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(ClpError::io("cannot write", path, e));
     }
     if durable {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| ClpError::io("cannot sync the directory of", path, e))?;
+        fs.sync_dir(dir)
+            .map_err(|e| ClpError::io("cannot fsync the directory", dir, e))?;
     }
     Ok(())
+}
+
+/// The file-system steps of an atomic write. A seam, so that a test can see
+/// which steps a durable write takes and in which order (the real steps are
+/// still taken: a recorder wraps [`RealFs`]).
+pub(crate) trait AtomicFs {
+    fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> io::Result<File>;
+    fn sync_file(&mut self, tmp: &Path, file: &File) -> io::Result<()>;
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()>;
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()>;
+}
+
+/// The real steps; new files get exactly `mode`.
+pub(crate) struct RealFs {
+    pub mode: u32,
+}
+
+impl AtomicFs for RealFs {
+    fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> io::Result<File> {
+        use std::io::Write;
+        // A temp file left by a killed writer with our pid (pid reuse) is ours to drop.
+        let _ = fs::remove_file(tmp);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(self.mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(self.mode))?;
+        f.write_all(bytes)?;
+        Ok(f)
+    }
+
+    fn sync_file(&mut self, _tmp: &Path, file: &File) -> io::Result<()> {
+        file.sync_all()
+    }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
 }
 
 #[cfg(test)]

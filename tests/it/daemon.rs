@@ -50,6 +50,8 @@ pub struct Exec {
     pub sync_start: bool,
     /// `parameters/timeout/start` in seconds.
     pub start_timeout: Option<u32>,
+    /// `parameters/timeout/stop` in seconds.
+    pub stop_timeout: Option<u32>,
     /// Inner XML of `<act>` (the resource's activation policy).
     pub act: String,
     /// Inner XML of `<deact>`.
@@ -63,6 +65,7 @@ pub fn exec(name: &str) -> Exec {
         name: name.into(),
         sync_start: true,
         start_timeout: None,
+        stop_timeout: None,
         act: String::new(),
         deact: String::new(),
         depends: Vec::new(),
@@ -78,6 +81,11 @@ impl Exec {
 
     pub fn start_timeout(mut self, secs: u32) -> Self {
         self.start_timeout = Some(secs);
+        self
+    }
+
+    pub fn stop_timeout(mut self, secs: u32) -> Self {
+        self.stop_timeout = Some(secs);
         self
     }
 
@@ -104,10 +112,19 @@ impl Exec {
         } else {
             "<sync>0</sync>"
         };
-        let timeout = self
+        let start = self
             .start_timeout
-            .map(|t| format!("<timeout><start>{t}</start></timeout>"))
+            .map(|t| format!("<start>{t}</start>"))
             .unwrap_or_default();
+        let stop = self
+            .stop_timeout
+            .map(|t| format!("<stop>{t}</stop>"))
+            .unwrap_or_default();
+        let timeout = if start.is_empty() && stop.is_empty() {
+            String::new()
+        } else {
+            format!("<timeout>{start}{stop}</timeout>")
+        };
         let act = if self.act.is_empty() {
             String::new()
         } else {
@@ -525,13 +542,15 @@ impl Rig {
         for _ in 0..50 {
             let left = self.processes();
             if left.is_empty() {
-                return;
+                break;
             }
             for pid in left {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The cgroups of runs that outlived clpd (killed just now).
+        clp::exec::remove_leftovers(&self.root());
     }
 }
 

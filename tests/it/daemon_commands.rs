@@ -258,9 +258,11 @@ fn daemon_runs_the_failsafe_example_scripts_unchanged() {
             fs::read(examples.join(f)).unwrap()
         );
     }
-    // The scripts read STATE_LOG from their environment: clpd passes its own on.
+    // The scripts read STATE_LOG from their environment: clpd passes it on
+    // because CLP_SCRIPT_ENV names it (scripts get a clean environment).
     let state_log = rig.t().join("state.log");
     rig.setenv("STATE_LOG", state_log.to_str().unwrap());
+    rig.setenv("CLP_SCRIPT_ENV", "STATE_LOG");
     rig.install(&conf(&[("failover1", &[exec("exec")])], ""));
     rig.start_online();
     let pid = rig.daemon_pid().unwrap();

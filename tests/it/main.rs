@@ -31,4 +31,6 @@ mod monitor_system_net;
 mod push_pull;
 mod push_safety;
 mod roundtrip;
+mod script_containment;
+mod script_env;
 mod util;

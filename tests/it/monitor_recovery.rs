@@ -300,3 +300,28 @@ fn monitor_restart_storm_is_bounded_and_escalates() {
     }
     rig.stop_daemon();
 }
+
+#[test]
+fn monitor_reboot_budget_is_remembered_across_a_clpd_restart() {
+    // One reboot allowed: the first failure reboots (through the recorder),
+    // then clpd is killed as a reboot would and started again on the same
+    // root; the failure comes back and the persisted budget refuses a second
+    // reboot.
+    let rig = reboot_rig(1);
+    let record = rig.t().join("os.log");
+    rig.wait_for("the reboot command's record", || {
+        (read_lines(&record) == ["reboot"]).then_some(())
+    });
+    rig.wait_service_offline();
+    let exceeded = "Restart count exceeded the maximum of 1.";
+    let before = alerts_with(&rig, "rm", 100, exceeded).len();
+    let old = rig.kill_daemon();
+    rig.start();
+    let new = rig.daemon_pid().expect("clpd runs again");
+    assert_ne!(new, old);
+    rig.wait_for("rm 100 from the restarted clpd", || {
+        (alerts_with(&rig, "rm", 100, exceeded).len() > before).then_some(())
+    });
+    assert_eq!(read_lines(&record), ["reboot"], "{}", rig.dump());
+    rig.stop_daemon();
+}

@@ -14,6 +14,7 @@
 //! devices, mount, FUSE), `losetup` and `mkfs.ext4`, `python3` and `openssl`.
 
 mod fuse;
+mod write_file_links;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -318,7 +319,7 @@ fn monitor_diskw_write_file_fails_on_a_read_only_file_system() {
     let msg = rm9(&rig, "dwrite");
     assert!(
         msg.contains(&format!(
-            "{dir}/.clp-diskw.dwrite: cannot create: Read-only file system (os error 30)"
+            "{dir}: cannot create a file: Read-only file system (os error 30)"
         )),
         "{msg}"
     );

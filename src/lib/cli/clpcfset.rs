@@ -57,8 +57,12 @@ impl Program for Args {
     }
 }
 
+/// Replaces `file` atomically. clp.conf may hold passwords: a new file is
+/// 0600; an existing one keeps its mode (the operator chose it).
 fn write_atomically(file: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = file.with_extension(format!("conf.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| ClpError::io("cannot write", &tmp, e))?;
-    std::fs::rename(&tmp, file).map_err(|e| ClpError::io("cannot replace", file, e))
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file).map_or(crate::fsafe::PRIVATE_FILE_MODE, |m| {
+        m.permissions().mode() & 0o7777
+    });
+    crate::fsafe::write_file_atomically(file, bytes, mode, false)
 }

@@ -43,6 +43,7 @@ use crate::exec::{Executor, Finished, Outcome};
 use crate::ipc::{self, Request, Response};
 use crate::model::{Cluster, MonitorKind};
 use crate::paths::Paths;
+pub use persist::write_atomically;
 use persist::{InFlight, StateFile};
 
 /// The environment variable naming a pipe fd on which a detaching `clpd`
@@ -262,9 +263,14 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
 
     let (tx, rx) = mpsc::channel::<Event>();
     let exec_tx = tx.clone();
-    let executor = Executor::new(Box::new(move |f| {
-        let _ = exec_tx.send(Event::Exec(f));
-    }))?;
+    let containment = crate::exec::Containment::detect(paths.root());
+    info!(target: "pm", "{}", containment.describe());
+    let executor = Executor::with_containment(
+        Box::new(move |f| {
+            let _ = exec_tx.send(Event::Exec(f));
+        }),
+        containment,
+    )?;
     spawn_signal_thread(tx.clone())?;
     let socket = ipc::socket_path(&paths);
     let listener = bind(&socket)?;
@@ -1671,31 +1677,6 @@ impl Daemon {
         info!(target: "pm", "clpd stopped");
         self.executor.shutdown();
     }
-}
-
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename.
-///
-/// `durable` adds an fsync. The daemon's runtime files do without it: a killed
-/// clpd loses nothing that reached the page cache, and state.json is trusted only
-/// within the boot that wrote it (after a crash of the OS it is a new boot), so
-/// an fsync on every batch would only slow recovery (tens of ms under I/O load).
-/// What must outlive a reboot (the reboot count before a reboot) is durable.
-pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)
-                .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(ClpError::io("cannot write", path, e));
-    }
-    Ok(())
 }
 
 fn unix_now() -> u64 {

@@ -63,10 +63,35 @@ pub fn plan(action: OsAction, commands: &OsActions, paths: &Paths) -> Result<Pla
     }))
 }
 
-/// Writes a sysrq key (the real panic/reset path; root only).
+/// How long a sysrq action waits for `sync` of the file systems.
+pub const SYNC_WAIT: Duration = Duration::from_secs(10);
+
+/// Writes a sysrq key (the real panic/reset path; root only). A sysrq crash
+/// or reset skips everything a shutdown does, so the file systems are synced
+/// first: the state file was fsynced already, but whatever else clpd and its
+/// scripts wrote (logs) should reach the disks too. The sync is bounded: the
+/// failure that led here may be a hung disk, and the action must still
+/// happen.
 pub fn sysrq(key: &str) -> Result<(), String> {
+    if !sync_bounded(SYNC_WAIT) {
+        tracing::warn!(target: "pm", "sync of the file systems did not finish within {}s; carrying out sysrq {key} anyway", SYNC_WAIT.as_secs());
+    }
     std::fs::write("/proc/sysrq-trigger", key.as_bytes())
         .map_err(|e| format!("cannot write {key} to /proc/sysrq-trigger: {e}"))
+}
+
+/// `sync(2)` on a thread of its own; true when it finished within `wait`.
+/// A sync stuck on a dead device leaves only that thread behind.
+pub fn sync_bounded(wait: Duration) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("clp-sync".into())
+        .spawn(move || {
+            // SAFETY: sync takes no arguments and cannot fail.
+            unsafe { libc::sync() };
+            let _ = tx.send(());
+        });
+    spawned.is_ok() && rx.recv_timeout(wait).is_ok()
 }
 
 #[cfg(test)]
@@ -103,6 +128,11 @@ mod tests {
             plan(OsAction::Panic, &actions("sysrq:c", true), &Paths::new("/")),
             Ok(Plan::Sysrq("c".into()))
         );
+    }
+
+    #[test]
+    fn sync_finishes_on_a_healthy_machine() {
+        assert!(sync_bounded(Duration::from_secs(60)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! the boot id, so "the operator stopped the service" is honoured across a daemon
 //! restart but not across a reboot.
 
+use crate::fsafe::{AtomicFs, RealFs};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -139,20 +140,36 @@ fn keep_aside(path: &Path) -> Option<PathBuf> {
     std::fs::rename(path, &dest).ok().map(|()| dest)
 }
 
-/// Writes the state file atomically.
-/// Writes the state file atomically; `durable` also fsyncs it (see
-/// `daemon::write_atomically` for when that matters).
+/// Writes the state file atomically; `durable` makes it survive a crash of
+/// the OS too (see [`write_atomically`]). Before a reboot-type final action
+/// the daemon saves durably: the reboot budget must remember the reboot.
 pub fn save(path: &Path, state: &StateFile, durable: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| ClpError::io("cannot create", dir, e))?;
+    save_with(
+        &mut RealFs {
+            mode: crate::fsafe::PRIVATE_FILE_MODE,
+        },
+        path,
+        state,
+        durable,
+    )
+}
+
+fn save_with(fs: &mut dyn AtomicFs, path: &Path, state: &StateFile, durable: bool) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))?;
-    crate::daemon::write_atomically(path, &bytes, durable)
+    crate::fsafe::write_atomically_with(fs, path, &bytes, durable)
+}
+
+/// Writes `bytes` to `path` atomically, readable by clpd's user only (see
+/// [`crate::fsafe::write_file_atomically`], and for `durable`).
+pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    crate::fsafe::write_file_atomically(path, bytes, crate::fsafe::PRIVATE_FILE_MODE, durable)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{ClpEvent, PersistedResource, PersistedState};
+    use std::fs::File;
 
     #[test]
     fn round_trip_and_damaged_file() {
@@ -198,5 +215,85 @@ mod tests {
         assert_eq!(std::fs::read(&kept).unwrap(), b"{not json");
         assert!(!p.exists());
         assert_eq!(load(&p), (StateFile::default(), None));
+    }
+
+    /// Takes the real steps and records them.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl AtomicFs for Recorder {
+        fn write_new(&mut self, tmp: &Path, bytes: &[u8]) -> std::io::Result<File> {
+            self.0.push(format!("write {}", name(tmp)));
+            private().write_new(tmp, bytes)
+        }
+        fn sync_file(&mut self, tmp: &Path, file: &File) -> std::io::Result<()> {
+            self.0.push(format!("fsync {}", name(tmp)));
+            private().sync_file(tmp, file)
+        }
+        fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+            self.0.push(format!("rename {} {}", name(from), name(to)));
+            private().rename(from, to)
+        }
+        fn sync_dir(&mut self, dir: &Path) -> std::io::Result<()> {
+            self.0.push(format!("fsync-dir {}", name(dir)));
+            private().sync_dir(dir)
+        }
+    }
+
+    fn private() -> RealFs {
+        RealFs {
+            mode: crate::fsafe::PRIVATE_FILE_MODE,
+        }
+    }
+
+    fn name(p: &Path) -> String {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(&format!(".tmp-{}", std::process::id()), ".tmp")
+    }
+
+    #[test]
+    fn a_durable_save_fsyncs_the_file_then_the_directory() {
+        let top = tempfile::tempdir().unwrap();
+        let p = top.path().join("lib").join("state.json");
+        let state = StateFile {
+            reboots: vec![42],
+            ..StateFile::default()
+        };
+        // First save: the directory is created, and its entry made durable.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, true).unwrap();
+        let top_name = name(top.path());
+        assert_eq!(
+            rec.0,
+            [
+                format!("fsync-dir {top_name}"),
+                "write .state.json.tmp".into(),
+                "fsync .state.json.tmp".into(),
+                "rename .state.json.tmp state.json".into(),
+                "fsync-dir lib".into(),
+            ]
+        );
+        assert_eq!(load(&p).0, state);
+        // Later saves: file, rename, directory.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, true).unwrap();
+        assert_eq!(
+            rec.0,
+            [
+                "write .state.json.tmp",
+                "fsync .state.json.tmp",
+                "rename .state.json.tmp state.json",
+                "fsync-dir lib",
+            ]
+        );
+        // Not durable: no fsync at all.
+        let mut rec = Recorder::default();
+        save_with(&mut rec, &p, &state, false).unwrap();
+        assert_eq!(
+            rec.0,
+            ["write .state.json.tmp", "rename .state.json.tmp state.json"]
+        );
     }
 }

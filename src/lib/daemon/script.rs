@@ -169,8 +169,11 @@ pub fn common_env(host: &HostInfo) -> Vec<(String, String)> {
         ("CLP_OSVER".into(), host.os_version.clone()),
     ];
     if !host.bin_dir.is_empty() {
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-        env.push(("PATH".into(), format!("{}:{path}", host.bin_dir)));
+        // The fixed PATH of every script, this installation's programs first.
+        env.push((
+            "PATH".into(),
+            format!("{}:{}", host.bin_dir, crate::exec::SCRIPT_PATH),
+        ));
     }
     env
 }

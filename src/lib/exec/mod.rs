@@ -5,18 +5,25 @@
 //!
 //! * Spawning a script ([`Executor::spawn`]): a new session (so pgid == pid), stdin
 //!   from `/dev/null`, stdout+stderr appended to a userlog (rotated to `<path>.pre`
-//!   at a size) or discarded, the inherited environment plus the spec's variables,
+//!   at a size) or discarded, a clean environment (not clpd's: see
+//!   [`spawn::clean_env`]) plus the spec's variables,
 //!   default signal dispositions and an empty signal mask, every other descriptor
 //!   close-on-exec. A script without an x bit runs as `/bin/sh <script>`.
 //! * One watcher thread (`clp-exec`) that owns every watched process: its pidfd, its
 //!   pgid and its timers. It sleeps in `poll(2)` on the pidfds plus a wake eventfd,
 //!   with a timeout equal to the earliest deadline, and calls `notify` once per
 //!   finished process.
-//! * Timeouts: at the deadline SIGTERM to the whole process group, SIGKILL to the
-//!   whole group `kill_grace` later; the outcome is [`Outcome::TimedOut`] whatever
+//! * Containment ([`cgroup`]): where cgroup v2 is usable each run gets a cgroup
+//!   of its own, entered by the child before exec; otherwise the process group
+//!   is the only fence.
+//! * Timeouts: at the deadline SIGTERM to the whole process group (and to every
+//!   process of the run's cgroup), SIGKILL to the whole group (and
+//!   `cgroup.kill`) `kill_grace` later; the outcome is [`Outcome::TimedOut`] whatever
 //!   the leader's exit status. If the leader exits during the grace, the SIGKILL
 //!   to its group is still sent when the grace ends (grandchildren that ignore
-//!   SIGTERM do not survive a timeout).
+//!   SIGTERM do not survive a timeout); with a cgroup, only the run's cgroup is
+//!   killed then, if anything is left in it: the reaped leader's pgid may
+//!   already be another process group's.
 //! * Adoption of processes started by a previous clpd ([`Executor::adopt`]),
 //!   recognised by their start time (field 22 of `/proc/<pid>/stat`).
 //!
@@ -54,8 +61,12 @@
 //! Shutting down leaves running children unwatched: they become zombies when they
 //! exit, until clpd itself exits.
 
+mod cgroup;
 mod spawn;
 mod watcher;
+
+pub use cgroup::{CONTAINMENT_ENV, Containment, remove_leftovers};
+pub use spawn::{PASS_ENV, SCRIPT_PATH};
 
 #[cfg(test)]
 mod tests;
@@ -83,7 +94,8 @@ pub struct ScriptSpec {
     /// A relative path is taken relative to `cwd`.
     pub program: PathBuf,
     pub args: Vec<String>,
-    /// Added to the inherited environment.
+    /// Added to (or replacing in) the clean base environment of every script:
+    /// PATH, HOME, LANG, clpd's `CLP_*` and `CLP_SCRIPT_ENV` variables.
     pub env: Vec<(String, String)>,
     /// The working directory (normally the script's directory).
     pub cwd: PathBuf,
@@ -149,12 +161,24 @@ pub struct Executor {
     tx: Sender<Command>,
     wake: Arc<OwnedFd>,
     thread: Option<JoinHandle<()>>,
+    /// Where script runs get cgroups of their own; None: process groups only.
+    cgroups: Option<cgroup::Cgroups>,
 }
 
 impl Executor {
     /// Starts the watcher thread; `notify` is called (from that thread) for every
     /// finished process.
     pub fn new(notify: Box<dyn Fn(Finished) + Send>) -> Result<Executor> {
+        Self::with_containment(notify, Containment::ProcessGroups("not requested".into()))
+    }
+
+    /// Like [`Executor::new`], with scripts contained as `containment` says
+    /// (see [`Containment::detect`]). The cgroups it creates are removed when
+    /// empty, and at the latest when the executor is dropped.
+    pub fn with_containment(
+        notify: Box<dyn Fn(Finished) + Send>,
+        containment: Containment,
+    ) -> Result<Executor> {
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map_err(|e| {
             ClpError::new(
                 ErrorKind::Internal,
@@ -177,6 +201,10 @@ impl Executor {
             tx,
             wake,
             thread: Some(thread),
+            cgroups: match containment {
+                Containment::Cgroups(c) => Some(c),
+                Containment::ProcessGroups(_) => None,
+            },
         })
     }
 
@@ -185,12 +213,53 @@ impl Executor {
     /// pidfd and calls `notify(Finished{tag, ..})`. At the timeout: SIGTERM to the
     /// group, SIGKILL to the group after `kill_grace`, outcome `TimedOut`.
     pub fn spawn(&self, tag: u64, spec: ScriptSpec) -> Result<Spawned> {
-        let mut cmd = spawn::build(&spec)?;
-        let started = Instant::now();
         let program = spawn::resolve_program(&spec);
-        let child = cmd
-            .spawn()
-            .map_err(|e| ClpError::io("cannot run script", &program, e))?;
+        // The run's cgroup; a failure leaves the script in its process group
+        // only (a script that cannot be contained better still runs).
+        let run_cgroup = self
+            .cgroups
+            .as_ref()
+            .map(|c| c.create_run(&program))
+            .transpose()
+            .unwrap_or_else(|e| {
+                tracing::warn!(target: "exec", "cannot create a cgroup for {}: {e}; it is contained by its process group only", program.display());
+                None
+            });
+        let enter = run_cgroup
+            .as_ref()
+            .map(|(_, procs)| std::os::fd::AsRawFd::as_raw_fd(procs));
+        let mut cmd = match spawn::build(&spec, enter) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                remove_run_cgroup(run_cgroup);
+                return Err(e);
+            }
+        };
+        let started = Instant::now();
+        let child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let in_cgroup = run_cgroup
+                    .as_ref()
+                    .map(|(dir, _)| format!(" (entering cgroup {})", dir.display()))
+                    .unwrap_or_default();
+                remove_run_cgroup(run_cgroup);
+                return Err(ClpError::io(
+                    &format!("cannot run script{in_cgroup}"),
+                    &program,
+                    e,
+                ));
+            }
+        };
+        drop(cmd);
+        let cgroup = run_cgroup.and_then(|(dir, procs)| {
+            drop(procs);
+            cgroup::RunCgroup::open(dir.clone())
+                .map_err(|e| {
+                    tracing::warn!(target: "exec", "cannot follow cgroup {}: {e}", dir.display());
+                })
+                .ok()
+        });
         let pid = child.id();
         // `child` is dropped without waiting: the watcher reaps through the pidfd.
         drop(child);
@@ -233,6 +302,7 @@ impl Executor {
             stage: Stage::Running,
             deadline: spec.timeout.and_then(|t| started.checked_add(t)),
             kill_grace: spec.kill_grace,
+            cgroup,
         };
         if let Err(mpsc::SendError(cmd)) = self.tx.send(Command::Watch(entry)) {
             // The watcher is gone: do not leave an unreaped child behind.
@@ -296,6 +366,7 @@ impl Executor {
             stage: Stage::Running,
             deadline: None,
             kill_grace: Duration::ZERO,
+            cgroup: None,
         };
         self.tx
             .send(Command::Watch(entry))
@@ -311,7 +382,8 @@ impl Executor {
     }
 
     /// SIGTERM to the process group now, SIGKILL after `grace` (on the watcher's
-    /// timer; this call does not block).
+    /// timer; this call does not block). When the run led by `pgid` has a
+    /// cgroup, every process in it gets the same, escaped sessions included.
     pub fn terminate_group(&self, pgid: u32, grace: Duration) {
         self.command(Command::TerminateGroup { pgid, grace });
     }
@@ -358,6 +430,17 @@ impl Drop for Executor {
                 tracing::error!(target: "exec", "the script watcher thread panicked");
             }
         }
+        if let Some(c) = &self.cgroups {
+            c.clean_up();
+        }
+    }
+}
+
+/// Removes a run cgroup nothing entered (the spawn failed).
+fn remove_run_cgroup(run: Option<(PathBuf, std::fs::File)>) {
+    if let Some((dir, procs)) = run {
+        drop(procs);
+        let _ = std::fs::remove_dir(&dir);
     }
 }
 

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,6 +16,66 @@ use crate::error::{ClpError, ErrorKind, Result};
 
 /// The shell used for scripts that are not executable.
 const SHELL: &str = "/bin/sh";
+
+/// PATH of every script (the daemon may prepend its own bin directory
+/// through the spec's variables).
+pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// clpd's own variable naming further variables of its environment that
+/// scripts get (separated by spaces, commas or colons).
+pub const PASS_ENV: &str = "CLP_SCRIPT_ENV";
+
+/// The environment every script starts from, before the spec's variables.
+///
+/// Not clpd's inherited environment: clpd may have been started from an
+/// operator's login session (`clpcl -s` from a shell), and a script must not
+/// behave differently depending on who started the daemon, nor see that
+/// session's variables. So: a fixed PATH, HOME=/, LANG (clpd's, else C) and
+/// LC_ALL (only when clpd has one), every `CLP_*` variable of clpd's
+/// environment (CLP_ROOT and CLP_HOSTNAME, so that clp commands called from
+/// a script see the same root and server), and the variables named in
+/// `CLP_SCRIPT_ENV`, which is how an operator passes on something on purpose.
+pub(super) fn clean_env(
+    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    let inherited: Vec<(OsString, OsString)> = inherited.into_iter().collect();
+    let get = |k: &str| {
+        inherited
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut env: Vec<(OsString, OsString)> = vec![
+        ("PATH".into(), SCRIPT_PATH.into()),
+        ("HOME".into(), "/".into()),
+        (
+            "LANG".into(),
+            get("LANG")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "C".into()),
+        ),
+    ];
+    if let Some(v) = get("LC_ALL").filter(|v| !v.is_empty()) {
+        env.push(("LC_ALL".into(), v));
+    }
+    let passed: Vec<String> = get(PASS_ENV)
+        .map(|v| {
+            v.to_string_lossy()
+                .split([' ', ',', ':'])
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    for (k, v) in &inherited {
+        let name = k.to_string_lossy();
+        if name.starts_with("CLP_") || passed.iter().any(|p| *p == name) {
+            env.retain(|(n, _)| n != k);
+            env.push((k.clone(), v.clone()));
+        }
+    }
+    env
+}
 
 /// The program path as it will be run: relative paths are taken relative to
 /// the script's working directory, like CLUSTERPRO does.
@@ -94,9 +155,13 @@ fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
 }
 
 /// Builds the `Command` for a spec: direct execution when the script is
-/// executable, `/bin/sh <script>` otherwise; new session, default signal
+/// executable, `/bin/sh <script>` otherwise; the clean environment
+/// ([`clean_env`]) plus the spec's variables; new session, default signal
 /// state, stdin from /dev/null, every inherited descriptor above 2 close-on-exec.
-pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
+///
+/// `enter_cgroup`: an open `cgroup.procs` the child writes itself into
+/// before exec, so that everything it starts is born in that cgroup.
+pub(super) fn build(spec: &ScriptSpec, enter_cgroup: Option<RawFd>) -> Result<Command> {
     if !spec.cwd.is_dir() {
         return Err(ClpError::not_found(format!(
             "cannot run script {}: its directory {} does not exist",
@@ -114,22 +179,24 @@ pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
         c
     };
     cmd.args(&spec.args)
+        .env_clear()
+        .envs(clean_env(std::env::vars_os()))
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(&spec.cwd)
         .stdin(Stdio::null());
     let (out, err) = open_output_or_discard(&spec.output);
     cmd.stdout(out).stderr(err);
     // SAFETY: the closure only makes async-signal-safe system calls (setsid,
-    // rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
+    // write, rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
     unsafe {
-        cmd.pre_exec(child_setup);
+        cmd.pre_exec(move || child_setup(enter_cgroup));
     }
     Ok(cmd)
 }
 
 /// Runs in the forked child before exec. Must stay async-signal-safe: no
 /// allocation, no locks, only raw system calls.
-fn child_setup() -> io::Result<()> {
+fn child_setup(enter_cgroup: Option<RawFd>) -> io::Result<()> {
     // SAFETY: plain system calls on valid arguments; all structs are fully
     // initialised (zeroed, then filled) before use.
     unsafe {
@@ -141,6 +208,14 @@ fn child_setup() -> io::Result<()> {
         // clpd runs with umask 077 (its own files are private); scripts and the
         // applications they start get the conventional 022.
         libc::umask(0o022);
+        // "0" written to cgroup.procs moves the writer. Before exec, so no
+        // descendant can be born outside; a failure fails the spawn (the
+        // parent removes the cgroup and reports it).
+        if let Some(fd) = enter_cgroup
+            && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+        {
+            return Err(io::Error::last_os_error());
+        }
         // Default disposition for every signal: Rust ignores SIGPIPE and the
         // daemon (or whoever started it) may ignore others; ignored signals
         // survive exec and would break shell pipelines and `kill` in scripts.
@@ -174,4 +249,63 @@ fn child_setup() -> io::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        clean_env(
+            pairs
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        )
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+    }
+
+    #[test]
+    fn the_clean_environment_keeps_only_what_is_documented() {
+        let env = env_of(&[
+            ("PATH", "/home/op/bin:/usr/bin"),
+            ("HOME", "/home/op"),
+            ("SSH_AUTH_SOCK", "/tmp/agent"),
+            ("LD_PRELOAD", "/home/op/evil.so"),
+            ("CLP_ROOT", "/tmp/r"),
+            ("CLP_HOSTNAME", "n1"),
+            ("ORACLE_HOME", "/u01"),
+            ("STATE_LOG", "/tmp/s"),
+            ("CLP_SCRIPT_ENV", "ORACLE_HOME, STATE_LOG"),
+        ]);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PATH"), Some(SCRIPT_PATH));
+        assert_eq!(get("HOME"), Some("/"));
+        assert_eq!(get("LANG"), Some("C"));
+        assert_eq!(get("LC_ALL"), None);
+        assert_eq!(get("SSH_AUTH_SOCK"), None);
+        assert_eq!(get("LD_PRELOAD"), None);
+        assert_eq!(get("CLP_ROOT"), Some("/tmp/r"));
+        assert_eq!(get("CLP_HOSTNAME"), Some("n1"));
+        assert_eq!(get("ORACLE_HOME"), Some("/u01"));
+        assert_eq!(get("STATE_LOG"), Some("/tmp/s"));
+        // No name twice.
+        let mut names: Vec<_> = env.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), env.len());
+        // clpd's locale is kept.
+        let env = env_of(&[("LANG", "ja_JP.UTF-8"), ("LC_ALL", "C.UTF-8")]);
+        assert!(env.contains(&("LANG".into(), "ja_JP.UTF-8".into())));
+        assert!(env.contains(&("LC_ALL".into(), "C.UTF-8".into())));
+        // A listed variable can even replace PATH on purpose.
+        let env = env_of(&[("PATH", "/opt/x"), ("CLP_SCRIPT_ENV", "PATH")]);
+        assert!(env.contains(&("PATH".into(), "/opt/x".into())));
+    }
 }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
+use super::cgroup::RunCgroup;
 use super::{Finished, Outcome, kill_group};
 
 /// Where a watched process is on its way to being killed for a timeout.
@@ -43,6 +45,8 @@ pub(super) struct Entry {
     /// The next timer of this entry: the timeout in `Running`, the SIGKILL in `Terminating`.
     pub deadline: Option<Instant>,
     pub kill_grace: Duration,
+    /// The run's own cgroup, when scripts are contained in cgroups.
+    pub cgroup: Option<RunCgroup>,
 }
 
 /// Work sent to the watcher.
@@ -68,7 +72,14 @@ pub(super) struct Watcher {
     next_id: u64,
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
-    group_kills: Vec<(Instant, u32)>,
+    /// With the run's cgroup, when it has one: then the cgroup alone is
+    /// killed (its leader is gone, and its pgid may be another group's by now).
+    group_kills: Vec<(Instant, u32, Option<PathBuf>)>,
+    /// Cgroups of runs whose leader is gone, by directory, with the run's
+    /// pgid, until they are empty (then removed): what a script left running
+    /// (the application a start script launched) still dies with its run on a
+    /// kill.
+    draining: HashMap<PathBuf, (u32, RunCgroup)>,
 }
 
 enum Flow {
@@ -89,6 +100,7 @@ impl Watcher {
             entries: HashMap::new(),
             next_id: 0,
             group_kills: Vec::new(),
+            draining: HashMap::new(),
         }
     }
 
@@ -98,16 +110,16 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let ready = match self.poll_ready(timeout) {
+            let (ready, drained) = match self.poll_ready(timeout) {
                 Ok(ready) => ready,
-                Err(Errno::INTR) => Vec::new(),
+                Err(Errno::INTR) => (Vec::new(), Vec::new()),
                 Err(e) => {
                     // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
                     // briefly on this error path only, so a persistent failure does
                     // not spin the CPU; the loop resumes normal event waiting.
                     tracing::error!(target: "exec", "poll on process handles failed: {e}");
                     std::thread::sleep(Duration::from_millis(100));
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 }
             };
             // Commands before exits: a `forget` queued before a process died is
@@ -120,7 +132,14 @@ impl Watcher {
             for id in ready {
                 self.handle_exit(id);
             }
+            for dir in drained {
+                self.check_drained(&dir);
+            }
             self.fire_timers(Instant::now());
+        }
+        // Whatever is empty now goes; the rest is removed by a later clpd.
+        for dir in self.draining.keys().cloned().collect::<Vec<_>>() {
+            self.check_drained(&dir);
         }
         tracing::debug!(
             target: "exec",
@@ -151,14 +170,32 @@ impl Watcher {
                 }
                 Ok(Command::Forget(tag)) => self.forget(tag),
                 Ok(Command::TerminateGroup { pgid, grace }) => {
-                    signal_group(pgid, Signal::SIGTERM);
-                    self.group_kills.push((Instant::now() + grace, pgid));
+                    let at = Instant::now() + grace;
+                    match self.cgroup_of(pgid) {
+                        Some((cg, leader_alive)) => {
+                            // A group whose leader is gone may be a stranger's
+                            // by now: then only the cgroup is signalled.
+                            if leader_alive {
+                                signal_group(pgid, Signal::SIGTERM);
+                            }
+                            cg.signal_members(rustix::process::Signal::TERM);
+                            let dir = cg.dir.clone();
+                            self.group_kills.push((at, pgid, Some(dir)));
+                        }
+                        None => {
+                            signal_group(pgid, Signal::SIGTERM);
+                            self.group_kills.push((at, pgid, None));
+                        }
+                    }
                 }
                 #[cfg(test)]
                 Ok(Command::Barrier(reply)) => {
-                    if let Ok(ready) = self.poll_ready(Some(Duration::ZERO)) {
+                    if let Ok((ready, drained)) = self.poll_ready(Some(Duration::ZERO)) {
                         for id in ready {
                             self.handle_exit(id);
+                        }
+                        for dir in drained {
+                            self.check_drained(&dir);
                         }
                     }
                     let _ = reply.send(());
@@ -188,7 +225,7 @@ impl Watcher {
 
     fn next_deadline(&self) -> Option<Instant> {
         let entries = self.entries.values().filter_map(|e| e.deadline);
-        let kills = self.group_kills.iter().map(|(at, _)| *at);
+        let kills = self.group_kills.iter().map(|(at, _, _)| *at);
         entries.chain(kills).min()
     }
 
@@ -209,6 +246,9 @@ impl Watcher {
                         e.pgid
                     );
                     signal_group(e.pgid, Signal::SIGTERM);
+                    if let Some(cg) = &e.cgroup {
+                        cg.signal_members(rustix::process::Signal::TERM);
+                    }
                     e.stage = Stage::Terminating;
                     e.deadline = Some(now + e.kill_grace);
                 }
@@ -221,29 +261,95 @@ impl Watcher {
                         e.pgid
                     );
                     signal_group(e.pgid, Signal::SIGKILL);
+                    if let Some(cg) = &e.cgroup {
+                        kill_cgroup(cg);
+                    }
                     e.stage = Stage::Killed;
                     e.deadline = None;
                 }
                 Stage::Killed => e.deadline = None,
             }
         }
-        let (due, pending): (Vec<_>, Vec<_>) =
-            self.group_kills.drain(..).partition(|(at, _)| *at <= now);
+        let (due, pending): (Vec<_>, Vec<_>) = self
+            .group_kills
+            .drain(..)
+            .partition(|(at, _, _)| *at <= now);
         self.group_kills = pending;
-        for (_, pgid) in due {
-            tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
-            signal_group(pgid, Signal::SIGKILL);
+        for (_, pgid, dir) in due {
+            match dir {
+                Some(dir) => {
+                    // Contained: the run's cgroup holds all that is left of
+                    // it; emptied (and removed) already, nothing is.
+                    let live = self
+                        .entries
+                        .values()
+                        .filter_map(|e| e.cgroup.as_ref())
+                        .chain(self.draining.values().map(|(_, cg)| cg))
+                        .find(|cg| cg.dir == dir);
+                    if let Some(cg) = live {
+                        tracing::debug!(target: "exec", "grace over: SIGKILL to cgroup {}", dir.display());
+                        kill_cgroup(cg);
+                    }
+                }
+                None => {
+                    tracing::debug!(target: "exec", "grace over: SIGKILL to process group {pgid}");
+                    signal_group(pgid, Signal::SIGKILL);
+                }
+            }
         }
     }
 
-    /// Polls the wake fd and all pidfds; returns the ids whose pidfd is readable.
-    fn poll_ready(&self, timeout: Option<Duration>) -> Result<Vec<u64>, Errno> {
+    /// The cgroup of the run led by `pgid`, and whether its leader is still
+    /// ours (unreaped: its pid, and so the pgid, cannot be anyone else's).
+    fn cgroup_of(&self, pgid: u32) -> Option<(&RunCgroup, bool)> {
+        self.entries
+            .values()
+            .find(|e| e.pgid == pgid)
+            .and_then(|e| e.cgroup.as_ref().map(|cg| (cg, true)))
+            .or_else(|| {
+                self.draining
+                    .values()
+                    .find(|(p, _)| *p == pgid)
+                    .map(|(_, cg)| (cg, false))
+            })
+    }
+
+    /// Removes the cgroup `dir` once nothing is left in it.
+    fn check_drained(&mut self, dir: &std::path::Path) {
+        let Some((_, cg)) = self.draining.get_mut(dir) else {
+            return;
+        };
+        if cg.populated() {
+            return;
+        }
+        if let Some((_, cg)) = self.draining.remove(dir) {
+            match cg.remove() {
+                Ok(()) => {
+                    tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+                }
+                Err(e) => {
+                    tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
+                }
+            }
+        }
+    }
+
+    /// Polls the wake fd, all pidfds and the `cgroup.events` of draining
+    /// cgroups; returns the ids whose pidfd is readable and the pgids whose
+    /// cgroup changed.
+    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
         let ids: Vec<u64> = self.entries.keys().copied().collect();
-        let mut fds = Vec::with_capacity(ids.len() + 1);
+        let dirs: Vec<PathBuf> = self.draining.keys().cloned().collect();
+        let mut fds = Vec::with_capacity(ids.len() + dirs.len() + 1);
         fds.push(PollFd::new(&*self.wake, PollFlags::IN));
         for id in &ids {
             if let Some(e) = self.entries.get(id) {
                 fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
+            }
+        }
+        for dir in &dirs {
+            if let Some((_, cg)) = self.draining.get(dir) {
+                fds.push(PollFd::new(cg.events_fd(), PollFlags::PRI));
             }
         }
         // A deadline too far away to express is no deadline.
@@ -255,7 +361,13 @@ impl Watcher {
             .filter(|(_, fd)| !fd.revents().is_empty())
             .map(|(id, _)| *id)
             .collect();
-        Ok(ready)
+        let drained = dirs
+            .iter()
+            .zip(fds.iter().skip(1 + ids.len()))
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(d, _)| d.clone())
+            .collect();
+        Ok((ready, drained))
     }
 
     /// The pidfd of `id` is readable: the process has exited.
@@ -283,16 +395,25 @@ impl Watcher {
         } else {
             None
         };
-        let Some(e) = self.entries.remove(&id) else {
+        let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
+        let contained = e.cgroup.take().map(|cg| {
+            // Followed until empty: a kill of this run (timeout, stop) still
+            // reaches what the script left behind.
+            let dir = cg.dir.clone();
+            self.draining.insert(dir.clone(), (e.pgid, cg));
+            self.check_drained(&dir);
+            dir
+        });
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
                 // The leader is gone before its grace ran out; whatever else is
-                // left in its group still gets SIGKILL when the grace ends.
+                // left in its group (its cgroup, when it has one) still gets
+                // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid));
+                    self.group_kills.push((at, e.pgid, contained));
                 }
                 Outcome::TimedOut
             }
@@ -325,6 +446,16 @@ fn status_outcome(st: &WaitIdStatus) -> Outcome {
         Outcome::Signaled(sig)
     } else {
         Outcome::Lost
+    }
+}
+
+/// `cgroup.kill` from the watcher; failures are logged, never fatal.
+fn kill_cgroup(cg: &RunCgroup) {
+    match cg.kill() {
+        Ok(()) => {
+            tracing::debug!(target: "exec", "SIGKILL to every process of cgroup {}", cg.dir.display())
+        }
+        Err(e) => tracing::warn!(target: "exec", "cannot kill cgroup {}: {e}", cg.dir.display()),
     }
 }
 

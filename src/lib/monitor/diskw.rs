@@ -10,7 +10,7 @@
 //! | `READ` | reads `size` bytes from offset 0 (fewer when the device is smaller). The object's cached pages for that range are dropped first (`posix_fadvise(DONTNEED)`), so each check reaches the device instead of the page cache |
 //! | `READ(O_DIRECT)` | the same read with `O_DIRECT` into a 4096-aligned buffer, `size` rounded up to the logical block size (BLKSSZGET for a block device, 512 otherwise) |
 //! | `READ(RAW)`, `READ(VxVM)` | the aligned direct read of `READ(O_DIRECT)`: Linux raw devices (`/dev/raw/rawN`, bound through `parameters/rawdevice`) are gone since 5.14 and `O_DIRECT` on the block device is what they did; a character device (a VxVM `rdsk` volume) is read unbuffered as it is, without the flag, which character devices refuse |
-//! | `WRITE(FILE)` | when the object is a directory, writes `size` bytes to the file `.clp-diskw.<monitor>` in it, `fsync`s, closes and removes it; when the object does not exist, uses that path as the file; an existing non-directory is refused (it would be overwritten) |
+//! | `WRITE(FILE)` | when the object is a directory, writes `size` bytes to an unnamed file in it (`O_TMPFILE`), `fsync`s and closes it (which frees it); on a file system without `O_TMPFILE`, to a new file `.clp-diskw.<monitor>.<random>` created with `O_EXCL\|O_NOFOLLOW` and removed after. When the object does not exist, that path is the file, created the same way. An existing non-directory is refused (it would be overwritten). No name a user could plant (symlink, hard link) is ever opened for writing |
 //! | `Dummy Read` | not supported: every check reports a Warning saying so (a Warning starts no recovery, so a configuration carried over from CLUSTERPRO cannot reboot the machine over a method clp does not have) |
 //!
 //! Every I/O error is an Error naming the object, the operation and the
@@ -27,13 +27,16 @@
 //! until the read returns. SG_IO carries the monitor's timeout to the device.
 
 mod sg;
+mod write;
+
+use write::{write_in_dir, write_named};
 
 use std::alloc::Layout;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -236,20 +239,6 @@ impl DiskwProbe {
     }
 
     fn write_file(&mut self) -> CheckResult {
-        let target = match std::fs::symlink_metadata(&self.object) {
-            Ok(m) if m.is_dir() => self
-                .object
-                .join(format!(".clp-diskw.{}", file_safe(&self.monitor))),
-            Ok(_) => {
-                return CheckResult::Failed(format!(
-                    "{}: exists and is not a directory; WRITE(FILE) needs a directory (or a path that does not exist) to write its own file in",
-                    self.name()
-                ));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => self.object.clone(),
-            Err(e) => return open_failed(&self.name(), &e),
-        };
-        let name = target.display().to_string();
         let want = usize::try_from(self.size).unwrap_or(usize::MAX);
         if self.buf.len() < want.min(CHUNK) {
             self.buf = vec![0; want.min(CHUNK)];
@@ -257,15 +246,16 @@ impl DiskwProbe {
         for (i, b) in self.buf.iter_mut().enumerate() {
             *b = (i % 251) as u8;
         }
-        let result = write_sync(&target, want, &self.buf);
-        // Never leave the file behind, whatever failed.
-        let removed = std::fs::remove_file(&target);
-        if let Err(detail) = result {
-            return CheckResult::Failed(format!("{name}: {detail}"));
-        }
-        match removed {
-            Ok(()) => CheckResult::Ok,
-            Err(e) => CheckResult::Failed(format!("{name}: cannot remove: {e}")),
+        match std::fs::symlink_metadata(&self.object) {
+            Ok(m) if m.is_dir() => write_in_dir(&self.object, &self.monitor, want, &self.buf, true),
+            Ok(_) => CheckResult::Failed(format!(
+                "{}: exists and is not a directory; WRITE(FILE) needs a directory (or a path that does not exist) to write its own file in",
+                self.name()
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                write_named(&self.object, want, &self.buf)
+            }
+            Err(e) => open_failed(&self.name(), &e),
         }
     }
 }
@@ -319,25 +309,6 @@ fn read_all(
     CheckResult::Ok
 }
 
-/// Creates `path`, writes `want` bytes from `pattern`, fsyncs it.
-fn write_sync(path: &Path, want: usize, pattern: &[u8]) -> Result<(), String> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot create: {e}"))?;
-    let mut off = 0usize;
-    while off < want {
-        let n = (want - off).min(pattern.len());
-        f.write_all(&pattern[..n])
-            .map_err(|e| format!("write error at byte {off}: {e}"))?;
-        off += n;
-    }
-    f.sync_all().map_err(|e| format!("fsync failed: {e}"))
-}
-
 fn logical_block_size(file: &File) -> Option<usize> {
     let mut size: libc::c_int = 0;
     // SAFETY: BLKSSZGET writes one int through the pointer, which is valid.
@@ -355,19 +326,6 @@ fn logical_block_size(file: &File) -> Option<usize> {
 
 fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to).saturating_mul(to).max(to)
-}
-
-/// A monitor name made safe as part of a file name.
-fn file_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// A zeroed buffer aligned for O_DIRECT.
@@ -408,6 +366,7 @@ impl Drop for AlignedBuf {
 mod tests {
     use super::*;
     use crate::monitor::Probe;
+    use std::path::Path;
 
     fn probe(object: &Path, method: &str, size: u64) -> DiskwProbe {
         DiskwProbe::new(
@@ -534,7 +493,7 @@ mod tests {
         let gone = dir.path().join("missing/sub");
         assert!(matches!(
             probe(&gone, "WRITE(FILE)", 10).check(T),
-            CheckResult::Failed(s) if s.contains("cannot create: No such file")
+            CheckResult::Failed(s) if s.contains("cannot create a file: No such file")
         ));
     }
 

@@ -205,3 +205,43 @@ fn containment_falls_back_to_the_process_group() {
     );
     rig.stop_daemon();
 }
+
+/// clpd dies (kill -9) while a start script runs, after a child of it called
+/// setsid: the next clpd kills the interrupted run's whole cgroup, so the
+/// escaped child does not run on beside the recovery.
+#[test]
+fn containment_a_run_interrupted_by_a_dead_clpd_is_killed_whole_by_the_next() {
+    if !cgroup_v2_writable() {
+        eprintln!("skipped: needs root and a cgroup v2 mount");
+        return;
+    }
+    let rig = Rig::new();
+    rig.script("g", "slow", "start.sh", ESCAPE_AND_HANG);
+    rig.script("g", "slow", "stop.sh", "exit 0");
+    rig.install(&conf(&[("g", &[exec("slow")])], ""));
+    rig.start();
+    let escaped = Proc::from_file(&rig, "escaped");
+    let mut reaper = Reaper(None);
+    rig.wait_for("the start script in flight in the state", || {
+        let state = std::fs::read_to_string(rig.root().join("var/lib/clp/state.json")).ok()?;
+        state.contains("\"cgroup\"").then_some(())
+    });
+    rig.kill_daemon();
+    assert!(
+        escaped.running(),
+        "the escaped child runs on after clpd died"
+    );
+    reaper.0 = Some(escaped);
+
+    rig.start();
+    rig.wait_for("the escaped child killed with its interrupted run", || {
+        (!reaper.0.as_ref().unwrap().running()).then_some(())
+    });
+    reaper.0 = None;
+    assert!(
+        rig.daemon_logs().contains("killed cgroup "),
+        "{}",
+        rig.daemon_logs()
+    );
+    rig.stop_daemon();
+}

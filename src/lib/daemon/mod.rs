@@ -75,6 +75,8 @@ enum Tag {
         resource: String,
         pgid: u32,
         start_time: u64,
+        /// The run's cgroup, kept in the state for a successor clpd.
+        cgroup: Option<std::path::PathBuf>,
         program: String,
         timeout: Duration,
     },
@@ -521,6 +523,17 @@ impl Daemon {
                 // follows must not run beside them.
                 if let Err(e) = crate::exec::kill_group(f.pgid, nix::sys::signal::Signal::SIGKILL) {
                     warn!(target: "rc", "{e}");
+                }
+            }
+            // Its cgroup holds what escaped the process group (setsid), even
+            // when the leader is gone.
+            if let Some(dir) = &f.cgroup {
+                match crate::exec::kill_interrupted_run(self.paths.root(), dir) {
+                    Ok(true) => {
+                        warn!(target: "rc", "killed cgroup {} of an interrupted script of {}", dir.display(), f.resource)
+                    }
+                    Ok(false) => {}
+                    Err(e) => warn!(target: "rc", "{e}"),
                 }
             }
         }
@@ -1407,6 +1420,7 @@ impl Daemon {
                             resource: resource.to_string(),
                             pgid: spawned.pgid,
                             start_time: spawned.start_time,
+                            cgroup: spawned.cgroup.clone(),
                             program,
                             timeout,
                         },
@@ -1616,11 +1630,13 @@ impl Daemon {
                         resource,
                         pgid,
                         start_time,
+                        cgroup,
                         ..
                     } => Some(InFlight {
                         resource: resource.clone(),
                         pgid: *pgid,
                         start_time: *start_time,
+                        cgroup: cgroup.clone(),
                     }),
                     Tag::Async { .. }
                     | Tag::Os { .. }

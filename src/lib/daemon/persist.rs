@@ -23,6 +23,10 @@ pub struct InFlight {
     pub resource: String,
     pub pgid: u32,
     pub start_time: u64,
+    /// The run's cgroup: what it started lives there even after its leader
+    /// died, sessions of their own included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +196,7 @@ mod tests {
                 resource: "x".into(),
                 pgid: 5,
                 start_time: 6,
+                cgroup: Some(PathBuf::from("/sys/fs/cgroup/clp-x-1-0-r-start")),
             }],
             reboots: vec![7],
             restarts: vec![RestartHistory {

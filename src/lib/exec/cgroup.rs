@@ -113,6 +113,38 @@ pub fn remove_leftovers(root: &Path) {
     }
 }
 
+/// Kills every process in `dir`, the cgroup of a script run that a dead clpd
+/// of `root` left in flight (its leader may be gone while children that
+/// called `setsid` live on). Only a run cgroup of that root, beside this
+/// clpd's, and not one of this clpd's own runs, is touched. Ok(false) when it
+/// is gone already.
+pub fn kill_interrupted_run(root: &Path, dir: &Path) -> Result<bool, String> {
+    let c = Cgroups::locate(root)?;
+    let own = format!("{}{}-", c.prefix, std::process::id());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if dir.parent() != Some(c.base.as_path())
+        || !name.starts_with(&c.prefix)
+        || name.starts_with(&own)
+    {
+        return Err(format!(
+            "{} is not a run cgroup of an earlier clpd of this root; left alone",
+            dir.display()
+        ));
+    }
+    if !dir.is_dir() {
+        return Ok(false);
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.kill"))
+        .and_then(|mut f| f.write_all(b"1"))
+        .map_err(|e| format!("cannot kill cgroup {}: {e}", dir.display()))?;
+    Ok(true)
+}
+
 impl Cgroups {
     /// clpd's cgroup and the names of its runs, without creating anything.
     fn locate(root: &Path) -> Result<Cgroups, String> {

@@ -65,7 +65,7 @@ mod cgroup;
 mod spawn;
 mod watcher;
 
-pub use cgroup::{CONTAINMENT_ENV, Containment, remove_leftovers};
+pub use cgroup::{CONTAINMENT_ENV, Containment, kill_interrupted_run, remove_leftovers};
 pub use spawn::{PASS_ENV, SCRIPT_PATH};
 
 #[cfg(test)]
@@ -122,7 +122,7 @@ pub enum Output {
 }
 
 /// A spawned script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spawned {
     pub pid: u32,
     /// Equal to `pid`: the script leads its own session and group.
@@ -130,6 +130,8 @@ pub struct Spawned {
     /// Field 22 of `/proc/<pid>/stat`, to recognise the process after a daemon
     /// restart (0 if it could not be read).
     pub start_time: u64,
+    /// The run's own cgroup, when it has one.
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 /// How a watched process ended.
@@ -260,6 +262,7 @@ impl Executor {
                 })
                 .ok()
         });
+        let cgroup_dir = cgroup.as_ref().map(|c| c.dir.clone());
         let pid = child.id();
         // `child` is dropped without waiting: the watcher reaps through the pidfd.
         drop(child);
@@ -322,6 +325,7 @@ impl Executor {
             pid,
             pgid: pid,
             start_time,
+            cgroup: cgroup_dir,
         })
     }
 

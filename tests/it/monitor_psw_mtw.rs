@@ -35,6 +35,11 @@ fn monitor_psw_count_drop_restarts_the_owner() {
         .unwrap()
         .subsec_nanos();
     let tag = format!("4{:06}{:03}", nanos % 1_000_000, std::process::id() % 1000);
+    // The script returns once both workers run, as an application's start
+    // script must: a child forked by `&` keeps the shell's command line until
+    // its exec, and psw1 (firstmonwait 0) checks as soon as the script ends.
+    // Under load that exec comes later, psw1 counts one worker and restarts
+    // the resource once more.
     rig.script(
         "g",
         "workers",
@@ -44,6 +49,14 @@ fn monitor_psw_count_drop_restarts_the_owner() {
 echo $! >> "$T/workers.pids"
 sleep {tag} &
 echo $! >> "$T/workers.pids"
+for p in $(cat "$T/workers.pids"); do
+  n=0
+  until tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "^sleep {tag} $"; do
+    n=$((n + 1))
+    if [ "$n" -gt 1000 ]; then echo "worker $p never ran sleep {tag}" >&2; exit 1; fi
+    sleep 0.01
+  done
+done
 echo "start workers" >> "$LOG""#
         ),
     );
@@ -103,7 +116,12 @@ exit 0"#
     wait_alert(&rig, "rm", 26, "psw1 status changed from error to normal.");
     let snap = wait_mon(&rig, "psw1", MonitorState::Normal);
     assert_eq!(mon_in(&snap, "psw1").restart_count, 0, "{snap:#?}");
-    assert_eq!(alerts_with(&rig, "rm", 13, "psw1").len(), 1);
+    assert_eq!(
+        alerts_with(&rig, "rm", 13, "psw1").len(),
+        1,
+        "{}",
+        rig.dump()
+    );
     rig.stop_daemon();
 }
 

@@ -540,3 +540,41 @@ fn an_error_survives_the_restart_of_its_target_until_a_good_check() {
     assert_eq!(alerts(&e), [26]);
     assert_eq!(sim.m.view("g1").unwrap().counters, Counters::default());
 }
+
+#[test]
+fn a_check_from_before_the_targets_restart_is_not_judged_after_it() {
+    let mut sim = Sim::new(model(
+        &genw(
+            "g1",
+            "<target>r</target><polling><timing>1</timing><reconfirmation>0</reconfirmation></polling><relation><type>rsc</type><name>r</name></relation>",
+        ),
+        "",
+    ));
+    sim.context(true, &["r"]);
+    assert_eq!(
+        recoveries(&sim.fail("g1")),
+        [Recovery::RestartResource("r".into())]
+    );
+    // A check starts just as the restart takes the target down: it is cancelled...
+    let (_, stale) = sim.tick("g1");
+    let stale = stale.expect("a check started");
+    let e = sim.context(true, &[]);
+    assert!(e.contains(&MonEffect::CancelCheck {
+        monitor: "g1".into(),
+        check: stale
+    }));
+    // ...nothing is checked while the target is down...
+    let (e, check) = sim.tick("g1");
+    assert!(check.is_none() && e.is_empty(), "{e:?}");
+    sim.context(true, &["r"]);
+    // ...and its failure, answered once monitoring is back, is not a second detection.
+    let e = sim.input(MonInput::CheckDone {
+        monitor: "g1".into(),
+        check: stale,
+        result: CheckResult::Failed("1 process(es) match".into()),
+        elapsed: Duration::from_millis(10),
+    });
+    assert!(alerts(&e).is_empty() && recoveries(&e).is_empty(), "{e:?}");
+    assert_eq!(sim.m.view("g1").unwrap().counters.restart, 1);
+    assert_eq!(alerts(&sim.check("g1", CheckResult::Ok)), [26]);
+}

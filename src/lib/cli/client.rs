@@ -134,10 +134,11 @@ pub fn start_daemon(paths: &Paths, wait: Duration, start_service: bool) -> Resul
         };
     }
     let run = paths.run_dir();
-    std::fs::create_dir_all(&run).map_err(|e| ClpError::io("cannot create", &run, e))?;
+    crate::fsafe::private_dir(&run, crate::fsafe::RUN_DIR_MODE)?;
     let errors = run.join("clpd.start.err");
-    let err_file =
-        std::fs::File::create(&errors).map_err(|e| ClpError::io("cannot create", &errors, e))?;
+    let _ = std::fs::remove_file(&errors);
+    let err_file = crate::fsafe::open_append_nofollow(&errors, crate::fsafe::PRIVATE_FILE_MODE)
+        .map_err(|e| ClpError::io("cannot create", &errors, e))?;
     // Both ends close-on-exec; the child clears the flag on its end only.
     let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| ClpError::failed(format!("cannot create a pipe: {e}")))?;

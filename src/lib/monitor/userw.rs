@@ -240,10 +240,12 @@ impl UserwProbe {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
+            // In clpd's private state directory; never through a link all the same.
             let mut file = OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(self.dummy_write)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
                 .open(path)
                 .map_err(|e| format!("cannot open the dummy file {}: {e}", path.display()))?;
             if self.dummy_write {

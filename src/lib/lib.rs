@@ -16,6 +16,7 @@ pub mod log;
 pub mod logcc;
 pub mod model;
 pub mod monitor;
+pub mod panics;
 pub mod paths;
 pub mod pidfile;
 pub mod status;

@@ -167,9 +167,9 @@ fn fault_a_huge_alert_log_does_not_delay_clpd() {
     rig.run(CLPCL, &["-s"]).success();
     let ready = started.elapsed();
     eprintln!("clpd ready {ready:?} after clpcl -s with a 1 GiB alert log");
-    // Reading 1 GiB on the loop took tens of seconds in a debug build; the
-    // bound leaves room for a loaded CI machine.
-    assert!(ready < Duration::from_secs(10), "{ready:?}");
+    // The bound. Reading 1 GiB on the loop took 38.6 s in a debug
+    // build; from the tail, clpd is ready in tens of milliseconds.
+    assert!(ready < Duration::from_secs(2), "{ready:?}");
     rig.wait_for("the alert log back under its cap", || {
         (fs::metadata(&log).ok()?.len() < 16 << 20).then_some(())
     });

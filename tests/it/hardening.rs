@@ -159,6 +159,15 @@ fn hardening_locks_held_by_nobody_do_not_stop_recovery_or_clpd() {
     let out = rig.run(CLPCL, &["-s"]);
     out.success();
     rig.wait_for("clpd running again", || rig.daemon_pid());
+    // The attack reached what a real / leaves reachable (else it proves nothing).
+    assert!(
+        locker
+            .locked
+            .iter()
+            .any(|p| p.ends_with("etc/clp/scripts/g/ra/start.sh")),
+        "{:?}",
+        locker.locked
+    );
     let private = ["run/clp", "var/log/clp", "var/lib/clp"];
     for held in locker.locked.iter().chain(&second_locker.locked) {
         assert!(
@@ -220,7 +229,7 @@ fn hardening_a_panic_in_a_helper_thread_ends_clpd_and_the_next_adopts() {
     let out = crate::util::run(
         rig.command(CLPCL)
             .arg("-s")
-            .env(clp::daemon::panic::FAULT_ENV, "1"),
+            .env(clp::panics::FAULT_ENV, "1"),
     );
     out.success();
     let pid = rig.wait_for("the new clpd's pid", || rig.daemon_pid());
@@ -303,10 +312,45 @@ fn hardening_clpcl_starts_clpd_through_systemd_when_it_runs_the_machine() {
     );
     out.expect_code(1);
     assert!(
+        !rig.root().join("run/clp/clpd.start-service").exists(),
+        "a failed start leaves no request behind for a later clpd"
+    );
+    assert!(
         out.stderr.contains("start clp.service failed")
             && out.stderr.contains("Unit clp.service not found.")
             && out.stderr.contains("journalctl -u clp.service"),
         "{}",
         out.stderr
     );
+}
+
+/// A panic inside contained work (a monitor's check) is that work's failure:
+/// logged, and clpd goes on.
+#[test]
+fn hardening_a_contained_panic_is_logged_and_clpd_goes_on() {
+    let rig = Rig::new();
+    sleeper(&rig);
+    let out = crate::util::run(
+        rig.command(CLPCL)
+            .arg("-s")
+            .env(clp::panics::FAULT_ENV, "contained"),
+    );
+    out.success();
+    let pid = rig.wait_for("clpd's pid", || rig.daemon_pid());
+    let err_log = rig.root().join("var/log/clp/clpd.err.cur");
+    rig.wait_for("the contained panic in clpd.err.cur", || {
+        std::fs::read_to_string(&err_log)
+            .ok()?
+            .contains("fault injected through")
+            .then_some(())
+    });
+    let text = std::fs::read_to_string(&err_log).unwrap();
+    assert!(
+        text.contains("clpd thread 'fault-inject' panicked at src/lib/panics.rs:")
+            && text.contains("the work it was doing fails, clpd goes on"),
+        "{text}"
+    );
+    assert_eq!(rig.daemon_pid(), Some(pid));
+    rig.run(CLPSTAT, &[]).success();
+    rig.stop_daemon();
 }

@@ -57,8 +57,13 @@ pub(super) fn tail_facts(file: &File, len: u64, limit: usize) -> io::Result<(usi
     Ok((count, needs_newline))
 }
 
+/// Longest line kept: an alert record is a few hundred bytes; a longer line is
+/// garbage, and gathering it would cost memory and copies for nothing.
+const MAX_LINE: usize = 1 << 20;
+
 /// The newest `n` lines of `file` that `accept` takes, oldest first, reading
-/// backwards: memory is bounded by what is kept, not by the file.
+/// backwards: memory is bounded by what is kept, not by the file. Lines
+/// longer than [`MAX_LINE`] are skipped.
 pub(super) fn newest_lines(
     file: &File,
     n: usize,
@@ -66,8 +71,10 @@ pub(super) fn newest_lines(
 ) -> io::Result<Vec<Vec<u8>>> {
     let len = file.metadata()?.len();
     let mut kept: Vec<Vec<u8>> = Vec::new();
-    // Bytes of the line that continues into the previous block, in file order.
+    // Bytes of the line that continues into the previous block, in file order;
+    // `oversized` once it has passed MAX_LINE (its bytes are then dropped).
     let mut partial: Vec<u8> = Vec::new();
+    let mut oversized = false;
     let take = |line: &[u8], kept: &mut Vec<Vec<u8>>| {
         if !line.iter().all(u8::is_ascii_whitespace) && accept(line) {
             kept.push(line.to_vec());
@@ -77,24 +84,54 @@ pub(super) fn newest_lines(
         let mut end = block.len();
         for i in (0..block.len()).rev() {
             if block[i] == b'\n' {
-                let mut line = block[i + 1..end].to_vec();
-                line.extend_from_slice(&partial);
-                partial.clear();
-                take(&line, &mut kept);
-                if kept.len() >= n {
-                    return false;
+                if !std::mem::take(&mut oversized) {
+                    let mut line = block[i + 1..end].to_vec();
+                    line.extend_from_slice(&partial);
+                    take(&line, &mut kept);
+                    if kept.len() >= n {
+                        return false;
+                    }
                 }
+                partial.clear();
                 end = i;
             }
         }
-        let mut rest = block[..end].to_vec();
-        rest.extend_from_slice(&partial);
-        partial = rest;
+        if oversized || partial.len() + end > MAX_LINE {
+            oversized = true;
+            partial.clear();
+        } else {
+            let mut rest = block[..end].to_vec();
+            rest.extend_from_slice(&partial);
+            partial = rest;
+        }
         true
     })?;
-    if kept.len() < n && !partial.is_empty() {
+    if kept.len() < n && !oversized && !partial.is_empty() {
         take(&partial, &mut kept);
     }
     kept.reverse();
     Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_huge_line_is_skipped_not_gathered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut f = File::create(&path).unwrap();
+        f.write_all(b"old\n").unwrap();
+        f.write_all(&vec![b'x'; 3 * MAX_LINE]).unwrap();
+        f.write_all(b"\nnew1\nnew2\n").unwrap();
+        drop(f);
+        let file = File::open(&path).unwrap();
+        let lines = newest_lines(&file, 10, |_| true).unwrap();
+        assert_eq!(
+            lines,
+            vec![b"old".to_vec(), b"new1".to_vec(), b"new2".to_vec()]
+        );
+    }
 }

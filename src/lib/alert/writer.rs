@@ -59,9 +59,16 @@ impl Books {
 /// Alerts the daemon's queue holds: far more than a burst of recoveries raises.
 pub const DAEMON_QUEUE_ALERTS: usize = 1024;
 
+/// What the writer thread is asked to do.
+enum Job {
+    Append(Box<Alert>),
+    /// Answer once everything queued before is written.
+    Flush(mpsc::Sender<()>),
+}
+
 /// The sending side, owned by the daemon.
 pub struct AlertWriter {
-    tx: SyncSender<Alert>,
+    tx: SyncSender<Job>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -75,7 +82,7 @@ impl AlertWriter {
         syslog: SyslogSender,
         server: String,
     ) -> io::Result<AlertWriter> {
-        let (tx, rx) = mpsc::sync_channel::<Alert>(capacity.max(1));
+        let (tx, rx) = mpsc::sync_channel::<Job>(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let refused = Arc::clone(&dropped);
         std::thread::Builder::new()
@@ -88,9 +95,16 @@ impl AlertWriter {
                     lost: 0,
                     failing: false,
                 };
-                while let Ok(alert) = rx.recv() {
-                    books.lost += refused.swap(0, Ordering::Relaxed);
-                    books.write(&alert);
+                while let Ok(job) = rx.recv() {
+                    match job {
+                        Job::Append(alert) => {
+                            books.lost += refused.swap(0, Ordering::Relaxed);
+                            books.write(&alert);
+                        }
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
                 }
             })?;
         Ok(AlertWriter { tx, dropped })
@@ -99,12 +113,28 @@ impl AlertWriter {
     /// Queues `alert`; false when the queue is full (the alert is counted as
     /// lost for the alert log; its other destinations still get it).
     pub fn send(&self, alert: &Alert) -> bool {
-        match self.tx.try_send(alert.clone()) {
+        match self.tx.try_send(Job::Append(Box::new(alert.clone()))) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 false
             }
+        }
+    }
+
+    /// Waits at most `wait` until the alerts queued so far are written (before
+    /// an OS action that ends the machine at once).
+    pub fn flush(&self, wait: std::time::Duration) {
+        let (done_tx, done_rx) = mpsc::channel();
+        let tx = self.tx.clone();
+        // A helper waits for room in a full queue, so this wait stays bounded.
+        let sent = std::thread::Builder::new()
+            .name("alert-flush".into())
+            .spawn(move || {
+                let _ = tx.send(Job::Flush(done_tx));
+            });
+        if sent.is_ok() {
+            let _ = done_rx.recv_timeout(wait);
         }
     }
 
@@ -128,10 +158,7 @@ mod tests {
         for n in 1..=20 {
             assert!(writer.send(&Alert::new("s", "rm", n, Level::Info, "m")));
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while read_alerts(&path).len() < 20 && Instant::now() < deadline {
-            std::thread::yield_now();
-        }
+        writer.flush(Duration::from_secs(10));
         let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
         assert_eq!(ids, (1..=20).collect::<Vec<_>>());
     }

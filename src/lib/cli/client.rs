@@ -123,7 +123,12 @@ pub fn start_daemon(paths: &Paths, wait: Duration, start_service: bool) -> Resul
         if start_service {
             super::launch::request_service_start(paths)?;
         }
-        super::launch::start_unit(wait)?;
+        if let Err(e) = super::launch::start_unit(wait) {
+            // Not for a clpd started later by other means (systemctl start
+            // after the operator stopped the service): this request was ours.
+            super::launch::take_service_start_request(paths);
+            return Err(e);
+        }
         return match pidfile::probe(paths)? {
             DaemonState::Running(_) => Ok(true),
             DaemonState::NotRunning => Err(ClpError::failed(format!(

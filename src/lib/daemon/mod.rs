@@ -13,7 +13,6 @@
 pub mod default_config;
 pub mod notify;
 pub mod os_action;
-pub mod panic;
 pub mod persist;
 pub mod script;
 pub mod snapshot;
@@ -122,6 +121,10 @@ const CHECK_TAGS: u64 = 1 << 61;
 const PRE_ACTION_TAGS: u64 = 1 << 60;
 const ALERT_TAGS: u64 = 1 << 59;
 
+/// How long the alert-log thread may take to write what is queued before a
+/// sysrq action (the module logs wait as long, see `log::queue`).
+const LAST_WORDS_WAIT: Duration = Duration::from_secs(2);
+
 /// Alert extension commands running at once; beyond that an alert's commands
 /// are skipped (and logged).
 const MAX_ALERT_COMMANDS: usize = 16;
@@ -218,7 +221,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     // says otherwise (logs 0640, status 0640, pid file 0644).
     crate::fsafe::set_daemon_umask();
     let _lock = crate::pidfile::acquire(&paths)?;
-    panic::install(&paths);
+    crate::panics::install(&paths);
     // `clpcl -s` through systemd leaves its "start the service" here.
     let start_requested = crate::cli::launch::take_service_start_request(&paths) || start_requested;
     // A log or state directory clpd cannot make private (read-only file
@@ -326,7 +329,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     daemon.arm_systemd_watchdog();
     report_ready(ready_fd.as_deref());
     info!(target: "pm", "clpd is ready (pid {})", std::process::id());
-    panic::inject_fault_if_asked();
+    crate::panics::inject_fault_if_asked();
     daemon.main_loop(&rx);
     daemon.finish(&socket);
     Ok(())
@@ -1474,6 +1477,13 @@ impl Daemon {
         }
         match os_action::plan(action, &settings, &self.paths) {
             Ok(os_action::Plan::Sysrq(key)) => {
+                // The machine stops at once: what the writer threads still
+                // hold (this alert, why it came to this) must reach the disk
+                // first. Bounded: a hung log directory does not stop the action.
+                self.alerts.flush(LAST_WORDS_WAIT);
+                if let Some(logs) = &self.logs {
+                    logs.sync();
+                }
                 if let Err(e) = os_action::sysrq(&key) {
                     error!(target: "pm", "{e}");
                 }

@@ -146,6 +146,23 @@ fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
             // through a planted symlink, never a FIFO that would block clpd.
             let file: File = crate::fsafe::open_append_nofollow(path, 0o644)
                 .map_err(|e| ClpError::io("cannot open", path, e))?;
+            // A file another user created there (before clpd did) would let
+            // that user read, or fill, what root's scripts print.
+            let owner = std::os::unix::fs::MetadataExt::uid(
+                &file
+                    .metadata()
+                    .map_err(|e| ClpError::io("cannot inspect", path, e))?,
+            );
+            let me = nix::unistd::geteuid().as_raw();
+            if owner != me {
+                return Err(ClpError::new(
+                    crate::error::ErrorKind::Permission,
+                    format!(
+                        "{} belongs to uid {owner}, not to clpd's user (uid {me}); remove it or choose another log file",
+                        path.display()
+                    ),
+                ));
+            }
             let err = file
                 .try_clone()
                 .map_err(|e| ClpError::io("cannot duplicate handle of", path, e))?;

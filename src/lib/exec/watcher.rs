@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
@@ -433,9 +432,9 @@ impl Watcher {
             outcome,
             duration,
         };
-        if catch_unwind(AssertUnwindSafe(|| (self.notify)(finished))).is_err() {
-            tracing::error!(target: "exec", "the notify callback panicked for tag {tag} (pid {})", e.pid);
-        }
+        // Not contained: a lost exit would leave its resource waiting for
+        // ever; in clpd a panic here ends the daemon (see crate::panics).
+        (self.notify)(finished);
     }
 }
 

@@ -59,11 +59,9 @@ impl ProbeWorker {
                     match work {
                         Work::Check(id, timeout) => {
                             let started = Instant::now();
-                            // A panicking probe is a failed check, not a dead worker.
-                            let result =
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    probe.check(timeout)
-                                }))
+                            // A panicking probe is a failed check, not a dead worker
+                            // (nor a dead clpd: see crate::panics).
+                            let result = crate::panics::contain(|| probe.check(timeout))
                                 .unwrap_or_else(|_| {
                                     CheckResult::Failed("the check panicked (a bug in clp)".into())
                                 });

@@ -210,8 +210,8 @@ impl Cgroups {
         Ok(cg)
     }
 
-    /// Creates the cgroup of one script run and opens its `cgroup.procs` for
-    /// the child to enter.
+    /// Creates the cgroup of one script run and opens the directory, which the
+    /// child is born into (`clone3` with `CLONE_INTO_CGROUP`).
     pub(super) fn create_run(&self, program: &Path) -> io::Result<(PathBuf, fs::File)> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.base.join(format!(
@@ -222,9 +222,9 @@ impl Cgroups {
         ));
         fs::create_dir(&dir)?;
         match fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(dir.join("cgroup.procs"))
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC | libc::O_DIRECTORY)
+            .open(&dir)
         {
             Ok(f) => Ok((dir, f)),
             Err(e) => {

@@ -62,6 +62,7 @@
 //! exit, until clpd itself exits.
 
 mod cgroup;
+mod clone;
 mod spawn;
 mod watcher;
 
@@ -227,35 +228,28 @@ impl Executor {
                 tracing::warn!(target: "exec", "cannot create a cgroup for {}: {e}; it is contained by its process group only", program.display());
                 None
             });
-        let enter = run_cgroup
-            .as_ref()
-            .map(|(_, procs)| std::os::fd::AsRawFd::as_raw_fd(procs));
-        let mut cmd = match spawn::build(&spec, enter) {
-            Ok(cmd) => cmd,
-            Err(e) => {
-                remove_run_cgroup(run_cgroup);
-                return Err(e);
-            }
-        };
         let started = Instant::now();
-        let child = match cmd.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                let in_cgroup = run_cgroup
-                    .as_ref()
-                    .map(|(dir, _)| format!(" (entering cgroup {})", dir.display()))
-                    .unwrap_or_default();
-                remove_run_cgroup(run_cgroup);
-                return Err(ClpError::io(
-                    &format!("cannot run script{in_cgroup}"),
-                    &program,
-                    e,
-                ));
+        // Born in its cgroup (no migration: see `clone`), or a plain child
+        // contained by its process group.
+        let pid = match &run_cgroup {
+            Some((_, dir_fd)) => match spawn::spawn_in_cgroup(&spec, dir_fd) {
+                Ok(pid) => pid,
+                Err(e) => {
+                    remove_run_cgroup(run_cgroup);
+                    return Err(e);
+                }
+            },
+            None => {
+                let mut cmd = spawn::build(&spec)?;
+                let child = cmd
+                    .spawn()
+                    .map_err(|e| ClpError::io("cannot run script", &program, e))?;
+                // `child` is dropped without waiting: the watcher reaps through the pidfd.
+                child.id()
             }
         };
-        drop(cmd);
-        let cgroup = run_cgroup.and_then(|(dir, procs)| {
-            drop(procs);
+        let cgroup = run_cgroup.and_then(|(dir, dir_fd)| {
+            drop(dir_fd);
             cgroup::RunCgroup::open(dir.clone())
                 .map_err(|e| {
                     tracing::warn!(target: "exec", "cannot follow cgroup {}: {e}", dir.display());
@@ -263,9 +257,6 @@ impl Executor {
                 .ok()
         });
         let cgroup_dir = cgroup.as_ref().map(|c| c.dir.clone());
-        let pid = child.id();
-        // `child` is dropped without waiting: the watcher reaps through the pidfd.
-        drop(child);
         // Our unreaped child cannot vanish or be replaced, so this pidfd is its.
         let pidfd = match i32::try_from(pid)
             .ok()

@@ -4,7 +4,6 @@
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -109,21 +108,21 @@ pub(super) fn pre_path(path: &Path) -> PathBuf {
 /// Opens the output, falling back to discarding it when the log cannot be
 /// written (full or read-only disk): a log problem must never keep a start or
 /// stop script from running. The problem is logged as a warning.
-fn open_output_or_discard(output: &Output) -> (Stdio, Stdio) {
+fn open_output_or_discard(output: &Output) -> Option<(File, File)> {
     match open_output(output) {
-        Ok(handles) => handles,
+        Ok(files) => files,
         Err(e) => {
             tracing::warn!(target: "exec", "{e}; the script runs with its output discarded");
-            (Stdio::null(), Stdio::null())
+            None
         }
     }
 }
 
-/// Opens (and first rotates, when due) the output file. Returns the handles
-/// for stdout and stderr.
-fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
+/// Opens (and first rotates, when due) the output file. Returns the files for
+/// stdout and stderr; None: discarded.
+fn open_output(output: &Output) -> Result<Option<(File, File)>> {
     match output {
-        Output::Discard => Ok((Stdio::null(), Stdio::null())),
+        Output::Discard => Ok(None),
         Output::Append { path, rotate_at } => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 fs::create_dir_all(parent)
@@ -166,19 +165,22 @@ fn open_output(output: &Output) -> Result<(Stdio, Stdio)> {
             let err = file
                 .try_clone()
                 .map_err(|e| ClpError::io("cannot duplicate handle of", path, e))?;
-            Ok((Stdio::from(file), Stdio::from(err)))
+            Ok(Some((file, err)))
         }
     }
 }
 
-/// Builds the `Command` for a spec: direct execution when the script is
-/// executable, `/bin/sh <script>` otherwise; the clean environment
-/// ([`clean_env`]) plus the spec's variables; new session, default signal
-/// state, stdin from /dev/null, every inherited descriptor above 2 close-on-exec.
-///
-/// `enter_cgroup`: an open `cgroup.procs` the child writes itself into
-/// before exec, so that everything it starts is born in that cgroup.
-pub(super) fn build(spec: &ScriptSpec, enter_cgroup: Option<RawFd>) -> Result<Command> {
+/// What a script run is: program, argv, environment, directory, output.
+struct Prepared {
+    program: PathBuf,
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    output: Option<(File, File)>,
+}
+
+/// Direct execution when the script is executable, `/bin/sh <script>`
+/// otherwise; the clean environment ([`clean_env`]) plus the spec's variables.
+fn prepare(spec: &ScriptSpec) -> Result<Prepared> {
     if !spec.cwd.is_dir() {
         return Err(ClpError::not_found(format!(
             "cannot run script {}: its directory {} does not exist",
@@ -186,34 +188,74 @@ pub(super) fn build(spec: &ScriptSpec, enter_cgroup: Option<RawFd>) -> Result<Co
             spec.cwd.display()
         )));
     }
-    let program = resolve_program(spec);
-    let mut cmd = if is_executable(&program)? {
-        Command::new(&program)
+    let script = resolve_program(spec);
+    let (program, mut argv) = if is_executable(&script)? {
+        (script.clone(), vec![script.into_os_string()])
     } else {
-        tracing::debug!(target: "exec", "{} is not executable, running it with {SHELL}", program.display());
-        let mut c = Command::new(SHELL);
-        c.arg(&program);
-        c
+        tracing::debug!(target: "exec", "{} is not executable, running it with {SHELL}", script.display());
+        (
+            PathBuf::from(SHELL),
+            vec![OsString::from(SHELL), script.into_os_string()],
+        )
     };
-    cmd.args(&spec.args)
+    argv.extend(spec.args.iter().map(OsString::from));
+    let mut env = clean_env(std::env::vars_os());
+    for (k, v) in &spec.env {
+        let k = OsString::from(k);
+        env.retain(|(n, _)| *n != k);
+        env.push((k, OsString::from(v)));
+    }
+    Ok(Prepared {
+        program,
+        argv,
+        env,
+        output: open_output_or_discard(&spec.output),
+    })
+}
+
+/// Builds the `Command` for a spec ([`prepare`]): new session, default
+/// signal state, stdin from /dev/null, every inherited descriptor above 2
+/// close-on-exec.
+pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
+    let p = prepare(spec)?;
+    let mut cmd = Command::new(&p.program);
+    cmd.args(p.argv.iter().skip(1))
         .env_clear()
-        .envs(clean_env(std::env::vars_os()))
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(p.env)
         .current_dir(&spec.cwd)
         .stdin(Stdio::null());
-    let (out, err) = open_output_or_discard(&spec.output);
-    cmd.stdout(out).stderr(err);
+    match p.output {
+        Some((out, err)) => cmd.stdout(out).stderr(err),
+        None => cmd.stdout(Stdio::null()).stderr(Stdio::null()),
+    };
     // SAFETY: the closure only makes async-signal-safe system calls (setsid,
-    // write, rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
+    // umask, rt_sigaction, pthread_sigmask, close_range) and allocates nothing.
     unsafe {
-        cmd.pre_exec(move || child_setup(enter_cgroup));
+        cmd.pre_exec(child_setup);
     }
     Ok(cmd)
 }
 
+/// Starts a spec as a child born in the cgroup whose directory is open as
+/// `cgroup` ([`super::clone`]), with the same setup as [`build`]'s.
+pub(super) fn spawn_in_cgroup(spec: &ScriptSpec, cgroup: &File) -> Result<u32> {
+    let p = prepare(spec)?;
+    super::clone::spawn_into(
+        cgroup,
+        super::clone::Launch {
+            program: &p.program,
+            argv: p.argv,
+            env: p.env,
+            cwd: &spec.cwd,
+            output: p.output,
+        },
+    )
+    .map_err(|e| ClpError::io("cannot run script", &resolve_program(spec), e))
+}
+
 /// Runs in the forked child before exec. Must stay async-signal-safe: no
 /// allocation, no locks, only raw system calls.
-fn child_setup(enter_cgroup: Option<RawFd>) -> io::Result<()> {
+pub(super) fn child_setup() -> io::Result<()> {
     // SAFETY: plain system calls on valid arguments; all structs are fully
     // initialised (zeroed, then filled) before use.
     unsafe {
@@ -225,14 +267,6 @@ fn child_setup(enter_cgroup: Option<RawFd>) -> io::Result<()> {
         // clpd runs with umask 077 (its own files are private); scripts and the
         // applications they start get the conventional 022.
         libc::umask(0o022);
-        // "0" written to cgroup.procs moves the writer. Before exec, so no
-        // descendant can be born outside; a failure fails the spawn (the
-        // parent removes the cgroup and reports it).
-        if let Some(fd) = enter_cgroup
-            && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
-        {
-            return Err(io::Error::last_os_error());
-        }
         // Default disposition for every signal: Rust ignores SIGPIPE and the
         // daemon (or whoever started it) may ignore others; ignored signals
         // survive exec and would break shell pipelines and `kill` in scripts.

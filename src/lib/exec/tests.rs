@@ -514,3 +514,68 @@ fn kill_group_refuses_dangerous_groups() {
     let err = kill_group(own, Signal::SIGTERM).unwrap_err();
     assert!(err.message.contains("own"), "{err}");
 }
+
+/// Where cgroups can be used (root, and this test process in the root cgroup,
+/// so that setting them up moves nothing): a script is born in its run's
+/// cgroup, with the same argv, environment, directory and output as without;
+/// a program that cannot be executed is an error, and its child is reaped.
+#[test]
+fn scripts_are_born_in_their_run_cgroup() {
+    let in_root_cgroup =
+        std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| c.lines().any(|l| l == "0::/"));
+    if !nix::unistd::geteuid().is_root() || !in_root_cgroup {
+        eprintln!("skipped: needs root in the root cgroup v2");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let containment = Containment::detect(dir.path());
+    if !matches!(containment, Containment::Cgroups(_)) {
+        eprintln!("skipped: {}", containment.describe());
+        return;
+    }
+    let (tx, rx) = mpsc::channel();
+    let ex = Executor::with_containment(
+        Box::new(move |f| {
+            let _ = tx.send(f);
+        }),
+        containment,
+    )
+    .unwrap();
+    let script = dir.path().join("start.sh");
+    write_script(
+        &script,
+        "#!/bin/sh\necho \"arg=$1 var=$CLP_TEST_VAR cwd=$(pwd)\"\ncat /proc/self/cgroup\n",
+        "755",
+    );
+    let log = dir.path().join("userlog");
+    let mut s = spec(&script, &["a1"]);
+    s.env = vec![("CLP_TEST_VAR".into(), "v".into())];
+    s.cwd = dir.path().to_path_buf();
+    s.output = Output::Append {
+        path: log.clone(),
+        rotate_at: None,
+    };
+    let spawned = ex.spawn(1, s).unwrap();
+    let run = spawned.cgroup.clone().expect("a run cgroup");
+    assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+    let out = std::fs::read_to_string(&log).unwrap();
+    let name = run.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        out.starts_with(&format!("arg=a1 var=v cwd={}\n", dir.path().display()))
+            && out
+                .lines()
+                .any(|l| l.starts_with("0::/") && l.ends_with(&name)),
+        "{out}"
+    );
+
+    // A script whose interpreter does not exist: execve fails in the child.
+    let bad = dir.path().join("bad.sh");
+    write_script(&bad, "#!/nonexistent/interpreter\n", "755");
+    let err = ex.spawn(2, spec(&bad, &[])).unwrap_err();
+    assert!(
+        err.message.contains("No such file or directory"),
+        "{}",
+        err.message
+    );
+    assert_nothing_more(&ex, &rx);
+}

@@ -149,6 +149,20 @@ impl Exec {
 
 /// A clp.conf for server [`HOST`] with `groups` (name, members) and `extra`
 /// XML placed under `<root>` (e.g. `<clp><action>...</action></clp>`).
+/// One group `g` with exec `slow` whose start script times out after 2 s;
+/// no retry, no failover, no final action: the resource stays Online Failure.
+pub fn slow_start_conf() -> String {
+    conf(
+        &[(
+            "g",
+            &[exec("slow")
+                .start_timeout(2)
+                .act("<timeout>600</timeout><fo>0</fo>")],
+        )],
+        "",
+    )
+}
+
 pub fn conf(groups: &[(&str, &[Exec])], extra: &str) -> String {
     let mut group_xml = String::new();
     let mut resource_xml = String::new();

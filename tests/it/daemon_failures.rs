@@ -24,15 +24,7 @@ fn daemon_sync_start_timeout_kills_the_whole_process_group() {
         r#"echo $$ > "$T/script.pid"; sleep 300 & echo $! > "$T/grandchild.pid"; echo started >> "$LOG"; sleep 300"#,
     );
     rig.script("g", "slow", "stop.sh", REC_STOP);
-    rig.install(&conf(
-        &[(
-            "g",
-            &[exec("slow")
-                .start_timeout(2)
-                .act("<timeout>600</timeout><fo>0</fo>")],
-        )],
-        "",
-    ));
+    rig.install(&crate::daemon::slow_start_conf());
     rig.start();
     let script = pid_in(&rig, "script.pid");
     let grandchild = pid_in(&rig, "grandchild.pid");

@@ -98,15 +98,7 @@ fn containment_start_timeout_kills_a_child_that_called_setsid() {
     let rig = Rig::new();
     rig.script("g", "slow", "start.sh", ESCAPE_AND_HANG);
     rig.script("g", "slow", "stop.sh", "exit 0");
-    rig.install(&conf(
-        &[(
-            "g",
-            &[exec("slow")
-                .start_timeout(2)
-                .act("<timeout>600</timeout><fo>0</fo>")],
-        )],
-        "",
-    ));
+    rig.install(&crate::daemon::slow_start_conf());
     rig.start();
     let mut reaper = Reaper(None);
     let escaped = Proc::from_file(&rig, "escaped");
@@ -177,15 +169,7 @@ fn containment_falls_back_to_the_process_group() {
         r#"sleep 1000 & echo $! > "$T/child"; setsid sleep 1000 & echo $! > "$T/escaped"; sleep 1000"#,
     );
     rig.script("g", "slow", "stop.sh", "exit 0");
-    rig.install(&conf(
-        &[(
-            "g",
-            &[exec("slow")
-                .start_timeout(2)
-                .act("<timeout>600</timeout><fo>0</fo>")],
-        )],
-        "",
-    ));
+    rig.install(&crate::daemon::slow_start_conf());
     rig.start();
     let child = Proc::from_file(&rig, "child");
     let escaped = Proc::from_file(&rig, "escaped");

@@ -125,17 +125,7 @@ impl AlertWriter {
     /// Waits at most `wait` until the alerts queued so far are written (before
     /// an OS action that ends the machine at once).
     pub fn flush(&self, wait: std::time::Duration) {
-        let (done_tx, done_rx) = mpsc::channel();
-        let tx = self.tx.clone();
-        // A helper waits for room in a full queue, so this wait stays bounded.
-        let sent = std::thread::Builder::new()
-            .name("alert-flush".into())
-            .spawn(move || {
-                let _ = tx.send(Job::Flush(done_tx));
-            });
-        if sent.is_ok() {
-            let _ = done_rx.recv_timeout(wait);
-        }
+        crate::log::queue::flush_through(self.tx.clone(), Job::Flush, wait);
     }
 
     /// Alerts lost since the writer last reported.

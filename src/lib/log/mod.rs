@@ -120,7 +120,7 @@ pub fn init_daemon_logging(
 }
 
 mod files;
-mod queue;
+pub(crate) mod queue;
 
 pub use files::{LogKind, ModuleLogs, cur_path, pre_path};
 

@@ -66,18 +66,28 @@ impl LogQueue {
 
     /// Waits (at most [`FLUSH_WAIT`]) until the lines queued so far are written.
     pub(super) fn flush(&self) {
-        let (done_tx, done_rx) = mpsc::channel();
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        // The queue may be full: a helper thread waits for room, so that this
-        // wait stays bounded even when the writer is stuck for good.
-        let sent = std::thread::Builder::new()
-            .name("log-flush".into())
-            .spawn(move || {
-                let _ = tx.send(Job::Flush(done_tx));
-            });
-        if sent.is_ok() {
-            let _ = done_rx.recv_timeout(FLUSH_WAIT);
-        }
+        flush_through(tx, Job::Flush, FLUSH_WAIT);
+    }
+}
+
+/// Sends the flush job `job(done)` to a writer thread's bounded queue `tx`
+/// and waits at most `wait` for `done`. The queue may be full: a helper
+/// thread waits for room, so that this wait stays bounded even when the
+/// writer is stuck for good.
+pub(crate) fn flush_through<J: Send + 'static>(
+    tx: std::sync::mpsc::SyncSender<J>,
+    job: fn(mpsc::Sender<()>) -> J,
+    wait: Duration,
+) {
+    let (done_tx, done_rx) = mpsc::channel();
+    let sent = std::thread::Builder::new()
+        .name("log-flush".into())
+        .spawn(move || {
+            let _ = tx.send(job(done_tx));
+        });
+    if sent.is_ok() {
+        let _ = done_rx.recv_timeout(wait);
     }
 }
 

@@ -1,0 +1,310 @@
+//! Carrying out the cluster engine's effects: scripts, kills, OS actions; and what the executor reports back.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn finished(&mut self, f: Finished) {
+        let Some(tag) = self.tags.remove(&f.tag) else {
+            return;
+        };
+        match tag {
+            Tag::Script {
+                resource,
+                program,
+                timeout,
+                ..
+            } => {
+                let result = match f.outcome {
+                    Outcome::Exited(0) => Ok(()),
+                    Outcome::Exited(code) => Err(format!("{program} exited {code}")),
+                    Outcome::Signaled(sig) => Err(format!("{program} was killed by signal {sig}")),
+                    Outcome::TimedOut => Err(format!(
+                        "{program} did not finish within {} s; its process group was killed",
+                        timeout.as_secs()
+                    )),
+                    Outcome::Lost => Err(format!("{program} vanished")),
+                };
+                info!(target: "rc", resource = %resource, "script finished: {:?} after {} ms", f.outcome, f.duration.as_millis());
+                self.inputs
+                    .push_back(Input::ScriptDone { op: f.tag, result });
+            }
+            Tag::Async { resource, pid } => {
+                info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
+                // pidw sees the death now, not at its next interval; but not the
+                // end of a resource being stopped (its stop script may kill it).
+                let online = self
+                    .engine
+                    .resource_state(&resource)
+                    .is_some_and(|st| st.is_online());
+                for m in self.engine.model().monitors.iter().filter(|_| online) {
+                    if matches!(m.kind, MonitorKind::Pidw)
+                        && m.target.as_deref() == Some(resource.as_str())
+                    {
+                        self.mon_inputs.push_back(MonInput::ProcessGone {
+                            monitor: m.name.clone(),
+                            detail: format!(
+                                "process {pid} has exited ({})",
+                                outcome_text(f.outcome)
+                            ),
+                        });
+                    }
+                }
+                self.inputs.push_back(Input::AsyncExited { resource, pid });
+            }
+            Tag::Check { monitor, check, .. } => {
+                let result = match self.engine.model().monitor(&monitor).map(|m| &m.kind) {
+                    Some(MonitorKind::Genw(genw)) => crate::monitor::genw::verdict(genw, f.outcome),
+                    _ => CheckResult::Failed("the monitor is no longer configured".into()),
+                };
+                self.mon_inputs.push_back(MonInput::CheckDone {
+                    monitor,
+                    check,
+                    result,
+                    elapsed: f.duration,
+                });
+            }
+            Tag::AsyncGenw { monitor, .. } => {
+                self.mon_inputs.push_back(MonInput::ProcessGone {
+                    monitor,
+                    detail: format!("the monitor script ended ({})", outcome_text(f.outcome)),
+                });
+            }
+            Tag::PreAction { monitor, id } => {
+                let ok = f.outcome == Outcome::Exited(0);
+                info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
+                self.mon_inputs
+                    .push_back(MonInput::PreActionDone { monitor, id, ok });
+            }
+            Tag::Os { word } => {
+                info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
+            }
+            Tag::AlertCommand { command } => {
+                if f.outcome == Outcome::Exited(0) {
+                    info!(target: "clpd", "the alert command {command:?} ended: {:?}", f.outcome);
+                } else {
+                    warn!(target: "clpd", "the alert command {command:?} ended: {}", outcome_text(f.outcome));
+                }
+            }
+        }
+    }
+
+    pub(super) fn kill_tagged(&mut self, pick: impl Fn(&Tag) -> bool) {
+        let found: Vec<(u64, u32)> = self
+            .tags
+            .iter()
+            .filter_map(|(tag, t)| match t {
+                Tag::Check { pgid, .. } | Tag::AsyncGenw { pgid, .. } if pick(t) => {
+                    Some((*tag, *pgid))
+                }
+                _ => None,
+            })
+            .collect();
+        for (tag, pgid) in found {
+            self.tags.remove(&tag);
+            self.executor.forget(tag);
+            self.executor.terminate_group(pgid, Duration::from_secs(2));
+        }
+    }
+
+    pub(super) fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.effect(effect);
+        }
+    }
+
+    pub(super) fn effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::RunScript {
+                op,
+                resource,
+                group,
+                start,
+                event,
+                factor,
+                pid,
+            } => self.run_script(op, &resource, &group, start, event, factor, pid),
+            Effect::ArmStall { op, after } => {
+                self.timers
+                    .push(Reverse((Instant::now() + after, TimerKey::Stall(op))));
+            }
+            Effect::ForgetAsync { resource, pid } => {
+                let tags: Vec<u64> = self
+                    .tags
+                    .iter()
+                    .filter(|(_, t)| matches!(t, Tag::Async { resource: r, pid: p } if *r == resource && *p == pid.pid))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for tag in tags {
+                    self.tags.remove(&tag);
+                    self.executor.forget(tag);
+                }
+            }
+            Effect::Alert(a) => {
+                let local = self.engine.model().local_server.clone();
+                let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
+                let alert = Alert::from_catalog(&local, a.module, a.id, &args);
+                self.alert(&alert);
+            }
+            Effect::Reply { req, reply } => {
+                // Answered after the batch is flushed, so that what a command
+                // reports is already in status.json and state.json.
+                if let Some(tx) = self.replies.remove(&req) {
+                    let response = match reply {
+                        Ok(message) => Response::Ok { message },
+                        Err((kind, message)) => Response::Err { kind, message },
+                    };
+                    self.outbox.push((tx, response));
+                }
+            }
+            Effect::KillScript { op } => {
+                if let Some(Tag::Script { pgid, resource, .. }) = self.tags.remove(&op) {
+                    warn!(target: "rc", resource = %resource, "killing the process group {pgid} of a script that overran its resource timeout");
+                    self.executor.forget(op);
+                    self.executor.terminate_group(pgid, script::KILL_GRACE);
+                }
+            }
+            Effect::Os(action) => self.os_action(action),
+            Effect::ServiceStopped => info!(target: "pm", "the cluster service has stopped"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_script(
+        &mut self,
+        op: u64,
+        resource: &str,
+        group: &str,
+        start: bool,
+        event: crate::engine::ClpEvent,
+        factor: Option<StopFactor>,
+        pid: Option<AsyncPid>,
+    ) {
+        let model = self.engine.model().clone();
+        // CLP_PID only while it is provably the start script's: the same process,
+        // or its process group still has members (the kernel never reuses the pid
+        // of a live group's id). Hours after the script died, the number may
+        // belong to anyone: the stop script must not get it.
+        let pid = pid.filter(|p| {
+            crate::exec::process_start_time(p.pid) == Some(p.start_time)
+                || i32::try_from(p.pid).is_ok_and(|n| {
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(-n), None).is_ok()
+                })
+        });
+        let Some(spec) = script::resource_script(
+            &model,
+            &self.paths,
+            &self.host,
+            resource,
+            group,
+            start,
+            event,
+            factor,
+            pid,
+        ) else {
+            self.inputs.push_back(Input::ScriptDone {
+                op,
+                result: Err(format!("resource {resource} is not in the configuration")),
+            });
+            return;
+        };
+        let program = spec.program.display().to_string();
+        let timeout = spec.timeout;
+        info!(
+            target: "rc",
+            resource = %resource,
+            "running {program} ({}, CLP_EVENT={}{})",
+            if start { "start" } else { "stop" },
+            event.as_str(),
+            factor.map(|f| format!(", CLP_FACTOR={}", f.as_str())).unwrap_or_default()
+        );
+        match self.executor.spawn(op, spec) {
+            Ok(spawned) => match timeout {
+                Some(timeout) => {
+                    self.tags.insert(
+                        op,
+                        Tag::Script {
+                            resource: resource.to_string(),
+                            pgid: spawned.pgid,
+                            start_time: spawned.start_time,
+                            cgroup: spawned.cgroup.clone(),
+                            program,
+                            timeout,
+                        },
+                    );
+                }
+                None if start => {
+                    self.tags.insert(
+                        op,
+                        Tag::Async {
+                            resource: resource.to_string(),
+                            pid: spawned.pid,
+                        },
+                    );
+                    self.inputs.push_back(Input::Spawned {
+                        op,
+                        pid: AsyncPid {
+                            pid: spawned.pid,
+                            start_time: spawned.start_time,
+                        },
+                    });
+                }
+                None => {
+                    // An asynchronous stop script: counts as done once started.
+                    self.executor.forget(op);
+                    self.inputs
+                        .push_back(Input::ScriptDone { op, result: Ok(()) });
+                }
+            },
+            Err(e) => {
+                self.inputs.push_back(Input::ScriptDone {
+                    op,
+                    result: Err(format!("cannot run {program}: {e}")),
+                });
+            }
+        }
+    }
+
+    pub(super) fn os_action(&mut self, action: OsAction) {
+        let local = self.engine.model().local_server.clone();
+        let settings = self.engine.model().settings.os_actions.clone();
+        let word = os_action::word(action);
+        if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
+            self.reboots.push(unix_now());
+            // Saved, durably, before acting: after the reboot the budget must remember it.
+            self.flush_with(true);
+        }
+        match action {
+            OsAction::Shutdown => self.alert(&Alert::from_catalog(&local, "pm", 23, &[])),
+            OsAction::Reboot => self.alert(&Alert::from_catalog(&local, "pm", 25, &[])),
+            OsAction::Panic | OsAction::Reset => {}
+        }
+        match os_action::plan(action, &settings, &self.paths) {
+            Ok(os_action::Plan::Sysrq(key)) => {
+                // The machine stops at once: what the writer threads still
+                // hold (this alert, why it came to this) must reach the disk
+                // first. Bounded: a hung log directory does not stop the action.
+                self.alerts.flush(LAST_WORDS_WAIT);
+                if let Some(logs) = &self.logs {
+                    logs.sync();
+                }
+                if let Err(e) = os_action::sysrq(&key) {
+                    error!(target: "pm", "{e}");
+                }
+            }
+            Ok(os_action::Plan::Command(spec)) => {
+                self.next_extra_tag += 1;
+                let tag = OS_TAGS + self.next_extra_tag;
+                match self.executor.spawn(tag, spec) {
+                    Ok(s) => {
+                        info!(target: "pm", "{word}: running the configured command (pid {})", s.pid);
+                        self.tags.insert(tag, Tag::Os { word });
+                    }
+                    Err(e) => {
+                        error!(target: "pm", "{word}: cannot run the configured command: {e}")
+                    }
+                }
+            }
+            Err(why) => error!(target: "pm", "{why}"),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Carrying out the monitor engine's effects: checks (in the loop, as scripts, or on probe workers) and recovery pre-actions.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn mon_effect(&mut self, effect: MonEffect) {
+        match effect {
+            MonEffect::StartCheck { monitor, check } => self.start_check(&monitor, check),
+            MonEffect::CancelCheck { check, .. } => {
+                self.kill_tagged(|t| matches!(t, Tag::Check { check: c, .. } if *c == check));
+            }
+            MonEffect::Activated { monitor } => {
+                self.start_probe(&monitor);
+                self.start_async_genw(&monitor);
+            }
+            MonEffect::Deactivated { monitor } => {
+                if let Some(worker) = self.workers.remove(&monitor) {
+                    worker.stop();
+                }
+                self.kill_tagged(|t| match t {
+                    Tag::Check { monitor: m, .. } | Tag::AsyncGenw { monitor: m, .. } => {
+                        *m == monitor
+                    }
+                    _ => false,
+                });
+            }
+            MonEffect::ArmTimer {
+                monitor,
+                timer,
+                after,
+            } => {
+                self.timers.push(Reverse((
+                    Instant::now() + after,
+                    TimerKey::Monitor(monitor, timer),
+                )));
+            }
+            MonEffect::Alert(a) => self.effect(Effect::Alert(a)),
+            MonEffect::PreAction {
+                monitor,
+                id,
+                action,
+                counts,
+            } => self.run_pre_action(&monitor, id, action, counts),
+            MonEffect::Recover(recovery) => {
+                info!(target: "rm", "recovery: {recovery:?}");
+                let cmd = match recovery {
+                    Recovery::RestartResource(resource) => Command::RestartResource { resource },
+                    Recovery::RestartGroup(group) => Command::RestartGroup { group },
+                    Recovery::StopResource(resource) => Command::StopResource {
+                        resource,
+                        force: true,
+                    },
+                    Recovery::StopGroup(group) => Command::StopGroup { group },
+                    Recovery::StopCluster(then) => Command::StopService {
+                        factor: StopFactor::ClusterShutdown,
+                        then,
+                    },
+                    Recovery::Os(action) => {
+                        self.os_action(action);
+                        return;
+                    }
+                };
+                self.command(None, cmd);
+            }
+        }
+    }
+
+    pub(super) fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
+        self.mon_inputs.push_back(MonInput::CheckDone {
+            monitor: monitor.to_string(),
+            check,
+            result,
+            elapsed: Duration::ZERO,
+        });
+    }
+
+    /// Runs one check; the answer comes back as a `CheckDone` input.
+    pub(super) fn start_check(&mut self, monitor: &str, check: CheckId) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        if let Some(worker) = self.workers.get(monitor) {
+            // The probe runs on the monitor's worker thread; its answer is an event.
+            if !worker.check(check, spec.timeout) {
+                self.check_done(
+                    monitor,
+                    check,
+                    CheckResult::Failed("the previous check is still running".into()),
+                );
+            }
+            return;
+        }
+        match &spec.kind {
+            MonitorKind::Pidw => {
+                let pid = spec
+                    .target
+                    .as_deref()
+                    .and_then(|t| self.engine.resource_state(t))
+                    .and_then(|s| s.async_pid());
+                self.check_done(monitor, check, crate::monitor::pidw::check(pid));
+            }
+            MonitorKind::Genw(genw) if !genw.sync => {
+                let running = self
+                    .tags
+                    .values()
+                    .any(|t| matches!(t, Tag::AsyncGenw { monitor: m, .. } if m == monitor));
+                let result = if running {
+                    CheckResult::Ok
+                } else {
+                    // It ended (already reported): start it again, and count this
+                    // check as failed; the next one sees whether it keeps running.
+                    self.start_async_genw(monitor);
+                    CheckResult::Failed("the monitor script had ended; it was started again".into())
+                };
+                self.check_done(monitor, check, result);
+            }
+            MonitorKind::Genw(genw) => {
+                let run = crate::monitor::genw::spec(&self.paths, &self.host, spec, genw);
+                let tag = CHECK_TAGS + check;
+                match self.executor.spawn(tag, run) {
+                    Ok(s) => {
+                        self.tags.insert(
+                            tag,
+                            Tag::Check {
+                                monitor: monitor.to_string(),
+                                check,
+                                pgid: s.pgid,
+                            },
+                        );
+                    }
+                    Err(e) => self.check_done(
+                        monitor,
+                        check,
+                        CheckResult::Failed(format!("cannot run the script: {e}")),
+                    ),
+                }
+            }
+            MonitorKind::Mtw(_)
+            | MonitorKind::Psw(_)
+            | MonitorKind::Userw(_)
+            | MonitorKind::Diskw(_)
+            | MonitorKind::Ipw(_)
+            | MonitorKind::Miiw(_)
+            | MonitorKind::Httpw(_)
+            | MonitorKind::Fipw(_) => self.check_done(
+                monitor,
+                check,
+                CheckResult::Failed(format!(
+                    "{} checks are not supported by this version",
+                    spec.kind.type_name()
+                )),
+            ),
+        }
+    }
+
+    /// Starts the probe worker of a monitor whose checks block or keep state.
+    pub(super) fn start_probe(&mut self, monitor: &str) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let ctx = crate::monitor::ProbeContext {
+            paths: self.paths.clone(),
+            cluster: model.clone(),
+        };
+        let Some(probe) = crate::monitor::probe_for(spec, &ctx) else {
+            return;
+        };
+        let tx = self.events.clone();
+        let name = monitor.to_string();
+        let answer: crate::monitor::probe::Answer = Box::new(move |check, result, elapsed| {
+            let _ = tx.send(Event::Check {
+                monitor: name.clone(),
+                check,
+                result,
+                elapsed,
+            });
+        });
+        match crate::monitor::ProbeWorker::spawn(monitor, probe, answer) {
+            Ok(worker) => {
+                if let Some(old) = self.workers.insert(monitor.to_string(), worker) {
+                    old.stop();
+                }
+            }
+            Err(e) => {
+                error!(target: "rm", monitor = %monitor, "cannot start the check thread: {e}")
+            }
+        }
+    }
+
+    /// Starts an asynchronous genw script when its monitor starts.
+    pub(super) fn start_async_genw(&mut self, monitor: &str) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let MonitorKind::Genw(genw) = &spec.kind else {
+            return;
+        };
+        if genw.sync {
+            return;
+        }
+        let run = crate::monitor::genw::spec(&self.paths, &self.host, spec, genw);
+        self.next_extra_tag += 1;
+        let tag = ADOPTED_TAGS + self.next_extra_tag;
+        match self.executor.spawn(tag, run) {
+            Ok(s) => {
+                self.tags.insert(
+                    tag,
+                    Tag::AsyncGenw {
+                        monitor: monitor.to_string(),
+                        pgid: s.pgid,
+                    },
+                );
+            }
+            Err(e) => self.mon_inputs.push_back(MonInput::ProcessGone {
+                monitor: monitor.to_string(),
+                detail: format!("cannot run the monitor script: {e}"),
+            }),
+        }
+    }
+
+    /// Runs a monitor's pre-action (or recovery) script with CLP_ACTION.
+    pub(super) fn run_pre_action(
+        &mut self,
+        monitor: &str,
+        id: CheckId,
+        action: &'static str,
+        counts: (u32, u32, u32),
+    ) {
+        let model = self.engine.model().clone();
+        let Some(spec) = model.monitor(monitor) else {
+            return;
+        };
+        let program =
+            crate::monitor::genw::script_file(&self.paths, monitor, &spec.preaction.script);
+        let mut env = vec![
+            ("CLP_ACTION".to_string(), action.to_string()),
+            ("CLP_MONITORNAME".into(), monitor.to_string()),
+            ("CLP_RECOVERYCOUNT".into(), counts.0.to_string()),
+            ("CLP_RESTARTCOUNT".into(), counts.1.to_string()),
+            ("CLP_FAILOVERCOUNT".into(), counts.2.to_string()),
+        ];
+        env.extend(script::common_env(&self.host));
+        let run = crate::exec::ScriptSpec {
+            cwd: program
+                .parent()
+                .map_or_else(|| self.paths.root().to_path_buf(), Path::to_path_buf),
+            program,
+            args: Vec::new(),
+            env,
+            output: crate::exec::Output::Discard,
+            timeout: Some(spec.preaction.timeout),
+            kill_grace: Duration::from_secs(2),
+        };
+        let tag = PRE_ACTION_TAGS + id;
+        match self.executor.spawn(tag, run) {
+            Ok(_) => {
+                self.tags.insert(
+                    tag,
+                    Tag::PreAction {
+                        monitor: monitor.to_string(),
+                        id,
+                    },
+                );
+            }
+            Err(e) => {
+                warn!(target: "rm", monitor = %monitor, "cannot run the pre-action script: {e}");
+                self.mon_inputs.push_back(MonInput::PreActionDone {
+                    monitor: monitor.to_string(),
+                    id,
+                    ok: false,
+                });
+            }
+        }
+    }
+}

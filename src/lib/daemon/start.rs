@@ -1,0 +1,151 @@
+//! Starting clpd: umask, lock, private directories, logging, the configuration, the
+//! threads, recovery after a restart; then the loop.
+
+use super::server::{bind, report_ready, spawn_listener, spawn_signal_thread};
+use super::*;
+
+/// Runs clpd in the foreground until SIGTERM (or SIGINT) has stopped the cluster
+/// service. Returns Ok on a clean stop.
+pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
+    // Before any file exists: what clpd creates is its user's alone unless it
+    // says otherwise (logs 0640, status 0640, pid file 0644).
+    crate::fsafe::set_daemon_umask();
+    let _lock = crate::pidfile::acquire(&paths)?;
+    crate::panics::install(&paths);
+    // `clpcl -s` through systemd leaves its "start the service" here.
+    let start_requested = crate::cli::launch::take_service_start_request(&paths) || start_requested;
+    // A log or state directory clpd cannot make private (read-only file
+    // system, another owner) is reported, not fatal: supervision matters more,
+    // and every file in them is opened without following links.
+    let unsafe_dirs: Vec<ClpError> = [
+        (paths.log_dir(), crate::fsafe::LOG_DIR_MODE),
+        (paths.state_dir(), crate::fsafe::STATE_DIR_MODE),
+    ]
+    .iter()
+    .filter_map(|(dir, mode)| crate::fsafe::private_dir(dir, *mode).err())
+    .collect();
+    let ready_fd = std::env::var(READY_FD_ENV).ok();
+    // SAFETY: no other thread runs yet; scripts must not inherit the variable.
+    unsafe { std::env::remove_var(READY_FD_ENV) };
+    let local = crate::cli::local_server_name().unwrap_or_else(|| "localhost".into());
+    // The log size comes from the configuration, which is read (and its problems
+    // logged) after logging starts: peek at it first.
+    let log_size = config::check_file(&paths.config_file(), None, Some(&local), "clp.conf")
+        .ok()
+        .and_then(|c| c.cluster)
+        .map_or(1_000_000, |c| c.settings.log_size);
+    let logs = crate::log::init_daemon_logging(
+        &paths,
+        log_size,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    )?;
+    info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
+    for e in unsafe_dirs {
+        warn!(target: "pm", "{e}");
+    }
+
+    let (model, digest) = load_config(&paths, &local)?;
+    let alerts = AlertWriter::start(
+        AlertLog::new(
+            &paths,
+            usize::try_from(model.settings.alert_log_max_records).unwrap_or(10_000),
+        ),
+        crate::alert::writer::DAEMON_QUEUE_ALERTS,
+        crate::alert::SyslogSender::new(&paths, &model.settings.alerts),
+        local.clone(),
+    )
+    .map_err(|e| ClpError::failed(format!("cannot start the alert log thread: {e}")))?;
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let exec_tx = tx.clone();
+    let containment = crate::exec::Containment::detect(paths.root());
+    info!(target: "pm", "{}", containment.describe());
+    let executor = Executor::with_containment(
+        Box::new(move |f| {
+            let _ = exec_tx.send(Event::Exec(f));
+        }),
+        containment,
+    )?;
+    spawn_signal_thread(tx.clone())?;
+    let socket = ipc::socket_path(&paths);
+    let listener = bind(&socket)?;
+    spawn_listener(listener, tx.clone());
+
+    let epoch = Instant::now();
+    let (epoch_ms, _) = snapshot::wall_clock();
+    let model = Arc::new(model);
+    let engine = Engine::new(model.clone(), 0);
+    let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
+    let mut monitors = Monitors::new(model, crate::monitor::RUNNABLE);
+    monitors.set_clock_base(persist::monotonic_ms());
+    let mut daemon = Daemon {
+        paths: paths.clone(),
+        host: script::HostInfo::detect(),
+        engine,
+        monitors,
+        workers: HashMap::new(),
+        executor,
+        events: tx.clone(),
+        alerts,
+        logs: Some(logs.logs().clone()),
+        tags: HashMap::new(),
+        next_extra_tag: 0,
+        timers: BinaryHeap::new(),
+        replies: HashMap::new(),
+        outbox: Vec::new(),
+        next_req: 1,
+        epoch,
+        epoch_ms,
+        exiting: false,
+        stopped_by_operator: false,
+        boot_id: persist::boot_id(),
+        config_digest: digest,
+        last_snapshot: None,
+        last_state: None,
+        inputs: VecDeque::new(),
+        mon_inputs: VecDeque::new(),
+        mon_context: None,
+        reboots: Vec::new(),
+        syslog,
+        mailer: crate::alert::Mailer::default(),
+        error_snapshots: ErrorSnapshots::default(),
+    };
+    daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
+    daemon.recover_or_start(start_requested);
+    daemon.flush();
+    if let Err(e) = notify::notify("READY=1") {
+        warn!(target: "pm", "cannot notify systemd: {e}");
+    }
+    daemon.arm_systemd_watchdog();
+    report_ready(ready_fd.as_deref());
+    info!(target: "pm", "clpd is ready (pid {})", std::process::id());
+    crate::panics::inject_fault_if_asked();
+    daemon.main_loop(&rx);
+    daemon.finish(&socket);
+    Ok(())
+}
+
+/// Loads the installed configuration, or the default one when none is installed.
+pub(super) fn load_config(paths: &Paths, local: &str) -> Result<(Cluster, String)> {
+    let file = paths.config_file();
+    if !file.exists() {
+        let (conf, cluster) = default_config::default_config(local)?;
+        info!(target: "pm", "no {} installed: running the default single-server configuration", file.display());
+        return Ok((cluster, crate::status::digest(&conf.to_bytes())));
+    }
+    let label = file.display().to_string();
+    let checked = config::check_file(&file, Some(&paths.scripts_dir()), Some(local), &label)?;
+    for d in checked.report.warnings() {
+        warn!(target: "pm", "{}: {}: {}", label, d.path, d.message);
+    }
+    let Some(cluster) = checked.cluster else {
+        let alert = Alert::from_catalog(local, "pm", 13, &[]);
+        let _ = AlertLog::new(paths, 10_000).append(&alert);
+        return Err(ClpError::config(format!(
+            "{}{label}: the configuration is invalid; fix it and push it again with clpcfctrl --push",
+            checked.report
+        )));
+    };
+    let bytes = std::fs::read(&file).map_err(|e| ClpError::io("cannot read", &file, e))?;
+    Ok((cluster, crate::status::digest(&bytes)))
+}

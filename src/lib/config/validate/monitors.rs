@@ -1,0 +1,409 @@
+//! Monitor resources: common settings, targets and recovery, and each kind's parameters.
+
+use super::*;
+
+impl Validator<'_, '_> {
+    pub(super) fn monitors(
+        &mut self,
+        instances: &[Instance<'_>],
+        resources: &[Instance<'_>],
+        groups: &[Group],
+        servers: &[Server],
+        local: &str,
+        unsupported: &mut Vec<UnsupportedObject>,
+    ) -> Vec<Monitor> {
+        let mut out = Vec::new();
+        for inst in instances {
+            let abs = format!("/root/monitor/{}@{}", inst.kind, inst.name);
+            let Some(scope) = scope_of_monitor(inst.kind) else {
+                self.unsupported(inst, "monitor", unsupported);
+                continue;
+            };
+            let mark = unsupported::mark(self.report);
+            self.walk(scope, inst.el, "", &abs, true);
+            let obj = Obj {
+                el: inst.el,
+                scope,
+                abs,
+                local,
+            };
+            self.check_required(&obj);
+            self.check_override_servers(&obj, servers);
+            let monitor = self.monitor(&obj, inst, instances, resources, groups, servers);
+            if !runs_monitor(inst.kind) {
+                unsupported::relax(self.report, mark, "monitor", inst.kind);
+            }
+            if let Some(m) = monitor {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    pub(super) fn monitor(
+        &mut self,
+        obj: &Obj<'_>,
+        inst: &Instance<'_>,
+        monitors: &[Instance<'_>],
+        resources: &[Instance<'_>],
+        groups: &[Group],
+        servers: &[Server],
+    ) -> Option<Monitor> {
+        let target = obj.text("target");
+        let target = (!target.is_empty()).then_some(target);
+        if let Some(t) = target
+            .as_ref()
+            .filter(|t| !resources.iter().any(|r| r.name == t.as_str()))
+        {
+            self.report.error(
+                obj.line_of("target"),
+                obj.at("target"),
+                format!(
+                    "target resource {t} does not exist{}",
+                    known_list("Resources are", resources.iter().map(|r| r.name))
+                ),
+            );
+        }
+        // A type whose default timing is Active (httpw, fipw) watches its target;
+        // without one, and with the timing left to the default, it runs Always.
+        // pidw cannot work without its target and keeps the error below.
+        let defaulted_active = !obj.is_set("polling/timing") && inst.kind != "pidw";
+        let timing = if obj.int("polling/timing") == 1 && !(defaulted_active && target.is_none()) {
+            Timing::Active
+        } else {
+            Timing::Always
+        };
+        if timing == Timing::Active && target.is_none() {
+            self.report.error(
+                obj.line(),
+                obj.at("target"),
+                "monitor timing is Active (polling/timing 1) but no <target> resource is set; \
+                 set <target> or use timing 0 (Always)",
+            );
+        }
+        let recovery_target = self.relation(obj, resources, groups);
+        let mut names = Vec::new();
+        if let Some(polling) = obj.find("polling") {
+            for s in polling.elements().filter(|e| e.name == "servers") {
+                let name = s
+                    .child("name")
+                    .map(|n| n.text.trim().to_string())
+                    .unwrap_or_default();
+                if servers.iter().any(|x| x.name == name) {
+                    names.push(name);
+                } else {
+                    self.report.error(
+                        s.line,
+                        format!("{}/polling/{}", obj.abs, path::step_text(s)),
+                        format!(
+                            "server \"{name}\" does not exist{}",
+                            known_list("Servers are", servers.iter().map(|s| s.name.as_str()))
+                        ),
+                    );
+                }
+            }
+        }
+        let preaction = PreAction {
+            before_restart: obj.flag("emergency/preaction/userestart"),
+            before_failover: obj.flag("emergency/preaction/usefailover"),
+            before_final_action: obj.flag("emergency/preaction/use"),
+            script: ScriptPath::Bundled(String::new()),
+            timeout: obj.secs("emergency/preaction/timeout"),
+        };
+        let uses_preaction =
+            preaction.before_restart || preaction.before_failover || preaction.before_final_action;
+        let preaction = PreAction {
+            script: if uses_preaction {
+                self.monitor_script(
+                    obj,
+                    inst.name,
+                    "emergency/preaction/path",
+                    "emergency/preaction/default",
+                )
+            } else {
+                ScriptPath::Bundled(obj.text("emergency/preaction/path"))
+            },
+            ..preaction
+        };
+        let kind = self.monitor_kind(obj, inst, monitors, resources)?;
+        Some(Monitor {
+            name: inst.name.to_string(),
+            comment: obj.text("comment"),
+            timing,
+            target,
+            interval: obj.secs("polling/interval"),
+            timeout: obj.secs("polling/timeout"),
+            retry: obj.u32("polling/reconfirmation"),
+            first_wait: obj.secs("firstmonwait"),
+            servers: names,
+            recovery_target,
+            script_threshold: obj.u32("emergency/threshold/script"),
+            restart_threshold: obj.u32("emergency/threshold/restart"),
+            failover_threshold: obj.u32("emergency/threshold/fo"),
+            final_action: MonitorFinalAction::from_code(obj.int("emergency/action")),
+            preaction,
+            no_retry_on_timeout: obj.flag("emergency/timeout/notreconfirmation/use"),
+            no_recovery_on_timeout: obj.flag("emergency/timeout/notrecovery/use"),
+            kind,
+        })
+    }
+
+    pub(super) fn relation(
+        &mut self,
+        obj: &Obj<'_>,
+        resources: &[Instance<'_>],
+        groups: &[Group],
+    ) -> RecoveryTarget {
+        let kind = obj.text("relation/type");
+        let name = obj.text("relation/name");
+        let at = obj.at("relation/name");
+        let line = obj.line_of("relation/name");
+        match kind.as_str() {
+            "rsc" => {
+                if !resources.iter().any(|r| r.name == name) {
+                    self.report.error(
+                        line,
+                        at,
+                        format!(
+                            "recovery target resource {name} does not exist{}",
+                            known_list("Resources are", resources.iter().map(|r| r.name))
+                        ),
+                    );
+                }
+                RecoveryTarget::Resource(name)
+            }
+            "grp" => {
+                if !groups.iter().any(|g| g.name == name) {
+                    self.report.error(
+                        line,
+                        at,
+                        format!(
+                            "recovery target group {name} does not exist{}",
+                            known_list("Groups are", groups.iter().map(|g| g.name.as_str()))
+                        ),
+                    );
+                }
+                RecoveryTarget::Group(name)
+            }
+            "allgrp" => RecoveryTarget::AllGroups,
+            _ => {
+                if name != "LocalServer" {
+                    self.report.warning(
+                        line,
+                        at,
+                        format!("recovery target type cls is always LocalServer; \"{name}\" is read as LocalServer"),
+                    );
+                }
+                RecoveryTarget::LocalServer
+            }
+        }
+    }
+
+    /// A monitor script: bundled in `scripts/monitor.s/<monitor>/` or absolute.
+    pub(super) fn monitor_script(
+        &mut self,
+        obj: &Obj<'_>,
+        monitor: &str,
+        path_rel: &str,
+        default_rel: &str,
+    ) -> ScriptPath {
+        let bundled = obj.flag(default_rel);
+        let value = obj.text(path_rel);
+        if !bundled {
+            if !value.starts_with('/') {
+                self.report.error(
+                    obj.line_of(path_rel),
+                    obj.at(path_rel),
+                    format!(
+                        "\"{value}\" must be an absolute path when {default_rel} is 0 (a user script); \
+                         use an absolute path or set {default_rel} to 1 for a bundled script"
+                    ),
+                );
+            }
+            return ScriptPath::Absolute(value);
+        }
+        if value.starts_with('/') {
+            return ScriptPath::Absolute(value);
+        }
+        self.script(obj, path_rel, |dir, f| {
+            crate::paths::monitor_script(dir, monitor, f)
+        })
+    }
+
+    pub(super) fn monitor_kind(
+        &mut self,
+        obj: &Obj<'_>,
+        inst: &Instance<'_>,
+        monitors: &[Instance<'_>],
+        resources: &[Instance<'_>],
+    ) -> Option<MonitorKind> {
+        let kind = match inst.kind {
+            "userw" => MonitorKind::Userw(UserwSpec {
+                method: obj.text("parameters/method"),
+                action: obj.text("parameters/action"),
+                use_heartbeat_timing: obj.flag("parameters/usehb"),
+                dummy_open: obj.flag("parameters/repopen"),
+                dummy_write: obj.flag("parameters/repwrite"),
+                write_size: u64::try_from(obj.int("parameters/writesize")).unwrap_or(10_000),
+                dummy_thread: obj.flag("parameters/mkthread"),
+            }),
+            "diskw" => MonitorKind::Diskw(DiskwSpec {
+                object: obj.text("parameters/object"),
+                file: Some(obj.text("parameters/file")).filter(|f| !f.is_empty()),
+                method: obj.text("parameters/method"),
+                size: u64::try_from(obj.int("parameters/size")).unwrap_or(512),
+            }),
+            "ipw" => {
+                let mut addresses = Vec::new();
+                if let Some(params) = obj.find("parameters") {
+                    for list in params.elements().filter(|e| e.name == "list") {
+                        let ip = list
+                            .child("ip")
+                            .map(|i| i.text.trim().to_string())
+                            .unwrap_or_default();
+                        if ip.parse::<IpAddr>().is_err() {
+                            self.report.error(
+                                list.line,
+                                format!("{}/parameters/{}/ip", obj.abs, path::step_text(list)),
+                                format!("\"{ip}\" is not an IPv4 or IPv6 address"),
+                            );
+                        }
+                        addresses.push(ip);
+                    }
+                }
+                if addresses.is_empty() {
+                    self.report.error(
+                        obj.line(),
+                        obj.at("parameters/list"),
+                        "ipw needs at least one address: <parameters><list id=\"0\"><ip>192.0.2.1</ip></list></parameters>",
+                    );
+                }
+                MonitorKind::Ipw(IpwSpec { addresses })
+            }
+            "miiw" => MonitorKind::Miiw(MiiwSpec {
+                interface: obj.text("parameters/object"),
+            }),
+            "pidw" => {
+                match obj.text("target") {
+                    t if t.is_empty() => {}
+                    t => match resources.iter().find(|r| r.name == t) {
+                        Some(r) if r.kind != "exec" => self.report.error(
+                            obj.line_of("target"),
+                            obj.at("target"),
+                            format!(
+                                "pidw watches an exec resource's start script; {t} is of type {}",
+                                r.kind
+                            ),
+                        ),
+                        Some(r) => {
+                            let sync = path::find(
+                                r.el,
+                                &path::parse("parameters/act/sync").unwrap_or_default(),
+                            )
+                            .map(|e| e.text.trim() != "0")
+                            .unwrap_or(true);
+                            if sync {
+                                self.report.warning(
+                                    obj.line_of("target"),
+                                    obj.at("target"),
+                                    format!(
+                                        "pidw watches the pid of an asynchronous start script, but exec {t} is synchronous \
+                                         (parameters/act/sync 1); set it to 0"
+                                    ),
+                                );
+                            }
+                        }
+                        None => {}
+                    },
+                }
+                MonitorKind::Pidw
+            }
+            "psw" => MonitorKind::Psw(PswSpec {
+                process_name: obj.text("parameters/processname"),
+                min_count: obj.u32("parameters/processnum"),
+            }),
+            "httpw" => MonitorKind::Httpw(HttpwSpec {
+                server: obj.text("parameters/servername"),
+                port: u16::try_from(obj.int("parameters/port")).unwrap_or(80),
+                uri: obj.text("parameters/requesturi"),
+                https: obj.flag("parameters/https"),
+                get: obj.int("parameters/requesttype") == 1,
+                username: obj.text("parameters/username"),
+                password: obj.text("parameters/password"),
+                password_encrypted: obj.flag("parameters/encrypwd"),
+            }),
+            "genw" => {
+                let normal = obj.text("parameters/normalval");
+                let normal_values = match parse_normal_values(&normal) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        self.report.error(
+                            obj.line_of("parameters/normalval"),
+                            obj.at("parameters/normalval"),
+                            msg,
+                        );
+                        NormalValues(vec![(0, 0)])
+                    }
+                };
+                let userlog = self.userlog(obj);
+                MonitorKind::Genw(GenwSpec {
+                    script: self.monitor_script(
+                        obj,
+                        inst.name,
+                        "parameters/path",
+                        "parameters/default",
+                    ),
+                    sync: obj.flag("parameters/sync"),
+                    wait_start: obj.secs("parameters/waitmonstart"),
+                    normal_values,
+                    userlog,
+                    logrotate_size: obj.flag("parameters/logrotate/use").then(|| {
+                        u64::try_from(obj.int("parameters/logrotate/size")).unwrap_or(1_000_000)
+                    }),
+                    wait_stop: obj.flag("parameters/waitstop"),
+                })
+            }
+            "mtw" => {
+                let mut members = Vec::new();
+                if let Some(params) = obj.find("parameters") {
+                    for list in params.elements().filter(|e| e.name == "list") {
+                        let name = list
+                            .child("monname")
+                            .map(|i| i.text.trim().to_string())
+                            .unwrap_or_default();
+                        let at =
+                            format!("{}/parameters/{}/monname", obj.abs, path::step_text(list));
+                        if name == inst.name {
+                            self.report.error(
+                                list.line,
+                                at,
+                                "a multi-target monitor cannot list itself",
+                            );
+                        } else if !monitors.iter().any(|m| m.name == name) {
+                            self.report.error(
+                                list.line,
+                                at,
+                                format!(
+                                    "member monitor {name} does not exist{}",
+                                    known_list("Monitors are", monitors.iter().map(|m| m.name))
+                                ),
+                            );
+                        } else {
+                            members.push(name);
+                        }
+                    }
+                }
+                MonitorKind::Mtw(MtwSpec {
+                    members,
+                    error_threshold: obj.u32("parameters/errthreshold"),
+                    warning_threshold: obj.u32("parameters/warnthreshold"),
+                })
+            }
+            "fipw" => MonitorKind::Fipw(FipwSpec {
+                check_link: obj.flag("parameters/monmii"),
+            }),
+            _ => return None,
+        };
+        Some(kind)
+    }
+}

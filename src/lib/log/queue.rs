@@ -168,13 +168,22 @@ mod tests {
         }
         // 100 lines against a blocked writer: none waited for it.
         assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(logs.dropped.load(Ordering::Relaxed) >= 90);
         drop(held);
         logs.sync();
         logs.write_event_line("rm", Level::INFO, "after\n");
         logs.sync();
+        // At most the queue's 4 and the one in the writer's hand got through;
+        // the reports (one or two: the writer counts what was refused each
+        // time it takes a line) account for the rest.
         let clpd = std::fs::read_to_string(cur_path(dir.path(), "clpd", LogKind::Err)).unwrap();
-        assert!(clpd.contains("log lines were dropped"), "{clpd}");
+        let reported: u64 = clpd
+            .lines()
+            .filter_map(|l| l.split("] ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+            .sum();
+        let rm = std::fs::read_to_string(cur_path(dir.path(), "rm", LogKind::All)).unwrap();
+        let through = rm.lines().filter(|l| l.starts_with("line ")).count() as u64;
+        assert!(through <= 5, "{rm}");
+        assert_eq!(reported + through, 100, "{clpd}");
         let rm = std::fs::read_to_string(cur_path(dir.path(), "rm", LogKind::All)).unwrap();
         assert!(rm.ends_with("after\n"), "{rm}");
     }

@@ -270,28 +270,11 @@ impl AlertLog {
             out.push(b'\n');
         }
 
-        let tmp = self.tmp_path();
-        let written = write_synced(&tmp, &out).and_then(|()| fs::rename(&tmp, &self.path));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(ClpError::io("cannot rewrite", &self.path, e));
-        }
-        if let Some(d) = &self.dir {
-            let _ = d.sync_all();
-        }
+        // Durable: the trimmed file replaces the only copy of the records kept.
+        crate::fsafe::write_file_atomically(&self.path, &out, crate::fsafe::LOG_FILE_MODE, true)?;
         // Reopen the new file on the next append.
         self.open = None;
         Ok(())
-    }
-
-    fn tmp_path(&self) -> PathBuf {
-        let mut name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".tmp");
-        self.path.with_file_name(name)
     }
 
     fn dir_path(&self) -> PathBuf {
@@ -397,26 +380,6 @@ impl AlertLog {
     }
 }
 
-/// Writes `data` to a new file at `path` and fsyncs it.
-fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
-    // A temp file left by a crashed compaction is ours; never write through a link.
-    match fs::symlink_metadata(path) {
-        Ok(m) if !m.is_dir() => fs::remove_file(path)?,
-        _ => {}
-    }
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(crate::fsafe::LOG_FILE_MODE)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(path)?;
-    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(
-        crate::fsafe::LOG_FILE_MODE,
-    ))?;
-    f.write_all(data)?;
-    f.sync_all()
-}
-
 /// An `flock` on the log directory (through a duplicate of the directory handle:
 /// same open file description, same lock), released on drop.
 struct DirLock(File);
@@ -444,6 +407,11 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use std::os::unix::fs::PermissionsExt;
+
+    /// The temp file of a rewrite (see `fsafe::write_file_atomically`).
+    fn tmp_of(path: &Path) -> PathBuf {
+        path.with_file_name(format!(".alert.log.tmp-{}", std::process::id()))
+    }
 
     fn alert(n: u32) -> Alert {
         Alert::new("server1", "rm", n, Level::Info, format!("message {n}"))
@@ -528,7 +496,7 @@ mod tests {
         log.append(&alert(13)).unwrap();
         let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
         assert_eq!(ids, (3..=13).collect::<Vec<_>>());
-        assert!(!path.with_file_name("alert.log.tmp").exists());
+        assert!(!tmp_of(&path).exists());
     }
 
     #[test]
@@ -633,13 +601,13 @@ mod tests {
             log.append(&alert(n)).unwrap();
         }
         // A directory where the temp file must go makes the rewrite fail.
-        fs::create_dir(path.with_file_name("alert.log.tmp")).unwrap();
+        fs::create_dir(tmp_of(&path)).unwrap();
         let err = log.append(&alert(4)).unwrap_err();
         assert!(err.message.contains("written"), "{}", err.message);
         let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
         assert_eq!(ids, vec![1, 2, 3, 4]);
         // Once the obstacle is gone, the next compaction succeeds.
-        fs::remove_dir(path.with_file_name("alert.log.tmp")).unwrap();
+        fs::remove_dir(tmp_of(&path)).unwrap();
         log.append(&alert(5)).unwrap();
         let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
         assert_eq!(ids, vec![4, 5]);

@@ -9,9 +9,9 @@
 //! writer takes a line again, so a loss is always visible.
 
 use std::io;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing::Level;
@@ -35,7 +35,7 @@ enum Job {
 
 /// The sending side, kept by [`ModuleLogs`].
 pub(super) struct LogQueue {
-    tx: Mutex<SyncSender<Job>>,
+    tx: SyncSender<Job>,
 }
 
 impl LogQueue {
@@ -45,7 +45,7 @@ impl LogQueue {
         std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(move || write_loop(&logs, &rx))?;
-        Ok(LogQueue { tx: Mutex::new(tx) })
+        Ok(LogQueue { tx })
     }
 
     /// Queues one line; false when the queue is full (the line is lost).
@@ -55,8 +55,8 @@ impl LogQueue {
             level,
             line: line.to_string(),
         };
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-        match tx.try_send(job) {
+        // SyncSender is Sync: callers on every thread send without a lock.
+        match self.tx.try_send(job) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => false,
             // The writer is gone (it never ends by itself): nothing to write to.
@@ -66,8 +66,7 @@ impl LogQueue {
 
     /// Waits (at most [`FLUSH_WAIT`]) until the lines queued so far are written.
     pub(super) fn flush(&self) {
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        flush_through(tx, Job::Flush, FLUSH_WAIT);
+        flush_through(self.tx.clone(), Job::Flush, FLUSH_WAIT);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod fsafe;
+pub mod host;
 pub mod ipc;
 pub mod log;
 pub mod logcc;
@@ -20,5 +21,6 @@ pub mod panics;
 pub mod paths;
 pub mod pidfile;
 pub mod status;
+pub mod vocab;
 
 pub use error::{ClpError, ErrorKind, Result};

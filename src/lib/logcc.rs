@@ -225,7 +225,7 @@ fn write_bundle(
         Some("no status snapshot (clpd has not run since boot?)"),
     );
     b.add_file_tail(
-        &crate::daemon::persist::state_path(paths),
+        &paths.state_file(),
         "status/state.json",
         FILE_CAP,
         Some("no persisted state (clpd has not run yet?)"),
@@ -253,7 +253,7 @@ fn manifest(
     let mut m = String::new();
     m.push_str(&format!(
         "clplogcc {} ({})\nserver: {}\ntype: {}\nroot: {}\nstarted: {}\nfinished: {}\n",
-        crate::daemon::script::version_full(),
+        crate::host::version_full(),
         env!("CARGO_PKG_NAME"),
         opts.server,
         opts.kind.as_str(),
@@ -282,7 +282,7 @@ fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
     if !file.exists() {
         return Vec::new();
     }
-    let local = crate::cli::local_server_name();
+    let local = crate::host::local_server_name();
     let checked = match config::check_file(&file, None, local.as_deref(), "clp.conf") {
         Ok(c) => c,
         Err(e) => {
@@ -300,7 +300,7 @@ fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
         if let Some(log) = &spec.userlog {
             out.push((
                 format!("user log of resource {}", r.name),
-                crate::daemon::script::under_root(paths, log),
+                crate::host::under_root(paths, log),
             ));
         }
     }
@@ -310,7 +310,7 @@ fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
         {
             out.push((
                 format!("user log of monitor {}", m.name),
-                crate::daemon::script::under_root(paths, log),
+                crate::host::under_root(paths, log),
             ));
         }
     }

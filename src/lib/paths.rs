@@ -61,6 +61,11 @@ impl Paths {
     }
 
     /// `var/lib/clp/config-backup`: the previously installed configuration.
+    /// The persisted engine state (`state.json`) in the state directory.
+    pub fn state_file(&self) -> PathBuf {
+        self.state_dir().join("state.json")
+    }
+
     pub fn config_backup_dir(&self) -> PathBuf {
         self.state_dir().join("config-backup")
     }

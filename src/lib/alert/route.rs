@@ -37,8 +37,8 @@ use std::time::Duration;
 
 use super::alertlog::Alert;
 use super::catalog::{self, Level};
-use crate::daemon::script::{HostInfo, common_env};
 use crate::exec::{Output, ScriptSpec};
+use crate::host::{HostInfo, common_env};
 use crate::model::AlertRouting;
 
 /// The destinations chosen for one alert.

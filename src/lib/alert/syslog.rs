@@ -81,7 +81,7 @@ pub fn socket_path(paths: &Paths, routing: &AlertRouting) -> PathBuf {
     } else {
         configured
     };
-    crate::daemon::script::under_root(paths, configured)
+    crate::host::under_root(paths, configured)
 }
 
 /// The message part of the line: `[LEVEL ]<type: m><event: n> text`.

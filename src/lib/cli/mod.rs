@@ -164,15 +164,7 @@ fn init_logging() {
         .try_init();
 }
 
-/// The local server name: `CLP_HOSTNAME`, else the short host name.
-pub fn local_server_name() -> Option<String> {
-    if let Some(name) = std::env::var("CLP_HOSTNAME").ok().filter(|n| !n.is_empty()) {
-        return Some(name);
-    }
-    let host = nix::unistd::gethostname().ok()?;
-    let host = host.to_string_lossy();
-    Some(host.split('.').next().unwrap_or(&host).to_string())
-}
+pub use crate::host::local_server_name;
 
 #[cfg(test)]
 mod tests {

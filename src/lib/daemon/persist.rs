@@ -60,7 +60,7 @@ pub fn monotonic_ms() -> u64 {
 }
 
 pub fn state_path(paths: &Paths) -> PathBuf {
-    paths.state_dir().join("state.json")
+    paths.state_file()
 }
 
 /// This boot's id (empty when unknown).

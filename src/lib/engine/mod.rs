@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 use crate::model::{Cluster, ResourceFinalAction, StallAction};
+pub use crate::vocab::{ClpEvent, OsAction, StopFactor};
 use resource::{AsyncPid, ResCtx, ResEffect, ResEvent, ResReport, ResState};
 
 /// Monotonic milliseconds (fake in tests).
@@ -53,50 +54,6 @@ pub type Millis = u64;
 pub type OpId = u64;
 /// Identifies one request waiting for its answer.
 pub type ReqId = u64;
-
-/// `CLP_EVENT` of start and stop scripts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ClpEvent {
-    Start,
-    Failover,
-    Recover,
-}
-
-impl ClpEvent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClpEvent::Start => "START",
-            ClpEvent::Failover => "FAILOVER",
-            ClpEvent::Recover => "RECOVER",
-        }
-    }
-}
-
-/// `CLP_FACTOR` of stop scripts: why the resource is stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StopFactor {
-    ClusterShutdown,
-    ServerShutdown,
-    GroupStop,
-    GroupMove,
-    GroupFailover,
-    GroupRestart,
-    ResourceRestart,
-}
-
-impl StopFactor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopFactor::ClusterShutdown => "CLUSTERSHUTDOWN",
-            StopFactor::ServerShutdown => "SERVERSHUTDOWN",
-            StopFactor::GroupStop => "GROUPSTOP",
-            StopFactor::GroupMove => "GROUPMOVE",
-            StopFactor::GroupFailover => "GROUPFAILOVER",
-            StopFactor::GroupRestart => "GROUPRESTART",
-            StopFactor::ResourceRestart => "RESOURCERESTART",
-        }
-    }
-}
 
 /// An alert to log: module, event id and the message arguments (%1, %2, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,15 +71,6 @@ impl AlertRef {
             args: args.iter().map(|s| s.to_string()).collect(),
         }
     }
-}
-
-/// OS-level actions, carried out by configurable commands (`<clp><action>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OsAction {
-    Shutdown,
-    Reboot,
-    Panic,
-    Reset,
 }
 
 /// What an operator (or a signal, or a monitor) asks for.
@@ -393,8 +341,8 @@ impl Engine {
     }
 
     /// The public state of a group, derived from its members and its plan.
-    pub fn group_state(&self, name: &str) -> crate::status::RunState {
-        use crate::status::RunState as R;
+    pub fn group_state(&self, name: &str) -> crate::vocab::RunState {
+        use crate::vocab::RunState as R;
         let Some(group) = self.model.group(name) else {
             return R::Unknown;
         };

@@ -28,7 +28,7 @@ use std::time::Duration;
 use super::storm::{RestartHistory, RestartLimit, Storms, target_key};
 use super::{AlertRef, Millis, OsAction};
 use crate::model::{Cluster, Monitor, MonitorFinalAction, MonitorKind, RecoveryTarget, Timing};
-use crate::status::MonitorState;
+use crate::vocab::MonitorState;
 
 mod escalation;
 

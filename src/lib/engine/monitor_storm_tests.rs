@@ -4,7 +4,7 @@
 
 use super::monitor::*;
 use super::monitor_tests::{Sim, alerts, genw, model_with, recoveries, state};
-use crate::status::MonitorState;
+use crate::vocab::MonitorState;
 
 /// genw `name` restarting `target` (rsc or grp), 3 restarts then failover then
 /// final action 2 (stop the group); clp/restartlimit `max` in `window` s.

@@ -8,7 +8,7 @@ use super::OsAction;
 use super::monitor::*;
 use crate::config::{ConfigFile, Report, validate};
 use crate::model::Cluster;
-use crate::status::MonitorState;
+use crate::vocab::MonitorState;
 
 /// One server, group g with exec r (and r2), and the given monitors.
 pub(super) fn model(monitors: &str, cluster: &str) -> Arc<Cluster> {

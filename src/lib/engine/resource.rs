@@ -438,8 +438,8 @@ pub fn step(
 
 impl ResState {
     /// CLUSTERPRO's word for this state.
-    pub fn public(&self) -> crate::status::RunState {
-        use crate::status::RunState as R;
+    pub fn public(&self) -> crate::vocab::RunState {
+        use crate::vocab::RunState as R;
         match self {
             ResState::Offline { .. } => R::Offline,
             ResState::Starting { .. } => R::OnlinePending,

@@ -6,7 +6,7 @@ use super::resource::{self, AsyncPid, ResCtx, ResEvent, ResState};
 use super::*;
 use crate::config::{ConfigFile, Report, validate};
 use crate::model::ActivationPolicy;
-use crate::status::RunState;
+use crate::vocab::RunState;
 
 /// A model from resource/group XML fragments on a one-server cluster `node1`.
 fn model(groups: &str, resources: &str, extra: &str) -> Arc<Cluster> {

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::daemon::script::{HostInfo, common_env, under_root};
 use crate::engine::monitor::CheckResult;
 use crate::exec::{Outcome, Output, ScriptSpec};
+use crate::host::{HostInfo, common_env, under_root};
 use crate::model::{GenwSpec, Monitor, ScriptPath};
 use crate::paths::{self, Paths};
 

@@ -51,7 +51,7 @@ pub fn probe_for(monitor: &Monitor, ctx: &ProbeContext) -> Option<Box<dyn Probe>
             monitor,
             spec,
             &ctx.cluster.settings,
-            crate::daemon::script::under_root(&ctx.paths, &ctx.cluster.settings.watchdog_device),
+            crate::host::under_root(&ctx.paths, &ctx.cluster.settings.watchdog_device),
             &ctx.paths.state_dir(),
         ))),
         MonitorKind::Ipw(spec) => Some(Box::new(ipw::IpwProbe::new(&monitor.name, spec))),

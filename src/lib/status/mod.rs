@@ -12,6 +12,8 @@ pub mod render;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::{MonitorState, RunState};
+
 /// Version of the snapshot's JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -128,22 +130,6 @@ pub struct ResourceStatus {
     pub retry_count: u32,
 }
 
-/// CLUSTERPRO's group and resource states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RunState {
-    Online,
-    Offline,
-    #[serde(rename = "Online Pending")]
-    OnlinePending,
-    #[serde(rename = "Offline Pending")]
-    OfflinePending,
-    #[serde(rename = "Online Failure")]
-    OnlineFailure,
-    #[serde(rename = "Offline Failure")]
-    OfflineFailure,
-    Unknown,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitorStatus {
     pub name: String,
@@ -156,34 +142,6 @@ pub struct MonitorStatus {
     pub final_action_done: bool,
     /// The last detail reported by a check (error text, delay), if any.
     pub detail: Option<String>,
-}
-
-/// CLUSTERPRO's monitor states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MonitorState {
-    Normal,
-    Caution,
-    Error,
-    Warning,
-    Offline,
-    Suspend,
-    Unused,
-    Unknown,
-}
-
-impl RunState {
-    /// The word clpstat prints.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Online => "Online",
-            RunState::Offline => "Offline",
-            RunState::OnlinePending => "Online Pending",
-            RunState::OfflinePending => "Offline Pending",
-            RunState::OnlineFailure => "Online Failure",
-            RunState::OfflineFailure => "Offline Failure",
-            RunState::Unknown => "Unknown",
-        }
-    }
 }
 
 impl ServerState {
@@ -207,21 +165,6 @@ impl HeartbeatState {
             HeartbeatState::Unused => "Unused",
             HeartbeatState::Unknown => "Unknown",
             HeartbeatState::Offline => "Offline",
-        }
-    }
-}
-
-impl MonitorState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MonitorState::Normal => "Normal",
-            MonitorState::Caution => "Caution",
-            MonitorState::Error => "Error",
-            MonitorState::Warning => "Warning",
-            MonitorState::Offline => "Offline",
-            MonitorState::Suspend => "Suspend",
-            MonitorState::Unused => "Unused",
-            MonitorState::Unknown => "Unknown",
         }
     }
 }

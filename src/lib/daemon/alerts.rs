@@ -76,7 +76,7 @@ impl Daemon {
             );
             logs.write_event_line(crate::log::module_for_target(&alert.module), level, &line);
         }
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let routing = &model.settings.alerts;
         let to = crate::alert::destinations(routing, alert);
         if to.alert_log {

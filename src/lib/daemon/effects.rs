@@ -25,38 +25,22 @@ impl Daemon {
                     Outcome::Lost => Err(format!("{program} vanished")),
                 };
                 info!(target: "rc", resource = %resource, "script finished: {:?} after {} ms", f.outcome, f.duration.as_millis());
-                self.inputs
-                    .push_back(Input::ScriptDone { op: f.tag, result });
+                self.core.push(Input::ScriptDone { op: f.tag, result });
             }
             Tag::Async { resource, pid } => {
                 info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
-                // pidw sees the death now, not at its next interval; but not the
-                // end of a resource being stopped (its stop script may kill it).
-                let online = self
-                    .engine
-                    .resource_state(&resource)
-                    .is_some_and(|st| st.is_online());
-                for m in self.engine.model().monitors.iter().filter(|_| online) {
-                    if matches!(m.kind, MonitorKind::Pidw)
-                        && m.target.as_deref() == Some(resource.as_str())
-                    {
-                        self.mon_inputs.push_back(MonInput::ProcessGone {
-                            monitor: m.name.clone(),
-                            detail: format!(
-                                "process {pid} has exited ({})",
-                                outcome_text(f.outcome)
-                            ),
-                        });
-                    }
-                }
-                self.inputs.push_back(Input::AsyncExited { resource, pid });
+                self.core.push(CoreInput::AsyncExited {
+                    resource,
+                    pid,
+                    how: outcome_text(f.outcome),
+                });
             }
             Tag::Check { monitor, check, .. } => {
-                let result = match self.engine.model().monitor(&monitor).map(|m| &m.kind) {
+                let result = match self.core.model().monitor(&monitor).map(|m| &m.kind) {
                     Some(MonitorKind::Genw(genw)) => crate::monitor::genw::verdict(genw, f.outcome),
                     _ => CheckResult::Failed("the monitor is no longer configured".into()),
                 };
-                self.mon_inputs.push_back(MonInput::CheckDone {
+                self.core.push(MonInput::CheckDone {
                     monitor,
                     check,
                     result,
@@ -64,7 +48,7 @@ impl Daemon {
                 });
             }
             Tag::AsyncGenw { monitor, .. } => {
-                self.mon_inputs.push_back(MonInput::ProcessGone {
+                self.core.push(MonInput::ProcessGone {
                     monitor,
                     detail: format!("the monitor script ended ({})", outcome_text(f.outcome)),
                 });
@@ -72,8 +56,7 @@ impl Daemon {
             Tag::PreAction { monitor, id } => {
                 let ok = f.outcome == Outcome::Exited(0);
                 info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
-                self.mon_inputs
-                    .push_back(MonInput::PreActionDone { monitor, id, ok });
+                self.core.push(MonInput::PreActionDone { monitor, id, ok });
             }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
@@ -106,9 +89,13 @@ impl Daemon {
         }
     }
 
-    pub(super) fn carry_out(&mut self, effects: Vec<Effect>) {
+    pub(super) fn carry_out(&mut self, effects: Vec<CoreEffect>) {
         for effect in effects {
-            self.effect(effect);
+            match effect {
+                CoreEffect::Engine(e) => self.effect(e),
+                CoreEffect::Monitor(e) => self.mon_effect(e),
+                CoreEffect::Os(action) => self.os_action(action),
+            }
         }
     }
 
@@ -140,7 +127,7 @@ impl Daemon {
                 }
             }
             Effect::Alert(a) => {
-                let local = self.engine.model().local_server.clone();
+                let local = self.core.model().local_server.clone();
                 let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
                 let alert = Alert::from_catalog(&local, a.module, a.id, &args);
                 self.alert(&alert);
@@ -163,6 +150,7 @@ impl Daemon {
                     self.executor.terminate_group(pgid, script::KILL_GRACE);
                 }
             }
+            // The core hands OS actions over as CoreEffect::Os (counted).
             Effect::Os(action) => self.os_action(action),
             Effect::ServiceStopped => info!(target: "pm", "the cluster service has stopped"),
         }
@@ -179,7 +167,7 @@ impl Daemon {
         factor: Option<StopFactor>,
         pid: Option<AsyncPid>,
     ) {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         // CLP_PID only while it is provably the start script's: the same process,
         // or its process group still has members (the kernel never reuses the pid
         // of a live group's id). Hours after the script died, the number may
@@ -201,7 +189,7 @@ impl Daemon {
             factor,
             pid,
         ) else {
-            self.inputs.push_back(Input::ScriptDone {
+            self.core.push(Input::ScriptDone {
                 op,
                 result: Err(format!("resource {resource} is not in the configuration")),
             });
@@ -240,7 +228,7 @@ impl Daemon {
                             pid: spawned.pid,
                         },
                     );
-                    self.inputs.push_back(Input::Spawned {
+                    self.core.push(Input::Spawned {
                         op,
                         pid: AsyncPid {
                             pid: spawned.pid,
@@ -251,12 +239,11 @@ impl Daemon {
                 None => {
                     // An asynchronous stop script: counts as done once started.
                     self.executor.forget(op);
-                    self.inputs
-                        .push_back(Input::ScriptDone { op, result: Ok(()) });
+                    self.core.push(Input::ScriptDone { op, result: Ok(()) });
                 }
             },
             Err(e) => {
-                self.inputs.push_back(Input::ScriptDone {
+                self.core.push(Input::ScriptDone {
                     op,
                     result: Err(format!("cannot run {program}: {e}")),
                 });
@@ -265,12 +252,12 @@ impl Daemon {
     }
 
     pub(super) fn os_action(&mut self, action: OsAction) {
-        let local = self.engine.model().local_server.clone();
-        let settings = self.engine.model().settings.os_actions.clone();
+        let local = self.core.model().local_server.clone();
+        let settings = self.core.model().settings.os_actions.clone();
         let word = os_action::word(action);
         if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
-            self.reboots.push(unix_now());
-            // Saved, durably, before acting: after the reboot the budget must remember it.
+            // The core counted it; saved, durably, before acting: after the
+            // reboot the budget must remember it.
             self.flush_with(true);
         }
         match action {

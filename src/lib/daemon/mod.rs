@@ -38,7 +38,7 @@ use start::load_config;
 pub use start::run;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -50,12 +50,11 @@ use tracing::{error, info, warn};
 
 use crate::alert::{Alert, AlertLog, AlertWriter};
 use crate::config;
-use crate::engine::monitor::{
-    CheckId, CheckResult, MonEffect, MonInput, MonTimer, Monitors, Recovery,
-};
+use crate::engine::core::{Core, CoreEffect, CoreInput, Now};
+use crate::engine::monitor::{CheckId, CheckResult, MonEffect, MonInput, MonTimer};
 use crate::engine::resource::AsyncPid;
 use crate::engine::{
-    Command, Effect, Engine, Input, Millis, OsAction, Persisted, ReqId, Service, StopFactor,
+    Command, Effect, Input, Millis, OsAction, Persisted, ReqId, Service, StopFactor,
 };
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::exec::{Executor, Finished, Outcome};
@@ -152,8 +151,8 @@ const MAX_ALERT_COMMANDS: usize = 16;
 struct Daemon {
     paths: Paths,
     host: script::HostInfo,
-    engine: Engine,
-    monitors: Monitors,
+    /// The cluster engine, the monitors and the policy joining them.
+    core: Core,
     /// Probe workers of the active monitors that have one.
     workers: HashMap<String, crate::monitor::ProbeWorker>,
     executor: Executor,
@@ -170,17 +169,10 @@ struct Daemon {
     epoch: Instant,
     epoch_ms: u64,
     exiting: bool,
-    stopped_by_operator: bool,
     boot_id: String,
     config_digest: String,
     last_snapshot: Option<crate::status::Snapshot>,
     last_state: Option<StateFile>,
-    inputs: VecDeque<Input>,
-    mon_inputs: VecDeque<MonInput>,
-    /// The context last given to the monitors (service up, online resources, reboot budget).
-    mon_context: Option<(bool, BTreeSet<String>, u32)>,
-    /// Unix seconds of reboot-type OS actions, for the reboot budget.
-    reboots: Vec<u64>,
     /// Alert destinations besides the alert log.
     syslog: crate::alert::SyslogSender,
     mailer: crate::alert::Mailer,
@@ -190,6 +182,14 @@ struct Daemon {
 impl Daemon {
     fn now(&self) -> Millis {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The time as the engine core takes it.
+    fn clock(&self) -> Now {
+        Now {
+            mono: self.now(),
+            unix_secs: unix_now(),
+        }
     }
 
     /// Under systemd with WatchdogSec: ping at half the interval (from the loop).
@@ -229,7 +229,7 @@ impl Daemon {
             for (tx, response) in self.outbox.drain(..) {
                 let _ = tx.send(response);
             }
-            if self.exiting && self.engine.service() == Service::Offline && self.engine.is_quiet() {
+            if self.exiting && self.core.service() == Service::Offline && self.core.is_quiet() {
                 return;
             }
         }
@@ -245,15 +245,15 @@ impl Daemon {
                 break;
             };
             match key {
-                TimerKey::Stall(op) => self.inputs.push_back(Input::StallTimer { op }),
+                TimerKey::Stall(op) => self.core.push(Input::StallTimer { op }),
                 TimerKey::SystemdWatchdog => {
                     // Sent from the loop itself: a stuck loop stops the pings.
                     let _ = notify::notify("WATCHDOG=1");
                     self.arm_systemd_watchdog();
                 }
-                TimerKey::Monitor(monitor, timer) => self
-                    .mon_inputs
-                    .push_back(MonInput::Timer { monitor, timer }),
+                TimerKey::Monitor(monitor, timer) => {
+                    self.core.push(MonInput::Timer { monitor, timer })
+                }
                 TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
             }
         }
@@ -267,7 +267,7 @@ impl Daemon {
                 check,
                 result,
                 elapsed,
-            } => self.mon_inputs.push_back(MonInput::CheckDone {
+            } => self.core.push(MonInput::CheckDone {
                 monitor,
                 check,
                 result,
@@ -293,85 +293,20 @@ impl Daemon {
         info!(target: "pm", "signal {sig}: stopping the cluster service, then clpd");
         self.exiting = true;
         let _ = notify::notify("STOPPING=1");
-        let local = self.engine.model().local_server.clone();
+        let local = self.core.model().local_server.clone();
         self.alert(&Alert::from_catalog(&local, "pm", 2, &[]));
-        self.command(
-            None,
-            Command::StopService {
-                factor: StopFactor::ServerShutdown,
-                then: None,
-            },
-        );
+        self.command(Command::StopService {
+            factor: StopFactor::ServerShutdown,
+            then: None,
+        });
     }
 
-    /// Feeds queued inputs to the engine until none is left.
-    /// Feeds queued inputs to the cluster engine and the monitors until none is
-    /// left; the monitors learn about every change of the service and resources.
+    /// Lets the engine core work through what is queued, carrying out each
+    /// step's effects before the next (they may queue inputs of their own).
     fn drain(&mut self) {
-        loop {
-            if let Some(input) = self.inputs.pop_front() {
-                let now = self.now();
-                let budget = self.reboot_budget();
-                self.engine.set_reboot_budget(budget);
-                let effects = self.engine.handle(input, now);
-                self.carry_out(effects);
-            } else if let Some(context) = self.changed_context() {
-                // The monitors learn what the cluster engine did before they
-                // judge anything else: a check that fails because its target is
-                // being stopped must find monitoring already stopped.
-                self.mon_inputs.push_front(context);
-            } else if let Some(input) = self.mon_inputs.pop_front() {
-                let now = self.now();
-                let effects = self.monitors.handle(input, now);
-                for e in effects {
-                    self.mon_effect(e);
-                }
-            } else {
-                return;
-            }
+        while let Some(effects) = self.core.step(self.clock()) {
+            self.carry_out(effects);
         }
-    }
-
-    /// The monitors' context when it differs from what they were last told.
-    fn changed_context(&mut self) -> Option<MonInput> {
-        let service_up = self.engine.service() == Service::Online;
-        let online: BTreeSet<String> = self
-            .engine
-            .model()
-            .resources
-            .iter()
-            .filter(|r| {
-                self.engine
-                    .resource_state(&r.name)
-                    .is_some_and(|s| s.is_online())
-            })
-            .map(|r| r.name.clone())
-            .collect();
-        let context = (service_up, online, self.reboot_budget());
-        if self.mon_context.as_ref() == Some(&context) {
-            return None;
-        }
-        self.mon_context = Some(context.clone());
-        Some(MonInput::Context {
-            service_up: context.0,
-            online: context.1,
-            reboot_budget: context.2,
-        })
-    }
-
-    /// Reboot-type final actions still allowed in the current window.
-    fn reboot_budget(&self) -> u32 {
-        let settings = &self.engine.model().settings;
-        let now = unix_now();
-        let window = settings.reboot_window.as_secs();
-        let recent = self
-            .reboots
-            .iter()
-            .filter(|t| now.saturating_sub(**t) < window)
-            .count();
-        settings
-            .max_reboots
-            .saturating_sub(u32::try_from(recent).unwrap_or(u32::MAX))
     }
 }
 

@@ -42,31 +42,14 @@ impl Daemon {
                 counts,
             } => self.run_pre_action(&monitor, id, action, counts),
             MonEffect::Recover(recovery) => {
-                info!(target: "rm", "recovery: {recovery:?}");
-                let cmd = match recovery {
-                    Recovery::RestartResource(resource) => Command::RestartResource { resource },
-                    Recovery::RestartGroup(group) => Command::RestartGroup { group },
-                    Recovery::StopResource(resource) => Command::StopResource {
-                        resource,
-                        force: true,
-                    },
-                    Recovery::StopGroup(group) => Command::StopGroup { group },
-                    Recovery::StopCluster(then) => Command::StopService {
-                        factor: StopFactor::ClusterShutdown,
-                        then,
-                    },
-                    Recovery::Os(action) => {
-                        self.os_action(action);
-                        return;
-                    }
-                };
-                self.command(None, cmd);
+                // The core turns recoveries into commands; one reaching here is a bug.
+                error!(target: "rm", "recovery {recovery:?} bypassed the engine core; ignored");
             }
         }
     }
 
     pub(super) fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
-        self.mon_inputs.push_back(MonInput::CheckDone {
+        self.core.push(MonInput::CheckDone {
             monitor: monitor.to_string(),
             check,
             result,
@@ -76,7 +59,7 @@ impl Daemon {
 
     /// Runs one check; the answer comes back as a `CheckDone` input.
     pub(super) fn start_check(&mut self, monitor: &str, check: CheckId) {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let Some(spec) = model.monitor(monitor) else {
             return;
         };
@@ -96,7 +79,7 @@ impl Daemon {
                 let pid = spec
                     .target
                     .as_deref()
-                    .and_then(|t| self.engine.resource_state(t))
+                    .and_then(|t| self.core.engine().resource_state(t))
                     .and_then(|s| s.async_pid());
                 self.check_done(monitor, check, crate::monitor::pidw::check(pid));
             }
@@ -156,7 +139,7 @@ impl Daemon {
 
     /// Starts the probe worker of a monitor whose checks block or keep state.
     pub(super) fn start_probe(&mut self, monitor: &str) {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let Some(spec) = model.monitor(monitor) else {
             return;
         };
@@ -191,7 +174,7 @@ impl Daemon {
 
     /// Starts an asynchronous genw script when its monitor starts.
     pub(super) fn start_async_genw(&mut self, monitor: &str) {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let Some(spec) = model.monitor(monitor) else {
             return;
         };
@@ -214,7 +197,7 @@ impl Daemon {
                     },
                 );
             }
-            Err(e) => self.mon_inputs.push_back(MonInput::ProcessGone {
+            Err(e) => self.core.push(MonInput::ProcessGone {
                 monitor: monitor.to_string(),
                 detail: format!("cannot run the monitor script: {e}"),
             }),
@@ -229,7 +212,7 @@ impl Daemon {
         action: &'static str,
         counts: (u32, u32, u32),
     ) {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let Some(spec) = model.monitor(monitor) else {
             return;
         };
@@ -267,7 +250,7 @@ impl Daemon {
             }
             Err(e) => {
                 warn!(target: "rm", monitor = %monitor, "cannot run the pre-action script: {e}");
-                self.mon_inputs.push_back(MonInput::PreActionDone {
+                self.core.push(MonInput::PreActionDone {
                     monitor: monitor.to_string(),
                     id,
                     ok: false,

@@ -14,10 +14,10 @@ impl Daemon {
         // reports) must already survive a kill -9.
         let state = StateFile {
             boot_id: self.boot_id.clone(),
-            stopped_by_operator: self.stopped_by_operator,
-            engine: self.engine.persisted(),
-            reboots: self.reboots.clone(),
-            restarts: self.monitors.restart_history(self.now()),
+            stopped_by_operator: self.core.stopped_by_operator(),
+            engine: self.core.engine().persisted(),
+            reboots: self.core.reboots().to_vec(),
+            restarts: self.core.monitors().restart_history(self.now()),
             in_flight: self
                 .tags
                 .values()
@@ -50,8 +50,8 @@ impl Daemon {
             }
         }
         let snap = snapshot::build(
-            &self.engine,
-            &self.monitors,
+            self.core.engine(),
+            self.core.monitors(),
             std::process::id(),
             &self.config_digest,
             self.epoch_ms,

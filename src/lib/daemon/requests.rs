@@ -40,14 +40,8 @@ impl Daemon {
                 let _ = reply.send(self.monitor_request(op, monitors));
                 return;
             }
-            Request::StartService => {
-                self.stopped_by_operator = false;
-                Command::StartService
-            }
-            Request::StopService { factor, then } => {
-                self.stopped_by_operator = factor == StopFactor::ClusterShutdown && then.is_none();
-                Command::StopService { factor, then }
-            }
+            Request::StartService => Command::StartService,
+            Request::StopService { factor, then } => Command::StopService { factor, then },
             Request::Suspend => Command::Suspend,
             Request::Resume => Command::Resume,
             Request::StartGroup { group } => Command::StartGroup { group },
@@ -59,7 +53,8 @@ impl Daemon {
             Request::StopResource { resource, force } => Command::StopResource { resource, force },
         };
         self.replies.insert(req, reply);
-        self.command(Some(req), cmd);
+        info!(target: "rc", "command: {cmd:?}");
+        self.core.push(CoreInput::Operator { req, cmd });
     }
 
     /// clpmonctrl's requests: checked names, then straight to the monitors.
@@ -68,7 +63,7 @@ impl Daemon {
         op: ipc::MonitorOp,
         monitors: Vec<String>,
     ) -> Response {
-        let model = self.engine.model().clone();
+        let model = self.core.model().clone();
         let unknown: Vec<&String> = monitors
             .iter()
             .filter(|m| model.monitor(m).is_none())
@@ -108,22 +103,22 @@ impl Daemon {
             }
         };
         info!(target: "rm", "clpmonctrl: {input:?}");
-        self.mon_inputs.push_back(input);
+        self.core.push(input);
         Response::Ok {
             message: "done".into(),
         }
     }
 
-    pub(super) fn command(&mut self, req: Option<ReqId>, cmd: Command) {
+    /// A command of clpd itself (a signal, a start after a restart); queued
+    /// for the engine core like every other input.
+    pub(super) fn command(&mut self, cmd: Command) {
         info!(target: "rc", "command: {cmd:?}");
-        let now = self.now();
-        let effects = self.engine.handle(Input::Command { req, cmd }, now);
-        self.carry_out(effects);
+        self.core.push(Input::Command { req: None, cmd });
     }
 
     /// Re-reads the installed configuration and applies it.
     pub(super) fn reload(&mut self) -> Result<String> {
-        let local = self.engine.model().local_server.clone();
+        let local = self.core.model().local_server.clone();
         let (model, digest) = load_config(&self.paths, &local)?;
         // Validation only warns when this server is not in the file and falls
         // back to the first <server>; a running clpd cannot become another server.
@@ -136,16 +131,11 @@ impl Daemon {
                 ),
             ));
         }
-        let now = self.now();
         let model = Arc::new(model);
-        match self.engine.reload(model.clone(), now) {
+        match self.core.reload(model, self.clock()) {
             Ok(effects) => {
                 self.config_digest = digest;
                 self.carry_out(effects);
-                for e in self.monitors.reload(model) {
-                    self.mon_effect(e);
-                }
-                self.mon_context = None;
                 info!(target: "pm", "the configuration was reloaded");
                 Ok("the configuration was reloaded".into())
             }

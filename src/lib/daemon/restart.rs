@@ -9,7 +9,7 @@ impl Daemon {
         let path = persist::state_path(&self.paths);
         let (state, damaged) = persist::load(&path);
         if let Some(d) = damaged {
-            let local = self.engine.model().local_server.clone();
+            let local = self.core.model().local_server.clone();
             let kept = d.kept.as_ref().map_or_else(
                 || "could not be moved aside".to_string(),
                 |k| format!("kept as {}", k.display()),
@@ -22,16 +22,18 @@ impl Daemon {
             // operator (CLUSTERPRO's cl 18).
             if d.this_boot && !start_requested {
                 self.alert(&Alert::from_catalog(&local, "cl", 18, &[]));
-                self.stopped_by_operator = true;
+                self.core.set_stopped_by_operator(true);
                 return;
             }
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
-        self.reboots = state.reboots.clone();
+        self.core.restore_reboots(state.reboots.clone());
         if same_boot {
             // A crash loop is not reset by restarting clpd.
             let now = self.now();
-            self.monitors.restore_restart_history(&state.restarts, now);
+            self.core
+                .monitors_mut()
+                .restore_restart_history(&state.restarts, now);
         }
         // Kill what was half-done: scripts whose daemon died under them. Only on
         // the same boot: after a reboot the numbers belong to other processes.
@@ -59,15 +61,14 @@ impl Daemon {
         if state.engine.service_online && same_boot {
             info!(target: "pm", "clpd was not stopped cleanly: taking over what it had started");
             let engine_state = self.verified(&state.engine);
-            let now = self.now();
-            let effects = self.engine.adopt(&engine_state, now);
+            let effects = self.core.adopt(&engine_state, self.clock());
             self.adopt_async_pids();
             self.carry_out(effects);
         } else if state.stopped_by_operator && same_boot && !start_requested {
-            self.stopped_by_operator = true;
+            self.core.set_stopped_by_operator(true);
             info!(target: "pm", "the cluster service was stopped by the operator on this boot; not starting it (clpcl -s starts it)");
         } else {
-            self.command(None, Command::StartService);
+            self.command(Command::StartService);
         }
         self.drain();
     }
@@ -89,12 +90,13 @@ impl Daemon {
 
     pub(super) fn adopt_async_pids(&mut self) {
         let online: Vec<(String, AsyncPid)> = self
-            .engine
+            .core
             .model()
             .resources
             .iter()
             .filter_map(|r| {
-                self.engine
+                self.core
+                    .engine()
                     .resource_state(&r.name)
                     .and_then(|s| s.async_pid())
                     .map(|p| (r.name.clone(), p))
@@ -116,7 +118,7 @@ impl Daemon {
                 }
                 Err(e) => {
                     info!(target: "rc", "the start script of {resource} is gone: {e}");
-                    self.inputs.push_back(Input::AsyncExited {
+                    self.core.push(Input::AsyncExited {
                         resource,
                         pid: pid.pid,
                     });

@@ -74,15 +74,20 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let epoch = Instant::now();
     let (epoch_ms, _) = snapshot::wall_clock();
     let model = Arc::new(model);
-    let engine = Engine::new(model.clone(), 0);
     let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
-    let mut monitors = Monitors::new(model, crate::monitor::RUNNABLE);
-    monitors.set_clock_base(persist::monotonic_ms());
+    let mut core = Core::new(
+        model,
+        crate::monitor::RUNNABLE,
+        Now {
+            mono: 0,
+            unix_secs: unix_now(),
+        },
+    );
+    core.monitors_mut().set_clock_base(persist::monotonic_ms());
     let mut daemon = Daemon {
         paths: paths.clone(),
         host: script::HostInfo::detect(),
-        engine,
-        monitors,
+        core,
         workers: HashMap::new(),
         executor,
         events: tx.clone(),
@@ -97,15 +102,10 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         epoch,
         epoch_ms,
         exiting: false,
-        stopped_by_operator: false,
         boot_id: persist::boot_id(),
         config_digest: digest,
         last_snapshot: None,
         last_state: None,
-        inputs: VecDeque::new(),
-        mon_inputs: VecDeque::new(),
-        mon_context: None,
-        reboots: Vec::new(),
         syslog,
         mailer: crate::alert::Mailer::default(),
         error_snapshots: ErrorSnapshots::default(),

@@ -146,12 +146,23 @@ impl Engine {
                                 "Group {group} is already on server {local}; there is no other server to move it to"
                             ),
                         )),
-                        _ => Err((
-                            ErrorKind::State,
-                            format!(
-                                "There is no appropriate destination for group {group}: this cluster has one server ({local})"
-                            ),
-                        )),
+                        _ => match self.membership.destination(&self.model, &group) {
+                            Err(none) => Err((
+                                ErrorKind::State,
+                                format!(
+                                    "There is no appropriate destination for group {group}: {} ({})",
+                                    none.reason(),
+                                    none.local()
+                                ),
+                            )),
+                            // Unreachable while the view holds this server only.
+                            Ok(dest) => Err((
+                                ErrorKind::State,
+                                format!(
+                                    "Group {group} cannot be moved to {dest}: moving groups between servers is not supported by this version"
+                                ),
+                            )),
+                        },
                     }
                 };
                 reply(effects, answer);

@@ -31,6 +31,8 @@ pub mod resource;
 pub mod storm;
 
 mod commands;
+pub mod core;
+pub mod membership;
 mod persistence;
 mod recovery;
 mod sequencing;
@@ -46,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorKind;
 use crate::model::{Cluster, ResourceFinalAction, StallAction};
 pub use crate::vocab::{ClpEvent, OsAction, StopFactor};
+use membership::Membership;
 use resource::{AsyncPid, ResCtx, ResEffect, ResEvent, ResReport, ResState};
 
 /// Monotonic milliseconds (fake in tests).
@@ -283,6 +286,8 @@ pub struct Engine {
     waits: Vec<(ReqId, Wait)>,
     /// Reboot-type final actions still allowed (the daemon keeps it current).
     reboot_budget: u32,
+    /// Who could take a group over (only this server today).
+    membership: Membership,
 }
 
 impl Engine {
@@ -307,19 +312,29 @@ impl Engine {
             .map(|r| (r.name.clone(), ResourceRt::offline(now)))
             .collect();
         Engine {
-            model,
             service: Service::Offline,
             groups,
             resources,
             next_op: 1,
             waits: Vec::new(),
             reboot_budget: u32::MAX,
+            membership: Membership::local_only(&model),
+            model,
         }
     }
 
     /// How many reboot-type final actions may still run (rm 100 beyond).
     pub fn set_reboot_budget(&mut self, budget: u32) {
         self.reboot_budget = budget;
+    }
+
+    /// The membership view the engine decides destinations from.
+    pub fn set_membership(&mut self, membership: Membership) {
+        self.membership = membership;
+    }
+
+    pub fn membership(&self) -> &Membership {
+        &self.membership
     }
 
     pub fn model(&self) -> &Arc<Cluster> {

@@ -237,6 +237,8 @@ pub struct Monitors {
     storms: Storms,
     /// The system's monotonic clock, in ms, at `now` = 0.
     clock_base: u64,
+    /// Who could take a group over (only this server today).
+    membership: super::membership::Membership,
 }
 
 /// What clpstat shows for one monitor.
@@ -257,7 +259,6 @@ impl Monitors {
             .map(|m| (m.name.clone(), MonRt::new()))
             .collect();
         Monitors {
-            model,
             rts,
             runnable: runnable.iter().map(|s| s.to_string()).collect(),
             service_up: false,
@@ -267,7 +268,14 @@ impl Monitors {
             now: 0,
             storms: Storms::default(),
             clock_base: 0,
+            membership: super::membership::Membership::local_only(&model),
+            model,
         }
+    }
+
+    /// The membership view escalation decides failover destinations from.
+    pub fn set_membership(&mut self, membership: super::membership::Membership) {
+        self.membership = membership;
     }
 
     /// Tells where the engine's time 0 is on the system's monotonic clock, so
@@ -319,6 +327,7 @@ impl Monitors {
             }
         }
         self.rts = rts;
+        self.membership = self.membership.rebuilt_for(&model);
         self.model = model;
         effects.extend(self.reconcile());
         effects

@@ -202,6 +202,7 @@ impl Engine {
             .collect();
         self.resources = resources;
         self.groups = groups;
+        self.membership = self.membership.rebuilt_for(&model);
         self.model = model;
         Ok(self.settle(now))
     }

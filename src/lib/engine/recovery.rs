@@ -128,12 +128,16 @@ impl Engine {
                     && rt.failover_count < spec.activation.failover
                 {
                     rt.failover_count += 1;
-                    // One server: there is nowhere to go; say so and escalate.
-                    effects.push(Effect::Alert(AlertRef::new(
-                        "rc",
-                        65,
-                        &[group, "this cluster has one server"],
-                    )));
+                    // Moving groups between servers comes with the cluster
+                    // layer; until then a destination cannot exist (the view
+                    // holds this server only): say why and escalate.
+                    if let Err(none) = self.membership.destination(&self.model, group) {
+                        effects.push(Effect::Alert(AlertRef::new(
+                            "rc",
+                            65,
+                            &[group, &none.reason()],
+                        )));
+                    }
                 }
                 self.resource_final_action(
                     name,

@@ -177,7 +177,8 @@ impl Monitors {
             return;
         }
         if resource_or_group && counters.failover < spec.failover_threshold {
-            // One server: no destination. Say so and go on to the final action.
+            // No destination while the membership view holds this server
+            // only: say so and go on to the final action.
             self.bump(name, |c| c.failover += 1);
             let group = match &spec.recovery_target {
                 RecoveryTarget::Resource(r) => self
@@ -188,11 +189,13 @@ impl Monitors {
                 RecoveryTarget::Group(g) => g.clone(),
                 RecoveryTarget::LocalServer | RecoveryTarget::AllGroups => String::new(),
             };
-            effects.push(MonEffect::Alert(AlertRef::new(
-                "rc",
-                65,
-                &[&group, "this cluster has one server"],
-            )));
+            if let Err(none) = self.membership.destination(&self.model, &group) {
+                effects.push(MonEffect::Alert(AlertRef::new(
+                    "rc",
+                    65,
+                    &[&group, &none.reason()],
+                )));
+            }
         }
         if counters.final_done {
             return;

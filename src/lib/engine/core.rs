@@ -147,6 +147,10 @@ impl Core {
         self.reboots = reboots;
     }
 
+    pub fn membership(&self) -> &Membership {
+        self.engine.membership()
+    }
+
     /// Replaces the membership view (the cluster layer's news).
     pub fn set_membership(&mut self, membership: Membership) {
         self.engine.set_membership(membership.clone());

@@ -32,6 +32,8 @@ pub mod storm;
 
 mod commands;
 pub mod core;
+#[cfg(test)]
+mod core_tests;
 pub mod membership;
 mod persistence;
 mod recovery;

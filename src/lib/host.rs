@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::paths::Paths;
 
+/// The fixed PATH of every script clp runs (the installation's programs go first, see [`common_env`]).
+pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// clp's version in CLUSTERPRO's shape (`4.3.0-1`).
 pub fn version_full() -> String {
     format!("{}-1", env!("CARGO_PKG_VERSION"))
@@ -78,10 +81,7 @@ pub fn common_env(host: &HostInfo) -> Vec<(String, String)> {
     ];
     if !host.bin_dir.is_empty() {
         // The fixed PATH of every script, this installation's programs first.
-        env.push((
-            "PATH".into(),
-            format!("{}:{}", host.bin_dir, crate::exec::SCRIPT_PATH),
-        ));
+        env.push(("PATH".into(), format!("{}:{}", host.bin_dir, SCRIPT_PATH)));
     }
     env
 }

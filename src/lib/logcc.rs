@@ -183,7 +183,7 @@ fn write_bundle(
     // the default configuration clpd runs.
     b.add_config(&paths.config_file(), "config/clp.conf", true);
     if !paths.config_file().exists()
-        && let Ok((conf, _)) = crate::daemon::default_config::default_config(&opts.server)
+        && let Ok((conf, _)) = crate::config::default_config::default_config(&opts.server)
     {
         b.add_bytes(
             "config/default-clp.conf",

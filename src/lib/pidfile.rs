@@ -157,6 +157,22 @@ pub fn acquire(paths: &Paths) -> Result<DaemonLock> {
     })
 }
 
+/// Leaves the "start the cluster service" request for the next clpd.
+pub fn request_service_start(paths: &Paths) -> Result<()> {
+    crate::fsafe::private_dir(&paths.run_dir(), crate::fsafe::RUN_DIR_MODE)?;
+    crate::fsafe::write_file_atomically(
+        &paths.start_request_file(),
+        b"start\n",
+        crate::fsafe::PRIVATE_FILE_MODE,
+        false,
+    )
+}
+
+/// Takes the request left by [`request_service_start`]: true when there was one.
+pub fn take_service_start_request(paths: &Paths) -> bool {
+    std::fs::remove_file(paths.start_request_file()).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 //!
 //! Script events and stop factors (`CLP_EVENT`, `CLP_FACTOR`), the OS actions
 //! a final action or an operator may ask for, and the states `clpstat` prints
-//! for groups, resources and monitors. They live at the bottom of the house so
+//! for groups, resources and monitors; what a check found; the identity of
+//! an asynchronous start script's process. They live at the bottom of the house so
 //! that the engine, the protocol, the status snapshot and the clients use the
 //! same types without importing each other.
 
@@ -118,4 +119,26 @@ impl MonitorState {
             MonitorState::Unknown => "Unknown",
         }
     }
+}
+
+/// Identifies one check (or pre-action script) run.
+pub type CheckId = u64;
+
+/// What one check found: the answer of every monitor kind's probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    Ok,
+    /// Not an error, but worth a warning (rm 4).
+    Warning(String),
+    Failed(String),
+    /// The check did not answer within the monitor's timeout.
+    TimedOut,
+}
+
+/// The pid of a running asynchronous start script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncPid {
+    pub pid: u32,
+    /// `/proc/<pid>/stat` field 22, to recognise the process after a restart.
+    pub start_time: u64,
 }

@@ -20,6 +20,7 @@ mod examples;
 mod faults;
 mod faults_logs;
 mod hardening;
+mod layers;
 mod logs;
 mod monitor;
 mod monitor_ctl;

@@ -91,7 +91,7 @@ fn settings(paths: &Paths, local: &str) -> (Settings, Option<String>) {
             Err(e) => Err(format!("{e}: using the default settings")),
         }
     } else {
-        crate::daemon::default_config::default_config(local)
+        crate::config::default_config::default_config(local)
             .map(|(_, c)| c)
             .map_err(|e| format!("{e}: using the default settings"))
     };

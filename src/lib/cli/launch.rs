@@ -95,21 +95,7 @@ pub fn facts(paths: &Paths) -> Result<Facts> {
     })
 }
 
-/// Leaves the "start the cluster service" request for the next clpd.
-pub fn request_service_start(paths: &Paths) -> Result<()> {
-    crate::fsafe::private_dir(&paths.run_dir(), crate::fsafe::RUN_DIR_MODE)?;
-    crate::fsafe::write_file_atomically(
-        &paths.start_request_file(),
-        b"start\n",
-        crate::fsafe::PRIVATE_FILE_MODE,
-        false,
-    )
-}
-
-/// Takes the request left by [`request_service_start`]: true when there was one.
-pub fn take_service_start_request(paths: &Paths) -> bool {
-    std::fs::remove_file(paths.start_request_file()).is_ok()
-}
+pub use crate::pidfile::{request_service_start, take_service_start_request};
 
 /// `systemctl start clp.service`, waiting at most `wait` (systemd itself waits
 /// for clpd's READY=1: the unit is `Type=notify`).

@@ -12,6 +12,7 @@
 //! * [`builder`]: the clpcfset verbs.
 
 pub mod builder;
+pub mod default_config;
 pub mod defaults;
 pub mod encoding;
 pub mod install;

@@ -17,7 +17,7 @@
 //! cluster engine's effects and the executor's reports), [`monitoring`] (the
 //! monitor engine's effects), [`alerts`] and [`publish`] (state and snapshot).
 
-pub mod default_config;
+pub use crate::config::default_config;
 pub mod notify;
 pub mod os_action;
 pub mod persist;

@@ -13,7 +13,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let _lock = crate::pidfile::acquire(&paths)?;
     crate::panics::install(&paths);
     // `clpcl -s` through systemd leaves its "start the service" here.
-    let start_requested = crate::cli::launch::take_service_start_request(&paths) || start_requested;
+    let start_requested = crate::pidfile::take_service_start_request(&paths) || start_requested;
     // A log or state directory clpd cannot make private (read-only file
     // system, another owner) is reported, not fatal: supervision matters more,
     // and every file in them is opened without following links.
@@ -27,7 +27,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let ready_fd = std::env::var(READY_FD_ENV).ok();
     // SAFETY: no other thread runs yet; scripts must not inherit the variable.
     unsafe { std::env::remove_var(READY_FD_ENV) };
-    let local = crate::cli::local_server_name().unwrap_or_else(|| "localhost".into());
+    let local = crate::host::local_server_name().unwrap_or_else(|| "localhost".into());
     // The log size comes from the configuration, which is read (and its problems
     // logged) after logging starts: peek at it first.
     let log_size = config::check_file(&paths.config_file(), None, Some(&local), "clp.conf")

@@ -29,22 +29,9 @@ use super::storm::{RestartHistory, RestartLimit, Storms, target_key};
 use super::{AlertRef, Millis, OsAction};
 use crate::model::{Cluster, Monitor, MonitorFinalAction, MonitorKind, RecoveryTarget, Timing};
 use crate::vocab::MonitorState;
+pub use crate::vocab::{CheckId, CheckResult};
 
 mod escalation;
-
-/// Identifies one check (or pre-action script) run.
-pub type CheckId = u64;
-
-/// What one check found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckResult {
-    Ok,
-    /// Not an error, but worth a warning (rm 4).
-    Warning(String),
-    Failed(String),
-    /// The check did not answer within the monitor's timeout.
-    TimedOut,
-}
 
 /// The monitor timers; `epoch` (bumped at every start and stop of monitoring) makes a timer of an earlier activation harmless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -15,13 +15,7 @@ use std::time::Duration;
 use super::{AlertRef, ClpEvent, Millis, OpId, StopFactor};
 use crate::model::{ActivationPolicy, DeactivationPolicy};
 
-/// The pid of a running asynchronous start script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AsyncPid {
-    pub pid: u32,
-    /// `/proc/<pid>/stat` field 22, to recognise the process after a restart.
-    pub start_time: u64,
-}
+pub use crate::vocab::AsyncPid;
 
 /// Where a resource is.
 #[derive(Debug, Clone, PartialEq, Eq)]

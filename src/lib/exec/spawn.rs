@@ -18,7 +18,7 @@ const SHELL: &str = "/bin/sh";
 
 /// PATH of every script (the daemon may prepend its own bin directory
 /// through the spec's variables).
-pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const SCRIPT_PATH: &str = crate::host::SCRIPT_PATH;
 
 /// clpd's own variable naming further variables of its environment that
 /// scripts get (separated by spaces, commas or colons).

@@ -40,8 +40,8 @@ use std::path::PathBuf;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::engine::monitor::CheckResult;
 use crate::model::DiskwSpec;
+use crate::vocab::CheckResult;
 
 /// How a diskw checks its object (`parameters/method`).
 #[derive(Debug, Clone, PartialEq, Eq)]

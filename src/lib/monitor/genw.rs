@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::monitor::CheckResult;
 use crate::exec::{Outcome, Output, ScriptSpec};
 use crate::host::{HostInfo, common_env, under_root};
 use crate::model::{GenwSpec, Monitor, ScriptPath};
 use crate::paths::{self, Paths};
+use crate::vocab::CheckResult;
 
 /// Where a monitor's script lives (bundled in `scripts/monitor.s/<monitor>/`).
 pub fn script_file(paths: &Paths, monitor: &str, script: &ScriptPath) -> std::path::PathBuf {

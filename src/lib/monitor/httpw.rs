@@ -37,8 +37,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ureq::Agent;
 use ureq::tls::TlsConfig;
 
-use crate::engine::monitor::CheckResult;
 use crate::model::HttpwSpec;
+use crate::vocab::CheckResult;
 
 /// How much of a GET response body is read.
 const BODY_LIMIT: u64 = 1 << 20;

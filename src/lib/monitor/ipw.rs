@@ -32,7 +32,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tracing::info;
 
-use crate::engine::monitor::CheckResult;
+use crate::vocab::CheckResult;
 
 /// How a family's echo requests are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use std::time::Duration;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 use rustix::ioctl::{Opcode, Updater, ioctl};
 
-use crate::engine::monitor::CheckResult;
+use crate::vocab::CheckResult;
 
 const ETHTOOL_GLINK: u32 = 0x0000_000a;
 

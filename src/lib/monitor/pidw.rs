@@ -1,7 +1,7 @@
 //! pidw: the asynchronous start script of the target exec resource must be alive.
 
-use crate::engine::monitor::CheckResult;
-use crate::engine::resource::AsyncPid;
+use crate::vocab::AsyncPid;
+use crate::vocab::CheckResult;
 
 /// Whether the watched start script still runs (same pid, same start time).
 pub fn check(pid: Option<AsyncPid>) -> CheckResult {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use crate::engine::monitor::{CheckId, CheckResult};
+use crate::vocab::{CheckId, CheckResult};
 
 /// A monitor's check.
 pub trait Probe: Send {

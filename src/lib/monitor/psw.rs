@@ -1,7 +1,7 @@
 //! psw: at least `processnum` processes whose command line (or name) matches
 //! `processname`, with `*` and `?` wildcards.
 
-use crate::engine::monitor::CheckResult;
+use crate::vocab::CheckResult;
 
 /// Counts matching live processes (zombies excluded) by scanning /proc.
 ///

@@ -54,8 +54,8 @@ use std::time::{Duration, Instant};
 use rustix::ioctl::{Getter, Opcode, Updater, ioctl, opcode};
 use tracing::{info, warn};
 
-use crate::engine::monitor::CheckResult;
 use crate::model::{Monitor, UserwSpec};
+use crate::vocab::CheckResult;
 
 /// `WDIOC_KEEPALIVE` = `_IOR('W', 5, int)`.
 pub const WDIOC_KEEPALIVE: Opcode = opcode::read::<libc::c_int>(b'W', 5);

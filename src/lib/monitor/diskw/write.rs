@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::engine::monitor::CheckResult;
+use crate::vocab::CheckResult;
 
 /// WRITE(FILE) in a directory. The directory may be writable by users who
 /// could plant a symlink or a hard link at any name clp would pick, and clpd

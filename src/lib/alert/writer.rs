@@ -185,12 +185,17 @@ mod tests {
                 })
                 .sum()
         };
-        while lost_in(&read_alerts(&path)) < 50 - sent && Instant::now() < deadline {
+        // The note may be written before the last queued records: wait for both.
+        let records_in = |written: &[Alert]| written.iter().filter(|a| a.module == "rm").count();
+        while Instant::now() < deadline {
+            let written = read_alerts(&path);
+            if lost_in(&written) >= 50 - sent && records_in(&written) >= sent {
+                break;
+            }
             std::thread::yield_now();
         }
         let written = read_alerts(&path);
-        let records = written.iter().filter(|a| a.module == "rm").count();
-        assert_eq!(records, sent, "{written:?}");
+        assert_eq!(records_in(&written), sent, "{written:?}");
         assert_eq!(lost_in(&written), 50 - sent, "{written:?}");
     }
 

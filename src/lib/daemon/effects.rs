@@ -101,15 +101,20 @@ impl Daemon {
 
     pub(super) fn effect(&mut self, effect: Effect) {
         match effect {
-            Effect::RunScript {
+            Effect::Activate {
                 op,
                 resource,
                 group,
-                start,
+                event,
+            } => self.activate(op, &resource, &group, event),
+            Effect::Deactivate {
+                op,
+                resource,
+                group,
                 event,
                 factor,
                 pid,
-            } => self.run_script(op, &resource, &group, start, event, factor, pid),
+            } => self.deactivate(op, &resource, &group, event, factor, pid),
             Effect::ArmStall { op, after } => {
                 self.timers
                     .push(Reverse((Instant::now() + after, TimerKey::Stall(op))));

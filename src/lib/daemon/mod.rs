@@ -29,6 +29,7 @@ mod effects;
 mod monitoring;
 mod publish;
 mod requests;
+mod resources;
 mod restart;
 mod server;
 mod start;

@@ -1,4 +1,4 @@
-//! Turning an engine `RunScript` into a process spec: the script path, the
+//! The exec resource kind: turning an activation or deactivation into a process spec: the script path, the
 //! `CLP_*` environment of CLUSTERPRO, the user log and the timeout.
 //!
 //! The variables (documented in clp-scripts(7)):

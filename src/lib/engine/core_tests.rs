@@ -78,20 +78,18 @@ impl Sim {
         while !effects.is_empty() {
             let mut next = Vec::new();
             for e in &effects {
-                if let CoreEffect::Engine(Effect::RunScript { op, start, .. }) = e {
-                    let input = if *start {
-                        Input::Spawned {
-                            op: *op,
-                            pid: pid(*op),
-                        }
-                    } else {
-                        Input::ScriptDone {
-                            op: *op,
-                            result: Ok(()),
-                        }
-                    };
-                    next.extend(self.handle(input));
-                }
+                let input = match e {
+                    CoreEffect::Engine(Effect::Activate { op, .. }) => Input::Spawned {
+                        op: *op,
+                        pid: pid(*op),
+                    },
+                    CoreEffect::Engine(Effect::Deactivate { op, .. }) => Input::ScriptDone {
+                        op: *op,
+                        result: Ok(()),
+                    },
+                    _ => continue,
+                };
+                next.extend(self.handle(input));
             }
             seen.extend(effects);
             effects = next;
@@ -157,9 +155,10 @@ fn scripts(effects: &[CoreEffect]) -> Vec<(String, bool)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            CoreEffect::Engine(Effect::RunScript {
-                resource, start, ..
-            }) => Some((resource.clone(), *start)),
+            CoreEffect::Engine(Effect::Activate { resource, .. }) => Some((resource.clone(), true)),
+            CoreEffect::Engine(Effect::Deactivate { resource, .. }) => {
+                Some((resource.clone(), false))
+            }
             _ => None,
         })
         .collect()

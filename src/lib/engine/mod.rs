@@ -143,15 +143,24 @@ pub type Reply = Result<String, (ErrorKind, String)>;
 /// What the daemon must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Run a resource's start or stop script as operation `op`; report with
-    /// `ScriptDone` (synchronous) or `Spawned` (asynchronous start).
-    RunScript {
+    /// Bring `resource` up as operation `op`, whatever its kind does for it
+    /// (exec: run start.sh with `CLP_EVENT=event`). Reported with `ScriptDone`
+    /// (done, or failed) or `Spawned` (an asynchronous start keeps running).
+    Activate {
         op: OpId,
         resource: String,
         group: String,
-        start: bool,
         event: ClpEvent,
-        factor: Option<StopFactor>,
+    },
+    /// Bring `resource` down as operation `op` (exec: run stop.sh with
+    /// `CLP_FACTOR=factor`, `CLP_PID` = `pid` of its asynchronous start).
+    /// Reported with `ScriptDone`.
+    Deactivate {
+        op: OpId,
+        resource: String,
+        group: String,
+        event: ClpEvent,
+        factor: StopFactor,
         pid: Option<AsyncPid>,
     },
     /// Fire `StallTimer{op}` after `after` unless `op` finished.

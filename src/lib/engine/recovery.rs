@@ -54,14 +54,11 @@ impl Engine {
         for e in res_effects {
             match e {
                 ResEffect::RunStart { op, event, stall } => {
-                    effects.push(Effect::RunScript {
+                    effects.push(Effect::Activate {
                         op,
                         resource: name.to_string(),
                         group: spec.group.clone(),
-                        start: true,
                         event,
-                        factor: None,
-                        pid: None,
                     });
                     effects.push(Effect::ArmStall { op, after: stall });
                 }
@@ -72,13 +69,12 @@ impl Engine {
                     pid,
                     stall,
                 } => {
-                    effects.push(Effect::RunScript {
+                    effects.push(Effect::Deactivate {
                         op,
                         resource: name.to_string(),
                         group: spec.group.clone(),
-                        start: false,
                         event,
-                        factor: Some(factor),
+                        factor,
                         pid,
                     });
                     effects.push(Effect::ArmStall { op, after: stall });

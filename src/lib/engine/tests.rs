@@ -105,12 +105,8 @@ fn runs(effects: &[Effect]) -> Vec<(String, bool, OpId)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::RunScript {
-                resource,
-                start,
-                op,
-                ..
-            } => Some((resource.clone(), *start, *op)),
+            Effect::Activate { resource, op, .. } => Some((resource.clone(), true, *op)),
+            Effect::Deactivate { resource, op, .. } => Some((resource.clone(), false, *op)),
             _ => None,
         })
         .collect()
@@ -199,7 +195,7 @@ fn activation_follows_dependencies_and_stop_is_the_reverse() {
     let first: Vec<String> = runs(&e).into_iter().map(|r| r.0).collect();
     assert_eq!(first, ["r3", "r2"], "r1 stops only after r2, its dependent");
     let factor = e.iter().find_map(|x| match x {
-        Effect::RunScript { factor, .. } => *factor,
+        Effect::Deactivate { factor, .. } => Some(*factor),
         _ => None,
     });
     assert_eq!(factor, Some(StopFactor::ClusterShutdown));
@@ -240,7 +236,7 @@ fn activation_retry_then_stop_group() {
     let stops = runs(&e);
     assert!(stops.iter().all(|(_, start, _)| !start));
     let stop_factor = e.iter().find_map(|x| match x {
-        Effect::RunScript { factor, .. } => *factor,
+        Effect::Deactivate { factor, .. } => Some(*factor),
         _ => None,
     });
     assert_eq!(stop_factor, Some(StopFactor::GroupStop));
@@ -425,9 +421,7 @@ fn asynchronous_start_keeps_the_pid_for_stop() {
     );
     let e = sim.cmd(2, Command::StopGroup { group: "g".into() });
     let passed = e.iter().find_map(|x| match x {
-        Effect::RunScript {
-            pid, start: false, ..
-        } => *pid,
+        Effect::Deactivate { pid, .. } => *pid,
         _ => None,
     });
     assert_eq!(passed, Some(pid), "stop.sh gets CLP_PID");
@@ -585,9 +579,9 @@ fn restart_resource_stops_dependents_and_starts_again() {
     );
     assert!(alerts(&e).contains(&("rc", 80)));
     let factor = e.iter().find_map(|x| match x {
-        Effect::RunScript {
+        Effect::Deactivate {
             factor, resource, ..
-        } if resource == "r2" => *factor,
+        } if resource == "r2" => Some(*factor),
         _ => None,
     });
     assert_eq!(factor, Some(StopFactor::ResourceRestart));

@@ -1,0 +1,68 @@
+//! The resource-kind seam: the engine asks for a resource to be activated or
+//! deactivated, and the resource's kind says what that means on this machine.
+//!
+//! Every kind reports back through the same engine inputs: `ScriptDone`
+//! when the operation finished (or failed, with why), `Spawned` when an
+//! activation leaves a process running that the engine then watches. So the
+//! engine's sequencing, retries, stall deadlines and final actions work for
+//! any kind unchanged.
+//!
+//! exec is the first kind: start.sh and stop.sh with CLUSTERPRO's
+//! variables ([`script`], run by `run_script`). A new kind (a floating IP, a
+//! disk) adds its variant to `model::ResourceKind`, its reading of the
+//! configuration, and one arm in each function here that starts its work
+//! off the loop (a configurable command through the executor, or a thread
+//! whose answer comes back as an event).
+
+use super::*;
+use crate::model::ResourceKind;
+
+impl Daemon {
+    /// Brings `resource` up as operation `op`.
+    pub(super) fn activate(
+        &mut self,
+        op: u64,
+        resource: &str,
+        group: &str,
+        event: crate::engine::ClpEvent,
+    ) {
+        match self.resource_kind(op, resource) {
+            Some(ResourceKind::Exec(_)) => {
+                self.run_script(op, resource, group, true, event, None, None)
+            }
+            None => {}
+        }
+    }
+
+    /// Brings `resource` down as operation `op`; `pid` is its asynchronous
+    /// start's process, when one runs.
+    pub(super) fn deactivate(
+        &mut self,
+        op: u64,
+        resource: &str,
+        group: &str,
+        event: crate::engine::ClpEvent,
+        factor: StopFactor,
+        pid: Option<AsyncPid>,
+    ) {
+        match self.resource_kind(op, resource) {
+            Some(ResourceKind::Exec(_)) => {
+                self.run_script(op, resource, group, false, event, Some(factor), pid)
+            }
+            None => {}
+        }
+    }
+
+    /// The kind of `resource`; a resource gone from the configuration fails
+    /// the operation at once (the engine decides what follows).
+    fn resource_kind(&mut self, op: u64, resource: &str) -> Option<ResourceKind> {
+        let kind = self.core.model().resource(resource).map(|r| r.kind.clone());
+        if kind.is_none() {
+            self.core.push(Input::ScriptDone {
+                op,
+                result: Err(format!("resource {resource} is not in the configuration")),
+            });
+        }
+        kind
+    }
+}

@@ -31,6 +31,7 @@ pub mod resource;
 pub mod storm;
 
 mod commands;
+pub use commands::{Object, Rejection};
 mod persistence;
 mod recovery;
 mod sequencing;
@@ -43,7 +44,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorKind;
 use crate::model::{Cluster, ResourceFinalAction, StallAction};
 pub use crate::vocab::{ClpEvent, OsAction, StopFactor};
 use resource::{AsyncPid, ResCtx, ResEffect, ResEvent, ResReport, ResState};
@@ -132,8 +132,8 @@ pub enum Input {
     AsyncExited { resource: String, pid: u32 },
 }
 
-/// The answer to a request.
-pub type Reply = Result<String, (ErrorKind, String)>;
+/// The answer to a request: how it ended, or why not.
+pub type Reply = Result<String, Rejection>;
 
 /// What the daemon must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -368,7 +368,7 @@ fn deactivation_failure_retries_then_shuts_down() {
     assert!(e.contains(&Effect::ServiceStopped));
     assert!(e.contains(&Effect::Os(OsAction::Shutdown)));
     assert_eq!(sim.state("a"), RunState::OfflineFailure);
-    assert!(matches!(reply(&e, 2), Some(Err((ErrorKind::Failed, _)))));
+    assert!(matches!(reply(&e, 2), Some(Err(Rejection::Failed { .. }))));
 }
 
 #[test]
@@ -460,20 +460,30 @@ fn asynchronous_start_keeps_the_pid_for_stop() {
 fn group_commands_answer_and_refuse_clearly() {
     let mut sim = Sim::new(three());
     let e = sim.cmd(1, Command::StartGroup { group: "g".into() });
-    assert!(matches!(reply(&e, 1), Some(Err((ErrorKind::State, m))) if m.contains("clpcl -s")));
+    assert_eq!(reply(&e, 1), Some(Err(Rejection::ServiceNotRunning)));
     let e = sim.cmd(
         1,
         Command::StartGroup {
             group: "web".into(),
         },
     );
-    assert!(
-        matches!(reply(&e, 1), Some(Err((ErrorKind::NotFound, m))) if m == "Invalid group name: web. Groups are: g")
+    assert_eq!(
+        reply(&e, 1),
+        Some(Err(Rejection::Unknown {
+            object: Object::Group,
+            name: "web".into(),
+            known: vec!["g".into()],
+        }))
     );
     start_all(&mut sim);
     let e = sim.cmd(2, Command::StartGroup { group: "g".into() });
-    assert!(
-        matches!(reply(&e, 2), Some(Err((ErrorKind::State, m))) if m.contains("already online"))
+    assert_eq!(
+        reply(&e, 2),
+        Some(Err(Rejection::Already {
+            object: Object::Group,
+            name: "g".into(),
+            online: true,
+        }))
     );
     let e = sim.cmd(
         3,
@@ -482,8 +492,12 @@ fn group_commands_answer_and_refuse_clearly() {
             dest: None,
         },
     );
-    assert!(
-        matches!(reply(&e, 3), Some(Err((ErrorKind::State, m))) if m.contains("no appropriate destination"))
+    assert_eq!(
+        reply(&e, 3),
+        Some(Err(Rejection::NoDestination {
+            group: "g".into(),
+            servers: vec!["node1".into()],
+        }))
     );
     let e = sim.cmd(
         4,
@@ -492,7 +506,14 @@ fn group_commands_answer_and_refuse_clearly() {
             dest: Some("other".into()),
         },
     );
-    assert!(matches!(reply(&e, 4), Some(Err((ErrorKind::NotFound, _)))));
+    assert_eq!(
+        reply(&e, 4),
+        Some(Err(Rejection::Unknown {
+            object: Object::Server,
+            name: "other".into(),
+            known: vec!["node1".into()],
+        }))
+    );
 
     let e = sim.cmd(5, Command::StopGroup { group: "g".into() });
     assert!(reply(&e, 5).is_none(), "answered when stopped");
@@ -526,8 +547,12 @@ fn single_resource_commands_respect_dependencies() {
             force: false,
         },
     );
-    assert!(
-        matches!(reply(&e, 2), Some(Err((ErrorKind::State, m))) if m.contains("r2") && m.contains("-f"))
+    assert_eq!(
+        reply(&e, 2),
+        Some(Err(Rejection::DependentsActive {
+            resource: "r1".into(),
+            dependents: vec!["r2".into()],
+        }))
     );
     let e = sim.cmd(
         3,
@@ -553,8 +578,12 @@ fn single_resource_commands_respect_dependencies() {
             force: false,
         },
     );
-    assert!(
-        matches!(reply(&e, 4), Some(Err((ErrorKind::State, m))) if m.contains("depends on r1"))
+    assert_eq!(
+        reply(&e, 4),
+        Some(Err(Rejection::DependenciesOffline {
+            resource: "r2".into(),
+            dependencies: vec!["r1".into()],
+        }))
     );
     let e = sim.cmd(
         5,

@@ -226,6 +226,28 @@ mod tests {
     }
 
     #[test]
+    fn a_daemon_of_another_version_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        std::fs::create_dir_all(paths.run_dir()).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(socket_path(&paths)).unwrap();
+        let old_daemon = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            read_frame(&mut stream).unwrap();
+            let answer = br#"{"version":1,"body":{"Ok":{"message":"started"}}}"#;
+            stream.write_all(&frame(answer)).unwrap();
+        });
+        let err = call(&paths, &Request::StartService, Duration::from_secs(5)).unwrap_err();
+        old_daemon.join().unwrap();
+        assert!(
+            err.message.contains("protocol version 1 is not 2")
+                && err.message.contains("restart clpd after an upgrade"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn no_daemon_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let err = call(

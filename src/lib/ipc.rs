@@ -1,115 +1,54 @@
-//! Commands between the clp programs and clpd: a Unix socket in the run directory.
+//! The Unix-socket transport of the [`crate::protocol`]: how a request gets to
+//! clpd and its reply back on this server.
 //!
-//! Framing: a 4-byte big-endian length, then that many bytes of JSON. A frame
-//! larger than [`MAX_FRAME`] is refused before it is read. Every message carries
-//! [`PROTOCOL_VERSION`]; a mismatch is answered with a clear error. One request
-//! and one response per connection. The daemon accepts only peers whose uid is
-//! root or its own (SO_PEERCRED), and never lets a slow client hold its loop:
-//! connections are served on their own threads with read/write timeouts.
+//! Framing: a 4-byte big-endian length, then that many bytes of one encoded
+//! protocol envelope. A frame larger than [`MAX_FRAME`] is refused before it is
+//! read. One request and one reply per connection. The daemon accepts only
+//! peers whose uid is root or its own (SO_PEERCRED), and never lets a slow
+//! client hold its loop: each connection is served by [`serve`] on a thread of
+//! its own, with read and write timeouts.
+//!
+//! The transport knows messages only as [`Request`] in, [`Reply`] out: the
+//! daemon hands [`serve`] a function that answers a request. A second
+//! transport (HTTP for a REST API, a peer link between servers) plugs in at
+//! the same place: it decodes its body with [`protocol::decode_request`],
+//! authenticates the peer its own way, calls the same answering function and
+//! encodes the [`Reply`] with [`protocol::encode`]. No second protocol.
 
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::engine::{OsAction, StopFactor};
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::paths::Paths;
+use crate::protocol::{self, Rejection, Reply, Request};
 
-/// Version of the request/response schema.
-pub const PROTOCOL_VERSION: u32 = 1;
-/// Largest frame accepted (requests and responses are small; the status is a file).
+/// Largest frame accepted (requests and replies are small; the status is a file).
 pub const MAX_FRAME: u32 = 1 << 20;
 /// The socket file name in the run directory.
 pub const SOCKET_FILE: &str = "clpd.sock";
+/// How long the daemon waits for a connected client to send or take a frame.
+const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The socket path under a root.
 pub fn socket_path(paths: &Paths) -> PathBuf {
     paths.run_dir().join(SOCKET_FILE)
 }
 
-/// What a program asks clpd to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Request {
-    /// Is the daemon alive? (answered at once)
-    Ping,
-    StartService,
-    StopService {
-        factor: StopFactor,
-        then: Option<OsAction>,
-    },
-    Suspend,
-    Resume,
-    StartGroup {
-        group: String,
-    },
-    StopGroup {
-        group: String,
-    },
-    MoveGroup {
-        group: String,
-        dest: Option<String>,
-    },
-    StartResource {
-        resource: String,
-        force: bool,
-    },
-    StopResource {
-        resource: String,
-        force: bool,
-    },
-    /// Re-read etc/clp/clp.conf.
-    Reload,
-    /// clpmonctrl: act on monitors (empty list = all).
-    Monitor {
-        op: MonitorOp,
-        monitors: Vec<String>,
-    },
-}
-
-/// What clpmonctrl asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MonitorOp {
-    Suspend,
-    Resume,
-    ClearCounters,
-    DummyFailureOn,
-    DummyFailureOff,
-}
-
-/// clpd's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Response {
-    Ok { message: String },
-    Err { kind: ErrorKind, message: String },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Envelope<T> {
-    version: u32,
-    body: T,
-}
-
-/// Writes one frame.
-pub fn write_frame<T: Serialize>(stream: &mut impl Write, body: &T) -> io::Result<()> {
-    let bytes = serde_json::to_vec(&Envelope {
-        version: PROTOCOL_VERSION,
-        body,
-    })
-    .map_err(io::Error::other)?;
+/// Writes one frame holding `bytes`.
+pub fn write_frame(stream: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     let len = u32::try_from(bytes.len())
         .ok()
         .filter(|l| *l <= MAX_FRAME)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "message too large"))?;
     stream.write_all(&len.to_be_bytes())?;
-    stream.write_all(&bytes)?;
+    stream.write_all(bytes)?;
     stream.flush()
 }
 
-/// Reads one frame; refuses oversized frames and other protocol versions.
-pub fn read_frame<T: for<'de> Deserialize<'de>>(stream: &mut impl Read) -> io::Result<T> {
+/// Reads one frame; refuses oversized frames before reading them.
+pub fn read_frame(stream: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len)?;
     let len = u32::from_be_bytes(len);
@@ -121,37 +60,20 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(stream: &mut impl Read) -> io::R
     }
     let mut buf = vec![0u8; len as usize];
     stream.read_exact(&mut buf)?;
-    // Check the version before the body, so a newer peer gets a precise answer.
-    let version: serde_json::Value =
-        serde_json::from_slice(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    match version.get("version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
-        other => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "protocol version {} is not {PROTOCOL_VERSION}: the clp programs and clpd are of different versions; restart clpd after an upgrade",
-                    other.map_or("missing".to_string(), |v| v.to_string())
-                ),
-            ));
-        }
-    }
-    let envelope: Envelope<T> =
-        serde_json::from_slice(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    Ok(envelope.body)
+    Ok(buf)
 }
 
-/// Sends `request` to the clpd of `paths` and waits up to `timeout` for the answer.
-pub fn call(paths: &Paths, request: &Request, timeout: Duration) -> Result<Response> {
+/// Sends `request` to the clpd of `paths` and waits up to `timeout` for its reply.
+pub fn call(paths: &Paths, request: &Request, timeout: Duration) -> Result<Reply> {
     let path = socket_path(paths);
     let mut stream = connect(&path)?;
     stream
-        .set_write_timeout(Some(Duration::from_secs(10)))
+        .set_write_timeout(Some(PEER_TIMEOUT))
         .and_then(|()| stream.set_read_timeout(Some(timeout)))
         .map_err(|e| ClpError::io("cannot configure", &path, e))?;
-    write_frame(&mut stream, request)
+    write_frame(&mut stream, &protocol::encode(request))
         .map_err(|e| ClpError::io("cannot send to clpd at", &path, e))?;
-    read_frame(&mut stream).map_err(|e| match e.kind() {
+    let bytes = read_frame(&mut stream).map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClpError::new(
             ErrorKind::Timeout,
             format!(
@@ -160,15 +82,14 @@ pub fn call(paths: &Paths, request: &Request, timeout: Duration) -> Result<Respo
             ),
         ),
         _ => ClpError::io("no answer from clpd at", &path, e),
+    })?;
+    protocol::decode_reply(&bytes).map_err(|e| {
+        ClpError::io(
+            "no answer from clpd at",
+            &path,
+            io::Error::new(io::ErrorKind::InvalidData, e),
+        )
     })
-}
-
-/// Like [`call`], turning an error response into a [`ClpError`].
-pub fn call_ok(paths: &Paths, request: &Request, timeout: Duration) -> Result<String> {
-    match call(paths, request, timeout)? {
-        Response::Ok { message } => Ok(message),
-        Response::Err { kind, message } => Err(ClpError::new(kind, message)),
-    }
 }
 
 fn connect(path: &Path) -> Result<UnixStream> {
@@ -189,7 +110,7 @@ fn connect(path: &Path) -> Result<UnixStream> {
 }
 
 /// Whether a connected peer may send commands: root, or the daemon's own user.
-pub fn peer_allowed(stream: &UnixStream) -> bool {
+fn peer_allowed(stream: &UnixStream) -> bool {
     use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
     match getsockopt(stream, PeerCredentials) {
         Ok(cred) => cred.uid() == 0 || cred.uid() == nix::unistd::geteuid().as_raw(),
@@ -197,31 +118,133 @@ pub fn peer_allowed(stream: &UnixStream) -> bool {
     }
 }
 
+/// Serves one connection: checks the peer, reads one request, writes the
+/// reply `answer` gives (nothing when it gives none: the daemon is going
+/// away). Blocks as long as `answer` does; run it on a thread of its own.
+pub fn serve(mut stream: UnixStream, answer: impl FnOnce(Request) -> Option<Reply>) {
+    let reply = if !peer_allowed(&stream) {
+        Some(Reply::Rejected(Rejection::NotAllowed))
+    } else {
+        let _ = stream.set_read_timeout(Some(PEER_TIMEOUT));
+        let _ = stream.set_write_timeout(Some(PEER_TIMEOUT));
+        match read_frame(&mut stream) {
+            Ok(bytes) => match protocol::decode_request(&bytes) {
+                Ok(request) => answer(request),
+                Err(e) => Some(Reply::Rejected(e.into())),
+            },
+            Err(e) => Some(Reply::Rejected(Rejection::Invalid {
+                reason: format!("bad request: {e}"),
+            })),
+        }
+    };
+    if let Some(reply) = reply {
+        let _ = write_frame(&mut stream, &protocol::encode(&reply));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ObjectKind, PROTOCOL_VERSION};
+
+    fn frame(bytes: &[u8]) -> Vec<u8> {
+        let mut framed = (bytes.len() as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(bytes);
+        framed
+    }
 
     #[test]
-    fn frames_round_trip_and_limits_hold() {
+    fn frames_round_trip_and_oversized_frames_are_refused() {
         let mut buf = Vec::new();
-        let req = Request::StartResource {
-            resource: "exec1".into(),
-            force: true,
-        };
-        write_frame(&mut buf, &req).unwrap();
-        let back: Request = read_frame(&mut buf.as_slice()).unwrap();
-        assert_eq!(back, req);
+        write_frame(&mut buf, b"hello").unwrap();
+        assert_eq!(read_frame(&mut buf.as_slice()).unwrap(), b"hello");
 
         let mut huge = (MAX_FRAME + 1).to_be_bytes().to_vec();
         huge.extend_from_slice(b"{}");
-        let err = read_frame::<Request>(&mut huge.as_slice()).unwrap_err();
+        let err = read_frame(&mut huge.as_slice()).unwrap_err();
         assert!(err.to_string().contains("exceeds the limit"));
+    }
 
-        let other = br#"{"version":99,"body":"Ping"}"#;
-        let mut framed = (other.len() as u32).to_be_bytes().to_vec();
-        framed.extend_from_slice(other);
-        let err = read_frame::<Request>(&mut framed.as_slice()).unwrap_err();
-        assert!(err.to_string().contains("protocol version 99"));
+    /// Runs `serve` on one end of a real socket pair and sends `bytes` from the other.
+    fn exchange(
+        bytes: &[u8],
+        answer: impl FnOnce(Request) -> Option<Reply> + Send + 'static,
+    ) -> Reply {
+        let (mut client, server) = UnixStream::pair().unwrap();
+        let served = std::thread::spawn(move || serve(server, answer));
+        client.write_all(&frame(bytes)).unwrap();
+        let reply = protocol::decode_reply(&read_frame(&mut client).unwrap()).unwrap();
+        served.join().unwrap();
+        reply
+    }
+
+    #[test]
+    fn a_request_is_answered_over_a_socket() {
+        let request = Request::StartGroup {
+            group: "web".into(),
+        };
+        let expected = request.clone();
+        let reply = exchange(&protocol::encode(&request), move |got| {
+            assert_eq!(got, expected);
+            Some(Reply::Rejected(Rejection::unknown(
+                ObjectKind::Group,
+                "web",
+                vec!["db".into()],
+            )))
+        });
+        assert_eq!(
+            reply,
+            Reply::Rejected(Rejection::Unknown {
+                object: ObjectKind::Group,
+                names: vec!["web".into()],
+                known: vec!["db".into()],
+            })
+        );
+    }
+
+    #[test]
+    fn another_protocol_version_is_answered_with_both_versions() {
+        let reply = exchange(br#"{"version":1,"body":"Ping"}"#, |_| {
+            panic!("a request of another version reached the daemon")
+        });
+        assert_eq!(
+            reply,
+            Reply::Rejected(Rejection::Version {
+                daemon: PROTOCOL_VERSION,
+                client: Some(1),
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_request() {
+        let reply = exchange(b"not json", |_| panic!("garbage reached the daemon"));
+        assert!(matches!(
+            reply,
+            Reply::Rejected(Rejection::Invalid { reason }) if reason.starts_with("bad request: ")
+        ));
+    }
+
+    #[test]
+    fn a_daemon_of_another_version_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        std::fs::create_dir_all(paths.run_dir()).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(socket_path(&paths)).unwrap();
+        let old_daemon = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            read_frame(&mut stream).unwrap();
+            let answer = br#"{"version":1,"body":{"Ok":{"message":"started"}}}"#;
+            stream.write_all(&frame(answer)).unwrap();
+        });
+        let err = call(&paths, &Request::StartService, Duration::from_secs(5)).unwrap_err();
+        old_daemon.join().unwrap();
+        assert!(
+            err.message.contains("protocol version 1 is not 2")
+                && err.message.contains("restart clpd after an upgrade"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

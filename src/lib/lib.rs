@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod panics;
 pub mod paths;
 pub mod pidfile;
+pub mod protocol;
 pub mod status;
 pub mod vocab;
 

@@ -14,11 +14,7 @@ const LAYERS: &[&str] = &[
 ];
 
 /// Uses that still run up the layers, each with why it is tolerated. Keep empty.
-const KNOWN_DEBTS: &[(&str, &str, &str)] = &[(
-    "config",
-    "ipc",
-    "clpcfctrl's reload request moves up to the cli with the protocol split",
-)];
+const KNOWN_DEBTS: &[(&str, &str, &str)] = &[];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -81,6 +77,10 @@ fn no_module_uses_a_layer_above_its_own() {
             continue;
         };
         for (n, line) in text.lines().enumerate() {
+            // Comments may point anywhere (doc links are not dependencies).
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
             let mut rest = line;
             while let Some(at) = rest.find("crate::") {
                 rest = &rest[at + "crate::".len()..];

@@ -15,6 +15,7 @@ mod corpus;
 mod daemon;
 mod daemon_commands;
 mod daemon_failures;
+mod daemon_rejections;
 mod daemon_restart;
 mod examples;
 mod faults;

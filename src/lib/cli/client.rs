@@ -8,9 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::error::{ClpError, ErrorKind, Result};
-use crate::ipc::{self, Request};
+use crate::ipc;
 use crate::paths::Paths;
 use crate::pidfile::{self, DaemonState};
+use crate::protocol::{Reply, Request};
 use crate::status::Snapshot;
 
 /// The default wait for an answer (CLUSTERPRO's `--apito` default, 3600 s).
@@ -49,13 +50,13 @@ pub struct ShutdownOptions {
 pub fn stop_service_then_os(
     ctx: &mut super::Ctx,
     options: &ShutdownOptions,
-    factor: crate::engine::StopFactor,
+    factor: crate::vocab::StopFactor,
 ) -> Result<u8> {
     check_host(options.host.as_deref())?;
     let then = if options.reboot {
-        crate::engine::OsAction::Reboot
+        crate::vocab::OsAction::Reboot
     } else {
-        crate::engine::OsAction::Shutdown
+        crate::vocab::OsAction::Shutdown
     };
     let req = Request::StopService {
         factor,
@@ -66,9 +67,15 @@ pub fn stop_service_then_os(
     Ok(0)
 }
 
-/// Sends a request and returns clpd's message, or its error.
+/// Sends a request and returns clpd's reply as it is (for callers that decide
+/// on the kind of rejection).
+pub fn call(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<Reply> {
+    ipc::call(paths, request, Duration::from_secs(timeout_secs.max(1)))
+}
+
+/// Sends a request and returns clpd's note, or its rejection as an error.
 pub fn request(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<String> {
-    ipc::call_ok(paths, request, Duration::from_secs(timeout_secs.max(1)))
+    super::reply_text::into_result(call(paths, request, timeout_secs)?)
 }
 
 /// The snapshot written by the running clpd.

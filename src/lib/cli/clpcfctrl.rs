@@ -6,8 +6,9 @@ use clap::{ArgGroup, Parser};
 
 use super::{Ctx, Program, local_server_name};
 use crate::config::{self, install};
-use crate::error::{ClpError, Result};
-use crate::paths::{CONFIG_FILE, SCRIPTS_DIR};
+use crate::error::{ClpError, ErrorKind, Result};
+use crate::paths::{CONFIG_FILE, Paths, SCRIPTS_DIR};
+use crate::protocol::{Reply, Request};
 
 /// Install, fetch or check the cluster configuration (clp.conf and scripts).
 #[derive(Debug, Parser)]
@@ -85,7 +86,10 @@ impl Program for Args {
             ctx.println("Command succeeded.")?;
             return Ok(0);
         }
-        let pushed = install::push(&ctx.paths, &dir, local.as_deref(), self.strict)?;
+        let paths = ctx.paths.clone();
+        let pushed = install::push(&ctx.paths, &dir, local.as_deref(), self.strict, || {
+            ask_reload(&paths)
+        })?;
         let warnings = pushed.checked.report.to_string();
         ctx.eprint(&warnings);
         if pushed.reloaded.is_some() {
@@ -93,6 +97,24 @@ impl Program for Args {
         }
         ctx.println("Command succeeded.")?;
         Ok(0)
+    }
+}
+
+/// How long a push waits for clpd to apply the new configuration.
+const RELOAD_TIMEOUT_SECS: u64 = 60;
+
+/// Asks a running clpd to apply the installed configuration.
+fn ask_reload(paths: &Paths) -> install::Reload {
+    match super::client::call(paths, &Request::Reload, RELOAD_TIMEOUT_SECS) {
+        Ok(Reply::Done { note }) => install::Reload::Applied(note),
+        Ok(Reply::Rejected(rejection)) => install::Reload::Refused(
+            rejection.kind(),
+            super::reply_text::rejection_text(&rejection),
+        ),
+        Err(e) if e.kind == ErrorKind::NotRunning => install::Reload::NotRunning,
+        // No answer: clpd has most likely not read the new files yet, and will
+        // find the previous ones when it does.
+        Err(e) => install::Reload::Refused(e.kind, e.message),
     }
 }
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 use clap::{ArgGroup, Parser};
 
 use super::{Ctx, Program, client};
-use crate::engine::StopFactor;
 use crate::error::Result;
-use crate::ipc::Request;
+use crate::protocol::Request;
+use crate::vocab::StopFactor;
 
 /// Control the cluster service.
 #[derive(Debug, Parser)]

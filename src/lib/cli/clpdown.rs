@@ -4,8 +4,8 @@ use clap::Parser;
 
 use super::client::{self, ShutdownOptions};
 use super::{Ctx, Program};
-use crate::engine::StopFactor;
 use crate::error::Result;
+use crate::vocab::StopFactor;
 
 /// Stop the cluster service on this server, then shut down (or reboot) the OS.
 #[derive(Debug, Parser)]

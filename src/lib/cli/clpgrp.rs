@@ -2,9 +2,9 @@
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, client};
+use super::{Ctx, Program, client, reply_text};
 use crate::error::{ClpError, Result};
-use crate::ipc::Request;
+use crate::protocol::{ObjectKind, Rejection, Reply, Request};
 
 /// Operate groups.
 #[derive(Debug, Parser)]
@@ -57,10 +57,11 @@ impl Program for Args {
                 .iter()
                 .find(|g| g.name == *group)
                 .ok_or_else(|| {
-                    let names: Vec<&str> = snap.groups.iter().map(|g| g.name.as_str()).collect();
-                    ClpError::not_found(format!(
-                        "Invalid group name: {group}. Groups are: {}",
-                        names.join(", ")
+                    let known = snap.groups.iter().map(|g| g.name.clone()).collect();
+                    reply_text::rejection_error(&Rejection::unknown(
+                        ObjectKind::Group,
+                        group,
+                        known,
                     ))
                 })?;
             if let Some(server) = &g.current {
@@ -113,12 +114,13 @@ impl Program for Args {
             .any(|g| g.as_deref() == Some(""));
         let mut failures = Vec::new();
         for req in &requests {
-            match client::request(&ctx.paths, req, self.apito) {
-                Ok(_) => {}
-                Err(e)
-                    if all
-                        && e.kind == crate::ErrorKind::State
-                        && e.message.contains("already") => {}
+            let answer = client::call(&ctx.paths, req, self.apito).and_then(|reply| match reply {
+                Reply::Done { .. } => Ok(()),
+                Reply::Rejected(Rejection::AlreadyInState { .. }) if all => Ok(()),
+                Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
+            });
+            match answer {
+                Ok(()) => {}
                 Err(e) if all => failures.push(e),
                 Err(e) => return Err(e),
             }

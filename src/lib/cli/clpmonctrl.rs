@@ -2,9 +2,9 @@
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, client};
+use super::{Ctx, Program, client, reply_text};
 use crate::error::{ClpError, Result};
-use crate::ipc::{MonitorOp, Request};
+use crate::protocol::{MonitorOp, ObjectKind, Rejection, Request};
 
 /// Control monitor resources.
 #[derive(Debug, Parser)]
@@ -89,10 +89,11 @@ fn show(ctx: &mut Ctx, wanted: &[String]) -> Result<u8> {
     let snap = client::snapshot(&ctx.paths)?;
     for name in wanted {
         if !snap.monitors.iter().any(|m| m.name == *name) {
-            let names: Vec<&str> = snap.monitors.iter().map(|m| m.name.as_str()).collect();
-            return Err(ClpError::not_found(format!(
-                "Invalid monitor resource name: {name}. Monitors are: {}",
-                names.join(", ")
+            let known = snap.monitors.iter().map(|m| m.name.clone()).collect();
+            return Err(reply_text::rejection_error(&Rejection::unknown(
+                ObjectKind::Monitor,
+                name,
+                known,
             )));
         }
     }

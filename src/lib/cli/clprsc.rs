@@ -2,9 +2,9 @@
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, client};
+use super::{Ctx, Program, client, reply_text};
 use crate::error::{ClpError, Result};
-use crate::ipc::Request;
+use crate::protocol::{ObjectKind, Rejection, Request};
 
 /// Operate a single group resource.
 #[derive(Debug, Parser)]
@@ -49,14 +49,15 @@ impl Program for Args {
                 .flat_map(|g| g.resources.iter().map(move |r| (g, r)))
                 .find(|(_, r)| r.name == *resource);
             let Some((group, r)) = found else {
-                let names: Vec<&str> = snap
+                let known = snap
                     .groups
                     .iter()
-                    .flat_map(|g| g.resources.iter().map(|r| r.name.as_str()))
+                    .flat_map(|g| g.resources.iter().map(|r| r.name.clone()))
                     .collect();
-                return Err(ClpError::not_found(format!(
-                    "Invalid resource name: {resource}. Resources are: {}",
-                    names.join(", ")
+                return Err(reply_text::rejection_error(&Rejection::unknown(
+                    ObjectKind::Resource,
+                    resource,
+                    known,
                 )));
             };
             if r.status == crate::status::RunState::Online

@@ -22,6 +22,7 @@ pub mod clpstat;
 pub mod clpstdn;
 pub mod docgen;
 pub mod launch;
+pub mod reply_text;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

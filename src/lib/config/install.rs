@@ -15,7 +15,9 @@
 //! 4. the scripts tree, then clp.conf, are each exchanged with the staged ones
 //!    (`renameat2(RENAME_EXCHANGE)`): the previous ones stay whole in the
 //!    staging directory;
-//! 5. a running clpd is asked to reload. If it refuses, or does not answer,
+//! 5. a running clpd is asked to reload, through the function the caller
+//!    passes (asking is the transport's business, a layer above this one).
+//!    If it refuses, or does not answer,
 //!    both exchanges and the backup are undone, so the live files are the
 //!    previous ones (the same inodes), and the push fails with clpd's reason.
 //!    The running configuration and the files agree again; only a script
@@ -53,7 +55,14 @@ pub struct Pushed {
 /// On a refused configuration returns `Err` of kind `Config` whose message is the
 /// full report, and changes nothing. When clpd refuses to apply it, the previous
 /// configuration is put back and the error carries clpd's reason.
-pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool) -> Result<Pushed> {
+/// `reload` asks a running clpd to apply the installed files.
+pub fn push(
+    paths: &Paths,
+    src: &Path,
+    local_server: Option<&str>,
+    strict: bool,
+    reload: impl FnOnce() -> Reload,
+) -> Result<Pushed> {
     let conf = src.join(CONFIG_FILE);
     let scripts = src.join(SCRIPTS_DIR);
     if !conf.is_file() {
@@ -95,7 +104,7 @@ pub fn push(paths: &Paths, src: &Path, local_server: Option<&str>, strict: bool)
             return Err(ClpError::config(message));
         }
         // Warnings still matter when clpd refuses: they may say why.
-        let (backup, reloaded) = install(paths, &staging).map_err(|mut e| {
+        let (backup, reloaded) = install(paths, &staging, reload).map_err(|mut e| {
             e.message = format!("{}{}", checked.report, e.message);
             e
         })?;
@@ -146,35 +155,30 @@ fn stage(conf: &Path, scripts: &Path, staging: &Path) -> Result<()> {
     tree::sync_dir(staging)
 }
 
-/// What clpd answered to the reload request.
-enum Reload {
+/// What clpd answered when asked to apply the installed configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reload {
+    /// No clpd runs: it reads the new files when it starts.
     NotRunning,
+    /// clpd runs the new configuration; what it said.
     Applied(String),
+    /// clpd did not apply it (or did not answer): the previous files go back.
     Refused(ErrorKind, String),
-}
-
-/// Asks a running clpd to reload, and returns its answer.
-fn reload_daemon(paths: &Paths) -> Reload {
-    let request = crate::ipc::Request::Reload;
-    match crate::ipc::call(paths, &request, std::time::Duration::from_secs(60)) {
-        Ok(crate::ipc::Response::Ok { message }) => Reload::Applied(message),
-        Ok(crate::ipc::Response::Err { kind, message }) => Reload::Refused(kind, message),
-        Err(e) if e.kind == ErrorKind::NotRunning => Reload::NotRunning,
-        // No answer: clpd has most likely not read the new files yet, and will
-        // find the previous ones when it does.
-        Err(e) => Reload::Refused(e.kind, e.message),
-    }
 }
 
 /// Installs a staged configuration: backup, exchanges, reload; undoes all of
 /// it when clpd refuses the configuration.
-fn install(paths: &Paths, staging: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+fn install(
+    paths: &Paths,
+    staging: &Path,
+    reload: impl FnOnce() -> Reload,
+) -> Result<(Option<PathBuf>, Option<String>)> {
     let backup = Backup::save(paths)?;
     let swap = match Swap::apply(paths, staging) {
         Ok(swap) => swap,
         Err(e) => return Err(undo_backup(backup, e)),
     };
-    let (kind, why) = match reload_daemon(paths) {
+    let (kind, why) = match reload() {
         Reload::NotRunning => return finish(backup, None),
         Reload::Applied(message) => return finish(backup, Some(message)),
         Reload::Refused(kind, why) => (kind, why),

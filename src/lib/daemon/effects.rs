@@ -141,11 +141,7 @@ impl Daemon {
                 // Answered after the batch is flushed, so that what a command
                 // reports is already in status.json and state.json.
                 if let Some(tx) = self.replies.remove(&req) {
-                    let response = match reply {
-                        Ok(message) => Response::Ok { message },
-                        Err((kind, message)) => Response::Err { kind, message },
-                    };
-                    self.outbox.push((tx, response));
+                    self.outbox.push((tx, requests::to_reply(reply)));
                 }
             }
             Effect::KillScript { op } => {

@@ -59,9 +59,10 @@ use crate::engine::{
 };
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::exec::{Executor, Finished, Outcome};
-use crate::ipc::{self, Request, Response};
+use crate::ipc;
 use crate::model::{Cluster, MonitorKind};
 use crate::paths::Paths;
+use crate::protocol::{Reply, Request};
 pub use persist::write_atomically;
 use persist::{InFlight, StateFile};
 
@@ -82,7 +83,7 @@ enum Event {
     Signal(i32),
     Request {
         request: Request,
-        reply: Sender<Response>,
+        reply: Sender<Reply>,
     },
 }
 
@@ -163,9 +164,9 @@ struct Daemon {
     tags: HashMap<u64, Tag>,
     next_extra_tag: u64,
     timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
-    replies: HashMap<ReqId, Sender<Response>>,
+    replies: HashMap<ReqId, Sender<Reply>>,
     /// Answers waiting for the end of the batch.
-    outbox: Vec<(Sender<Response>, Response)>,
+    outbox: Vec<(Sender<Reply>, Reply)>,
     next_req: ReqId,
     epoch: Instant,
     epoch_ms: u64,

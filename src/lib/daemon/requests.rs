@@ -1,15 +1,117 @@
 //! What the clp programs ask over the socket, and the configuration reload.
+//!
+//! The one place where the protocol meets the engine: [`route`] turns a
+//! protocol request into an engine command (or work of the daemon's own), and
+//! [`to_reply`] turns the engine's answer into a protocol reply.
 
 use super::*;
+use crate::engine::{Object, Rejection as EngineRejection, Reply as EngineReply};
+use crate::protocol::{Activity, MonitorOp, ObjectKind, Rejection, Settled};
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Ping,
+    Reload,
+    Monitor {
+        op: MonitorOp,
+        monitors: Vec<String>,
+    },
+    Engine(Command),
+}
+
+fn route(request: Request) -> Route {
+    Route::Engine(match request {
+        Request::Ping => return Route::Ping,
+        Request::Reload => return Route::Reload,
+        Request::Monitor { op, monitors } => return Route::Monitor { op, monitors },
+        Request::StartService => Command::StartService,
+        Request::StopService { factor, then } => Command::StopService { factor, then },
+        Request::Suspend => Command::Suspend,
+        Request::Resume => Command::Resume,
+        Request::StartGroup { group } => Command::StartGroup { group },
+        Request::StopGroup { group } => Command::StopGroup { group },
+        Request::MoveGroup { group, dest } => Command::MoveGroup { group, dest },
+        Request::StartResource { resource, force } => Command::StartResource { resource, force },
+        Request::StopResource { resource, force } => Command::StopResource { resource, force },
+    })
+}
+
+/// The engine's answer as the protocol says it.
+pub(super) fn to_reply(reply: EngineReply) -> Reply {
+    match reply {
+        Ok(note) => Reply::Done { note },
+        Err(why) => Reply::Rejected(to_rejection(why)),
+    }
+}
+
+fn to_rejection(why: EngineRejection) -> Rejection {
+    let object_kind = |object: Object| match object {
+        Object::Group => ObjectKind::Group,
+        Object::Resource => ObjectKind::Resource,
+        Object::Server => ObjectKind::Server,
+    };
+    match why {
+        EngineRejection::ServiceNotRunning => Rejection::NotRunning,
+        EngineRejection::ServiceStopping => Rejection::Busy {
+            what: Activity::ServiceStopping,
+        },
+        EngineRejection::Unknown {
+            object,
+            name,
+            known,
+        } => Rejection::unknown(object_kind(object), name, known),
+        EngineRejection::GroupBusy { group, state } => Rejection::Busy {
+            what: Activity::Group { name: group, state },
+        },
+        EngineRejection::Already {
+            object,
+            name,
+            online,
+        } => Rejection::AlreadyInState {
+            object: object_kind(object),
+            name,
+            state: if online {
+                Settled::Online
+            } else {
+                Settled::Offline
+            },
+        },
+        EngineRejection::AlreadyOnServer { group, server } => Rejection::AlreadyInState {
+            object: ObjectKind::Group,
+            name: group,
+            state: Settled::OnServer { server },
+        },
+        EngineRejection::NoDestination { group, servers } => {
+            Rejection::NoDestination { group, servers }
+        }
+        EngineRejection::DependenciesOffline {
+            resource,
+            dependencies,
+        } => Rejection::DependenciesOffline {
+            resource,
+            dependencies,
+        },
+        EngineRejection::DependentsActive {
+            resource,
+            dependents,
+        } => Rejection::DependentsActive {
+            resource,
+            dependents,
+        },
+        EngineRejection::Failed { detail } => Rejection::Failed {
+            kind: ErrorKind::Failed,
+            detail,
+        },
+    }
+}
 
 impl Daemon {
-    pub(super) fn request(&mut self, request: Request, reply: Sender<Response>) {
-        let req = self.next_req;
-        self.next_req += 1;
-        let cmd = match request {
-            Request::Ping => {
-                let _ = reply.send(Response::Ok {
-                    message: format!(
+    pub(super) fn request(&mut self, request: Request, reply: Sender<Reply>) {
+        let cmd = match route(request) {
+            Route::Ping => {
+                let _ = reply.send(Reply::Done {
+                    note: format!(
                         "clpd {} (pid {})",
                         script::version_full(),
                         std::process::id()
@@ -17,84 +119,61 @@ impl Daemon {
                 });
                 return;
             }
-            Request::Reload => {
+            Route::Reload => {
                 // The answer says whether the new configuration is the running
                 // one: clpcfctrl --push puts the previous files back when it is not.
-                let response = match self.reload() {
-                    Ok(m) => Response::Ok { message: m },
+                let answer = match self.reload() {
+                    Ok(note) => Reply::Done { note },
                     Err(e) => {
                         warn!(target: "pm", "reload refused, the running configuration is kept: {e}");
-                        Response::Err {
+                        Reply::Rejected(Rejection::ReloadRefused {
                             kind: e.kind,
-                            message: format!(
-                                "{}; clpd keeps running the previous configuration",
-                                e.message.trim_end()
-                            ),
-                        }
+                            detail: e.message.trim_end().to_string(),
+                        })
                     }
                 };
-                let _ = reply.send(response);
+                let _ = reply.send(answer);
                 return;
             }
-            Request::Monitor { op, monitors } => {
+            Route::Monitor { op, monitors } => {
                 let _ = reply.send(self.monitor_request(op, monitors));
                 return;
             }
-            Request::StartService => Command::StartService,
-            Request::StopService { factor, then } => Command::StopService { factor, then },
-            Request::Suspend => Command::Suspend,
-            Request::Resume => Command::Resume,
-            Request::StartGroup { group } => Command::StartGroup { group },
-            Request::StopGroup { group } => Command::StopGroup { group },
-            Request::MoveGroup { group, dest } => Command::MoveGroup { group, dest },
-            Request::StartResource { resource, force } => {
-                Command::StartResource { resource, force }
-            }
-            Request::StopResource { resource, force } => Command::StopResource { resource, force },
+            Route::Engine(cmd) => cmd,
         };
+        let req = self.next_req;
+        self.next_req += 1;
         self.replies.insert(req, reply);
         info!(target: "rc", "command: {cmd:?}");
         self.core.push(CoreInput::Operator { req, cmd });
     }
 
     /// clpmonctrl's requests: checked names, then straight to the monitors.
-    pub(super) fn monitor_request(
-        &mut self,
-        op: ipc::MonitorOp,
-        monitors: Vec<String>,
-    ) -> Response {
+    pub(super) fn monitor_request(&mut self, op: MonitorOp, monitors: Vec<String>) -> Reply {
         let model = self.core.model().clone();
-        let unknown: Vec<&String> = monitors
+        let unknown: Vec<String> = monitors
             .iter()
             .filter(|m| model.monitor(m).is_none())
+            .cloned()
             .collect();
         if !unknown.is_empty() {
-            let names: Vec<&str> = model.monitors.iter().map(|m| m.name.as_str()).collect();
-            return Response::Err {
-                kind: ErrorKind::NotFound,
-                message: format!(
-                    "Invalid monitor resource name: {}. Monitors are: {}",
-                    unknown
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    names.join(", ")
-                ),
-            };
+            return Reply::Rejected(Rejection::Unknown {
+                object: ObjectKind::Monitor,
+                names: unknown,
+                known: model.monitors.iter().map(|m| m.name.clone()).collect(),
+            });
         }
         let input = match op {
-            ipc::MonitorOp::Suspend => MonInput::Suspend { monitors },
-            ipc::MonitorOp::Resume => MonInput::Resume { monitors },
-            ipc::MonitorOp::ClearCounters => MonInput::ClearCounters { monitors },
-            ipc::MonitorOp::DummyFailureOn | ipc::MonitorOp::DummyFailureOff => {
-                let on = op == ipc::MonitorOp::DummyFailureOn;
+            MonitorOp::Suspend => MonInput::Suspend { monitors },
+            MonitorOp::Resume => MonInput::Resume { monitors },
+            MonitorOp::ClearCounters => MonInput::ClearCounters { monitors },
+            MonitorOp::DummyFailureOn | MonitorOp::DummyFailureOff => {
+                let on = op == MonitorOp::DummyFailureOn;
                 if on && monitors.len() != 1 {
-                    return Response::Err {
-                        kind: ErrorKind::Usage,
-                        message: "dummy failure is enabled for one monitor at a time: -e -m NAME"
+                    return Reply::Rejected(Rejection::Invalid {
+                        reason: "dummy failure is enabled for one monitor at a time: -e -m NAME"
                             .into(),
-                    };
+                    });
                 }
                 MonInput::DummyFailure {
                     monitor: monitors.into_iter().next(),
@@ -104,8 +183,8 @@ impl Daemon {
         };
         info!(target: "rm", "clpmonctrl: {input:?}");
         self.core.push(input);
-        Response::Ok {
-            message: "done".into(),
+        Reply::Done {
+            note: "done".into(),
         }
     }
 
@@ -141,5 +220,140 @@ impl Daemon {
             }
             Err(why) => Err(ClpError::new(ErrorKind::State, why)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_requests_become_the_same_commands() {
+        let pairs = [
+            (Request::StartService, Command::StartService),
+            (
+                Request::StopService {
+                    factor: StopFactor::ServerShutdown,
+                    then: Some(OsAction::Reboot),
+                },
+                Command::StopService {
+                    factor: StopFactor::ServerShutdown,
+                    then: Some(OsAction::Reboot),
+                },
+            ),
+            (Request::Suspend, Command::Suspend),
+            (Request::Resume, Command::Resume),
+            (
+                Request::StartGroup { group: "g".into() },
+                Command::StartGroup { group: "g".into() },
+            ),
+            (
+                Request::StopGroup { group: "g".into() },
+                Command::StopGroup { group: "g".into() },
+            ),
+            (
+                Request::MoveGroup {
+                    group: "g".into(),
+                    dest: Some("n".into()),
+                },
+                Command::MoveGroup {
+                    group: "g".into(),
+                    dest: Some("n".into()),
+                },
+            ),
+            (
+                Request::StartResource {
+                    resource: "r".into(),
+                    force: true,
+                },
+                Command::StartResource {
+                    resource: "r".into(),
+                    force: true,
+                },
+            ),
+            (
+                Request::StopResource {
+                    resource: "r".into(),
+                    force: false,
+                },
+                Command::StopResource {
+                    resource: "r".into(),
+                    force: false,
+                },
+            ),
+        ];
+        for (request, command) in pairs {
+            assert_eq!(route(request), Route::Engine(command));
+        }
+        assert_eq!(route(Request::Ping), Route::Ping);
+        assert_eq!(route(Request::Reload), Route::Reload);
+    }
+
+    #[test]
+    fn engine_rejections_become_protocol_rejections_of_the_same_kind() {
+        let cases = [
+            (EngineRejection::ServiceNotRunning, Rejection::NotRunning),
+            (
+                EngineRejection::Already {
+                    object: Object::Resource,
+                    name: "r".into(),
+                    online: false,
+                },
+                Rejection::AlreadyInState {
+                    object: ObjectKind::Resource,
+                    name: "r".into(),
+                    state: Settled::Offline,
+                },
+            ),
+            (
+                EngineRejection::AlreadyOnServer {
+                    group: "g".into(),
+                    server: "n".into(),
+                },
+                Rejection::AlreadyInState {
+                    object: ObjectKind::Group,
+                    name: "g".into(),
+                    state: Settled::OnServer { server: "n".into() },
+                },
+            ),
+            (
+                EngineRejection::Unknown {
+                    object: Object::Server,
+                    name: "x".into(),
+                    known: vec!["n".into()],
+                },
+                Rejection::unknown(ObjectKind::Server, "x", vec!["n".into()]),
+            ),
+            (
+                EngineRejection::GroupBusy {
+                    group: "g".into(),
+                    state: None,
+                },
+                Rejection::Busy {
+                    what: Activity::Group {
+                        name: "g".into(),
+                        state: None,
+                    },
+                },
+            ),
+            (
+                EngineRejection::Failed {
+                    detail: "it broke".into(),
+                },
+                Rejection::Failed {
+                    kind: ErrorKind::Failed,
+                    detail: "it broke".into(),
+                },
+            ),
+        ];
+        for (engine, protocol) in cases {
+            assert_eq!(to_reply(Err(engine)), Reply::Rejected(protocol));
+        }
+        assert_eq!(
+            to_reply(Ok("started".into())),
+            Reply::Done {
+                note: "started".into()
+            }
+        );
     }
 }

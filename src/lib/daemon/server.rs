@@ -59,47 +59,18 @@ pub(super) fn spawn_listener(listener: UnixListener, tx: Sender<Event>) {
     }
 }
 
-/// Serves one connection: one request, one response.
-pub(super) fn serve(mut stream: UnixStream, tx: &Sender<Event>) {
-    if !ipc::peer_allowed(&stream) {
-        let _ = ipc::write_frame(
-            &mut stream,
-            &Response::Err {
-                kind: ErrorKind::Permission,
-                message: "only root (or clpd's own user) may send commands to clpd".into(),
-            },
-        );
-        return;
-    }
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-    let request: Request = match ipc::read_frame(&mut stream) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ipc::write_frame(
-                &mut stream,
-                &Response::Err {
-                    kind: ErrorKind::Usage,
-                    message: format!("bad request: {e}"),
-                },
-            );
-            return;
-        }
-    };
-    let (reply_tx, reply_rx) = mpsc::channel();
-    if tx
-        .send(Event::Request {
+/// Serves one connection: one request, answered by the loop.
+pub(super) fn serve(stream: UnixStream, tx: &Sender<Event>) {
+    ipc::serve(stream, |request| {
+        let (reply_tx, reply_rx) = mpsc::channel();
+        tx.send(Event::Request {
             request,
             reply: reply_tx,
         })
-        .is_err()
-    {
-        return;
-    }
-    // Operations may take as long as their scripts' timeouts.
-    if let Ok(response) = reply_rx.recv_timeout(Duration::from_secs(24 * 3600)) {
-        let _ = ipc::write_frame(&mut stream, &response);
-    }
+        .ok()?;
+        // Operations may take as long as their scripts' timeouts.
+        reply_rx.recv_timeout(Duration::from_secs(24 * 3600)).ok()
+    });
 }
 
 /// Tells a detaching parent that we are up (see `READY_FD_ENV`).

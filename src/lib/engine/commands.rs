@@ -1,6 +1,59 @@
 //! Operator commands (service, group, resource): their preconditions, rejections and plans.
 
 use super::*;
+use crate::vocab::RunState;
+
+/// Why the engine refuses a command, or how it failed: data, not prose. The
+/// daemon carries it to the protocol's rejection; the text an operator reads
+/// is rendered at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The cluster service is not running.
+    ServiceNotRunning,
+    /// The cluster service is stopping.
+    ServiceStopping,
+    /// No such object; `known` lists the names the model has.
+    Unknown {
+        object: Object,
+        name: String,
+        known: Vec<String>,
+    },
+    /// `group` is starting or stopping (`state`: its state, when it matters).
+    GroupBusy {
+        group: String,
+        state: Option<RunState>,
+    },
+    /// The object is already online (`online`) or offline.
+    Already {
+        object: Object,
+        name: String,
+        online: bool,
+    },
+    /// `group` is already active on `server`, the destination asked for.
+    AlreadyOnServer { group: String, server: String },
+    /// `group` has nowhere to go: no server of `servers` can take it.
+    NoDestination { group: String, servers: Vec<String> },
+    /// `resource` depends on `dependencies`, which are not online.
+    DependenciesOffline {
+        resource: String,
+        dependencies: Vec<String>,
+    },
+    /// `dependents` depend on `resource` and are not offline.
+    DependentsActive {
+        resource: String,
+        dependents: Vec<String>,
+    },
+    /// The operation ran and did not reach its goal.
+    Failed { detail: String },
+}
+
+/// The objects a command names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    Group,
+    Resource,
+    Server,
+}
 
 impl Engine {
     pub(super) fn command(
@@ -15,24 +68,12 @@ impl Engine {
                 effects.push(Effect::Reply { req, reply: r });
             }
         };
-        let not_running = || {
-            (
-                ErrorKind::State,
-                "the cluster service is not running; start it with clpcl -s".to_string(),
-            )
-        };
         match cmd {
             Command::StartService => match self.service {
                 Service::Online | Service::Suspended => {
                     reply(effects, Ok("already started".into()))
                 }
-                Service::Stopping { .. } => reply(
-                    effects,
-                    Err((
-                        ErrorKind::State,
-                        "the cluster service is stopping; try again when it is stopped".into(),
-                    )),
-                ),
+                Service::Stopping { .. } => reply(effects, Err(Rejection::ServiceStopping)),
                 Service::Offline => {
                     self.service = Service::Online;
                     let local = self.model.local_server.clone();
@@ -77,7 +118,9 @@ impl Engine {
                     reply(effects, Ok("suspended".into()));
                 }
                 Service::Suspended => reply(effects, Ok("already suspended".into())),
-                Service::Offline | Service::Stopping { .. } => reply(effects, Err(not_running())),
+                Service::Offline | Service::Stopping { .. } => {
+                    reply(effects, Err(Rejection::ServiceNotRunning))
+                }
             },
             Command::Resume => match self.service {
                 Service::Suspended => {
@@ -85,7 +128,9 @@ impl Engine {
                     reply(effects, Ok("resumed".into()));
                 }
                 Service::Online => reply(effects, Ok("not suspended".into())),
-                Service::Offline | Service::Stopping { .. } => reply(effects, Err(not_running())),
+                Service::Offline | Service::Stopping { .. } => {
+                    reply(effects, Err(Rejection::ServiceNotRunning))
+                }
             },
             Command::StartGroup { group } => {
                 let r = self.check_group_command(&group, true);
@@ -130,38 +175,28 @@ impl Engine {
             Command::MoveGroup { group, dest } => {
                 let local = self.model.local_server.clone();
                 let answer = if self.model.group(&group).is_none() {
-                    Err((ErrorKind::NotFound, self.unknown_group(&group)))
+                    Err(self.unknown_group(&group))
                 } else {
                     match dest {
-                        Some(d) if self.model.server(&d).is_none() => Err((
-                            ErrorKind::NotFound,
-                            format!(
-                                "Invalid server name: {d}. Servers are: {}",
-                                self.server_names()
-                            ),
-                        )),
-                        Some(d) if d == local => Err((
-                            ErrorKind::State,
-                            format!(
-                                "Group {group} is already on server {local}; there is no other server to move it to"
-                            ),
-                        )),
+                        Some(d) if self.model.server(&d).is_none() => Err(Rejection::Unknown {
+                            object: Object::Server,
+                            name: d,
+                            known: self.server_names(),
+                        }),
+                        Some(d) if d == local => {
+                            Err(Rejection::AlreadyOnServer { group, server: d })
+                        }
                         _ => match self.membership.destination(&self.model, &group) {
-                            Err(none) => Err((
-                                ErrorKind::State,
-                                format!(
-                                    "There is no appropriate destination for group {group}: {} ({})",
-                                    none.reason(),
-                                    none.local()
-                                ),
-                            )),
+                            Err(_) => Err(Rejection::NoDestination {
+                                group,
+                                servers: self.server_names(),
+                            }),
                             // Unreachable while the view holds this server only.
-                            Ok(dest) => Err((
-                                ErrorKind::State,
-                                format!(
+                            Ok(dest) => Err(Rejection::Failed {
+                                detail: format!(
                                     "Group {group} cannot be moved to {dest}: moving groups between servers is not supported by this version"
                                 ),
-                            )),
+                            }),
                         },
                     }
                 };
@@ -211,17 +246,11 @@ impl Engine {
             }
             Command::RestartResource { resource } => {
                 let Some(group) = self.group_of(&resource) else {
-                    reply(
-                        effects,
-                        Err((
-                            ErrorKind::NotFound,
-                            format!("Invalid resource name: {resource}"),
-                        )),
-                    );
+                    reply(effects, Err(self.unknown_resource(&resource)));
                     return;
                 };
                 if self.service != Service::Online {
-                    reply(effects, Err(not_running()));
+                    reply(effects, Err(Rejection::ServiceNotRunning));
                     return;
                 }
                 effects.push(Effect::Alert(AlertRef::new("rc", 80, &[&resource])));
@@ -241,14 +270,11 @@ impl Engine {
             }
             Command::RestartGroup { group } => {
                 if self.model.group(&group).is_none() {
-                    reply(
-                        effects,
-                        Err((ErrorKind::NotFound, self.unknown_group(&group))),
-                    );
+                    reply(effects, Err(self.unknown_group(&group)));
                     return;
                 }
                 if self.service != Service::Online {
-                    reply(effects, Err(not_running()));
+                    reply(effects, Err(Rejection::ServiceNotRunning));
                     return;
                 }
                 effects.push(Effect::Alert(AlertRef::new("rc", 70, &[&group])));
@@ -289,60 +315,45 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    pub(super) fn unknown_group(&self, group: &str) -> String {
-        let names: Vec<&str> = self.model.groups.iter().map(|g| g.name.as_str()).collect();
-        format!(
-            "Invalid group name: {group}. Groups are: {}",
-            names.join(", ")
-        )
+    pub(super) fn unknown_group(&self, group: &str) -> Rejection {
+        Rejection::Unknown {
+            object: Object::Group,
+            name: group.to_string(),
+            known: self.model.groups.iter().map(|g| g.name.clone()).collect(),
+        }
     }
 
-    pub(super) fn server_names(&self) -> String {
-        self.model
-            .servers
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+    pub(super) fn server_names(&self) -> Vec<String> {
+        self.model.servers.iter().map(|s| s.name.clone()).collect()
     }
 
     /// Checks a group start (`start`) or stop command.
-    pub(super) fn check_group_command(
-        &self,
-        group: &str,
-        start: bool,
-    ) -> Result<(), (ErrorKind, String)> {
+    pub(super) fn check_group_command(&self, group: &str, start: bool) -> Result<(), Rejection> {
         if self.model.group(group).is_none() {
-            return Err((ErrorKind::NotFound, self.unknown_group(group)));
+            return Err(self.unknown_group(group));
         }
         if self.service != Service::Online {
-            return Err((
-                ErrorKind::State,
-                "the cluster service is not running; start it with clpcl -s".into(),
-            ));
+            return Err(Rejection::ServiceNotRunning);
         }
         if self.groups.get(group).is_some_and(|g| g.plan != Plan::Idle) {
-            return Err((
-                ErrorKind::State,
-                format!(
-                    "group {group} is busy ({}); try again when it has settled",
-                    self.group_state(group).as_str()
-                ),
-            ));
+            return Err(Rejection::GroupBusy {
+                group: group.to_string(),
+                state: Some(self.group_state(group)),
+            });
         }
         let members = self.members(group);
         let states: Vec<&ResState> = members
             .iter()
             .filter_map(|r| self.resources.get(r).map(|x| &x.state))
             .collect();
-        if start && !states.is_empty() && states.iter().all(|s| s.is_online()) {
-            return Err((ErrorKind::State, format!("group {group} is already online")));
-        }
-        if !start && states.iter().all(|s| s.is_offline()) {
-            return Err((
-                ErrorKind::State,
-                format!("group {group} is already offline"),
-            ));
+        let already = (start && !states.is_empty() && states.iter().all(|s| s.is_online()))
+            || (!start && states.iter().all(|s| s.is_offline()));
+        if already {
+            return Err(Rejection::Already {
+                object: Object::Group,
+                name: group.to_string(),
+                online: start,
+            });
         }
         Ok(())
     }
@@ -383,28 +394,19 @@ impl Engine {
 
     /// What every clprsc command needs: a known resource, a running service
     /// and a settled group. Returns the resource's group.
-    pub(super) fn check_resource_command(
-        &self,
-        resource: &str,
-    ) -> Result<String, (ErrorKind, String)> {
+    pub(super) fn check_resource_command(&self, resource: &str) -> Result<String, Rejection> {
         let Some(group) = self.group_of(resource) else {
-            return Err((ErrorKind::NotFound, self.unknown_resource(resource)));
+            return Err(self.unknown_resource(resource));
         };
         if self.service != Service::Online {
-            return Err((
-                ErrorKind::State,
-                "the cluster service is not running; start it with clpcl -s".into(),
-            ));
+            return Err(Rejection::ServiceNotRunning);
         }
         if self
             .groups
             .get(&group)
             .is_some_and(|g| g.plan != Plan::Idle)
         {
-            return Err((
-                ErrorKind::State,
-                format!("group {group} is busy; try again when it has settled"),
-            ));
+            return Err(Rejection::GroupBusy { group, state: None });
         }
         Ok(group)
     }
@@ -413,17 +415,18 @@ impl Engine {
         &self,
         resource: &str,
         force: bool,
-    ) -> Result<(String, BTreeSet<String>), (ErrorKind, String)> {
+    ) -> Result<(String, BTreeSet<String>), Rejection> {
         let group = self.check_resource_command(resource)?;
         if self
             .resources
             .get(resource)
             .is_some_and(|r| r.state.is_online())
         {
-            return Err((
-                ErrorKind::State,
-                format!("resource {resource} is already online"),
-            ));
+            return Err(Rejection::Already {
+                object: Object::Resource,
+                name: resource.to_string(),
+                online: true,
+            });
         }
         let deps = self.dependencies_closure(resource);
         let offline: Vec<&String> = deps
@@ -436,17 +439,10 @@ impl Engine {
             })
             .collect();
         if !offline.is_empty() && !force {
-            return Err((
-                ErrorKind::State,
-                format!(
-                    "resource {resource} depends on {}, which is not online; start it first or use -f",
-                    offline
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            return Err(Rejection::DependenciesOffline {
+                resource: resource.to_string(),
+                dependencies: offline.into_iter().cloned().collect(),
+            });
         }
         let mut targets: BTreeSet<String> = offline.into_iter().cloned().collect();
         targets.insert(resource.to_string());
@@ -457,17 +453,18 @@ impl Engine {
         &self,
         resource: &str,
         force: bool,
-    ) -> Result<(String, BTreeSet<String>), (ErrorKind, String)> {
+    ) -> Result<(String, BTreeSet<String>), Rejection> {
         let group = self.check_resource_command(resource)?;
         if self
             .resources
             .get(resource)
             .is_some_and(|r| r.state.is_offline())
         {
-            return Err((
-                ErrorKind::State,
-                format!("resource {resource} is already offline"),
-            ));
+            return Err(Rejection::Already {
+                object: Object::Resource,
+                name: resource.to_string(),
+                online: false,
+            });
         }
         let closure = self.dependents_closure(&group, resource);
         let active: Vec<&String> = closure
@@ -481,31 +478,27 @@ impl Engine {
             })
             .collect();
         if !active.is_empty() && !force {
-            return Err((
-                ErrorKind::State,
-                format!(
-                    "{} depend(s) on resource {resource} and is not offline; stop it first or use -f",
-                    active
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            return Err(Rejection::DependentsActive {
+                resource: resource.to_string(),
+                dependents: active.into_iter().cloned().collect(),
+            });
         }
         Ok((group, closure))
     }
 
-    pub(super) fn unknown_resource(&self, resource: &str) -> String {
-        let names: Vec<&str> = self
-            .model
-            .resources
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect();
-        format!(
-            "Invalid resource name: {resource}. Resources are: {}",
-            names.join(", ")
-        )
+    pub(super) fn unknown_resource(&self, resource: &str) -> Rejection {
+        Rejection::Unknown {
+            object: Object::Resource,
+            name: resource.to_string(),
+            known: self
+                .model
+                .resources
+                .iter()
+                .map(|r| r.name.clone())
+                .collect(),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -323,12 +323,13 @@ fn a_move_has_no_destination_on_one_server() {
         CoreEffect::Engine(Effect::Reply { req: 4, reply }) => Some(reply.clone()),
         _ => None,
     });
-    let Some(Err((_, message))) = reply else {
-        panic!("no refusal: {e:?}")
-    };
     assert_eq!(
-        message,
-        "There is no appropriate destination for group g: this cluster has one server (node1)"
+        reply,
+        Some(Err(super::Rejection::NoDestination {
+            group: "g".into(),
+            servers: vec!["node1".into()],
+        })),
+        "{e:?}"
     );
     assert_eq!(sim.core.membership().up_servers(), vec!["node1"]);
 }

@@ -31,6 +31,7 @@ pub mod resource;
 pub mod storm;
 
 mod commands;
+pub use commands::{Object, Rejection};
 pub mod core;
 #[cfg(test)]
 mod core_tests;
@@ -47,7 +48,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorKind;
 use crate::model::{Cluster, ResourceFinalAction, StallAction};
 pub use crate::vocab::{ClpEvent, OsAction, StopFactor};
 use membership::Membership;
@@ -137,8 +137,8 @@ pub enum Input {
     AsyncExited { resource: String, pid: u32 },
 }
 
-/// The answer to a request.
-pub type Reply = Result<String, (ErrorKind, String)>;
+/// The answer to a request: how it ended, or why not.
+pub type Reply = Result<String, Rejection>;
 
 /// What the daemon must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

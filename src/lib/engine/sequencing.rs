@@ -252,13 +252,12 @@ impl Engine {
                 Some(if online {
                     Ok(format!("group {g} is online"))
                 } else {
-                    Err((
-                        ErrorKind::Failed,
-                        format!(
+                    Err(Rejection::Failed {
+                        detail: format!(
                             "group {g} did not start: {}",
                             non_empty(failure(g), "it was stopped")
                         ),
-                    ))
+                    })
                 })
             }
             Wait::GroupOffline(g) => {
@@ -273,13 +272,12 @@ impl Engine {
                 Some(if offline {
                     Ok(format!("group {g} is offline"))
                 } else {
-                    Err((
-                        ErrorKind::Failed,
-                        format!(
+                    Err(Rejection::Failed {
+                        detail: format!(
                             "group {g} did not stop: {}",
                             non_empty(failure(g), "it was started")
                         ),
-                    ))
+                    })
                 })
             }
             Wait::ResourceOnline(r) | Wait::ResourceOffline(r) => {
@@ -297,9 +295,8 @@ impl Engine {
                 Some(if ok {
                     Ok(format!("resource {r} is {}", rt.state.public().as_str()))
                 } else {
-                    Err((
-                        ErrorKind::Failed,
-                        format!(
+                    Err(Rejection::Failed {
+                        detail: format!(
                             "resource {r} is {}{}",
                             rt.state.public().as_str(),
                             rt.state
@@ -307,7 +304,7 @@ impl Engine {
                                 .map(|c| format!(": {c}"))
                                 .unwrap_or_default()
                         ),
-                    ))
+                    })
                 })
             }
             Wait::ServiceOffline => (self.service == Service::Offline).then(|| {
@@ -324,13 +321,12 @@ impl Engine {
                 if failed.is_empty() {
                     Ok("stopped".into())
                 } else {
-                    Err((
-                        ErrorKind::Failed,
-                        format!(
+                    Err(Rejection::Failed {
+                        detail: format!(
                             "the cluster service stopped, but not every resource did: {}",
                             failed.join("; ")
                         ),
-                    ))
+                    })
                 }
             }),
         }

@@ -364,7 +364,7 @@ fn deactivation_failure_retries_then_shuts_down() {
     assert!(e.contains(&Effect::ServiceStopped));
     assert!(e.contains(&Effect::Os(OsAction::Shutdown)));
     assert_eq!(sim.state("a"), RunState::OfflineFailure);
-    assert!(matches!(reply(&e, 2), Some(Err((ErrorKind::Failed, _)))));
+    assert!(matches!(reply(&e, 2), Some(Err(Rejection::Failed { .. }))));
 }
 
 #[test]
@@ -454,21 +454,20 @@ fn asynchronous_start_keeps_the_pid_for_stop() {
 fn group_commands_answer_and_refuse_clearly() {
     let mut sim = Sim::new(three());
     let e = sim.cmd(1, Command::StartGroup { group: "g".into() });
-    assert!(matches!(reply(&e, 1), Some(Err((ErrorKind::State, m))) if m.contains("clpcl -s")));
+    assert_eq!(reply(&e, 1), Some(Err(Rejection::ServiceNotRunning)));
     let e = sim.cmd(
         1,
         Command::StartGroup {
             group: "web".into(),
         },
     );
-    assert!(
-        matches!(reply(&e, 1), Some(Err((ErrorKind::NotFound, m))) if m == "Invalid group name: web. Groups are: g")
-    );
+    assert!(matches!(reply(&e, 1), Some(Err(Rejection::Unknown { known, .. })) if known == ["g"]));
     start_all(&mut sim);
     let e = sim.cmd(2, Command::StartGroup { group: "g".into() });
-    assert!(
-        matches!(reply(&e, 2), Some(Err((ErrorKind::State, m))) if m.contains("already online"))
-    );
+    assert!(matches!(
+        reply(&e, 2),
+        Some(Err(Rejection::Already { online: true, .. }))
+    ));
     let e = sim.cmd(
         3,
         Command::MoveGroup {
@@ -476,9 +475,10 @@ fn group_commands_answer_and_refuse_clearly() {
             dest: None,
         },
     );
-    assert!(
-        matches!(reply(&e, 3), Some(Err((ErrorKind::State, m))) if m.contains("no appropriate destination"))
-    );
+    assert!(matches!(
+        reply(&e, 3),
+        Some(Err(Rejection::NoDestination { .. }))
+    ));
     let e = sim.cmd(
         4,
         Command::MoveGroup {
@@ -486,7 +486,13 @@ fn group_commands_answer_and_refuse_clearly() {
             dest: Some("other".into()),
         },
     );
-    assert!(matches!(reply(&e, 4), Some(Err((ErrorKind::NotFound, _)))));
+    assert!(matches!(
+        reply(&e, 4),
+        Some(Err(Rejection::Unknown {
+            object: Object::Server,
+            ..
+        }))
+    ));
 
     let e = sim.cmd(5, Command::StopGroup { group: "g".into() });
     assert!(reply(&e, 5).is_none(), "answered when stopped");
@@ -521,7 +527,7 @@ fn single_resource_commands_respect_dependencies() {
         },
     );
     assert!(
-        matches!(reply(&e, 2), Some(Err((ErrorKind::State, m))) if m.contains("r2") && m.contains("-f"))
+        matches!(reply(&e, 2), Some(Err(Rejection::DependentsActive { dependents, .. })) if dependents == ["r2"])
     );
     let e = sim.cmd(
         3,
@@ -548,7 +554,7 @@ fn single_resource_commands_respect_dependencies() {
         },
     );
     assert!(
-        matches!(reply(&e, 4), Some(Err((ErrorKind::State, m))) if m.contains("depends on r1"))
+        matches!(reply(&e, 4), Some(Err(Rejection::DependenciesOffline { dependencies, .. })) if dependencies == ["r1"])
     );
     let e = sim.cmd(
         5,

@@ -1,0 +1,63 @@
+//! What a program asks clpd to do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::{OsAction, StopFactor};
+
+/// One request. Names are the operator's words (group, resource, monitor and
+/// server names as written in clp.conf); the daemon checks them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Is the daemon alive? (answered at once)
+    Ping,
+    /// Start the cluster service (`clpcl -s` on a running clpd).
+    StartService,
+    /// Stop the cluster service for `factor` (what stop.sh sees in
+    /// `CLP_FACTOR`), then carry out `then` (clpdown, clpstdn).
+    StopService {
+        factor: StopFactor,
+        then: Option<OsAction>,
+    },
+    /// Suspend the cluster service: monitoring stops, groups stay.
+    Suspend,
+    /// Resume after [`Request::Suspend`].
+    Resume,
+    StartGroup {
+        group: String,
+    },
+    StopGroup {
+        group: String,
+    },
+    /// Move `group` (to `dest`, or wherever the policy says).
+    MoveGroup {
+        group: String,
+        dest: Option<String>,
+    },
+    /// Start one resource; `force`: also what it depends on.
+    StartResource {
+        resource: String,
+        force: bool,
+    },
+    /// Stop one resource; `force`: also what depends on it.
+    StopResource {
+        resource: String,
+        force: bool,
+    },
+    /// Re-read etc/clp/clp.conf.
+    Reload,
+    /// clpmonctrl: act on monitors (empty list = all).
+    Monitor {
+        op: MonitorOp,
+        monitors: Vec<String>,
+    },
+}
+
+/// What clpmonctrl asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MonitorOp {
+    Suspend,
+    Resume,
+    ClearCounters,
+    DummyFailureOn,
+    DummyFailureOff,
+}

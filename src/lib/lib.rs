@@ -1,7 +1,9 @@
 //! clp: a high-availability supervisor compatible with CLUSTERPRO X SingleServerSafe.
 //!
 //! The binaries in `src/bin/` are thin: each calls [`cli::main`] with its own
-//! argument type. Everything else lives here; see ARCHITECTURE.md for the map.
+//! argument type. Everything else lives here. The map of the house (layers,
+//! data flow, the engine core, where a new resource kind, monitor kind or
+//! transport goes) is `ARCHITECTURE.md` at the root of the repository.
 
 pub mod alert;
 pub mod cli;

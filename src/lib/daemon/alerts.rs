@@ -119,7 +119,7 @@ impl Daemon {
         }
         if alert.level == crate::alert::Level::Error && self.error_snapshots.claim() {
             self.timers.push(Reverse((
-                Instant::now() + ERROR_SNAPSHOT_DELAY,
+                self.clock.now() + ERROR_SNAPSHOT_DELAY,
                 TimerKey::ErrorSnapshot(alert.module.clone()),
             )));
         }

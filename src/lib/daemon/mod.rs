@@ -31,6 +31,7 @@ mod publish;
 mod requests;
 mod resources;
 mod restart;
+mod seams;
 mod server;
 mod start;
 
@@ -157,7 +158,10 @@ struct Daemon {
     core: Core,
     /// Probe workers of the active monitors that have one.
     workers: HashMap<String, crate::monitor::ProbeWorker>,
-    executor: Executor,
+    /// Runs scripts and watches processes (the executor; a recorder in tests).
+    executor: Box<dyn seams::Spawner>,
+    /// The time of timers and of the engine core (fake in tests).
+    clock: Box<dyn seams::Clock>,
     events: Sender<Event>,
     alerts: AlertWriter,
     logs: Option<Arc<crate::log::ModuleLogs>>,
@@ -183,14 +187,15 @@ struct Daemon {
 
 impl Daemon {
     fn now(&self) -> Millis {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        let elapsed = self.clock.now().saturating_duration_since(self.epoch);
+        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The time as the engine core takes it.
-    fn clock(&self) -> Now {
+    fn time(&self) -> Now {
         Now {
             mono: self.now(),
-            unix_secs: unix_now(),
+            unix_secs: self.clock.unix_secs(),
         }
     }
 
@@ -200,8 +205,10 @@ impl Daemon {
             return;
         };
         let every = Duration::from_micros(usec / 2).max(Duration::from_millis(100));
-        self.timers
-            .push(Reverse((Instant::now() + every, TimerKey::SystemdWatchdog)));
+        self.timers.push(Reverse((
+            self.clock.now() + every,
+            TimerKey::SystemdWatchdog,
+        )));
     }
 
     fn main_loop(&mut self, rx: &Receiver<Event>) {
@@ -209,7 +216,7 @@ impl Daemon {
             let timeout = self
                 .timers
                 .peek()
-                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
+                .map(|Reverse((at, _))| at.saturating_duration_since(self.clock.now()))
                 .unwrap_or(Duration::from_secs(3600));
             match rx.recv_timeout(timeout) {
                 Ok(event) => {
@@ -238,7 +245,7 @@ impl Daemon {
     }
 
     fn fire_timers(&mut self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         while let Some(Reverse((at, _))) = self.timers.peek() {
             if *at > now {
                 break;
@@ -306,16 +313,10 @@ impl Daemon {
     /// Lets the engine core work through what is queued, carrying out each
     /// step's effects before the next (they may queue inputs of their own).
     fn drain(&mut self) {
-        while let Some(effects) = self.core.step(self.clock()) {
+        while let Some(effects) = self.core.step(self.time()) {
             self.carry_out(effects);
         }
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn outcome_text(outcome: Outcome) -> String {

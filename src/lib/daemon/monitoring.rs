@@ -30,7 +30,7 @@ impl Daemon {
                 after,
             } => {
                 self.timers.push(Reverse((
-                    Instant::now() + after,
+                    self.clock.now() + after,
                     TimerKey::Monitor(monitor, timer),
                 )));
             }

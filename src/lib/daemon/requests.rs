@@ -211,7 +211,7 @@ impl Daemon {
             ));
         }
         let model = Arc::new(model);
-        match self.core.reload(model, self.clock()) {
+        match self.core.reload(model, self.time()) {
             Ok(effects) => {
                 self.config_digest = digest;
                 self.carry_out(effects);

@@ -61,7 +61,7 @@ impl Daemon {
         if state.engine.service_online && same_boot {
             info!(target: "pm", "clpd was not stopped cleanly: taking over what it had started");
             let engine_state = self.verified(&state.engine);
-            let effects = self.core.adopt(&engine_state, self.clock());
+            let effects = self.core.adopt(&engine_state, self.time());
             self.adopt_async_pids();
             self.carry_out(effects);
         } else if state.stopped_by_operator && same_boot && !start_requested {

@@ -71,45 +71,19 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let listener = bind(&socket)?;
     spawn_listener(listener, tx.clone());
 
-    let epoch = Instant::now();
-    let (epoch_ms, _) = snapshot::wall_clock();
-    let model = Arc::new(model);
-    let syslog = crate::alert::SyslogSender::new(&paths, &model.settings.alerts);
-    let mut core = Core::new(
-        model,
-        crate::monitor::RUNNABLE,
-        Now {
-            mono: 0,
-            unix_secs: unix_now(),
+    let mut daemon = Daemon::new(
+        Parts {
+            paths: paths.clone(),
+            model: Arc::new(model),
+            config_digest: digest,
+            executor: Box::new(executor),
+            clock: Box::new(seams::SystemClock),
+            events: tx.clone(),
+            alerts,
+            logs: Some(logs.logs().clone()),
         },
+        persist::monotonic_ms(),
     );
-    core.monitors_mut().set_clock_base(persist::monotonic_ms());
-    let mut daemon = Daemon {
-        paths: paths.clone(),
-        host: script::HostInfo::detect(),
-        core,
-        workers: HashMap::new(),
-        executor,
-        events: tx.clone(),
-        alerts,
-        logs: Some(logs.logs().clone()),
-        tags: HashMap::new(),
-        next_extra_tag: 0,
-        timers: BinaryHeap::new(),
-        replies: HashMap::new(),
-        outbox: Vec::new(),
-        next_req: 1,
-        epoch,
-        epoch_ms,
-        exiting: false,
-        boot_id: persist::boot_id(),
-        config_digest: digest,
-        last_snapshot: None,
-        last_state: None,
-        syslog,
-        mailer: crate::alert::Mailer::default(),
-        error_snapshots: ErrorSnapshots::default(),
-    };
     daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
     daemon.recover_or_start(start_requested);
     daemon.flush();
@@ -148,4 +122,63 @@ pub(super) fn load_config(paths: &Paths, local: &str) -> Result<(Cluster, String
     };
     let bytes = std::fs::read(&file).map_err(|e| ClpError::io("cannot read", &file, e))?;
     Ok((cluster, crate::status::digest(&bytes)))
+}
+
+/// What a daemon is made of besides its own state.
+pub(super) struct Parts {
+    pub(super) paths: Paths,
+    pub(super) model: Arc<Cluster>,
+    pub(super) config_digest: String,
+    pub(super) executor: Box<dyn seams::Spawner>,
+    pub(super) clock: Box<dyn seams::Clock>,
+    pub(super) events: Sender<Event>,
+    pub(super) alerts: AlertWriter,
+    pub(super) logs: Option<Arc<crate::log::ModuleLogs>>,
+}
+
+impl Daemon {
+    /// A daemon that has not looked at what a previous clpd left yet.
+    /// `clock_base_ms`: the system's monotonic clock now, in ms (restart
+    /// history survives a restart of clpd on it).
+    pub(super) fn new(parts: Parts, clock_base_ms: u64) -> Daemon {
+        let epoch = parts.clock.now();
+        let (epoch_ms, _) = snapshot::wall_clock();
+        let syslog = crate::alert::SyslogSender::new(&parts.paths, &parts.model.settings.alerts);
+        let mut core = Core::new(
+            parts.model,
+            crate::monitor::RUNNABLE,
+            Now {
+                mono: 0,
+                unix_secs: parts.clock.unix_secs(),
+            },
+        );
+        core.monitors_mut().set_clock_base(clock_base_ms);
+        Daemon {
+            paths: parts.paths,
+            host: script::HostInfo::detect(),
+            core,
+            workers: HashMap::new(),
+            executor: parts.executor,
+            clock: parts.clock,
+            events: parts.events,
+            alerts: parts.alerts,
+            logs: parts.logs,
+            tags: HashMap::new(),
+            next_extra_tag: 0,
+            timers: BinaryHeap::new(),
+            replies: HashMap::new(),
+            outbox: Vec::new(),
+            next_req: 1,
+            epoch,
+            epoch_ms,
+            exiting: false,
+            boot_id: persist::boot_id(),
+            config_digest: parts.config_digest,
+            last_snapshot: None,
+            last_state: None,
+            syslog,
+            mailer: crate::alert::Mailer::default(),
+            error_snapshots: ErrorSnapshots::default(),
+        }
+    }
 }

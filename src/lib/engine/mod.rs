@@ -22,6 +22,8 @@
 //! and plans operator commands; `persistence` is what survives a restart of
 //! clpd and a reload.
 
+#[cfg(test)]
+mod generation_tests;
 pub mod monitor;
 #[cfg(test)]
 mod monitor_storm_tests;
@@ -283,6 +285,10 @@ pub struct Engine {
     waits: Vec<(ReqId, Wait)>,
     /// Reboot-type final actions still allowed (the daemon keeps it current).
     reboot_budget: u32,
+    /// Bumped by every input, adoption and reload: what the engine shows or
+    /// persists may have changed. Inputs are rare (commands, scripts ending),
+    /// so no finer tracking is worth its risk here.
+    generation: u64,
 }
 
 impl Engine {
@@ -314,7 +320,14 @@ impl Engine {
             next_op: 1,
             waits: Vec::new(),
             reboot_budget: u32::MAX,
+            generation: 0,
         }
+    }
+
+    /// Changes whenever the engine's visible or persisted state may have
+    /// changed: the daemon rebuilds its status snapshot and state only then.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// How many reboot-type final actions may still run (rm 100 beyond).
@@ -394,6 +407,7 @@ impl Engine {
 
     /// Handles one input; returns the effects.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        self.generation += 1;
         let mut effects = Vec::new();
         match input {
             Input::Command { req, cmd } => self.command(req, cmd, now, &mut effects),

@@ -74,6 +74,8 @@ pub(super) struct Publisher {
     pacing: WritePacing,
     published: Arc<Published>,
     last_state: Option<StateFile>,
+    /// The last save of the state failed: try again at every flush.
+    state_unsaved: bool,
 }
 
 impl Publisher {
@@ -84,6 +86,7 @@ impl Publisher {
             pacing: WritePacing::default(),
             published: Arc::new(Published::new()),
             last_state: None,
+            state_unsaved: false,
         }
     }
 
@@ -114,7 +117,7 @@ impl Daemon {
         self.publisher.seen = Some(generations);
         // A durable flush follows changes the engines do not count (the reboot
         // budget): it always looks.
-        if moved || durable {
+        if moved || durable || self.publisher.state_unsaved {
             self.save_state(durable);
         }
         self.publisher.unwritten |= moved;
@@ -170,8 +173,14 @@ impl Daemon {
         };
         if self.publisher.last_state.as_ref() != Some(&state) {
             match persist::save(&persist::state_path(&self.paths), &state, durable) {
-                Ok(()) => self.publisher.last_state = Some(state),
-                Err(e) => error!(target: "pm", "cannot persist the state: {e}"),
+                Ok(()) => {
+                    self.publisher.last_state = Some(state);
+                    self.publisher.state_unsaved = false;
+                }
+                Err(e) => {
+                    error!(target: "pm", "cannot persist the state: {e}");
+                    self.publisher.state_unsaved = true;
+                }
             }
         }
     }

@@ -219,7 +219,7 @@ fn write_bundle(
 
     // The status snapshot and the persisted state.
     b.add_file_tail(
-        &paths.run_dir().join(crate::status::SNAPSHOT_FILE),
+        &crate::status::snapshot_path(paths),
         "status/status.json",
         FILE_CAP,
         Some("no status snapshot (clpd has not run since boot?)"),

@@ -513,10 +513,15 @@ impl Rig {
         self.wait_gone(pid, "clpd after SIGTERM");
     }
 
-    /// `kill -9` of clpd; waits until it is gone.
+    /// `kill -9` of clpd; waits until it is gone and its lock is free.
     pub fn kill_daemon(&self) -> i32 {
         let pid = self.signal_daemon(Signal::SIGKILL);
         self.wait_gone(pid, "clpd after SIGKILL");
+        // The main thread is a zombie before the other threads have ended;
+        // the lock (and the socket) close with the last of them.
+        self.wait_for("the killed clpd's lock to be free", || {
+            self.daemon_pid().is_none().then_some(())
+        });
         pid
     }
 

@@ -30,6 +30,7 @@ mod monitor_psw_mtw;
 mod monitor_recovery;
 mod monitor_system_io;
 mod monitor_system_net;
+mod publish;
 mod push_pull;
 mod push_safety;
 mod roundtrip;

@@ -78,26 +78,9 @@ pub fn request(paths: &Paths, request: &Request, timeout_secs: u64) -> Result<St
     super::reply_text::into_result(call(paths, request, timeout_secs)?)
 }
 
-/// The snapshot written by the running clpd.
+/// The snapshot written by the running clpd (see [`crate::status::read`]).
 pub fn snapshot(paths: &Paths) -> Result<Snapshot> {
-    let file = paths.run_dir().join(crate::status::SNAPSHOT_FILE);
-    match pidfile::probe(paths)? {
-        DaemonState::NotRunning => {
-            return Err(ClpError::new(
-                ErrorKind::NotRunning,
-                "clpd is not running; start the cluster service with clpcl -s",
-            ));
-        }
-        DaemonState::Running(_) => {}
-    }
-    let bytes = std::fs::read(&file)
-        .map_err(|e| ClpError::io("cannot read the status snapshot", &file, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ClpError::failed(format!(
-            "{}: unreadable status snapshot: {e}",
-            file.display()
-        ))
-    })
+    crate::status::read(paths)
 }
 
 /// The local server's name as the running configuration sees it.

@@ -2,26 +2,20 @@
 //! (from the installed clp.conf), in CLUSTERPRO's layouts or as JSON.
 //!
 //! Status views never talk to clpd: they read `run/clp/status.json`, which clpd
-//! rewrites atomically after every batch of events. Reading a file is only
-//! trustworthy when its writer is alive, so the daemon's lock decides first:
-//! no lock holder means clpd is not running (whatever the file says), and a
-//! snapshot written by another pid than the lock holder is stale (a previous
-//! clpd wrote it; the new one has not yet). Both are exit code 6.
+//! rewrites atomically when what it shows changed, through the one reader
+//! ([`crate::status::read`]) that also tells a stale snapshot or a dead daemon
+//! from a live one (exit code 6).
 //!
 //! Configuration views need no daemon: they validate the installed clp.conf.
-
-use std::fs;
-use std::path::Path;
 
 use clap::{ArgGroup, Parser};
 
 use super::{Ctx, Program, local_server_name};
 use crate::config;
-use crate::error::{ClpError, ErrorKind, Result};
+use crate::error::{ClpError, Result};
 use crate::paths::Paths;
-use crate::pidfile::{self, DaemonState};
+use crate::status::SCHEMA_VERSION;
 use crate::status::render::{self, Section};
-use crate::status::{SCHEMA_VERSION, SNAPSHOT_FILE, Snapshot};
 
 /// Show the cluster status or the cluster configuration.
 #[derive(Debug, Parser)]
@@ -126,7 +120,7 @@ impl Program for Args {
             ctx.print(&text)?;
             return Ok(0);
         }
-        let snapshot = load_snapshot(&ctx.paths)?;
+        let snapshot = crate::status::read(&ctx.paths)?;
         if snapshot.schema > SCHEMA_VERSION {
             ctx.warn(&format!(
                 "the status snapshot has schema {}, this clpstat knows schema {SCHEMA_VERSION}; \
@@ -148,64 +142,6 @@ impl Program for Args {
         ctx.print(&text)?;
         Ok(0)
     }
-}
-
-/// Reads the snapshot after making sure a live clpd wrote it.
-pub fn load_snapshot(paths: &Paths) -> Result<Snapshot> {
-    let pid_file = paths.lock_file();
-    let file = paths.run_dir().join(SNAPSHOT_FILE);
-    let pid = match pidfile::probe(paths)? {
-        DaemonState::NotRunning => {
-            return Err(not_running(format!(
-                "clpd is not running (no daemon holds {}); start it with clpcl -s",
-                pid_file.display()
-            )));
-        }
-        DaemonState::Running(pid) if pid <= 0 => {
-            return Err(not_running(format!(
-                "clpd is starting (it holds {} but has not written its pid yet); retry in a moment",
-                pid_file.display()
-            )));
-        }
-        DaemonState::Running(pid) => pid,
-    };
-    let bytes = match fs::read(&file) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(not_running(format!(
-                "the status snapshot is stale ({} is missing, clpd is pid {pid}); \
-                 clpd writes it once it has started, retry in a moment",
-                file.display()
-            )));
-        }
-        Err(e) => return Err(ClpError::io("cannot read", &file, e)),
-    };
-    // The writer's pid is checked before the full parse: a snapshot left by an
-    // older clpd may not match today's schema, and "stale" is the useful answer.
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| unreadable(&file, &e))?;
-    let writer = value.get("daemon_pid").and_then(serde_json::Value::as_i64);
-    if writer != Some(i64::from(pid)) {
-        let written_by =
-            writer.map_or_else(|| "an unknown pid".to_string(), |w| format!("pid {w}"));
-        return Err(not_running(format!(
-            "the status snapshot is stale (written by {written_by}, clpd is pid {pid}); \
-             clpd rewrites {} after its next event; if this persists, check clpd's log",
-            file.display()
-        )));
-    }
-    serde_json::from_value(value).map_err(|e| unreadable(&file, &e))
-}
-
-fn not_running(message: String) -> ClpError {
-    ClpError::new(ErrorKind::NotRunning, message)
-}
-
-fn unreadable(file: &Path, e: &serde_json::Error) -> ClpError {
-    ClpError::failed(format!(
-        "cannot read the status snapshot {}: {e} (was it written by another clp version?)",
-        file.display()
-    ))
 }
 
 /// Validates the installed configuration and renders one view of it.

@@ -4,8 +4,9 @@
 //! only turn what happened into [`Event`]s on one channel. The loop sleeps until
 //! the next event or the earliest timer deadline (a heap), feeds the engine, and
 //! carries out its effects: spawn scripts, arm timers, log alerts, answer
-//! requests, run OS actions. After each batch it writes the status snapshot and
-//! the persisted state, atomically, when they changed.
+//! requests, run OS actions. After each batch it writes the persisted state and
+//! the status snapshot, atomically, when they changed (the snapshot paced: see
+//! [`publish`]).
 //!
 //! The loop never panics on purpose and never blocks on a child: every child is
 //! watched by the executor, every request is answered from the loop.
@@ -128,6 +129,8 @@ enum TimerKey {
     SystemdWatchdog,
     /// Time to take the error snapshot an Error alert asked for.
     ErrorSnapshot(String),
+    /// Time to write a status snapshot that waited (see [`publish`]).
+    Publish,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -177,8 +180,7 @@ struct Daemon {
     exiting: bool,
     boot_id: String,
     config_digest: String,
-    last_snapshot: Option<crate::status::Snapshot>,
-    last_state: Option<StateFile>,
+    publisher: publish::Publisher,
     /// Alert destinations besides the alert log.
     syslog: crate::alert::SyslogSender,
     mailer: crate::alert::Mailer,
@@ -264,6 +266,8 @@ impl Daemon {
                     self.core.push(MonInput::Timer { monitor, timer })
                 }
                 TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
+                // The flush at the end of this turn writes what waited.
+                TimerKey::Publish => {}
             }
         }
     }

@@ -1,17 +1,148 @@
-//! Publishing: the persisted state and the status snapshot, written when they changed; the end of clpd.
+//! Publishing: the persisted state and the status snapshot, written when they
+//! changed; the end of clpd.
+//!
+//! Nothing is rebuilt while the engines' generations stay where they were: a
+//! batch of check results that left every monitor as it was costs two integer
+//! comparisons. When they moved, the persisted state is rebuilt and written at
+//! once if it differs (a command's answer and an OS action rely on it), and the
+//! status snapshot is marked due: written at once when the last write is at
+//! least [`MIN_WRITE_GAP`] old, otherwise when that gap has passed (a
+//! [`TimerKey::Publish`] deadline), so a burst of changes costs one write per
+//! gap and each change is on disk within [`MIN_WRITE_GAP`] (under the 100 ms
+//! that clpstat may lag behind). A batch that answers a command writes it at
+//! once: what the command reports is on disk before its answer.
+
+use std::time::Instant;
 
 use super::*;
+use crate::status::Published;
 
-impl Daemon {
-    /// Writes the snapshot and the persisted state when they changed.
-    pub(super) fn flush(&mut self) {
-        self.flush_with(false);
+/// The shortest time between two writes of `status.json` while changes keep coming.
+pub(super) const MIN_WRITE_GAP: Duration = Duration::from_millis(50);
+
+/// When the snapshot file may be written: the pure half of coalescing.
+#[derive(Debug, Default)]
+pub(super) struct WritePacing {
+    last_write: Option<Instant>,
+    /// The deadline of a write that had to wait.
+    due: Option<Instant>,
+}
+
+/// What to do with a change of the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pace {
+    WriteNow,
+    /// Wait: arm a deadline at this instant (the first change since the last write).
+    WriteAt(Instant),
+    /// Wait: the deadline is already armed.
+    Pending,
+}
+
+impl WritePacing {
+    /// A change (or a change still unwritten) at `now`.
+    pub(super) fn changed(&mut self, now: Instant) -> Pace {
+        if let Some(due) = self.due {
+            return if now >= due {
+                Pace::WriteNow
+            } else {
+                Pace::Pending
+            };
+        }
+        match self.last_write {
+            Some(last) if now < last + MIN_WRITE_GAP => {
+                let due = last + MIN_WRITE_GAP;
+                self.due = Some(due);
+                Pace::WriteAt(due)
+            }
+            _ => Pace::WriteNow,
+        }
     }
 
-    /// Writes the persisted state (fsynced when `durable`) and the snapshot.
+    /// The snapshot was written at `now`.
+    pub(super) fn written(&mut self, now: Instant) {
+        self.last_write = Some(now);
+        self.due = None;
+    }
+}
+
+/// What the daemon keeps to publish only what changed.
+pub(super) struct Publisher {
+    /// The engines' generations at the last flush.
+    seen: Option<(u64, u64)>,
+    /// The snapshot on disk lags behind the engines.
+    unwritten: bool,
+    pacing: WritePacing,
+    published: Arc<Published>,
+    last_state: Option<StateFile>,
+    /// The last save of the state failed: try again at every flush.
+    state_unsaved: bool,
+}
+
+impl Publisher {
+    pub(super) fn new() -> Self {
+        Publisher {
+            seen: None,
+            unwritten: true,
+            pacing: WritePacing::default(),
+            published: Arc::new(Published::new()),
+            last_state: None,
+            state_unsaved: false,
+        }
+    }
+
+    /// The in-process copy of the snapshot, for readers on other threads.
+    #[allow(dead_code)] // the HTTP and metrics readers to come take it
+    pub(super) fn published(&self) -> Arc<Published> {
+        self.published.clone()
+    }
+}
+
+impl Daemon {
+    /// Publishes what changed; the snapshot at once when a command's answer
+    /// waits for it, else paced.
+    pub(super) fn flush(&mut self) {
+        let answering = !self.outbox.is_empty();
+        self.publish(false, answering);
+    }
+
+    /// Writes the persisted state now (fsynced when `durable`), and the
+    /// snapshot with it.
     pub(super) fn flush_with(&mut self, durable: bool) {
-        // The persisted state first: whatever the snapshot shows (and a command
-        // reports) must already survive a kill -9.
+        self.publish(durable, true);
+    }
+
+    fn publish(&mut self, durable: bool, snapshot_now: bool) {
+        let generations = (
+            self.core.engine().generation(),
+            self.core.monitors().generation(),
+        );
+        let moved = self.publisher.seen != Some(generations);
+        self.publisher.seen = Some(generations);
+        // A durable flush follows changes the engines do not count (the reboot
+        // budget): it always looks.
+        if moved || durable || self.publisher.state_unsaved {
+            self.save_state(durable);
+        }
+        self.publisher.unwritten |= moved;
+        if !self.publisher.unwritten {
+            return;
+        }
+        let now = self.clock.now();
+        let pace = if snapshot_now {
+            Pace::WriteNow
+        } else {
+            self.publisher.pacing.changed(now)
+        };
+        match pace {
+            Pace::WriteNow => self.write_snapshot(now),
+            Pace::WriteAt(due) => self.timers.push(Reverse((due, TimerKey::Publish))),
+            Pace::Pending => {}
+        }
+    }
+
+    /// The persisted state first: whatever the snapshot shows (and a command
+    /// reports) must already survive a kill -9.
+    fn save_state(&mut self, durable: bool) {
         let state = StateFile {
             boot_id: self.boot_id.clone(),
             stopped_by_operator: self.core.stopped_by_operator(),
@@ -43,12 +174,22 @@ impl Daemon {
                 })
                 .collect(),
         };
-        if self.last_state.as_ref() != Some(&state) {
+        if self.publisher.last_state.as_ref() != Some(&state) {
             match persist::save(&persist::state_path(&self.paths), &state, durable) {
-                Ok(()) => self.last_state = Some(state),
-                Err(e) => error!(target: "pm", "cannot persist the state: {e}"),
+                Ok(()) => {
+                    self.publisher.last_state = Some(state);
+                    self.publisher.state_unsaved = false;
+                }
+                Err(e) => {
+                    error!(target: "pm", "cannot persist the state: {e}");
+                    self.publisher.state_unsaved = true;
+                }
             }
         }
+    }
+
+    /// Builds the snapshot, publishes it when its content changed, and writes it.
+    fn write_snapshot(&mut self, now: Instant) {
         let snap = snapshot::build(
             self.core.engine(),
             self.core.monitors(),
@@ -56,24 +197,25 @@ impl Daemon {
             &self.config_digest,
             self.epoch_ms,
         );
-        if !self
-            .last_snapshot
-            .as_ref()
-            .is_some_and(|s| snapshot::same_content(s, &snap))
-        {
-            let path = self.paths.run_dir().join(crate::status::SNAPSHOT_FILE);
-            match serde_json::to_vec_pretty(&snap) {
-                Ok(bytes) => match crate::fsafe::write_file_atomically(
-                    &path,
-                    &bytes,
-                    crate::fsafe::LOG_FILE_MODE,
-                    false,
-                ) {
-                    Ok(()) => self.last_snapshot = Some(snap),
-                    Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
-                },
-                Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
-            }
+        let published = &self.publisher.published;
+        let edition = match published.latest() {
+            Some(last) if snapshot::same_content(&last.snapshot, &snap) => last,
+            _ => published.publish(snap),
+        };
+        self.publisher.pacing.written(now);
+        let path = crate::status::snapshot_path(&self.paths);
+        match serde_json::to_vec_pretty(&edition.snapshot) {
+            Ok(bytes) => match crate::fsafe::write_file_atomically(
+                &path,
+                &bytes,
+                crate::fsafe::LOG_FILE_MODE,
+                false,
+            ) {
+                Ok(()) => self.publisher.unwritten = false,
+                // Tried again at the next change or answer.
+                Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
+            },
+            Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
         }
     }
 
@@ -84,9 +226,95 @@ impl Daemon {
                 warn!(target: "rm", monitor = %name, "the monitor's check did not stop within 5 s");
             }
         }
-        self.flush();
+        self.flush_with(false);
         let _ = std::fs::remove_file(socket);
         info!(target: "pm", "clpd stopped");
         self.executor.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_first_change_is_written_at_once() {
+        let t0 = Instant::now();
+        let mut pacing = WritePacing::default();
+        assert_eq!(pacing.changed(t0), Pace::WriteNow);
+        pacing.written(t0);
+        // Long after the last write: at once again.
+        assert_eq!(pacing.changed(t0 + ms(500)), Pace::WriteNow);
+    }
+
+    #[test]
+    fn a_change_soon_after_a_write_waits_for_the_gap_only() {
+        let t0 = Instant::now();
+        let mut pacing = WritePacing::default();
+        pacing.written(t0);
+        assert_eq!(pacing.changed(t0 + ms(10)), Pace::WriteAt(t0 + ms(50)));
+        // More changes before the deadline: one deadline, no new timer.
+        assert_eq!(pacing.changed(t0 + ms(20)), Pace::Pending);
+        assert_eq!(pacing.changed(t0 + ms(49)), Pace::Pending);
+        // The deadline came: write.
+        assert_eq!(pacing.changed(t0 + ms(50)), Pace::WriteNow);
+    }
+
+    #[test]
+    fn a_burst_writes_at_most_every_gap_and_each_change_within_100_ms() {
+        let t0 = Instant::now();
+        let mut pacing = WritePacing::default();
+        let mut writes: Vec<Instant> = Vec::new();
+        let mut armed: Option<Instant> = None;
+        let mut unwritten_since: Option<Instant> = None;
+        // A change every 3 ms for 2 s; the timer fires on time.
+        for step in 0..=(2000 / 3) {
+            let now = t0 + ms(step * 3);
+            if let Some(at) = armed.filter(|at| *at <= now) {
+                armed = None;
+                assert_eq!(pacing.changed(at), Pace::WriteNow);
+                pacing.written(at);
+                writes.push(at);
+                let since = unwritten_since.take().expect("a change was waiting");
+                assert!(at - since <= ms(100), "a change waited {:?}", at - since);
+            }
+            unwritten_since.get_or_insert(now);
+            match pacing.changed(now) {
+                Pace::WriteNow => {
+                    pacing.written(now);
+                    writes.push(now);
+                    unwritten_since = None;
+                }
+                Pace::WriteAt(at) => {
+                    assert!(armed.is_none(), "one deadline at a time");
+                    armed = Some(at);
+                }
+                Pace::Pending => assert!(armed.is_some()),
+            }
+        }
+        for pair in writes.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= MIN_WRITE_GAP,
+                "{:?}",
+                pair[1] - pair[0]
+            );
+        }
+        // About one write per gap: 2 s / 50 ms.
+        assert!((38..=41).contains(&writes.len()), "{} writes", writes.len());
+    }
+
+    #[test]
+    fn a_write_forced_by_an_answer_restarts_the_gap() {
+        let t0 = Instant::now();
+        let mut pacing = WritePacing::default();
+        pacing.written(t0);
+        assert_eq!(pacing.changed(t0 + ms(10)), Pace::WriteAt(t0 + ms(50)));
+        // An answer wrote the snapshot at 20 ms: the armed deadline fires for nothing.
+        pacing.written(t0 + ms(20));
+        assert_eq!(pacing.changed(t0 + ms(30)), Pace::WriteAt(t0 + ms(70)));
     }
 }

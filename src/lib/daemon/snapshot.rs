@@ -150,8 +150,24 @@ fn resource_status(engine: &Engine, name: &str, epoch_ms: u64) -> ResourceStatus
 
 /// Equal apart from the time stamp (to skip rewriting an unchanged snapshot).
 pub fn same_content(a: &Snapshot, b: &Snapshot) -> bool {
-    let mut a = a.clone();
-    a.generated_at_ms = b.generated_at_ms;
-    a.generated_at = b.generated_at.clone();
-    a == *b
+    // Every field but the time stamp, named so that a new field cannot be
+    // forgotten here.
+    let Snapshot {
+        schema,
+        generated_at_ms: _,
+        generated_at: _,
+        daemon_pid,
+        version,
+        cluster,
+        servers,
+        groups,
+        monitors,
+    } = a;
+    *schema == b.schema
+        && *daemon_pid == b.daemon_pid
+        && *version == b.version
+        && *cluster == b.cluster
+        && *servers == b.servers
+        && *groups == b.groups
+        && *monitors == b.monitors
 }

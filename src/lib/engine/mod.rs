@@ -22,6 +22,8 @@
 //! and plans operator commands; `persistence` is what survives a restart of
 //! clpd and a reload.
 
+#[cfg(test)]
+mod generation_tests;
 pub mod monitor;
 #[cfg(test)]
 mod monitor_storm_tests;
@@ -299,6 +301,10 @@ pub struct Engine {
     reboot_budget: u32,
     /// Who could take a group over (only this server today).
     membership: Membership,
+    /// Bumped by every input, adoption and reload: what the engine shows or
+    /// persists may have changed. Inputs are rare (commands, scripts ending),
+    /// so no finer tracking is worth its risk here.
+    generation: u64,
 }
 
 impl Engine {
@@ -331,7 +337,14 @@ impl Engine {
             reboot_budget: u32::MAX,
             membership: Membership::local_only(&model),
             model,
+            generation: 0,
         }
+    }
+
+    /// Changes whenever the engine's visible or persisted state may have
+    /// changed: the daemon rebuilds its status snapshot and state only then.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// How many reboot-type final actions may still run (rm 100 beyond).
@@ -420,6 +433,7 @@ impl Engine {
 
     /// Handles one input; returns the effects.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        self.generation += 1;
         let mut effects = Vec::new();
         match input {
             Input::Command { req, cmd } => self.command(req, cmd, now, &mut effects),

@@ -226,6 +226,9 @@ pub struct Monitors {
     clock_base: u64,
     /// Who could take a group over (only this server today).
     membership: super::membership::Membership,
+    /// Bumped when what clpstat shows of a monitor (state, counters, detail)
+    /// or the restart history to persist may have changed; see [`Self::generation`].
+    generation: u64,
 }
 
 /// What clpstat shows for one monitor.
@@ -257,12 +260,21 @@ impl Monitors {
             clock_base: 0,
             membership: super::membership::Membership::local_only(&model),
             model,
+            generation: 0,
         }
     }
 
     /// The membership view escalation decides failover destinations from.
     pub fn set_membership(&mut self, membership: super::membership::Membership) {
         self.membership = membership;
+    }
+
+    /// Changes whenever a monitor's view or the restart history may have
+    /// changed. A check that leaves its monitor as it was (the common case:
+    /// Normal, same counters, same detail) does not change it, so the daemon
+    /// need not rebuild its snapshot for it.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Tells where the engine's time 0 is on the system's monotonic clock, so
@@ -290,12 +302,14 @@ impl Monitors {
 
     /// Takes over the restarts a previous clpd of this boot recorded.
     pub fn restore_restart_history(&mut self, history: &[RestartHistory], now: Millis) {
+        self.generation += 1;
         self.storms
             .import(history, self.clock_base.saturating_add(now));
     }
 
     /// Takes a new configuration; monitors that still exist keep their state.
     pub fn reload(&mut self, model: Arc<Cluster>) -> Vec<MonEffect> {
+        self.generation += 1;
         let mut effects = Vec::new();
         let mut rts = BTreeMap::new();
         for m in &model.monitors {
@@ -353,6 +367,39 @@ impl Monitors {
 
     /// Handles one input at time `now`.
     pub fn handle(&mut self, input: MonInput, now: Millis) -> Vec<MonEffect> {
+        // An input about one monitor changes that monitor only, unless
+        // reconciling afterwards starts or stops monitoring, or moves a
+        // multi-target monitor (both then return effects). Any restart recorded
+        // in the storm history also bumps that monitor's restart counter.
+        let focus = match &input {
+            MonInput::Timer { monitor, .. }
+            | MonInput::CheckDone { monitor, .. }
+            | MonInput::ProcessGone { monitor, .. }
+            | MonInput::PreActionDone { monitor, .. } => Some(monitor.clone()),
+            MonInput::Context { .. }
+            | MonInput::Suspend { .. }
+            | MonInput::Resume { .. }
+            | MonInput::DummyFailure { .. }
+            | MonInput::ClearCounters { .. } => None,
+        };
+        let before = focus.as_deref().map(|name| self.view(name));
+        let mut effects = self.apply(input, now);
+        let applied = effects.len();
+        effects.extend(self.reconcile());
+        effects.extend(self.multi_targets());
+        let unchanged = effects.len() == applied
+            && match (&focus, before) {
+                (Some(name), Some(before)) => self.view(name) == before,
+                _ => false,
+            };
+        if !unchanged {
+            self.generation += 1;
+        }
+        effects
+    }
+
+    /// One input, before reconciling monitoring with the new state.
+    fn apply(&mut self, input: MonInput, now: Millis) -> Vec<MonEffect> {
         self.now = now;
         let mut effects = Vec::new();
         match input {
@@ -507,8 +554,6 @@ impl Monitors {
                 }
             }
         }
-        effects.extend(self.reconcile());
-        effects.extend(self.multi_targets());
         effects
     }
 
@@ -535,8 +580,10 @@ impl Monitors {
     /// Starts and stops monitors to match the context.
     fn reconcile(&mut self) -> Vec<MonEffect> {
         let mut effects = Vec::new();
-        let monitors = self.model.monitors.clone();
-        for m in &monitors {
+        // The model is shared: holding it costs a reference count, where a
+        // copy of the monitor list would cost one per input.
+        let model = self.model.clone();
+        for m in &model.monitors {
             let run = self.should_run(m);
             let Some(rt) = self.rts.get_mut(&m.name) else {
                 continue;
@@ -585,8 +632,8 @@ impl Monitors {
     /// Re-evaluates multi-target monitors from their members' states.
     fn multi_targets(&mut self) -> Vec<MonEffect> {
         let mut effects = Vec::new();
-        let monitors = self.model.monitors.clone();
-        for m in &monitors {
+        let model = self.model.clone();
+        for m in &model.monitors {
             let MonitorKind::Mtw(spec) = &m.kind else {
                 continue;
             };

@@ -47,6 +47,7 @@ impl Engine {
     /// resources are adopted as they are (nothing is started twice); a script that
     /// was running is treated as failed and recovered normally.
     pub fn adopt(&mut self, persisted: &Persisted, now: Millis) -> Vec<Effect> {
+        self.generation += 1;
         let mut effects = Vec::new();
         if !persisted.service_online {
             return effects;
@@ -154,6 +155,7 @@ impl Engine {
     /// its next start. Removing (or moving to another group) a resource that is
     /// not offline is refused: the running state stays untouched.
     pub fn reload(&mut self, model: Arc<Cluster>, now: Millis) -> Result<Vec<Effect>, String> {
+        self.generation += 1;
         let mut blockers = Vec::new();
         for (name, rt) in &self.resources {
             let old_group = self.model.resource(name).map(|r| r.group.clone());

@@ -1,18 +1,26 @@
 //! The status snapshot: one serialisable view of everything clpd runs.
 //!
-//! clpd writes it atomically to `run/clp/status.json` after every batch of events;
-//! `clpstat` reads it without a round trip to the daemon and renders it
-//! (`render`): CLUSTERPRO's text layouts, or JSON (`clpstat --json`, schema below).
+//! clpd writes it atomically to `run/clp/status.json` when something it shows
+//! changed (at most every 50 ms, never more than 100 ms after the change, and
+//! before it answers a command), and keeps the same copy in memory for readers
+//! inside the process ([`published`]). `clpstat` and the other commands read the
+//! file through [`reader`], which also tells a stale snapshot from a live one,
+//! and render it (`render`): CLUSTERPRO's text layouts, or JSON (`clpstat
+//! --json`, schema below).
 //!
 //! The JSON schema is versioned by [`SCHEMA_VERSION`]; fields are only added
 //! within a version. Status words are CLUSTERPRO's (`Online`, `Online Pending`,
 //! `Normal`, ...), so scripts that grep clpstat output keep working.
 
+pub mod published;
+pub mod reader;
 pub mod render;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::vocab::{MonitorState, RunState};
+pub use published::{Edition, Published};
+pub use reader::{Staleness, read, snapshot_path};
 
 /// Version of the snapshot's JSON schema.
 pub const SCHEMA_VERSION: u32 = 1;

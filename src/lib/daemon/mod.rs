@@ -72,7 +72,7 @@ pub const READY_FD_ENV: &str = "CLP_READY_FD";
 /// What wakes the loop.
 enum Event {
     Exec(Finished),
-    /// A check that ran on its own thread (psw) answered.
+    /// A check that ran off the loop (a probe) answered.
     Check {
         monitor: String,
         check: CheckId,
@@ -154,8 +154,10 @@ struct Daemon {
     host: script::HostInfo,
     engine: Engine,
     monitors: Monitors,
-    /// Probe workers of the active monitors that have one.
-    workers: HashMap<String, crate::monitor::ProbeWorker>,
+    /// The probes of the active monitors that have one.
+    workers: HashMap<String, crate::monitor::ProbeHandle>,
+    /// The threads most probes share.
+    probe_pool: crate::monitor::ProbePool,
     executor: Executor,
     events: Sender<Event>,
     alerts: AlertWriter,

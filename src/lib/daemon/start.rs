@@ -84,6 +84,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         engine,
         monitors,
         workers: HashMap::new(),
+        probe_pool: crate::monitor::ProbePool::new(crate::monitor::PoolConfig::for_this_machine()),
         executor,
         events: tx.clone(),
         alerts,

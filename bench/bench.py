@@ -888,10 +888,10 @@ def netmon_conf(n, port):
 
 def thread_cpu_s(pid):
     """{group: seconds on CPU} of pid's live threads, from schedstat (ns,
-    exact even for threads that run a few microseconds at a time). Probe
-    threads are named probe-<monitor>, so probe-ipw* and probe-httpw* group
-    by kind; "loop" is clpd's main thread (the event loop); the other named
-    threads are "other"."""
+    exact even for threads that run a few microseconds at a time). "loop" is
+    clpd's main thread (the event loop); "pool" the shared probe threads
+    (probe-pool-*, psw/ipw/httpw/miiw checks); "own" the probes on a thread of
+    their own (probe-<monitor>: diskw, userw); the other threads are "other"."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -899,11 +899,31 @@ def thread_cpu_s(pid):
             ns = int((task / "schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if task.name == str(pid):
-            group = "loop"
-        else:
-            group = next((k for k in ("ipw", "httpw") if comm.startswith(f"probe-{k}")), "other")
-        out[group] = out.get(group, 0.0) + ns / 1e9
+        g = thread_group(pid, task.name, comm)
+        out[g] = out.get(g, 0.0) + ns / 1e9
+    return out
+
+
+def thread_group(pid, tid, comm):
+    if tid == str(pid):
+        return "loop"
+    if comm.startswith("probe-pool"):
+        return "pool"
+    if comm.startswith("probe-"):
+        return "own"
+    return "other"
+
+
+def thread_counts(pid):
+    """{group: live threads} of pid (groups as in thread_cpu_s)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm = (task / "comm").read_text().strip()
+        except OSError:
+            continue
+        g = thread_group(pid, task.name, comm)
+        out[g] = out.get(g, 0) + 1
     return out
 
 
@@ -999,6 +1019,158 @@ def netmon_footprint(n, work, bindir, reg, window_s, port):
             "cpu_s_by_thread": split,
             "rss_kib_end": mem["rss_kib"],
             "threads_end": mem["threads"],
+            "monitor_states_end": states,
+        }
+    finally:
+        clp.stop()
+
+
+# ---------------------------------------------------------------------------
+# scale: 1000 monitors of mixed kinds in one clpd
+
+# Shares of the scale pass. pidw and psw (processes) are the bulk of a
+# SingleServerSafe configuration; ipw and httpw (network) come next; genw
+# spawns a process per check, so it stays a minority (5 %: 50 spawns a second
+# at 1000 monitors).
+SCALE_MIX = (("pidw", 0.30), ("psw", 0.30), ("genw", 0.05), ("ipw", 0.175), ("httpw", 0.175))
+SCALE_MARK_BASE = 3000000
+
+
+def scale_counts(n, with_httpw):
+    counts = {k: int(n * share) for k, share in SCALE_MIX}
+    if not with_httpw:
+        counts["ipw"] += counts.pop("httpw")
+    counts["ipw"] += n - sum(counts.values())  # rounding
+    return counts
+
+
+def scale_conf(counts, stamp, log, port):
+    """clp.conf text and start scripts for `counts` monitors at 1 s intervals:
+    pidw i on asynchronous exec i (`sleep MARK+i`), psw i on the sleep of exec
+    ((i-1) mod #execs)+1, genw running /bin/true, ipw pinging 127.0.0.1,
+    httpw GETting / from the local nginx on `port`. Thresholds 0 and final
+    action "No operation": the pass measures checks, never a recovery."""
+    k = max(counts["pidw"], 1 if counts["psw"] else 0)
+    res_xml, scripts = [], {}
+    for i in range(1, k + 1):
+        res_xml.append(f"""    <exec name="job{i}">
+      <parameters>
+        <act><path>start.sh</path><sync>0</sync></act>
+        <deact><path>stop.sh</path></deact>
+        <timeout><start>30</start><stop>30</stop></timeout>
+      </parameters>
+    </exec>""")
+        scripts[f"job{i}"] = f"#!/bin/sh\nexec {stamp} {log} sleep {SCALE_MARK_BASE + i}\n"
+    members = "\n".join(f'    <resource name="exec@job{i}"/>' for i in range(1, k + 1))
+    quiet = "<emergency><threshold><script>0</script></threshold><action>1</action></emergency>"
+    polling = "<polling><interval>1</interval><timeout>10</timeout></polling><firstmonwait>0</firstmonwait>"
+    mons = []
+    for kind, n in counts.items():
+        if n:
+            mons.append(f'    <types name="{kind}"/>')
+        for i in range(1, n + 1):
+            job = (i - 1) % k + 1 if k else 0
+            rel = f"<relation><type>rsc</type><name>job{job}</name></relation>" if kind in ("pidw", "psw") else \
+                "<relation><type>cls</type><name>LocalServer</name></relation>"
+            params = {
+                "pidw": "",
+                "psw": f"<parameters><processname>sleep {SCALE_MARK_BASE + job}</processname><processnum>1</processnum></parameters>",
+                "genw": "<parameters><default>0</default><path>/bin/true</path><sync>1</sync></parameters>",
+                "ipw": "<parameters><list id=\"0\"><ip>127.0.0.1</ip></list></parameters>",
+                "httpw": f"<parameters><servername>127.0.0.1</servername><port>{port}</port>"
+                "<requesturi>/</requesturi><requesttype>1</requesttype></parameters>",
+            }[kind]
+            target = f"<target>job{job}</target>" if kind in ("pidw", "psw") else ""
+            mons.append(f"    <{kind} name=\"{kind}{i}\">{target}{polling}{rel}{quiet}{params}</{kind}>")
+    mix = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    conf = f"""<?xml version="1.0" encoding="ASCII"?>
+<!-- Scale benchmark: {sum(counts.values())} monitors ({mix}) at 1 s intervals. -->
+<root>
+  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
+  <cluster><name>scale</name></cluster>
+  <server name="bench-node">
+    <priority>0</priority>
+    <device id="0"><type>lan</type><info>127.0.0.1</info></device>
+  </server>
+  <heartbeat>
+    <types name="lanhb"/>
+    <lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb>
+  </heartbeat>
+  <group name="sc">
+    <gid>0</gid>
+{members}
+  </group>
+  <resource>
+    <types name="exec"/>
+{chr(10).join(res_xml)}
+  </resource>
+  <monitor>
+{chr(10).join(mons)}
+  </monitor>
+</root>
+"""
+    return conf, scripts
+
+
+def scale_footprint(n, work, bindir, reg, stamp, window_s, port):
+    """clpd's own CPU (utime+stime of its threads, children excluded), RSS and
+    threads over a window with n monitors of mixed kinds (SCALE_MIX), the CPU
+    split by thread group (loop, pool, ...)."""
+    name = f"scale-{n}"
+    clp = Clp(name, work, bindir, reg)
+    counts = scale_counts(n, port is not None)
+    conf, scripts = scale_conf(counts, stamp, Path(work) / name / f"{name}.stamps", port)
+    clp.confdir.mkdir(parents=True, exist_ok=True)
+    (clp.confdir / "clp.conf").write_text(conf)
+    stop = (CONF / "clp/stop.sh").read_text()
+    for res, text in scripts.items():
+        write_exec(clp.confdir / f"scripts/sc/{res}/start.sh", text)
+        write_exec(clp.confdir / f"scripts/sc/{res}/stop.sh", stop)
+    log(f"scale: clpd with {n} monitors ({counts})")
+    clp.start()
+    try:
+        end = time.monotonic() + 120
+        while time.monotonic() < end and not monitors_normal(clp.status()):
+            time.sleep(0.5)
+        time.sleep(3)  # past the first checks and their first allocations
+        pid = clp.pid
+        t0 = time.monotonic()
+        own0, kids0 = cpu_ticks(pid)
+        split0 = thread_cpu_s(pid)
+        rss, threads = [], []
+        while time.monotonic() - t0 < window_s:
+            m = memory(pid)
+            if m["rss_kib"] is not None:
+                rss.append(m["rss_kib"])
+            if m["threads"] is not None:
+                threads.append(m["threads"])
+            time.sleep(1)
+        own1, kids1 = cpu_ticks(pid)
+        split1 = thread_cpu_s(pid)
+        elapsed = time.monotonic() - t0
+        groups = thread_counts(pid)
+        mem = memory(pid)
+        mons = (clp.status() or {}).get("monitors", [])
+        states = {}
+        for m in mons:
+            states[m["status"]] = states.get(m["status"], 0) + 1
+        split = {k: round(split1.get(k, 0) - split0.get(k, 0), 3) for k in split1}
+        split["exited"] = round(max(0.0, (own1 - own0) / CLK_TCK - sum(split.values())), 3)
+        rss.sort()
+        return {
+            "monitors": n,
+            "mix": counts,
+            "window_s": round(elapsed, 2),
+            "cpu_s": round((own1 - own0) / CLK_TCK, 3),
+            "cpu_pct": round(100 * (own1 - own0) / CLK_TCK / elapsed, 2),
+            "cpu_s_by_thread": split,
+            "children_cpu_s": round((kids1 - kids0) / CLK_TCK, 3),
+            "rss_kib_median": rss[len(rss) // 2] if rss else None,
+            "rss_kib_max": rss[-1] if rss else None,
+            "hwm_kib": mem["hwm_kib"],
+            "threads_max": max(threads) if threads else None,
+            "threads_end": mem["threads"],
+            "threads_by_group_end": groups,
             "monitor_states_end": states,
         }
     finally:
@@ -1161,15 +1333,22 @@ def markdown(r):
             "",
             f"One clpd with {n} monitors of each of {', '.join(f['kinds'])} at 1 s intervals against this machine "
             "(ipw: ICMP echo to 127.0.0.1; httpw: GET / from a local nginx serving a 3-byte page, access log off), "
-            "over one window. Each monitor's checks run on its own thread (probe-<monitor>), so the CPU splits by kind.",
+            "over one window. Their checks run on the shared probe pool (probe-pool-*); the CPU splits by thread.",
             "",
             "| threads | CPU in the window | % of one core | per check |",
             "|---|---|---|---|",
         ]
+        checks = n * len(f["kinds"]) * window
         for kind in f["kinds"]:
-            s_ = by.get(kind, 0.0)
-            per = 1000 * s_ / (n * window) if n and window else 0
-            lines.append(f"| {n} probe-{kind} | {s_} s | {100 * s_ / window:.2f} % | {per:.2f} ms |")
+            # Older results: one thread per monitor, split by kind.
+            if kind in by:
+                s_ = by[kind]
+                per = 1000 * s_ / (n * window) if n and window else 0
+                lines.append(f"| {n} probe-{kind} | {s_} s | {100 * s_ / window:.2f} % | {per:.2f} ms |")
+        if "pool" in by:
+            s_ = by["pool"]
+            per = 1000 * s_ / checks if checks else 0
+            lines.append(f"| the probe pool (all checks) | {s_} s | {100 * s_ / window:.2f} % | {per:.3f} ms |")
         for key, label in (
             ("loop", "clpd's main thread (the event loop: every check result, status.json)"),
             ("other", "other threads (exec watcher, IPC, signals)"),
@@ -1183,6 +1362,7 @@ def markdown(r):
             f"Window {window} s; RSS at the end {mib(f['rss_kib_end'])}, {fmt(f['threads_end'])} threads; "
             f"monitors at the end: {states}.",
         ]
+    lines += scale_markdown(r)
     lines += [
         "",
         "Each supervisor with one job (the latency setup, sampled after the latency runs):",
@@ -1195,6 +1375,53 @@ def markdown(r):
         lines.append(f"| {label} | {mib(m['rss_kib'])} | {mib(m['hwm_kib'])} | {mib(m['pss_kib'])} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def scale_markdown(r):
+    f = r.get("scale")
+    if not f:
+        return []
+    window, by = f["window_s"], f["cpu_s_by_thread"]
+    mix = ", ".join(f"{v} {k}" for k, v in f["mix"].items() if v)
+    states = ", ".join(f"{v} {k}" for k, v in sorted(f["monitor_states_end"].items()))
+    groups = ", ".join(f"{v} {k}" for k, v in sorted(f["threads_by_group_end"].items()))
+    lines = [
+        "",
+        f"## {f['monitors']} monitors at 1 s",
+        "",
+        f"One clpd with {f['monitors']} monitors ({mix}) at 1 s intervals against this machine (pidw and psw on "
+        "asynchronous execs running `sleep`, genw running /bin/true, ipw pinging 127.0.0.1, httpw GETting / from "
+        "the local nginx). clpd's own CPU is utime+stime of its threads (children excluded), split by thread "
+        "from schedstat. Targets: clpd CPU <= 2 % of one core, RSS <= 32 MiB, threads bounded independently "
+        "of the number of monitors.",
+        "",
+        "| threads | CPU in the window | % of one core |",
+        "|---|---|---|",
+    ]
+    for key, label in (
+        ("loop", "clpd's main thread (the event loop: check results, status.json, genw spawns)"),
+        ("pool", "the probe pool (psw, ipw, httpw checks)"),
+        ("own", "probes on a thread of their own (diskw, userw)"),
+        ("other", "other threads (exec watcher, IPC, signals)"),
+        ("exited", "threads that ended in the window"),
+    ):
+        v = by.get(key, 0.0)
+        lines.append(f"| {label} | {v} s | {100 * v / window:.2f} % |")
+    lines.append(f"| **clpd in all** | {f['cpu_s']} s | **{f['cpu_pct']} %** |")
+    lines += [
+        "",
+        f"Window {window} s; RSS median {mib(f['rss_kib_median'])}, max {mib(f['rss_kib_max'])}, "
+        f"VmHWM {mib(f['hwm_kib'])}; threads max {fmt(f['threads_max'])} (at the end: {groups}); "
+        f"children CPU {f['children_cpu_s']} s; monitors at the end: {states}.",
+    ]
+    small = next((x for x in r.get("footprint", []) if x["monitors"] == 100), None)
+    if small:
+        lines += [
+            "",
+            f"Beside it, the footprint pass with 100 monitors: CPU {small['cpu_pct']} %, RSS median "
+            f"{mib(small['rss_kib_median'])}, {fmt(small['threads_end'])} threads.",
+        ]
+    return lines
 
 
 # ---------------------------------------------------------------------------
@@ -1287,15 +1514,22 @@ def run(args):
         result["footprint"].append(footprint(n, work, bindir, reg, stamp, window))
         log(f"footprint {n}: {result['footprint'][-1]}")
     result["network"] = None
+    result["scale"] = None
     net_n = env_int("BENCH_NET_MONITORS", 100)
-    if net_n:
+    scale_n = env_int("BENCH_SCALE_MONITORS", 1000)
+    if net_n or scale_n:
         nginx_pid, port = start_nginx(work, reg)
         if port is None:
-            log("network monitors: nginx not installed, httpw left out")
+            log("network and scale passes: nginx not installed, httpw left out")
         try:
-            net_window = env_float("BENCH_NET_WINDOW", 30)
-            result["network"] = netmon_footprint(net_n, work, bindir, reg, net_window, port)
-            log(f"network: {result['network']}")
+            if net_n:
+                net_window = env_float("BENCH_NET_WINDOW", 30)
+                result["network"] = netmon_footprint(net_n, work, bindir, reg, net_window, port)
+                log(f"network: {result['network']}")
+            if scale_n:
+                scale_window = env_float("BENCH_SCALE_WINDOW", 30)
+                result["scale"] = scale_footprint(scale_n, work, bindir, reg, stamp, scale_window, port)
+                log(f"scale: {result['scale']}")
         finally:
             if nginx_pid:
                 stop_pid(nginx_pid, signal.SIGQUIT)

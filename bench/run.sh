@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # clp benchmark: recovery latency (clp pidw vs runsv, supervisord, monit),
-# clpd's footprint with 10 and 100 monitors, and the CPU cost of 100 ipw and
-# 100 httpw monitors. One command:
+# clpd's footprint with 10 and 100 monitors, the CPU cost of 100 ipw and
+# 100 httpw monitors, and clpd with 1000 monitors of mixed kinds. One command:
 #
 #     bench/run.sh
 #
 # Writes bench/results/latest.md and bench/results/latest.json. Takes about
-# 4 min 50 s after the build (two 60 s footprint windows and a 30 s network
-# window included). Knobs
+# 5 min 50 s after the build (two 60 s footprint windows, a 30 s network
+# window and a 30 s scale window included). Knobs
 # (environment): BENCH_KILLS (100: clp and runsv), BENCH_SLOW_KILLS (30:
 # supervisord and monit), BENCH_BREAKDOWN_KILLS (30), BENCH_WINDOW (60 s per
 # footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw and
-# 100 httpw against a local nginx in one clpd; 0 skips), BENCH_NET_WINDOW (30 s), BENCH_MONIT (1; 0 skips monit),
+# 100 httpw against a local nginx in one clpd; 0 skips), BENCH_NET_WINDOW (30 s),
+# BENCH_SCALE_MONITORS (1000 monitors of mixed kinds in one clpd; 0 skips),
+# BENCH_SCALE_WINDOW (30 s), BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
 # BENCH_TARGETS (runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit), BENCH_SEED (1),

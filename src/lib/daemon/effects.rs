@@ -25,6 +25,8 @@ impl Daemon {
                     Outcome::Lost => Err(format!("{program} vanished")),
                 };
                 info!(target: "rc", resource = %resource, "script finished: {:?} after {} ms", f.outcome, f.duration.as_millis());
+                // The processes it started or stopped are not in an older psw scan.
+                crate::monitor::psw::SHARED_SCAN.invalidate(std::time::Instant::now());
                 self.core.push(Input::ScriptDone { op: f.tag, result });
             }
             Tag::Async { resource, pid } => {
@@ -222,6 +224,7 @@ impl Daemon {
                     );
                 }
                 None if start => {
+                    crate::monitor::psw::SHARED_SCAN.invalidate(Instant::now());
                     self.tags.insert(
                         op,
                         Tag::Async {

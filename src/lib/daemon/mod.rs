@@ -75,7 +75,7 @@ pub const READY_FD_ENV: &str = "CLP_READY_FD";
 /// What wakes the loop.
 enum Event {
     Exec(Finished),
-    /// A check that ran on its own thread (psw) answered.
+    /// A check that ran off the loop (a probe) answered.
     Check {
         monitor: String,
         check: CheckId,
@@ -159,8 +159,10 @@ struct Daemon {
     host: script::HostInfo,
     /// The cluster engine, the monitors and the policy joining them.
     core: Core,
-    /// Probe workers of the active monitors that have one.
-    workers: HashMap<String, crate::monitor::ProbeWorker>,
+    /// The probes of the active monitors that have one.
+    workers: HashMap<String, crate::monitor::ProbeHandle>,
+    /// The threads most probes share.
+    probe_pool: crate::monitor::ProbePool,
     /// Runs scripts and watches processes (the executor; a recorder in tests).
     executor: Box<dyn seams::Spawner>,
     /// The time of timers and of the engine core (fake in tests).

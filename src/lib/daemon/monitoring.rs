@@ -1,4 +1,4 @@
-//! Carrying out the monitor engine's effects: checks (in the loop, as scripts, or on probe workers) and recovery pre-actions.
+//! Carrying out the monitor engine's effects: checks (in the loop, as scripts, or on the probe pool) and recovery pre-actions.
 
 use super::*;
 
@@ -64,7 +64,7 @@ impl Daemon {
             return;
         };
         if let Some(worker) = self.workers.get(monitor) {
-            // The probe runs on the monitor's worker thread; its answer is an event.
+            // The probe runs on the pool (or its own thread); its answer is an event.
             if !worker.check(check, spec.timeout) {
                 self.check_done(
                     monitor,
@@ -137,7 +137,9 @@ impl Daemon {
         }
     }
 
-    /// Starts the probe worker of a monitor whose checks block or keep state.
+    /// Places the probe of a monitor whose checks block or keep state: on the
+    /// shared pool, or on a thread of its own for the kinds that may block
+    /// indefinitely.
     pub(super) fn start_probe(&mut self, monitor: &str) {
         let model = self.core.model().clone();
         let Some(spec) = model.monitor(monitor) else {
@@ -160,7 +162,8 @@ impl Daemon {
                 elapsed,
             });
         });
-        match crate::monitor::ProbeWorker::spawn(monitor, probe, answer) {
+        let own_thread = crate::monitor::needs_own_thread(&spec.kind);
+        match self.probe_pool.place(monitor, probe, answer, own_thread) {
             Ok(worker) => {
                 if let Some(old) = self.workers.insert(monitor.to_string(), worker) {
                     old.stop();

@@ -220,9 +220,16 @@ impl Daemon {
     }
 
     pub(super) fn finish(mut self, socket: &Path) {
-        for (name, worker) in self.workers.drain() {
-            // A watchdog must get its magic close before clpd ends.
-            if !worker.stop_and_wait(Duration::from_secs(5)) {
+        // A watchdog must get its magic close before clpd ends: every stop is
+        // asked for first, then all are waited for with one deadline.
+        let stopping: Vec<_> = self
+            .workers
+            .drain()
+            .map(|(name, probe)| (name, probe.request_stop()))
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (name, waiter) in stopping {
+            if !waiter.wait_until(deadline) {
                 warn!(target: "rm", monitor = %name, "the monitor's check did not stop within 5 s");
             }
         }

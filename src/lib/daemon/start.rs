@@ -158,6 +158,9 @@ impl Daemon {
             host: script::HostInfo::detect(),
             core,
             workers: HashMap::new(),
+            probe_pool: crate::monitor::ProbePool::new(
+                crate::monitor::PoolConfig::for_this_machine(),
+            ),
             executor: parts.executor,
             clock: parts.clock,
             events: parts.events,

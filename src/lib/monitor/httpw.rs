@@ -35,7 +35,11 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ureq::Agent;
+use ureq::config::Config;
+use ureq::http::Uri;
 use ureq::tls::TlsConfig;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::model::HttpwSpec;
 use crate::vocab::CheckResult;
@@ -74,7 +78,7 @@ impl HttpwProbe {
                 BASE64.encode(format!("{}:{}", spec.username, spec.password))
             )
         });
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(None)
@@ -82,8 +86,8 @@ impl HttpwProbe {
             .max_idle_connections_per_host(0)
             .user_agent(concat!("clp-httpw/", env!("CARGO_PKG_VERSION")))
             .tls_config(TlsConfig::builder().disable_verification(true).build())
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(config, DefaultConnector::new(), AddressFirst::default());
         HttpwProbe {
             url,
             get: spec.get,
@@ -127,6 +131,41 @@ impl super::Probe for HttpwProbe {
             Ok(status) => judge(method, &self.url, status),
             Err(e) => error_result(method, &self.url, &e),
         }
+    }
+}
+
+/// Takes an address in the URL as it is; only a name goes through ureq's
+/// resolver. ureq looks a name up on a thread of its own per request (so that
+/// the lookup keeps to the timeout); the usual target, an address, needs no
+/// lookup and so no thread.
+#[derive(Debug, Default)]
+struct AddressFirst {
+    names: DefaultResolver,
+}
+
+impl Resolver for AddressFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+        let port = uri.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        if let (Some(ip), Some(port)) =
+            (host.and_then(|h| h.parse::<std::net::IpAddr>().ok()), port)
+        {
+            let mut addrs = self.empty();
+            addrs.push(std::net::SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        self.names.resolve(uri, config, timeout)
     }
 }
 
@@ -263,6 +302,41 @@ mod tests {
         );
         assert!(
             matches!(judge("HEAD", "u", 500), CheckResult::Failed(m) if m.contains("500 Internal Server Error"))
+        );
+    }
+
+    #[test]
+    fn addresses_need_no_lookup_and_names_still_resolve() {
+        let r = AddressFirst::default();
+        let config = Agent::config_builder().build();
+        let resolve = |url: &str| {
+            let uri: Uri = url.parse().unwrap();
+            let timeout = NextTimeout {
+                after: ureq::unversioned::transport::time::Duration::Exact(Duration::from_secs(5)),
+                ..NextTimeout::default()
+            };
+            r.resolve(&uri, &config, timeout)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/x"),
+            vec!["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("https://[::1]/"),
+            vec!["[::1]:443".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("http://10.1.2.3/"),
+            vec!["10.1.2.3:80".parse().unwrap()]
+        );
+        assert!(
+            resolve("http://localhost:81/")
+                .iter()
+                .all(|a| a.port() == 81 && a.ip().is_loopback())
         );
     }
 

@@ -2,17 +2,18 @@
 //! recovery belong to the monitor engine (`engine::monitor`).
 //!
 //! How each check runs without stalling the daemon:
-//! * pidw: a /proc read in the loop (cheap, cannot hang), plus the executor's
+//! * pidw: one /proc read in the loop (cheap, cannot hang), plus the executor's
 //!   pidfd event the moment the watched process exits;
-//! * psw: a /proc scan on a short-lived thread, abandoned at the timeout;
 //! * genw: a script through the executor, its process group killed at the timeout;
 //! * mtw: computed by the engine from its members' states;
-//! * userw, ipw, miiw: probes on the monitor's worker thread (`probe`): a
-//!   watchdog keepalive (or a scheduling-delay measurement), ICMP echoes that
-//!   give up by themselves at 90% of the timeout, two interface ioctls;
-//! * diskw, httpw: probes on the worker thread too: device I/O that may hang
-//!   (abandoned at the timeout; later checks fail at once until it returns),
-//!   an HTTP request that gives up by itself just before the timeout.
+//! * psw, ipw, httpw, miiw: probes on the shared probe pool (`pool`): a count
+//!   in one /proc scan shared by all psw monitors, ICMP echoes that give up by
+//!   themselves at 90% of the timeout, an HTTP request that gives up just
+//!   before it, two interface ioctls;
+//! * diskw, userw: probes on a thread of their own (`probe`): device I/O that
+//!   may hang (abandoned at the timeout; later checks fail at once until it
+//!   returns), a watchdog keepalive (or a scheduling-delay measurement) that
+//!   must not wait behind other checks.
 
 pub mod diskw;
 pub mod genw;
@@ -20,12 +21,14 @@ pub mod httpw;
 pub mod ipw;
 pub mod miiw;
 pub mod pidw;
+pub mod pool;
 pub mod probe;
 pub mod psw;
 pub mod userw;
 
 use crate::model::{Cluster, Monitor, MonitorKind};
 use crate::paths::Paths;
+pub use pool::{PoolConfig, ProbeHandle, ProbePool};
 pub use probe::{Probe, ProbeWorker};
 
 /// Monitor types this version runs. Others are kept, shown Offline.
@@ -40,7 +43,13 @@ pub struct ProbeContext {
     pub cluster: std::sync::Arc<Cluster>,
 }
 
-/// The probe of a monitor whose checks run on a worker thread; None for the
+/// Whether a monitor's probe needs a thread of its own rather than the pool's:
+/// its checks may block indefinitely (diskw) or must never queue (userw).
+pub fn needs_own_thread(kind: &MonitorKind) -> bool {
+    matches!(kind, MonitorKind::Diskw(_) | MonitorKind::Userw(_))
+}
+
+/// The probe of a monitor whose checks run off the loop; None for the
 /// types the daemon checks itself (pidw, genw, mtw).
 pub fn probe_for(monitor: &Monitor, ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
     match &monitor.kind {

@@ -1,11 +1,12 @@
 //! Probes: checks that may block (a disk read, a network round trip) and may
 //! keep state between checks (an open watchdog device, a socket).
 //!
-//! Each active monitor with a probe gets one worker thread that owns the probe
-//! and runs one check at a time. The daemon's loop never waits for it: it asks
-//! for a check and the answer comes back as an event. A check that hangs (a
-//! read on a dead device) is abandoned by the monitor engine at its timeout;
-//! while the worker is still stuck, further checks fail at once as "the
+//! Most probes share the threads of the probe pool (`pool`); a probe that may
+//! block indefinitely gets a [`ProbeWorker`]: a thread of its own that owns the
+//! probe and runs one check at a time. Either way the daemon's loop never
+//! waits: it asks for a check and the answer comes back as an event. A check
+//! that hangs (a read on a dead device) is abandoned by the monitor engine at
+//! its timeout; while it is still stuck, further checks fail at once as "the
 //! previous check is still running", so a hung device costs one thread, not one
 //! thread per interval.
 
@@ -27,7 +28,7 @@ pub trait Probe: Send {
 }
 
 /// Where a worker sends its answers: (check, result, elapsed).
-pub type Answer = Box<dyn Fn(CheckId, CheckResult, Duration) + Send>;
+pub type Answer = Box<dyn Fn(CheckId, CheckResult, Duration) + Send + Sync>;
 
 enum Work {
     Check(CheckId, Duration),
@@ -105,11 +106,15 @@ impl ProbeWorker {
     /// daemon exit, a watchdog's magic close must happen before the process ends).
     /// Returns whether it did.
     pub fn stop_and_wait(self, wait: Duration) -> bool {
+        self.request_stop().wait_until(Instant::now() + wait)
+    }
+
+    /// Asks for the stop without waiting; wait with the returned waiter (a
+    /// worker already gone counts as stopped).
+    pub fn request_stop(self) -> super::pool::StopWaiter {
         let (done_tx, done_rx) = mpsc::channel();
-        if self.tx.send(Work::StopThen(done_tx)).is_err() {
-            return true;
-        }
-        done_rx.recv_timeout(wait).is_ok()
+        let _ = self.tx.send(Work::StopThen(done_tx));
+        super::pool::StopWaiter::from_receiver(done_rx)
     }
 }
 

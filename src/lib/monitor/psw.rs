@@ -1,57 +1,222 @@
 //! psw: at least `processnum` processes whose command line (or name) matches
 //! `processname`, with `*` and `?` wildcards.
+//!
+//! All psw monitors share one /proc scan ([`SHARED_SCAN`]): the first check
+//! that finds no scan younger than [`SCAN_MAX_AGE`] takes one, the checks that
+//! come while it runs wait for it, and the others count in the latest. So N
+//! psw monitors at 1 s cost about one scan a second, not N. When clpd itself
+//! changes the processes (a resource's script ended, an asynchronous start
+//! script began) it calls [`ScanCache::invalidate`]: the check that follows a
+//! recovery must see the processes the recovery started, not an older scan.
+
+use std::io::Read;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::vocab::CheckResult;
 
-/// Counts matching live processes (zombies excluded) by scanning /proc.
-///
-/// Most processes match nothing, so each costs one or two small reads
-/// (`cmdline`, then `comm`); `stat` is read only for a match, to leave
-/// zombies out. 33 psw monitors at 1 s scan /proc 33 times a second.
-pub fn count(pattern: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut n = 0;
-    for entry in dir.flatten() {
-        if !entry
-            .file_name()
-            .as_encoded_bytes()
-            .iter()
-            .all(u8::is_ascii_digit)
-        {
-            continue;
+/// How long a scan serves further checks. Under the shortest interval (1 s),
+/// so a check never counts in a scan older than the previous check of its
+/// monitor.
+pub const SCAN_MAX_AGE: Duration = Duration::from_millis(900);
+
+/// The scan all psw monitors of clpd share.
+pub static SHARED_SCAN: ScanCache = ScanCache::new(SCAN_MAX_AGE);
+
+/// A live process as a scan saw it.
+struct Seen {
+    /// The arguments joined by spaces (empty for kernel threads).
+    cmdline: String,
+    comm: String,
+}
+
+/// The live processes (zombies left out) of one pass over /proc.
+#[derive(Default)]
+pub struct ProcScan {
+    procs: Vec<Seen>,
+}
+
+impl ProcScan {
+    /// Reads /proc: per process `cmdline` and `stat` (its name and state).
+    pub fn take() -> ProcScan {
+        let mut scan = ProcScan::default();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return scan;
+        };
+        let mut path = String::with_capacity(32);
+        let mut buf = Vec::with_capacity(4096);
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            // stat first: a zombie (or a process gone since the listing) is skipped
+            // without reading its command line.
+            if !read_into(&mut path, pid, "stat", &mut buf) {
+                continue;
+            }
+            let Some((comm, live)) = name_and_liveness(&buf) else {
+                continue;
+            };
+            if !live {
+                continue;
+            }
+            let comm = comm.to_string();
+            let cmdline = if read_into(&mut path, pid, "cmdline", &mut buf) {
+                join_args(&buf)
+            } else {
+                String::new()
+            };
+            scan.procs.push(Seen { cmdline, comm });
         }
-        let base = entry.path();
-        let cmdline = std::fs::read(base.join("cmdline"))
-            .map(|b| {
-                b.split(|c| *c == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+        scan
+    }
+
+    /// Processes whose command line or name matches `pattern`.
+    pub fn count(&self, pattern: &str) -> usize {
+        self.procs
+            .iter()
+            .filter(|p| {
+                (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
             })
-            .unwrap_or_default();
-        let matched = (!cmdline.is_empty() && glob(pattern, &cmdline))
-            || std::fs::read_to_string(base.join("comm"))
-                .is_ok_and(|comm| glob(pattern, comm.trim_end()));
-        if matched && is_live(&base) {
-            n += 1;
+            .count()
+    }
+}
+
+/// Reads /proc/`pid`/`file` into `buf`; false when it cannot be read.
+fn read_into(path: &mut String, pid: &str, file: &str, buf: &mut Vec<u8>) -> bool {
+    path.clear();
+    path.push_str("/proc/");
+    path.push_str(pid);
+    path.push('/');
+    path.push_str(file);
+    buf.clear();
+    std::fs::File::open(&*path).is_ok_and(|mut f| f.read_to_end(buf).is_ok())
+}
+
+/// (name, not a zombie) from the text of a `stat` file.
+fn name_and_liveness(stat: &[u8]) -> Option<(std::borrow::Cow<'_, str>, bool)> {
+    let open = stat.iter().position(|b| *b == b'(')?;
+    let close = stat.iter().rposition(|b| *b == b')')?;
+    let name = String::from_utf8_lossy(stat.get(open + 1..close)?);
+    let state = stat
+        .get(close + 1..)?
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())?;
+    Some((name, *state != b'Z'))
+}
+
+/// The NUL-separated arguments of a `cmdline` file, joined by spaces.
+fn join_args(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for arg in raw.split(|c| *c == 0).filter(|a| !a.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&String::from_utf8_lossy(arg));
+    }
+    out
+}
+
+/// Counts matching live processes in a scan of its own (tests, tools).
+pub fn count(pattern: &str) -> usize {
+    ProcScan::take().count(pattern)
+}
+
+/// The latest scan and whether one is being taken.
+pub struct ScanCache {
+    max_age: Duration,
+    state: Mutex<CacheState>,
+    done: Condvar,
+}
+
+struct CacheState {
+    latest: Option<(Instant, Arc<ProcScan>)>,
+    /// Scans asked for before this serve no later check.
+    invalid_before: Option<Instant>,
+    scanning: bool,
+}
+
+/// Clears `scanning` when the scan ends, a panicking one included.
+struct ScanningGuard<'a>(&'a ScanCache);
+
+impl Drop for ScanningGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.scanning = false;
+        drop(st);
+        self.0.done.notify_all();
+    }
+}
+
+impl ScanCache {
+    pub const fn new(max_age: Duration) -> ScanCache {
+        ScanCache {
+            max_age,
+            state: Mutex::new(CacheState {
+                latest: None,
+                invalid_before: None,
+                scanning: false,
+            }),
+            done: Condvar::new(),
         }
     }
-    n
+
+    /// Scans asked for before `now` serve no further check (clpd started or
+    /// ended processes). A scan in progress still answers the checks waiting
+    /// for it.
+    pub fn invalidate(&self, now: Instant) {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.invalid_before = Some(now);
+    }
+
+    /// A scan at most `max_age` old at `now`: the latest, the one being
+    /// taken, or a new one taken here with `scan`. None when a scan taken by
+    /// another check is still running at `give_up`.
+    pub fn get(
+        &self,
+        now: Instant,
+        give_up: Instant,
+        scan: impl FnOnce() -> ProcScan,
+    ) -> Option<Arc<ProcScan>> {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some((at, latest)) = &st.latest
+                && now.saturating_duration_since(*at) <= self.max_age
+                && st.invalid_before.is_none_or(|i| *at >= i)
+            {
+                return Some(latest.clone());
+            }
+            if !st.scanning {
+                st.scanning = true;
+                drop(st);
+                let guard = ScanningGuard(self);
+                let fresh = Arc::new(scan());
+                let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                // Dated when asked for: the scan shows no earlier state.
+                st.latest = Some((now, fresh.clone()));
+                drop(st);
+                drop(guard);
+                return Some(fresh);
+            }
+            let left = give_up.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            st = self
+                .done
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
 }
 
-/// False for a zombie, or a process gone since the directory was listed.
-fn is_live(base: &std::path::Path) -> bool {
-    let stat = std::fs::read_to_string(base.join("stat")).unwrap_or_default();
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, r)| r.trim_start().chars().next());
-    state.is_some_and(|s| s != 'Z')
-}
-
-/// psw as a probe (a /proc scan can block on a stuck process: off the loop).
+/// psw as a probe (a /proc read can block on a process stuck in the kernel:
+/// off the loop).
 pub struct PswProbe {
     pattern: String,
     min: u32,
@@ -67,14 +232,30 @@ impl PswProbe {
 }
 
 impl super::Probe for PswProbe {
-    fn check(&mut self, _timeout: std::time::Duration) -> CheckResult {
-        check(&self.pattern, self.min)
+    fn check(&mut self, timeout: Duration) -> CheckResult {
+        let now = Instant::now();
+        let budget = if timeout.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            timeout * 9 / 10
+        };
+        match SHARED_SCAN.get(now, now + budget, ProcScan::take) {
+            Some(scan) => judge(&self.pattern, self.min, scan.count(&self.pattern)),
+            None => CheckResult::Failed(
+                "the /proc scan shared by the psw monitors has not ended within the timeout \
+                 (a process may be stuck in the kernel)"
+                    .into(),
+            ),
+        }
     }
 }
 
-/// One psw check.
+/// One psw check in a scan of its own.
 pub fn check(pattern: &str, min: u32) -> CheckResult {
-    let found = count(pattern);
+    judge(pattern, min, count(pattern))
+}
+
+fn judge(pattern: &str, min: u32, found: usize) -> CheckResult {
     if found >= min as usize {
         CheckResult::Ok
     } else {
@@ -86,16 +267,26 @@ pub fn check(pattern: &str, min: u32) -> CheckResult {
 
 /// Shell-style matching of the whole text: `*` any run, `?` one character.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
+    if pattern.is_ascii() && text.is_ascii() {
+        // Bytes are characters: no allocation (the common case, run for
+        // every process of every scan).
+        glob_in(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
+    } else {
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = text.chars().collect();
+        glob_in(&p, &t, '*', '?')
+    }
+}
+
+fn glob_in<T: PartialEq + Copy>(p: &[T], t: &[T], any_run: T, any_one: T) -> bool {
     // Iterative matcher with backtracking on the last star: linear in practice.
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == any_one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any_run {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -106,7 +297,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == any_run {
         pi += 1;
     }
     pi == p.len()
@@ -125,6 +316,9 @@ mod tests {
         assert!(!glob("sleep", "sleep 1000"));
         assert!(!glob("*nginx*", "python3 -m http.server"));
         assert!(glob("*", ""));
+        // Outside ASCII `?` is one character, not one byte.
+        assert!(glob("caf? *", "café au lait"));
+        assert!(!glob("caf??", "café"));
     }
 
     #[test]
@@ -153,6 +347,118 @@ mod tests {
             c.wait().unwrap();
         }
         assert_eq!(count("sleep 417.5"), 0);
+    }
+
+    fn one_process(name: &str) -> ProcScan {
+        ProcScan {
+            procs: vec![Seen {
+                cmdline: format!("{name} --flag"),
+                comm: name.to_string(),
+            }],
+        }
+    }
+
+    #[test]
+    fn checks_within_the_age_of_a_scan_share_it() {
+        let cache = ScanCache::new(Duration::from_millis(900));
+        let scans = std::cell::Cell::new(0);
+        let base = Instant::now();
+        let take = || {
+            scans.set(scans.get() + 1);
+            one_process("daemon")
+        };
+        for ms in [0, 100, 500, 900] {
+            let at = base + Duration::from_millis(ms);
+            let scan = cache.get(at, at, take).unwrap();
+            assert_eq!(scan.count("daemon"), 1);
+            assert_eq!(scan.count("daemon --*"), 1);
+            assert_eq!(scan.count("other"), 0);
+        }
+        assert_eq!(scans.get(), 1, "one scan for four checks within 900 ms");
+        let later = base + Duration::from_millis(901);
+        cache.get(later, later, take).unwrap();
+        assert_eq!(scans.get(), 2, "too old: a new scan");
+        let again = base + Duration::from_millis(1500);
+        cache.get(again, again, take).unwrap();
+        assert_eq!(scans.get(), 2, "dated when asked for (901 ms)");
+        // clpd restarted a resource: the next check scans again.
+        let restarted = base + Duration::from_millis(1600);
+        cache.invalidate(restarted);
+        cache.get(restarted, restarted, take).unwrap();
+        assert_eq!(scans.get(), 3, "invalidated");
+        cache.get(restarted, restarted, take).unwrap();
+        assert_eq!(scans.get(), 3, "the new scan serves again");
+    }
+
+    #[test]
+    fn concurrent_checks_wait_for_the_scan_in_progress() {
+        let cache = Arc::new(ScanCache::new(Duration::from_secs(60)));
+        let scans = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let (cache, scans) = (cache.clone(), scans.clone());
+            std::thread::spawn(move || {
+                let now = Instant::now();
+                cache.get(now, now, || {
+                    scans.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    // Held until the test lets it end.
+                    let _ = release_rx.recv_timeout(Duration::from_secs(10));
+                    one_process("shared")
+                })
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while scans.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the first scan never started");
+            std::thread::yield_now();
+        }
+        // A check whose budget ends while the scan runs gives up by itself.
+        let now = Instant::now();
+        assert!(
+            cache
+                .get(now, now + Duration::from_millis(30), || unreachable!())
+                .is_none()
+        );
+        let others: Vec<_> = (0..4)
+            .map(|_| {
+                let cache = cache.clone();
+                std::thread::spawn(move || {
+                    let now = Instant::now();
+                    cache
+                        .get(now, now + Duration::from_secs(10), || {
+                            panic!("a second scan while one runs")
+                        })
+                        .map(|s| s.count("shared"))
+                })
+            })
+            .collect();
+        release_tx.send(()).unwrap();
+        assert_eq!(first.join().unwrap().unwrap().count("shared"), 1);
+        for o in others {
+            assert_eq!(o.join().unwrap(), Some(1));
+        }
+        assert_eq!(scans.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_scan_does_not_block_the_next_one() {
+        let cache = ScanCache::new(Duration::from_secs(60));
+        let now = Instant::now();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get(now, now, || panic!("scan bug"))
+        }));
+        assert!(r.is_err());
+        let scan = cache.get(now, now, || one_process("next")).unwrap();
+        assert_eq!(scan.count("next"), 1);
+    }
+
+    #[test]
+    fn the_stat_line_gives_name_and_state() {
+        let (name, live) = name_and_liveness(b"42 (my (odd) name) S 1 2").unwrap();
+        assert_eq!((name.as_ref(), live), ("my (odd) name", true));
+        assert!(!name_and_liveness(b"43 (gone) Z 1 2").unwrap().1);
+        assert!(name_and_liveness(b"garbage").is_none());
+        assert_eq!(join_args(b"sleep\0\x31\0\0x\0"), "sleep 1 x");
     }
 
     #[test]

@@ -35,6 +35,8 @@ mod restart;
 mod seams;
 mod server;
 mod start;
+#[cfg(test)]
+mod tests;
 
 use alerts::ErrorSnapshots;
 use start::load_config;
@@ -236,16 +238,22 @@ impl Daemon {
                     return;
                 }
             }
-            self.fire_timers();
-            self.drain();
-            self.flush();
-            for (tx, response) in self.outbox.drain(..) {
-                let _ = tx.send(response);
-            }
-            if self.exiting && self.core.service() == Service::Offline && self.core.is_quiet() {
+            if self.end_of_batch() {
                 return;
             }
         }
+    }
+
+    /// What follows every batch of events: due timers, the engine core's
+    /// work, publishing, then the answers. True when clpd may end.
+    fn end_of_batch(&mut self) -> bool {
+        self.fire_timers();
+        self.drain();
+        self.flush();
+        for (tx, response) in self.outbox.drain(..) {
+            let _ = tx.send(response);
+        }
+        self.exiting && self.core.service() == Service::Offline && self.core.is_quiet()
     }
 
     fn fire_timers(&mut self) {

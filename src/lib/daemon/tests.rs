@@ -1,0 +1,303 @@
+//! Unit tests of the daemon's own logic: a real daemon (real files under a
+//! temporary root, the real alert writer) with a fake clock and a spawner
+//! that records what it would run. Each test plays the loop's part: events
+//! in, `end_of_batch`, and looks at what was spawned and answered.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Mutex;
+
+use super::seams::{Clock, Spawner};
+use super::start::Parts;
+use super::*;
+use crate::exec::{ScriptSpec, Spawned};
+
+/// A clock that moves only when the test says so.
+struct FakeClock {
+    base: Instant,
+    offset: Rc<Cell<Duration>>,
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> Instant {
+        self.base + self.offset.get()
+    }
+
+    fn unix_secs(&self) -> u64 {
+        1_800_000_000 + self.offset.get().as_secs()
+    }
+}
+
+/// What the daemon asked the spawner for.
+#[derive(Default)]
+struct Record {
+    spawned: Vec<(u64, ScriptSpec)>,
+    terminated: Vec<u32>,
+}
+
+/// A spawner that runs nothing. Every "script" is given the test process's
+/// own pid and start time: the daemon checks with the OS that an asynchronous
+/// start's process is still the one it started before it hands its pid to
+/// stop.sh, and this one provably is. Nothing signals it: kills go to the
+/// recorder too.
+struct Recorder(Rc<Mutex<Record>>);
+
+impl Spawner for Recorder {
+    fn spawn(&self, tag: u64, spec: ScriptSpec) -> Result<Spawned> {
+        self.0.lock().unwrap().spawned.push((tag, spec));
+        let pid = std::process::id();
+        Ok(Spawned {
+            pid,
+            pgid: pid,
+            start_time: crate::exec::process_start_time(pid).unwrap_or(0),
+            cgroup: None,
+        })
+    }
+
+    fn adopt(&self, _tag: u64, _pid: u32, _start_time: Option<u64>) -> Result<()> {
+        Ok(())
+    }
+
+    fn forget(&self, _tag: u64) {}
+
+    fn terminate_group(&self, pgid: u32, _grace: Duration) {
+        self.0.lock().unwrap().terminated.push(pgid);
+    }
+
+    fn shutdown(self: Box<Self>) {}
+}
+
+struct Rig {
+    daemon: Daemon,
+    record: Rc<Mutex<Record>>,
+    offset: Rc<Cell<Duration>>,
+    _events: Receiver<Event>,
+    _root: tempfile::TempDir,
+}
+
+/// One server `node1`, group g; `resources` and `monitors` are the inner XML of
+/// `<resource>` (after the types) and `<monitor>`.
+fn rig(resources: &str, monitors: &str) -> Rig {
+    let root = tempfile::tempdir().unwrap();
+    let paths = Paths::new(root.path());
+    for dir in [paths.run_dir(), paths.state_dir(), paths.log_dir()] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let text = format!(
+        r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <cluster><name>c</name></cluster>
+  <server name="node1"><priority>0</priority></server>
+  <group name="g"><resource name="exec@r"/></group>
+  <resource><types name="exec"/>{resources}</resource>
+  <monitor><types name="genw"/><types name="pidw"/>{monitors}</monitor>
+</root>"#
+    );
+    let mut report = crate::config::Report::new("test");
+    let conf = crate::config::ConfigFile::parse(text.as_bytes(), &mut report).unwrap();
+    let opts = crate::config::validate::Options {
+        local_server: Some("node1"),
+        scripts_dir: None,
+    };
+    let model = crate::config::validate::validate(&conf.doc, &opts, &mut report)
+        .unwrap_or_else(|| panic!("invalid test model:\n{report}"));
+    let alerts = AlertWriter::start(
+        AlertLog::new(&paths, 1000),
+        64,
+        crate::alert::SyslogSender::new(&paths, &model.settings.alerts),
+        "node1".into(),
+    )
+    .unwrap();
+    let record = Rc::new(Mutex::new(Record::default()));
+    let offset = Rc::new(Cell::new(Duration::ZERO));
+    let (tx, rx) = mpsc::channel();
+    let daemon = Daemon::new(
+        Parts {
+            paths,
+            model: Arc::new(model),
+            config_digest: "test".into(),
+            executor: Box::new(Recorder(record.clone())),
+            clock: Box::new(FakeClock {
+                base: Instant::now(),
+                offset: offset.clone(),
+            }),
+            events: tx,
+            alerts,
+            logs: None,
+        },
+        0,
+    );
+    Rig {
+        daemon,
+        record,
+        offset,
+        _events: rx,
+        _root: root,
+    }
+}
+
+fn sync_exec() -> &'static str {
+    r#"<exec name="r"><parameters><act><path>/bin/true</path></act><deact><path>/bin/false</path></deact></parameters></exec>"#
+}
+
+fn async_exec() -> &'static str {
+    r#"<exec name="r"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/false</path></deact></parameters></exec>"#
+}
+
+impl Rig {
+    fn advance(&mut self, by: Duration) {
+        self.offset.set(self.offset.get() + by);
+        self.daemon.end_of_batch();
+    }
+
+    /// Sends a request as a client would; returns where its answer arrives.
+    fn request(&mut self, request: Request) -> Receiver<Reply> {
+        let (tx, rx) = mpsc::channel();
+        self.daemon.request(request, tx);
+        self.daemon.end_of_batch();
+        rx
+    }
+
+    /// Everything spawned so far: (tag, program, environment).
+    fn spawned(&self) -> Vec<(u64, String, BTreeMap<String, String>)> {
+        self.record
+            .lock()
+            .unwrap()
+            .spawned
+            .iter()
+            .map(|(tag, spec)| {
+                (
+                    *tag,
+                    spec.program.display().to_string(),
+                    spec.env.iter().cloned().collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn last_spawn(&self) -> (u64, String, BTreeMap<String, String>) {
+        self.spawned().pop().expect("something was spawned")
+    }
+
+    /// The executor reports that the process of `tag` ended.
+    fn finish(&mut self, tag: u64, outcome: Outcome) {
+        self.daemon.event(Event::Exec(Finished {
+            tag,
+            pid: 0,
+            outcome,
+            duration: Duration::from_millis(5),
+        }));
+        self.daemon.end_of_batch();
+    }
+}
+
+#[test]
+fn starting_runs_start_sh_with_clusterpro_variables_and_a_group_start_answers_when_online() {
+    let mut rig = rig(sync_exec(), "");
+    // The service is started at once; its groups follow.
+    let answer = rig.request(Request::StartService);
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+    let (tag, program, env) = rig.last_spawn();
+    assert_eq!(program, "/bin/true");
+    assert_eq!(env.get("CLP_EVENT").map(String::as_str), Some("START"));
+    assert_eq!(env.get("CLP_GROUPNAME").map(String::as_str), Some("g"));
+    assert_eq!(env.get("CLP_RESOURCENAME").map(String::as_str), Some("r"));
+    assert_eq!(env.get("CLP_SERVER").map(String::as_str), Some("HOME"));
+    rig.finish(tag, Outcome::Exited(0));
+    let stop = rig.request(Request::StopGroup { group: "g".into() });
+    let (tag, ..) = rig.last_spawn();
+    rig.finish(tag, Outcome::Exited(0));
+    assert!(matches!(stop.try_recv(), Ok(Reply::Done { .. })));
+
+    let start = rig.request(Request::StartGroup { group: "g".into() });
+    let (tag, ..) = rig.last_spawn();
+    assert!(
+        start.try_recv().is_err(),
+        "answered before start.sh finished"
+    );
+    rig.finish(tag, Outcome::Exited(0));
+    assert!(matches!(start.try_recv(), Ok(Reply::Done { .. })));
+    // What the answer reports is already on disk for clpstat (read without
+    // the staleness check: no clpd holds this root's lock).
+    let bytes = std::fs::read(crate::status::snapshot_path(&rig.daemon.paths)).unwrap();
+    let snap: crate::status::Snapshot = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(snap.groups[0].status.as_str(), "Online");
+}
+
+#[test]
+fn a_failed_stop_sh_is_reported_with_its_exit_code() {
+    let mut rig = rig(sync_exec(), "");
+    rig.request(Request::StartService);
+    let (start, ..) = rig.last_spawn();
+    rig.finish(start, Outcome::Exited(0));
+    let answer = rig.request(Request::StopGroup { group: "g".into() });
+    let (stop, program, env) = rig.last_spawn();
+    assert_eq!(program, "/bin/false");
+    assert_eq!(env.get("CLP_FACTOR").map(String::as_str), Some("GROUPSTOP"));
+    rig.finish(stop, Outcome::Exited(1));
+    match answer.try_recv() {
+        Ok(Reply::Rejected(r)) => assert!(format!("{r:?}").contains("exited 1"), "{r:?}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn monitor_checks_follow_the_clock_and_a_failure_restarts_the_resource() {
+    let mut rig = rig(
+        sync_exec(),
+        r#"<genw name="gw"><parameters><default>0</default><path>/bin/true</path></parameters>
+             <polling><interval>5</interval><reconfirmation>0</reconfirmation></polling>
+             <relation><type>rsc</type><name>r</name></relation>
+             <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></genw>"#,
+    );
+    rig.request(Request::StartService);
+    let (start, ..) = rig.last_spawn();
+    rig.finish(start, Outcome::Exited(0));
+    let before = rig.spawned().len();
+    // Nothing runs until the interval has passed on the daemon's clock.
+    rig.advance(Duration::from_secs(4));
+    assert_eq!(rig.spawned().len(), before, "checked before its interval");
+    rig.advance(Duration::from_secs(2));
+    let (check, program, _) = rig.last_spawn();
+    assert_eq!(program, "/bin/true", "the genw script ran");
+    assert!((CHECK_TAGS..ADOPTED_TAGS).contains(&check));
+    // The check fails: recovery restarts r (stop.sh, then start.sh).
+    rig.finish(check, Outcome::Exited(1));
+    let (stop, program, env) = rig.last_spawn();
+    assert_eq!(program, "/bin/false");
+    assert_eq!(
+        env.get("CLP_FACTOR").map(String::as_str),
+        Some("RESOURCERESTART")
+    );
+    rig.finish(stop, Outcome::Exited(0));
+    let (_, program, env) = rig.last_spawn();
+    assert_eq!(program, "/bin/true");
+    assert_eq!(env.get("CLP_EVENT").map(String::as_str), Some("START"));
+}
+
+#[test]
+fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
+    let mut rig = rig(
+        async_exec(),
+        r#"<pidw name="pw"><target>r</target>
+             <polling><timing>1</timing><interval>60</interval><reconfirmation>0</reconfirmation></polling>
+             <relation><type>rsc</type><name>r</name></relation>
+             <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></pidw>"#,
+    );
+    let answer = rig.request(Request::StartService);
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+    let (start, ..) = rig.last_spawn();
+    let started = rig.spawned().len();
+    // No clock movement: the pidfd report alone starts the recovery.
+    rig.finish(start, Outcome::Signaled(9));
+    let spawned = rig.spawned();
+    assert_eq!(spawned.len(), started + 1, "{spawned:?}");
+    let (_, program, env) = rig.last_spawn();
+    assert_eq!(program, "/bin/false", "stop.sh first");
+    assert_eq!(
+        env.get("CLP_PID"),
+        Some(&std::process::id().to_string()),
+        "stop.sh gets the pid of the start it follows"
+    );
+}

@@ -18,6 +18,7 @@ pub mod diskw;
 pub mod genw;
 pub mod httpw;
 pub mod ipw;
+pub mod kinds;
 pub mod miiw;
 pub mod pidw;
 pub mod probe;

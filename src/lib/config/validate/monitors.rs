@@ -407,3 +407,75 @@ impl Validator<'_, '_> {
         Some(kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigFile, Report, validate};
+    use crate::model::Cluster;
+
+    /// One server, exec resources `sync` (synchronous start) and `async`, a
+    /// kept `fip`, and `monitors` inside `<monitor>`.
+    fn check(monitors: &str) -> (Option<Cluster>, Report) {
+        let text = format!(
+            r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <cluster><name>c</name></cluster>
+  <server name="node1"><priority>0</priority></server>
+  <group name="g"><resource name="exec@sync"/><resource name="exec@async"/><resource name="fip@vip"/></group>
+  <resource><types name="exec"/><types name="fip"/>
+    <exec name="sync"><parameters><act><path>/bin/true</path></act><deact><path>/bin/true</path></deact></parameters></exec>
+    <exec name="async"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/true</path></deact></parameters></exec>
+    <fip name="vip"><parameters><ip>192.0.2.9</ip></parameters></fip>
+  </resource>
+  <monitor><types name="userw"/><types name="diskw"/><types name="ipw"/><types name="miiw"/><types name="pidw"/><types name="psw"/><types name="httpw"/><types name="genw"/><types name="mtw"/><types name="fipw"/>
+{monitors}
+  </monitor>
+</root>"#
+        );
+        let mut report = Report::new("clp.conf");
+        let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
+        let opts = validate::Options {
+            local_server: Some("node1"),
+            scripts_dir: None,
+        };
+        let cluster = validate::validate(&conf.doc, &opts, &mut report);
+        (cluster, report)
+    }
+
+    /// Every diagnostic a kind's parameters can give, with its line, element
+    /// path and wording (pinned: moving the reading must not change a byte).
+    #[test]
+    fn kind_parameter_diagnostics() {
+        let (cluster, report) = check(
+            r#"    <ipw name="ipw1"><parameters><list id="0"><ip>192.0.2.1</ip></list><list id="1"><ip>192.0.2</ip></list></parameters></ipw>
+    <ipw name="ipw2"><parameters></parameters></ipw>
+    <ipw name="ipw3"><server name="node1"><parameters><list id="0"><ip>nohost</ip></list></parameters></server></ipw>
+    <mtw name="mtw1"><parameters><list id="0"><monname>mtw1</monname></list><list id="1"><monname>nosuch</monname></list><list id="2"><monname>ipw1</monname></list></parameters></mtw>
+    <pidw name="pidw1"><target>sync</target></pidw>
+    <pidw name="pidw2"><target>vip</target></pidw>
+    <pidw name="pidw3"><target>async</target></pidw>
+    <genw name="genw1"><parameters><normalval>5-2</normalval><userlog>genw.log</userlog><default>0</default><path>genw.sh</path></parameters></genw>
+    <genw name="genw2"><parameters><normalval>x</normalval><path>/bin/true</path></parameters></genw>"#,
+        );
+        assert!(cluster.is_none());
+        let text = report.to_string();
+        let got: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            got,
+            [
+                r#"clp.conf:9: warning: /root/resource/fip@vip: resource vip (type fip) is not supported by this version and will not run"#,
+                r#"clp.conf:12: /root/monitor/ipw@ipw1/parameters/list@1/ip: "192.0.2" is not an IPv4 or IPv6 address"#,
+                r#"clp.conf:13: /root/monitor/ipw@ipw2/parameters/list: ipw needs at least one address: <parameters><list id="0"><ip>192.0.2.1</ip></list></parameters>"#,
+                r#"clp.conf:14: /root/monitor/ipw@ipw3/parameters/list@0/ip: "nohost" is not an IPv4 or IPv6 address"#,
+                r#"clp.conf:15: /root/monitor/mtw@mtw1/parameters/list@0/monname: a multi-target monitor cannot list itself"#,
+                r#"clp.conf:15: /root/monitor/mtw@mtw1/parameters/list@1/monname: member monitor nosuch does not exist. Monitors are: ipw1, ipw2, ipw3, mtw1, pidw1, pidw2, pidw3, genw1, genw2"#,
+                r#"clp.conf:16: warning: /root/monitor/pidw@pidw1/target: pidw watches the pid of an asynchronous start script, but exec sync is synchronous (parameters/act/sync 1); set it to 0"#,
+                r#"clp.conf:17: /root/monitor/pidw@pidw2/target: pidw watches an exec resource's start script; vip is of type fip"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/normalval: range 5-2 in "5-2" runs backwards; write it low-high"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/userlog: "genw.log" must be an absolute path, e.g. /var/log/clp/genw.log"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/path: "genw.sh" must be an absolute path when parameters/default is 0 (a user script); use an absolute path or set parameters/default to 1 for a bundled script"#,
+                r#"clp.conf:20: /root/monitor/genw@genw2/parameters/normalval: "x" must list exit codes and ranges, e.g. 0 or 0,2-5"#,
+            ]
+        );
+    }
+}

@@ -511,7 +511,9 @@ fn every_monitor_kind_renders_its_rows() {
             after_common = true;
         }
     }
-    assert_eq!(brief, r#"=======================  CLUSTER INFORMATION  =======================
+    assert_eq!(
+        brief,
+        r#"=======================  CLUSTER INFORMATION  =======================
 [Monitor0 : userw1]
     Type                                                     : userw
     Comment                                                  :
@@ -557,8 +559,11 @@ fn every_monitor_kind_renders_its_rows() {
     Type                                                     : fipw
     Comment                                                  :
 =====================================================================
-"#);
-    assert_eq!(kind_rows, r#"[Monitor0 : userw1]
+"#
+    );
+    assert_eq!(
+        kind_rows,
+        r#"[Monitor0 : userw1]
     Method                                                   : softdog
     Use HB interval and timeout                              : Off
     Action at Timeout Occurrence                             : PANIC
@@ -601,5 +606,6 @@ fn every_monitor_kind_renders_its_rows() {
 [Monitor9 : fipw1]
     Monitor NIC Link Up/Down                                 : On
 =====================================================================
-"#);
+"#
+    );
 }

@@ -381,10 +381,8 @@ pub const PARAMS: &[Param] = &[
 
 /// Group resource types clp runs.
 pub const SUPPORTED_RESOURCES: &[&str] = &["exec"];
-/// Monitor types clp knows the parameters of (and runs, as each type lands).
-pub const SUPPORTED_MONITORS: &[&str] = &[
-    "userw", "diskw", "ipw", "miiw", "pidw", "psw", "httpw", "genw", "mtw", "fipw",
-];
+/// Monitor types clp knows the parameters of: the kinds table's.
+pub const SUPPORTED_MONITORS: &[&str] = crate::monitor::kinds::NAMES;
 /// Heartbeat types clp keeps and shows (they are not used on one server).
 pub const KNOWN_HEARTBEATS: &[&str] = &["lanhb", "lankhb"];
 

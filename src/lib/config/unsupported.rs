@@ -22,7 +22,8 @@ pub fn runs_resource(kind: &str) -> bool {
 }
 
 /// Whether clp runs monitors of type `kind`. Some types clp knows the
-/// parameters of (fipw) are read and shown but not run: the daemon's list decides.
+/// parameters of (fipw) are read and shown but not run: the kinds table
+/// (`monitor::kinds::KINDS`, `Checks::Kept`) decides.
 pub fn runs_monitor(kind: &str) -> bool {
     crate::monitor::RUNNABLE.contains(&kind)
 }

@@ -15,7 +15,6 @@
 //! `settings` (cluster-wide settings, alert routing).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,13 +24,14 @@ use super::unsupported::{self, runs_heartbeat, runs_monitor, runs_resource};
 use super::xml::{Document, Element};
 use super::{path, placeholder};
 use crate::model::*;
+use crate::monitor::kinds::known_list;
 
 mod groups;
 mod monitors;
 mod servers;
 mod settings;
 
-pub use settings::parse_normal_values;
+pub use crate::monitor::genw::parse_normal_values;
 use settings::settings;
 
 /// What validation needs besides the file.
@@ -518,16 +518,6 @@ fn category_word(category: &str) -> &str {
         "heartbeat" => "heartbeat",
         "resource" => "resource",
         _ => "monitor",
-    }
-}
-
-/// ". Resources are: a, b" for error messages, or "" when there is none.
-fn known_list<'a>(label: &str, names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.collect();
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!(". {label}: {}", names.join(", "))
     }
 }
 

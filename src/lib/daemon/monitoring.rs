@@ -74,8 +74,12 @@ impl Daemon {
             }
             return;
         }
-        match &spec.kind {
-            MonitorKind::Pidw => {
+        // How the kind is checked comes from the kinds table; the probes on
+        // the pool or their own thread were handled above.
+        use crate::monitor::kinds::Checks;
+        let checks = crate::monitor::kinds::find(spec.kind.type_name()).map(|k| k.checks);
+        match (checks, &spec.kind) {
+            (Some(Checks::InLoop), _) => {
                 let pid = spec
                     .target
                     .as_deref()
@@ -83,7 +87,7 @@ impl Daemon {
                     .and_then(|s| s.async_pid());
                 self.check_done(monitor, check, crate::monitor::pidw::check(pid));
             }
-            MonitorKind::Genw(genw) if !genw.sync => {
+            (Some(Checks::Script), MonitorKind::Genw(genw)) if !genw.sync => {
                 let running = self
                     .tags
                     .values()
@@ -98,7 +102,7 @@ impl Daemon {
                 };
                 self.check_done(monitor, check, result);
             }
-            MonitorKind::Genw(genw) => {
+            (Some(Checks::Script), MonitorKind::Genw(genw)) => {
                 let run = crate::monitor::genw::spec(&self.paths, &self.host, spec, genw);
                 let tag = CHECK_TAGS + check;
                 match self.executor.spawn(tag, run) {
@@ -119,14 +123,7 @@ impl Daemon {
                     ),
                 }
             }
-            MonitorKind::Mtw(_)
-            | MonitorKind::Psw(_)
-            | MonitorKind::Userw(_)
-            | MonitorKind::Diskw(_)
-            | MonitorKind::Ipw(_)
-            | MonitorKind::Miiw(_)
-            | MonitorKind::Httpw(_)
-            | MonitorKind::Fipw(_) => self.check_done(
+            _ => self.check_done(
                 monitor,
                 check,
                 CheckResult::Failed(format!(

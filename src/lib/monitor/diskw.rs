@@ -362,6 +362,53 @@ impl Drop for AlignedBuf {
     }
 }
 
+// ---- diskw in the kinds table (monitor::kinds) ------------------------------
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use super::super::{Probe, ProbeContext};
+    use super::DiskwProbe;
+    use crate::model::{DiskwSpec, Monitor, MonitorKind};
+
+    pub const KIND: Kind = Kind {
+        name: "diskw",
+        checks: Checks::OwnThread(probe),
+        read,
+        detail,
+    };
+
+    /// Device I/O that may hang: abandoned at the timeout, later checks fail
+    /// at once until it returns.
+    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Diskw(spec) = &monitor.kind else {
+            return None;
+        };
+        Some(Box::new(DiskwProbe::new(&monitor.name, spec)))
+    }
+
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        MonitorKind::Diskw(DiskwSpec {
+            object: p.text("parameters/object"),
+            file: Some(p.text("parameters/file")).filter(|f| !f.is_empty()),
+            method: p.text("parameters/method"),
+            size: u64::try_from(p.int("parameters/size")).unwrap_or(512),
+        })
+    }
+
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Diskw(d) = kind else {
+            return Vec::new();
+        };
+        vec![
+            ("Method", d.method.clone(), true),
+            ("Monitor Target", d.object.clone(), true),
+            ("I/O Size", d.size.to_string(), false),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

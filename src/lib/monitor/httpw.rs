@@ -253,6 +253,70 @@ fn http_reason(status: u16) -> &'static str {
     }
 }
 
+// ---- httpw in the kinds table (monitor::kinds) ------------------------------
+// Kept apart from the probe above, with its own imports, so that the probe's
+// code can change without touching the declaration.
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use super::super::{Probe, ProbeContext};
+    use super::HttpwProbe;
+    use crate::model::{HttpwSpec, Monitor, MonitorKind};
+
+    pub const KIND: Kind = Kind {
+        name: "httpw",
+        checks: Checks::Pool(probe),
+        read,
+        detail,
+    };
+
+    /// An HTTP request that gives up by itself just before the timeout.
+    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Httpw(spec) = &monitor.kind else {
+            return None;
+        };
+        Some(Box::new(HttpwProbe::new(spec)))
+    }
+
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        MonitorKind::Httpw(HttpwSpec {
+            server: p.text("parameters/servername"),
+            port: u16::try_from(p.int("parameters/port")).unwrap_or(80),
+            uri: p.text("parameters/requesturi"),
+            https: p.flag("parameters/https"),
+            get: p.int("parameters/requesttype") == 1,
+            username: p.text("parameters/username"),
+            password: p.text("parameters/password"),
+            password_encrypted: p.flag("parameters/encrypwd"),
+        })
+    }
+
+    /// The password is never shown, encrypted or not.
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Httpw(h) = kind else {
+            return Vec::new();
+        };
+        vec![
+            ("Connecting Destination", h.server.clone(), true),
+            ("Port", h.port.to_string(), true),
+            ("Request URI", h.uri.clone(), true),
+            (
+                "Protocol",
+                if h.https { "HTTPS" } else { "HTTP" }.into(),
+                true,
+            ),
+            (
+                "Request Type",
+                if h.get { "GET" } else { "HEAD" }.into(),
+                false,
+            ),
+            ("User Name", h.username.clone(), false),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -377,6 +377,70 @@ impl super::Probe for IpwProbe {
     }
 }
 
+// ---- ipw in the kinds table (monitor::kinds) --------------------------------
+// Kept apart from the probe above, with its own imports, so that the probe's
+// code can change without touching the declaration.
+
+pub use kind::KIND;
+
+mod kind {
+    use std::net::IpAddr;
+
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use super::super::{Probe, ProbeContext};
+    use super::IpwProbe;
+    use crate::model::{IpwSpec, Monitor, MonitorKind};
+
+    pub const KIND: Kind = Kind {
+        name: "ipw",
+        checks: Checks::Pool(probe),
+        read,
+        detail,
+    };
+
+    /// ICMP echoes that give up by themselves at 90% of the timeout.
+    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Ipw(spec) = &monitor.kind else {
+            return None;
+        };
+        Some(Box::new(IpwProbe::new(&monitor.name, spec)))
+    }
+
+    /// `<list id="N"><ip>...</ip></list>`: at least one, each an address.
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        let mut addresses = Vec::new();
+        for item in p.list_items() {
+            let ip = item.value("ip");
+            if ip.parse::<IpAddr>().is_err() {
+                let at = p.at(&format!("parameters/{}/ip", item.step));
+                p.error(
+                    item.line,
+                    at,
+                    format!("\"{ip}\" is not an IPv4 or IPv6 address"),
+                );
+            }
+            addresses.push(ip);
+        }
+        if addresses.is_empty() {
+            let (line, at) = (p.line(), p.at("parameters/list"));
+            p.error(
+                line,
+                at,
+                "ipw needs at least one address: <parameters><list id=\"0\"><ip>192.0.2.1</ip></list></parameters>"
+                    .into(),
+            );
+        }
+        MonitorKind::Ipw(IpwSpec { addresses })
+    }
+
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Ipw(ip) = kind else {
+            return Vec::new();
+        };
+        vec![("IP Addresses", ip.addresses.join(", "), true)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

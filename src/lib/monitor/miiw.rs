@@ -178,6 +178,45 @@ impl super::Probe for MiiwProbe {
     }
 }
 
+// ---- miiw in the kinds table (monitor::kinds) -------------------------------
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use super::super::{Probe, ProbeContext};
+    use super::MiiwProbe;
+    use crate::model::{MiiwSpec, Monitor, MonitorKind};
+
+    pub const KIND: Kind = Kind {
+        name: "miiw",
+        checks: Checks::Pool(probe),
+        read,
+        detail,
+    };
+
+    /// Two interface ioctls on the worker.
+    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Miiw(spec) = &monitor.kind else {
+            return None;
+        };
+        Some(Box::new(MiiwProbe::new(spec)))
+    }
+
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        MonitorKind::Miiw(MiiwSpec {
+            interface: p.text("parameters/object"),
+        })
+    }
+
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Miiw(m) = kind else {
+            return Vec::new();
+        };
+        vec![("Monitor Target", m.interface.clone(), true)]
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

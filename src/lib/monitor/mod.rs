@@ -1,25 +1,19 @@
 //! Monitor types: each answers only "healthy now?". Retries, timeouts and
 //! recovery belong to the monitor engine (`engine::monitor`).
 //!
-//! How each check runs without stalling the daemon:
-//! * pidw: one /proc read in the loop (cheap, cannot hang), plus the executor's
-//!   pidfd event the moment the watched process exits;
-//! * genw: a script through the executor, its process group killed at the timeout;
-//! * mtw: computed by the engine from its members' states;
-//! * psw, ipw, httpw, miiw: probes on the shared probe pool (`pool`): a count
-//!   in one /proc scan shared by all psw monitors, ICMP echoes that give up by
-//!   themselves at 90% of the timeout, an HTTP request that gives up just
-//!   before it, two interface ioctls;
-//! * diskw, userw: probes on a thread of their own (`probe`): device I/O that
-//!   may hang (abandoned at the timeout; later checks fail at once until it
-//!   returns), a watchdog keepalive (or a scheduling-delay measurement) that
-//!   must not wait behind other checks.
+//! One file per kind declares its parameters, how its checks run, its probe
+//! and its rows in `clpstat`; [`kinds::KINDS`] is the table of them, and the
+//! lists and functions below derive from it. How each kind's checks avoid
+//! stalling the daemon is said at its `KIND` (and in [`kinds::Checks`]).
 
 pub mod diskw;
+pub mod fipw;
 pub mod genw;
 pub mod httpw;
 pub mod ipw;
+pub mod kinds;
 pub mod miiw;
+pub mod mtw;
 pub mod pidw;
 pub mod pool;
 pub mod probe;
@@ -28,13 +22,9 @@ pub mod userw;
 
 use crate::model::{Cluster, Monitor, MonitorKind};
 use crate::paths::Paths;
+pub use kinds::RUNNABLE;
 pub use pool::{PoolConfig, ProbeHandle, ProbePool};
 pub use probe::{Probe, ProbeWorker};
-
-/// Monitor types this version runs. Others are kept, shown Offline.
-pub const RUNNABLE: &[&str] = &[
-    "pidw", "psw", "genw", "mtw", "diskw", "httpw", "userw", "ipw", "miiw",
-];
 
 /// What probes may need besides their monitor's spec.
 #[derive(Debug, Clone)]
@@ -43,30 +33,22 @@ pub struct ProbeContext {
     pub cluster: std::sync::Arc<Cluster>,
 }
 
-/// Whether a monitor's probe needs a thread of its own rather than the pool's:
-/// its checks may block indefinitely (diskw) or must never queue (userw).
+/// Whether a monitor's probe needs a thread of its own rather than the pool's
+/// (the table says so per kind: its checks may block indefinitely, or must
+/// never queue behind others).
 pub fn needs_own_thread(kind: &MonitorKind) -> bool {
-    matches!(kind, MonitorKind::Diskw(_) | MonitorKind::Userw(_))
+    kinds::find(kind.type_name()).is_some_and(|k| matches!(k.checks, kinds::Checks::OwnThread(_)))
 }
 
-/// The probe of a monitor whose checks run off the loop; None for the
-/// types the daemon checks itself (pidw, genw, mtw).
+/// The probe of a monitor whose checks run on a worker thread; None for the
+/// kinds the daemon checks otherwise (in the loop, by a script, from members)
+/// or does not run.
 pub fn probe_for(monitor: &Monitor, ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
-    match &monitor.kind {
-        MonitorKind::Psw(spec) => Some(Box::new(psw::PswProbe::new(spec))),
-        MonitorKind::Diskw(spec) => Some(Box::new(diskw::DiskwProbe::new(&monitor.name, spec))),
-        MonitorKind::Httpw(spec) => Some(Box::new(httpw::HttpwProbe::new(spec))),
-        MonitorKind::Userw(spec) => Some(Box::new(userw::UserwProbe::new(
-            monitor,
-            spec,
-            &ctx.cluster.settings,
-            crate::host::under_root(&ctx.paths, &ctx.cluster.settings.watchdog_device),
-            &ctx.paths.state_dir(),
-        ))),
-        MonitorKind::Ipw(spec) => Some(Box::new(ipw::IpwProbe::new(&monitor.name, spec))),
-        MonitorKind::Miiw(spec) => Some(Box::new(miiw::MiiwProbe::new(spec))),
-        MonitorKind::Pidw | MonitorKind::Genw(_) | MonitorKind::Mtw(_) | MonitorKind::Fipw(_) => {
-            None
-        }
+    match kinds::find(monitor.kind.type_name())?.checks {
+        kinds::Checks::Pool(probe) | kinds::Checks::OwnThread(probe) => probe(monitor, ctx),
+        kinds::Checks::InLoop
+        | kinds::Checks::Script
+        | kinds::Checks::Members
+        | kinds::Checks::Kept => None,
     }
 }

@@ -58,6 +58,59 @@ fn parse_stat(stat: &[u8]) -> Option<(u8, u64)> {
     Some((state, start))
 }
 
+// ---- pidw in the kinds table (monitor::kinds) -------------------------------
+// Kept apart from the check above, with its own imports, so that the check's
+// code can change without touching the declaration.
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use crate::model::MonitorKind;
+
+    /// A /proc read in the loop (cheap, cannot hang), plus the executor's
+    /// pidfd event the moment the watched process exits.
+    pub const KIND: Kind = Kind {
+        name: "pidw",
+        checks: Checks::InLoop,
+        read,
+        detail,
+    };
+
+    /// pidw has no parameters: its target must be an exec resource whose
+    /// start script is asynchronous (its pid is what is watched).
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        if let Some(target) = p.target_resource() {
+            let (line, at) = (p.line_of("target"), p.at("target"));
+            let t = &target.name;
+            if target.kind != "exec" {
+                p.error(
+                    line,
+                    at,
+                    format!(
+                        "pidw watches an exec resource's start script; {t} is of type {}",
+                        target.kind
+                    ),
+                );
+            } else if target.start_sync {
+                p.warning(
+                    line,
+                    at,
+                    format!(
+                        "pidw watches the pid of an asynchronous start script, but exec {t} is synchronous \
+                         (parameters/act/sync 1); set it to 0"
+                    ),
+                );
+            }
+        }
+        MonitorKind::Pidw
+    }
+
+    fn detail(_kind: &MonitorKind) -> Vec<DetailRow> {
+        Vec::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -303,6 +303,51 @@ fn glob_in<T: PartialEq + Copy>(p: &[T], t: &[T], any_run: T, any_one: T) -> boo
     pi == p.len()
 }
 
+// ---- psw in the kinds table (monitor::kinds) --------------------------------
+// Kept apart from the probe above, with its own imports, so that the probe's
+// code can change without touching the declaration.
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
+    use super::super::{Probe, ProbeContext};
+    use super::PswProbe;
+    use crate::model::{Monitor, MonitorKind, PswSpec};
+
+    pub const KIND: Kind = Kind {
+        name: "psw",
+        checks: Checks::Pool(probe),
+        read,
+        detail,
+    };
+
+    /// A /proc scan, abandoned at the timeout.
+    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Psw(spec) = &monitor.kind else {
+            return None;
+        };
+        Some(Box::new(PswProbe::new(spec)))
+    }
+
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        MonitorKind::Psw(PswSpec {
+            process_name: p.text("parameters/processname"),
+            min_count: p.u32("parameters/processnum"),
+        })
+    }
+
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Psw(p) = kind else {
+            return Vec::new();
+        };
+        vec![
+            ("Process Name", p.process_name.clone(), true),
+            ("Minimum Process Count", p.min_count.to_string(), false),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -351,6 +351,80 @@ impl super::Probe for UserwProbe {
     }
 }
 
+// ---- userw in the kinds table (monitor::kinds) ------------------------------
+
+pub use kind::KIND;
+
+mod kind {
+    use super::super::kinds::{Checks, DetailRow, Kind, ParamReader, on_off};
+    use super::super::{Probe, ProbeContext};
+    use super::UserwProbe;
+    use crate::model::{Monitor, MonitorKind, UserwSpec};
+
+    pub const KIND: Kind = Kind {
+        name: "userw",
+        checks: Checks::OwnThread(probe),
+        read,
+        detail,
+    };
+
+    /// A watchdog keepalive (or a scheduling-delay measurement) on the worker.
+    fn probe(monitor: &Monitor, ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+        let MonitorKind::Userw(spec) = &monitor.kind else {
+            return None;
+        };
+        let settings = &ctx.cluster.settings;
+        Some(Box::new(UserwProbe::new(
+            monitor,
+            spec,
+            settings,
+            crate::host::under_root(&ctx.paths, &settings.watchdog_device),
+            &ctx.paths.state_dir(),
+        )))
+    }
+
+    fn read(p: &mut dyn ParamReader) -> MonitorKind {
+        MonitorKind::Userw(UserwSpec {
+            method: p.text("parameters/method"),
+            action: p.text("parameters/action"),
+            use_heartbeat_timing: p.flag("parameters/usehb"),
+            dummy_open: p.flag("parameters/repopen"),
+            dummy_write: p.flag("parameters/repwrite"),
+            write_size: u64::try_from(p.int("parameters/writesize")).unwrap_or(10_000),
+            dummy_thread: p.flag("parameters/mkthread"),
+        })
+    }
+
+    /// Verified: userw shows `Method` and `Use HB interval and timeout`
+    /// without `--detail`.
+    fn detail(kind: &MonitorKind) -> Vec<DetailRow> {
+        let MonitorKind::Userw(u) = kind else {
+            return Vec::new();
+        };
+        vec![
+            ("Method", u.method.clone(), true),
+            (
+                "Use HB interval and timeout",
+                on_off(u.use_heartbeat_timing).into(),
+                true,
+            ),
+            ("Action at Timeout Occurrence", u.action.clone(), false),
+            (
+                "Open/Close Temporary File",
+                on_off(u.dummy_open).into(),
+                false,
+            ),
+            ("With Writing", on_off(u.dummy_write).into(), false),
+            ("Size", u.write_size.to_string(), false),
+            (
+                "Create Temporary Thread",
+                on_off(u.dummy_thread).into(),
+                false,
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

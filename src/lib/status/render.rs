@@ -14,15 +14,13 @@
 //! Where the reference is silent the choice is documented next to the code and
 //! in clpstat(8).
 
-use std::time::Duration;
-
 use super::{HeartbeatState, MonitorState, RunState, ServerState, ServerStatus, Snapshot};
 use crate::config::defaults::{self, DefaultValue, Scope};
 use crate::config::xml::{Document, Element};
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::model::{
-    Cluster, Group, Heartbeat, Monitor, MonitorFinalAction, MonitorKind, RecoveryTarget, Resource,
-    ResourceFinalAction, ResourceKind, ScriptPath, Server, StallAction, Timing,
+    Cluster, Group, Heartbeat, Monitor, MonitorFinalAction, RecoveryTarget, Resource,
+    ResourceFinalAction, ResourceKind, Server, StallAction, Timing,
 };
 
 mod config;

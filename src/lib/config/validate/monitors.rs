@@ -1,6 +1,9 @@
-//! Monitor resources: common settings, targets and recovery, and each kind's parameters.
+//! Monitor resources: common settings, targets and recovery. Each kind's
+//! parameters are read by its entry in `monitor::kinds::KINDS`, through the
+//! [`ParamReader`] implemented here on top of the object and the report.
 
 use super::*;
+use crate::monitor::kinds::{self, ListItem, ParamReader, TargetResource};
 
 impl Validator<'_, '_> {
     pub(super) fn monitors(
@@ -230,6 +233,8 @@ impl Validator<'_, '_> {
         })
     }
 
+    /// The kind's parameters, read by its entry in the kinds table; `None`
+    /// for a type the table does not know.
     pub(super) fn monitor_kind(
         &mut self,
         obj: &Obj<'_>,
@@ -237,173 +242,255 @@ impl Validator<'_, '_> {
         monitors: &[Instance<'_>],
         resources: &[Instance<'_>],
     ) -> Option<MonitorKind> {
-        let kind = match inst.kind {
-            "userw" => MonitorKind::Userw(UserwSpec {
-                method: obj.text("parameters/method"),
-                action: obj.text("parameters/action"),
-                use_heartbeat_timing: obj.flag("parameters/usehb"),
-                dummy_open: obj.flag("parameters/repopen"),
-                dummy_write: obj.flag("parameters/repwrite"),
-                write_size: u64::try_from(obj.int("parameters/writesize")).unwrap_or(10_000),
-                dummy_thread: obj.flag("parameters/mkthread"),
-            }),
-            "diskw" => MonitorKind::Diskw(DiskwSpec {
-                object: obj.text("parameters/object"),
-                file: Some(obj.text("parameters/file")).filter(|f| !f.is_empty()),
-                method: obj.text("parameters/method"),
-                size: u64::try_from(obj.int("parameters/size")).unwrap_or(512),
-            }),
-            "ipw" => {
-                let mut addresses = Vec::new();
-                if let Some(params) = obj.find("parameters") {
-                    for list in params.elements().filter(|e| e.name == "list") {
-                        let ip = list
-                            .child("ip")
-                            .map(|i| i.text.trim().to_string())
-                            .unwrap_or_default();
-                        if ip.parse::<IpAddr>().is_err() {
-                            self.report.error(
-                                list.line,
-                                format!("{}/parameters/{}/ip", obj.abs, path::step_text(list)),
-                                format!("\"{ip}\" is not an IPv4 or IPv6 address"),
-                            );
-                        }
-                        addresses.push(ip);
-                    }
-                }
-                if addresses.is_empty() {
-                    self.report.error(
-                        obj.line(),
-                        obj.at("parameters/list"),
-                        "ipw needs at least one address: <parameters><list id=\"0\"><ip>192.0.2.1</ip></list></parameters>",
-                    );
-                }
-                MonitorKind::Ipw(IpwSpec { addresses })
-            }
-            "miiw" => MonitorKind::Miiw(MiiwSpec {
-                interface: obj.text("parameters/object"),
-            }),
-            "pidw" => {
-                match obj.text("target") {
-                    t if t.is_empty() => {}
-                    t => match resources.iter().find(|r| r.name == t) {
-                        Some(r) if r.kind != "exec" => self.report.error(
-                            obj.line_of("target"),
-                            obj.at("target"),
-                            format!(
-                                "pidw watches an exec resource's start script; {t} is of type {}",
-                                r.kind
-                            ),
-                        ),
-                        Some(r) => {
-                            let sync = path::find(
-                                r.el,
-                                &path::parse("parameters/act/sync").unwrap_or_default(),
-                            )
-                            .map(|e| e.text.trim() != "0")
-                            .unwrap_or(true);
-                            if sync {
-                                self.report.warning(
-                                    obj.line_of("target"),
-                                    obj.at("target"),
-                                    format!(
-                                        "pidw watches the pid of an asynchronous start script, but exec {t} is synchronous \
-                                         (parameters/act/sync 1); set it to 0"
-                                    ),
-                                );
-                            }
-                        }
-                        None => {}
-                    },
-                }
-                MonitorKind::Pidw
-            }
-            "psw" => MonitorKind::Psw(PswSpec {
-                process_name: obj.text("parameters/processname"),
-                min_count: obj.u32("parameters/processnum"),
-            }),
-            "httpw" => MonitorKind::Httpw(HttpwSpec {
-                server: obj.text("parameters/servername"),
-                port: u16::try_from(obj.int("parameters/port")).unwrap_or(80),
-                uri: obj.text("parameters/requesturi"),
-                https: obj.flag("parameters/https"),
-                get: obj.int("parameters/requesttype") == 1,
-                username: obj.text("parameters/username"),
-                password: obj.text("parameters/password"),
-                password_encrypted: obj.flag("parameters/encrypwd"),
-            }),
-            "genw" => {
-                let normal = obj.text("parameters/normalval");
-                let normal_values = match parse_normal_values(&normal) {
-                    Ok(v) => v,
-                    Err(msg) => {
-                        self.report.error(
-                            obj.line_of("parameters/normalval"),
-                            obj.at("parameters/normalval"),
-                            msg,
-                        );
-                        NormalValues(vec![(0, 0)])
-                    }
-                };
-                let userlog = self.userlog(obj);
-                MonitorKind::Genw(GenwSpec {
-                    script: self.monitor_script(
-                        obj,
-                        inst.name,
-                        "parameters/path",
-                        "parameters/default",
-                    ),
-                    sync: obj.flag("parameters/sync"),
-                    wait_start: obj.secs("parameters/waitmonstart"),
-                    normal_values,
-                    userlog,
-                    logrotate_size: obj.flag("parameters/logrotate/use").then(|| {
-                        u64::try_from(obj.int("parameters/logrotate/size")).unwrap_or(1_000_000)
-                    }),
-                    wait_stop: obj.flag("parameters/waitstop"),
-                })
-            }
-            "mtw" => {
-                let mut members = Vec::new();
-                if let Some(params) = obj.find("parameters") {
-                    for list in params.elements().filter(|e| e.name == "list") {
-                        let name = list
-                            .child("monname")
-                            .map(|i| i.text.trim().to_string())
-                            .unwrap_or_default();
-                        let at =
-                            format!("{}/parameters/{}/monname", obj.abs, path::step_text(list));
-                        if name == inst.name {
-                            self.report.error(
-                                list.line,
-                                at,
-                                "a multi-target monitor cannot list itself",
-                            );
-                        } else if !monitors.iter().any(|m| m.name == name) {
-                            self.report.error(
-                                list.line,
-                                at,
-                                format!(
-                                    "member monitor {name} does not exist{}",
-                                    known_list("Monitors are", monitors.iter().map(|m| m.name))
-                                ),
-                            );
-                        } else {
-                            members.push(name);
-                        }
-                    }
-                }
-                MonitorKind::Mtw(MtwSpec {
-                    members,
-                    error_threshold: obj.u32("parameters/errthreshold"),
-                    warning_threshold: obj.u32("parameters/warnthreshold"),
-                })
-            }
-            "fipw" => MonitorKind::Fipw(FipwSpec {
-                check_link: obj.flag("parameters/monmii"),
-            }),
-            _ => return None,
+        let kind = kinds::find(inst.kind)?;
+        let mut reader = Reader {
+            validator: self,
+            obj,
+            name: inst.name,
+            monitors,
+            resources,
         };
-        Some(kind)
+        Some((kind.read)(&mut reader))
+    }
+}
+
+/// What a kind reads its parameters through: the monitor's element with the
+/// file's defaults and overrides, the report, and the other objects it may name.
+struct Reader<'v, 'r, 'o, 'a> {
+    validator: &'v mut Validator<'r, 'o>,
+    obj: &'v Obj<'a>,
+    name: &'a str,
+    monitors: &'v [Instance<'a>],
+    resources: &'v [Instance<'a>],
+}
+
+impl ParamReader for Reader<'_, '_, '_, '_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn text(&self, rel: &str) -> String {
+        self.obj.text(rel)
+    }
+
+    fn int(&self, rel: &str) -> i64 {
+        self.obj.int(rel)
+    }
+
+    fn u32(&self, rel: &str) -> u32 {
+        self.obj.u32(rel)
+    }
+
+    fn flag(&self, rel: &str) -> bool {
+        self.obj.flag(rel)
+    }
+
+    fn secs(&self, rel: &str) -> Duration {
+        self.obj.secs(rel)
+    }
+
+    fn line(&self) -> u32 {
+        self.obj.line()
+    }
+
+    fn line_of(&self, rel: &str) -> u32 {
+        self.obj.line_of(rel)
+    }
+
+    fn at(&self, rel: &str) -> String {
+        self.obj.at(rel)
+    }
+
+    /// From the local server's `<parameters>` override when it has one.
+    fn list_items(&self) -> Vec<ListItem> {
+        let Some(params) = self.obj.find("parameters") else {
+            return Vec::new();
+        };
+        params
+            .elements()
+            .filter(|e| e.name == "list")
+            .map(|list| ListItem {
+                line: list.line,
+                step: path::step_text(list),
+                values: list
+                    .elements()
+                    .map(|c| (c.name.clone(), c.text.trim().to_string()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn error(&mut self, line: u32, at: String, message: String) {
+        self.validator.report.error(line, at, message);
+    }
+
+    fn warning(&mut self, line: u32, at: String, message: String) {
+        self.validator.report.warning(line, at, message);
+    }
+
+    fn monitor_script(&mut self, path_rel: &str, default_rel: &str) -> ScriptPath {
+        self.validator
+            .monitor_script(self.obj, self.name, path_rel, default_rel)
+    }
+
+    fn userlog(&mut self) -> Option<String> {
+        self.validator.userlog(self.obj)
+    }
+
+    fn monitor_names(&self) -> Vec<String> {
+        self.monitors.iter().map(|m| m.name.to_string()).collect()
+    }
+
+    fn target_resource(&self) -> Option<TargetResource> {
+        let name = self.obj.text("target");
+        let resource = self.resources.iter().find(|r| r.name == name)?;
+        let start_sync = path::find(
+            resource.el,
+            &path::parse("parameters/act/sync").unwrap_or_default(),
+        )
+        .map(|e| e.text.trim() != "0")
+        .unwrap_or(true);
+        Some(TargetResource {
+            name,
+            kind: resource.kind.to_string(),
+            start_sync,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigFile, Report, validate};
+    use crate::model::Cluster;
+    use crate::monitor::kinds;
+
+    /// One server, exec resources `sync` (synchronous start) and `async`, a
+    /// kept `fip`, and `monitors` inside `<monitor>`.
+    fn check(monitors: &str) -> (Option<Cluster>, Report) {
+        let text = format!(
+            r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <cluster><name>c</name></cluster>
+  <server name="node1"><priority>0</priority></server>
+  <group name="g"><resource name="exec@sync"/><resource name="exec@async"/><resource name="fip@vip"/></group>
+  <resource><types name="exec"/><types name="fip"/>
+    <exec name="sync"><parameters><act><path>/bin/true</path></act><deact><path>/bin/true</path></deact></parameters></exec>
+    <exec name="async"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/true</path></deact></parameters></exec>
+    <fip name="vip"><parameters><ip>192.0.2.9</ip></parameters></fip>
+  </resource>
+  <monitor><types name="userw"/><types name="diskw"/><types name="ipw"/><types name="miiw"/><types name="pidw"/><types name="psw"/><types name="httpw"/><types name="genw"/><types name="mtw"/><types name="fipw"/>
+{monitors}
+  </monitor>
+</root>"#
+        );
+        let mut report = Report::new("clp.conf");
+        let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
+        let opts = validate::Options {
+            local_server: Some("node1"),
+            scripts_dir: None,
+        };
+        let cluster = validate::validate(&conf.doc, &opts, &mut report);
+        (cluster, report)
+    }
+
+    /// Every diagnostic a kind's parameters can give, with its line, element
+    /// path and wording (pinned: moving the reading must not change a byte).
+    #[test]
+    fn kind_parameter_diagnostics() {
+        let (cluster, report) = check(
+            r#"    <ipw name="ipw1"><parameters><list id="0"><ip>192.0.2.1</ip></list><list id="1"><ip>192.0.2</ip></list></parameters></ipw>
+    <ipw name="ipw2"><parameters></parameters></ipw>
+    <ipw name="ipw3"><server name="node1"><parameters><list id="0"><ip>nohost</ip></list></parameters></server></ipw>
+    <mtw name="mtw1"><parameters><list id="0"><monname>mtw1</monname></list><list id="1"><monname>nosuch</monname></list><list id="2"><monname>ipw1</monname></list></parameters></mtw>
+    <pidw name="pidw1"><target>sync</target></pidw>
+    <pidw name="pidw2"><target>vip</target></pidw>
+    <pidw name="pidw3"><target>async</target></pidw>
+    <genw name="genw1"><parameters><normalval>5-2</normalval><userlog>genw.log</userlog><default>0</default><path>genw.sh</path></parameters></genw>
+    <genw name="genw2"><parameters><normalval>x</normalval><path>/bin/true</path></parameters></genw>"#,
+        );
+        assert!(cluster.is_none());
+        let text = report.to_string();
+        let got: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            got,
+            [
+                r#"clp.conf:9: warning: /root/resource/fip@vip: resource vip (type fip) is not supported by this version and will not run"#,
+                r#"clp.conf:12: /root/monitor/ipw@ipw1/parameters/list@1/ip: "192.0.2" is not an IPv4 or IPv6 address"#,
+                r#"clp.conf:13: /root/monitor/ipw@ipw2/parameters/list: ipw needs at least one address: <parameters><list id="0"><ip>192.0.2.1</ip></list></parameters>"#,
+                r#"clp.conf:14: /root/monitor/ipw@ipw3/parameters/list@0/ip: "nohost" is not an IPv4 or IPv6 address"#,
+                r#"clp.conf:15: /root/monitor/mtw@mtw1/parameters/list@0/monname: a multi-target monitor cannot list itself"#,
+                r#"clp.conf:15: /root/monitor/mtw@mtw1/parameters/list@1/monname: member monitor nosuch does not exist. Monitors are: ipw1, ipw2, ipw3, mtw1, pidw1, pidw2, pidw3, genw1, genw2"#,
+                r#"clp.conf:16: warning: /root/monitor/pidw@pidw1/target: pidw watches the pid of an asynchronous start script, but exec sync is synchronous (parameters/act/sync 1); set it to 0"#,
+                r#"clp.conf:17: /root/monitor/pidw@pidw2/target: pidw watches an exec resource's start script; vip is of type fip"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/normalval: range 5-2 in "5-2" runs backwards; write it low-high"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/userlog: "genw.log" must be an absolute path, e.g. /var/log/clp/genw.log"#,
+                r#"clp.conf:19: /root/monitor/genw@genw1/parameters/path: "genw.sh" must be an absolute path when parameters/default is 0 (a user script); use an absolute path or set parameters/default to 1 for a bundled script"#,
+                r#"clp.conf:20: /root/monitor/genw@genw2/parameters/normalval: "x" must list exit codes and ranges, e.g. 0 or 0,2-5"#,
+            ]
+        );
+    }
+
+    /// Every kind of the table reads its sample through the configuration
+    /// reader into its own variant, and its detail rows show what was read.
+    #[test]
+    fn every_kind_reads_its_sample_and_renders_its_rows() {
+        let samples = kinds::tests::SAMPLES
+            .iter()
+            .map(|(_, xml)| *xml)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (cluster, report) = check(&samples);
+        let cluster = cluster.unwrap_or_else(|| panic!("invalid:\n{report}"));
+        // Only the kept fip resource (fipw watches it) is worth a word.
+        assert_eq!(report.errors().count(), 0, "{report}");
+        assert!(
+            report
+                .warnings()
+                .all(|w| w.path == "/root/resource/fip@vip"),
+            "{report}"
+        );
+        for kind in kinds::KINDS {
+            let monitor = cluster
+                .monitor(&format!("{}1", kind.name))
+                .unwrap_or_else(|| panic!("{}1 is read", kind.name));
+            assert_eq!(monitor.kind.type_name(), kind.name);
+            let rows = (kind.detail)(&monitor.kind);
+            assert_eq!(rows, kinds::detail_rows(&monitor.kind));
+            // pidw has no parameters; every other kind shows at least what it watches.
+            assert_eq!(
+                rows.iter().any(|(_, _, basic)| *basic),
+                !matches!(kind.name, "pidw" | "fipw"),
+                "{}: {rows:?}",
+                kind.name
+            );
+            assert!(
+                rows.iter().all(|(_, value, _)| !value.is_empty()),
+                "{rows:?}"
+            );
+        }
+    }
+
+    /// The defaults table's monitor rows belong to kinds of the kinds table,
+    /// and every kind has rows (its timing at least): a kind added to one
+    /// table and not the other is caught here.
+    #[test]
+    fn defaults_rows_and_kinds_agree() {
+        use crate::config::defaults::{PARAMS, Scope};
+        for row in PARAMS {
+            if let Scope::Monitor(kind) = row.scope {
+                assert!(
+                    kinds::find(kind).is_some(),
+                    "{kind}/{}: no such kind",
+                    row.path
+                );
+            }
+        }
+        for kind in kinds::KINDS {
+            assert!(
+                PARAMS.iter().any(|r| r.scope == Scope::Monitor(kind.name)),
+                "{}: no rows in config::defaults::PARAMS",
+                kind.name
+            );
+        }
     }
 }

@@ -129,29 +129,3 @@ pub(super) fn alert_routing(root: &Obj<'_>) -> AlertRouting {
         command_timeout: root.secs("webalert/daemon/timeout"),
     }
 }
-
-/// Parses genw normal values: `0`, `0,2-5`, `0, 3`.
-pub fn parse_normal_values(text: &str) -> Result<NormalValues, String> {
-    let mut ranges = Vec::new();
-    for part in text.split(',').map(str::trim) {
-        let parse = |s: &str| {
-            s.trim()
-                .parse::<i32>()
-                .map_err(|_| format!("\"{text}\" must list exit codes and ranges, e.g. 0 or 0,2-5"))
-        };
-        let range = match part.split_once('-') {
-            Some((lo, hi)) if !lo.trim().is_empty() => (parse(lo)?, parse(hi)?),
-            _ => {
-                let n = parse(part)?;
-                (n, n)
-            }
-        };
-        if range.0 > range.1 {
-            return Err(format!(
-                "range {part} in \"{text}\" runs backwards; write it low-high"
-            ));
-        }
-        ranges.push(range);
-    }
-    Ok(NormalValues(ranges))
-}

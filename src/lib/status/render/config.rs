@@ -161,28 +161,9 @@ pub(super) fn heartbeat_file_comment(doc: Option<&Document>, hb: &Heartbeat) -> 
     .unwrap_or_default()
 }
 
-pub(super) fn on_off(flag: bool) -> &'static str {
-    if flag { "On" } else { "Off" }
-}
-
-/// Seconds, as the configuration writes them (`1.5` when not whole).
-pub(super) fn secs(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        d.as_secs().to_string()
-    } else {
-        d.as_secs_f64().to_string()
-    }
-}
-
-pub(super) fn script(path: &ScriptPath) -> &str {
-    match path {
-        ScriptPath::Bundled(p) | ScriptPath::Absolute(p) => p,
-    }
-}
-
-pub(super) fn sync_word(sync: bool) -> &'static str {
-    if sync { "Synchronous" } else { "Asynchronous" }
-}
+// The words of flags, seconds, scripts and synchronization are the ones the
+// monitor kinds' rows use.
+pub(super) use crate::monitor::kinds::{on_off, script, secs, sync_word};
 
 /// The actions codes 8-15 share, in the WebUI's words.
 pub(super) fn os_action(code: i64) -> String {
@@ -440,110 +421,6 @@ pub(super) fn resource_block(index: usize, entry: &Entry<'_, Resource>, detail: 
     b.text
 }
 
-/// Type-specific monitor parameters: (label, value, shown without `--detail`).
-/// Verified: userw shows `Method` and `Use HB interval and timeout` without
-/// `--detail`; by analogy each type shows what it watches, the rest needs it.
-pub(super) fn monitor_params(kind: &MonitorKind) -> Vec<(&'static str, String, bool)> {
-    match kind {
-        MonitorKind::Userw(u) => vec![
-            ("Method", u.method.clone(), true),
-            (
-                "Use HB interval and timeout",
-                on_off(u.use_heartbeat_timing).into(),
-                true,
-            ),
-            ("Action at Timeout Occurrence", u.action.clone(), false),
-            (
-                "Open/Close Temporary File",
-                on_off(u.dummy_open).into(),
-                false,
-            ),
-            ("With Writing", on_off(u.dummy_write).into(), false),
-            ("Size", u.write_size.to_string(), false),
-            (
-                "Create Temporary Thread",
-                on_off(u.dummy_thread).into(),
-                false,
-            ),
-        ],
-        MonitorKind::Diskw(d) => vec![
-            ("Method", d.method.clone(), true),
-            ("Monitor Target", d.object.clone(), true),
-            ("I/O Size", d.size.to_string(), false),
-        ],
-        MonitorKind::Ipw(ip) => vec![("IP Addresses", ip.addresses.join(", "), true)],
-        MonitorKind::Miiw(m) => vec![("Monitor Target", m.interface.clone(), true)],
-        MonitorKind::Pidw => Vec::new(),
-        MonitorKind::Psw(p) => vec![
-            ("Process Name", p.process_name.clone(), true),
-            ("Minimum Process Count", p.min_count.to_string(), false),
-        ],
-        // The password is never shown, encrypted or not.
-        MonitorKind::Httpw(h) => vec![
-            ("Connecting Destination", h.server.clone(), true),
-            ("Port", h.port.to_string(), true),
-            ("Request URI", h.uri.clone(), true),
-            (
-                "Protocol",
-                if h.https { "HTTPS" } else { "HTTP" }.into(),
-                true,
-            ),
-            (
-                "Request Type",
-                if h.get { "GET" } else { "HEAD" }.into(),
-                false,
-            ),
-            ("User Name", h.username.clone(), false),
-        ],
-        MonitorKind::Genw(g) => {
-            let normal = g
-                .normal_values
-                .0
-                .iter()
-                .map(|(lo, hi)| {
-                    if lo == hi {
-                        lo.to_string()
-                    } else {
-                        format!("{lo}-{hi}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(",");
-            let mut params = vec![
-                ("Script", script(&g.script).to_string(), true),
-                ("Monitor Type", sync_word(g.sync).to_string(), true),
-                ("Normal Return Value", normal, false),
-                ("Script Start Wait Time", secs(g.wait_start), false),
-                ("Wait for Script to Stop", on_off(g.wait_stop).into(), false),
-                (
-                    "Log Output Path",
-                    g.userlog.clone().unwrap_or_default(),
-                    false,
-                ),
-                (
-                    "Rotate Log",
-                    on_off(g.logrotate_size.is_some()).into(),
-                    false,
-                ),
-            ];
-            if let Some(size) = g.logrotate_size {
-                params.push(("Rotation Size", size.to_string(), false));
-            }
-            params
-        }
-        MonitorKind::Mtw(m) => vec![
-            ("Monitor Resources", m.members.join(", "), true),
-            ("Error Threshold", m.error_threshold.to_string(), false),
-            ("Warning Threshold", m.warning_threshold.to_string(), false),
-        ],
-        MonitorKind::Fipw(f) => vec![(
-            "Monitor NIC Link Up/Down",
-            on_off(f.check_link).into(),
-            false,
-        )],
-    }
-}
-
 pub(super) fn monitor_block(index: usize, entry: &Entry<'_, Monitor>, detail: bool) -> String {
     let monitor = match entry {
         Entry::Known(m) => *m,
@@ -624,7 +501,10 @@ pub(super) fn monitor_block(index: usize, entry: &Entry<'_, Monitor>, detail: bo
         b.row("Script before Recovery Action", script(&pre.script));
         b.row("Script Timeout", secs(pre.timeout));
     }
-    for (label, value, basic) in monitor_params(&monitor.kind) {
+    // The kind's own rows, from its entry in the kinds table. Verified: userw
+    // shows `Method` and `Use HB interval and timeout` without `--detail`; by
+    // analogy each kind shows what it watches, the rest needs it.
+    for (label, value, basic) in crate::monitor::kinds::detail_rows(&monitor.kind) {
         if basic || detail {
             b.row(label, value);
         }

@@ -461,3 +461,151 @@ fn config_view_all_lists_every_section_in_order() {
         assert_eq!(line.find(':'), Some(61), "{line:?}");
     }
 }
+
+/// One monitor of every kind with values off their defaults, rendered by
+/// `clpstat --mon --detail` and without `--detail`: pins each kind's detail
+/// rows byte for byte.
+#[test]
+fn every_monitor_kind_renders_its_rows() {
+    let monitors = crate::monitor::kinds::tests::SAMPLES
+        .iter()
+        .map(|(_, xml)| *xml)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = format!(
+        r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <cluster><name>c</name></cluster>
+  <server name="node1"><priority>0</priority></server>
+  <group name="g"><resource name="exec@async"/><resource name="fip@vip"/></group>
+  <resource><types name="exec"/><types name="fip"/>
+    <exec name="async"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/true</path></deact></parameters></exec>
+    <fip name="vip"><parameters><ip>192.0.2.9</ip></parameters></fip>
+  </resource>
+  <monitor>{monitors}</monitor>
+</root>"#
+    );
+    let mut report = crate::config::Report::new("clp.conf");
+    let conf = crate::config::ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
+    let opts = crate::config::validate::Options {
+        local_server: Some("node1"),
+        scripts_dir: None,
+    };
+    let cluster = crate::config::validate::validate(&conf.doc, &opts, &mut report)
+        .unwrap_or_else(|| panic!("invalid:\n{report}"));
+    let brief = config_view(&cluster, Some(&conf.doc), Section::Monitor, None, false).unwrap();
+    let detail = config_view(&cluster, Some(&conf.doc), Section::Monitor, None, true).unwrap();
+    // With --detail, the kind's rows come after the common ones (the last is
+    // "Script Timeout"): keep the headers and those rows.
+    let mut kind_rows = String::new();
+    let mut after_common = false;
+    for line in detail.lines() {
+        if line.starts_with('[') {
+            after_common = false;
+            kind_rows.push_str(line);
+            kind_rows.push('\n');
+        } else if after_common {
+            kind_rows.push_str(line);
+            kind_rows.push('\n');
+        } else if line.starts_with("    Script Timeout ") {
+            after_common = true;
+        }
+    }
+    assert_eq!(
+        brief,
+        r#"=======================  CLUSTER INFORMATION  =======================
+[Monitor0 : userw1]
+    Type                                                     : userw
+    Comment                                                  :
+    Method                                                   : softdog
+    Use HB interval and timeout                              : Off
+[Monitor1 : diskw1]
+    Type                                                     : diskw
+    Comment                                                  :
+    Method                                                   : WRITE(FILE)
+    Monitor Target                                           : /dev/sda
+[Monitor2 : ipw1]
+    Type                                                     : ipw
+    Comment                                                  :
+    IP Addresses                                             : 192.0.2.1, 2001:db8::1
+[Monitor3 : miiw1]
+    Type                                                     : miiw
+    Comment                                                  :
+    Monitor Target                                           : eth0
+[Monitor4 : pidw1]
+    Type                                                     : pidw
+    Comment                                                  :
+[Monitor5 : psw1]
+    Type                                                     : psw
+    Comment                                                  :
+    Process Name                                             : sshd -D
+[Monitor6 : httpw1]
+    Type                                                     : httpw
+    Comment                                                  :
+    Connecting Destination                                   : example.test
+    Port                                                     : 8080
+    Request URI                                              : /health
+    Protocol                                                 : HTTPS
+[Monitor7 : genw1]
+    Type                                                     : genw
+    Comment                                                  :
+    Script                                                   : /bin/true
+    Monitor Type                                             : Asynchronous
+[Monitor8 : mtw1]
+    Type                                                     : mtw
+    Comment                                                  :
+    Monitor Resources                                        : ipw1, psw1
+[Monitor9 : fipw1]
+    Type                                                     : fipw
+    Comment                                                  :
+=====================================================================
+"#
+    );
+    assert_eq!(
+        kind_rows,
+        r#"[Monitor0 : userw1]
+    Method                                                   : softdog
+    Use HB interval and timeout                              : Off
+    Action at Timeout Occurrence                             : PANIC
+    Open/Close Temporary File                                : On
+    With Writing                                             : On
+    Size                                                     : 4096
+    Create Temporary Thread                                  : On
+[Monitor1 : diskw1]
+    Method                                                   : WRITE(FILE)
+    Monitor Target                                           : /dev/sda
+    I/O Size                                                 : 4096
+[Monitor2 : ipw1]
+    IP Addresses                                             : 192.0.2.1, 2001:db8::1
+[Monitor3 : miiw1]
+    Monitor Target                                           : eth0
+[Monitor4 : pidw1]
+[Monitor5 : psw1]
+    Process Name                                             : sshd -D
+    Minimum Process Count                                    : 2
+[Monitor6 : httpw1]
+    Connecting Destination                                   : example.test
+    Port                                                     : 8080
+    Request URI                                              : /health
+    Protocol                                                 : HTTPS
+    Request Type                                             : GET
+    User Name                                                : admin
+[Monitor7 : genw1]
+    Script                                                   : /bin/true
+    Monitor Type                                             : Asynchronous
+    Normal Return Value                                      : 0,2-5
+    Script Start Wait Time                                   : 3
+    Wait for Script to Stop                                  : On
+    Log Output Path                                          : /var/log/clp/genw.log
+    Rotate Log                                               : On
+    Rotation Size                                            : 2000
+[Monitor8 : mtw1]
+    Monitor Resources                                        : ipw1, psw1
+    Error Threshold                                          : 2
+    Warning Threshold                                        : 1
+[Monitor9 : fipw1]
+    Monitor NIC Link Up/Down                                 : On
+=====================================================================
+"#
+    );
+}

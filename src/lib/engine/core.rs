@@ -91,6 +91,9 @@ pub struct Core {
     reboots: Vec<u64>,
     /// The context last given to the monitors.
     context: Option<Context>,
+    /// The cluster engine's generation when the context was last computed:
+    /// unchanged, only the reboot budget (time) can change the context.
+    context_generation: Option<u64>,
     inputs: VecDeque<Input>,
     mon_inputs: VecDeque<MonInput>,
     now: Now,
@@ -105,6 +108,7 @@ impl Core {
             stopped_by_operator: false,
             reboots: Vec::new(),
             context: None,
+            context_generation: None,
             inputs: VecDeque::new(),
             mon_inputs: VecDeque::new(),
             now,
@@ -287,6 +291,7 @@ impl Core {
         }
         // The monitors of the new configuration learn the context afresh.
         self.context = None;
+        self.context_generation = None;
         Ok(out)
     }
 
@@ -334,6 +339,16 @@ impl Core {
 
     /// The monitors' context when it differs from what they were last told.
     fn changed_context(&mut self, now: Now) -> Option<MonInput> {
+        let budget = self.reboot_budget(now.unix_secs);
+        let generation = self.engine.generation();
+        if self.context_generation == Some(generation)
+            && self.context.as_ref().is_some_and(|c| c.2 == budget)
+        {
+            // Nothing the context is made of has moved: no need to look at
+            // every resource again (this runs before every monitor input).
+            return None;
+        }
+        self.context_generation = Some(generation);
         let service_up = self.engine.service() == Service::Online;
         let online: BTreeSet<String> = self
             .engine
@@ -347,7 +362,7 @@ impl Core {
             })
             .map(|r| r.name.clone())
             .collect();
-        let context = (service_up, online, self.reboot_budget(now.unix_secs));
+        let context = (service_up, online, budget);
         if self.context.as_ref() == Some(&context) {
             return None;
         }

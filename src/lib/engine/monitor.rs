@@ -382,10 +382,17 @@ impl Monitors {
             | MonInput::DummyFailure { .. }
             | MonInput::ClearCounters { .. } => None,
         };
+        // Whether a monitor should run depends on the context only (the
+        // service, its target online): other inputs need not look at every
+        // monitor, which keeps a check result's cost independent of how many
+        // monitors there are.
+        let context = matches!(input, MonInput::Context { .. });
         let before = focus.as_deref().map(|name| self.view(name));
         let mut effects = self.apply(input, now);
         let applied = effects.len();
-        effects.extend(self.reconcile());
+        if context {
+            effects.extend(self.reconcile());
+        }
         effects.extend(self.multi_targets());
         let unchanged = effects.len() == applied
             && match (&focus, before) {

@@ -5,6 +5,7 @@
 //! are acyclic, numbers are in range, durations are `Duration`s and codes are enums.
 //! Values are those of the local server (per-server overrides applied).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -28,6 +29,48 @@ pub struct Cluster {
     pub settings: ClusterSettings,
     /// Objects present in the file that this version does not run, kept for display.
     pub unsupported: Vec<UnsupportedObject>,
+    /// Where each group, resource and monitor is, by name (see [`NameIndex`]).
+    #[serde(skip)]
+    pub index: NameIndex,
+}
+
+/// Positions of the named objects in the model's lists. The daemon looks
+/// monitors up by name on every check (1000 monitors are 1000 lookups a
+/// second), so a lookup costs a hash instead of a scan. Derived data: a model
+/// whose lists were changed after indexing still answers right (a stale entry
+/// is checked and the list scanned), and two models compare by their content.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    groups: HashMap<String, usize>,
+    resources: HashMap<String, usize>,
+    monitors: HashMap<String, usize>,
+}
+
+impl PartialEq for NameIndex {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl NameIndex {
+    fn positions<'a>(names: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+        names.enumerate().map(|(i, n)| (n.clone(), i)).collect()
+    }
+}
+
+/// The object named `name` in `list`: through the index when it is current.
+fn by_name<'a, T>(
+    list: &'a [T],
+    index: &HashMap<String, usize>,
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    if let Some(item) = index.get(name).and_then(|i| list.get(*i))
+        && name_of(item) == name
+    {
+        return Some(item);
+    }
+    list.iter().find(|item| name_of(item) == name)
 }
 
 /// Cluster-wide switches and actions.
@@ -526,19 +569,55 @@ pub struct UnsupportedObject {
 }
 
 impl Cluster {
+    /// Builds the name index of the current lists.
+    pub fn reindex(&mut self) {
+        self.index = NameIndex {
+            groups: NameIndex::positions(self.groups.iter().map(|g| &g.name)),
+            resources: NameIndex::positions(self.resources.iter().map(|r| &r.name)),
+            monitors: NameIndex::positions(self.monitors.iter().map(|m| &m.name)),
+        };
+    }
+
     pub fn group(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.name == name)
+        by_name(&self.groups, &self.index.groups, name, |g| &g.name)
     }
 
     pub fn resource(&self, name: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| r.name == name)
+        by_name(&self.resources, &self.index.resources, name, |r| &r.name)
     }
 
     pub fn monitor(&self, name: &str) -> Option<&Monitor> {
-        self.monitors.iter().find(|m| m.name == name)
+        by_name(&self.monitors, &self.index.monitors, name, |m| &m.name)
     }
 
     pub fn server(&self, name: &str) -> Option<&Server> {
         self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    #[test]
+    fn lookups_by_name_survive_a_stale_index() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let index = NameIndex::positions(names.iter());
+        fn name_of(s: &String) -> &str {
+            s
+        }
+        assert_eq!(
+            by_name(&names, &index, "b", name_of).map(String::as_str),
+            Some("b")
+        );
+        // The list changed after indexing: the stale position is not trusted.
+        let moved: Vec<String> = ["c", "a", "b", "d"].iter().map(|s| s.to_string()).collect();
+        for n in ["a", "b", "c", "d"] {
+            assert_eq!(
+                by_name(&moved, &index, n, name_of).map(String::as_str),
+                Some(n)
+            );
+        }
+        assert_eq!(by_name(&moved, &index, "e", name_of), None);
     }
 }

@@ -299,7 +299,7 @@ impl Validator<'_, '_> {
             abs: "/root".into(),
             local: "",
         });
-        Some(Cluster {
+        let mut cluster = Cluster {
             name: root_obj.text("cluster/name"),
             comment: root_obj.text("cluster/comment"),
             local_server: local,
@@ -310,7 +310,10 @@ impl Validator<'_, '_> {
             monitors,
             settings,
             unsupported,
-        })
+            index: Default::default(),
+        };
+        cluster.reindex();
+        Some(cluster)
     }
 
     /// Walks the children of `el` against the table: checks values, reports

@@ -355,8 +355,10 @@ impl Monitors {
         })
     }
 
-    fn spec(&self, name: &str) -> Option<Monitor> {
-        self.model.monitor(name).cloned()
+    /// The model (shared, so holding it costs a reference count, not a copy
+    /// of the monitor's settings on every check).
+    fn shared_model(&self) -> Arc<Cluster> {
+        self.model.clone()
     }
 
     fn alloc(&mut self) -> CheckId {
@@ -711,7 +713,10 @@ impl Monitors {
     }
 
     fn timer(&mut self, name: &str, timer: MonTimer, effects: &mut Vec<MonEffect>) {
-        let Some(spec) = self.spec(name) else { return };
+        let model = self.shared_model();
+        let Some(spec) = model.monitor(name) else {
+            return;
+        };
         match timer {
             MonTimer::Check { epoch } => {
                 let Some(rt) = self.rts.get(name) else { return };
@@ -764,7 +769,10 @@ impl Monitors {
 
     /// rm 71 when a check took more than 80% of the timeout.
     fn delay_warning(&self, name: &str, elapsed: Duration, effects: &mut Vec<MonEffect>) {
-        let Some(spec) = self.spec(name) else { return };
+        let model = self.shared_model();
+        let Some(spec) = model.monitor(name) else {
+            return;
+        };
         if spec.timeout.is_zero() || elapsed.as_millis() * 10 <= spec.timeout.as_millis() * 8 {
             return;
         }

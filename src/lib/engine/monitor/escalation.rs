@@ -8,7 +8,10 @@ use super::*;
 impl Monitors {
     /// Applies one result: counts failures, detects errors, returns to normal.
     pub(super) fn result(&mut self, name: &str, result: CheckResult, effects: &mut Vec<MonEffect>) {
-        let Some(spec) = self.spec(name) else { return };
+        let model = self.shared_model();
+        let Some(spec) = model.monitor(name) else {
+            return;
+        };
         let Some(rt) = self.rts.get_mut(name) else {
             return;
         };
@@ -80,7 +83,7 @@ impl Monitors {
                         9,
                         &[name, "1", &detail],
                     )));
-                    self.escalate(&spec, timed_out, effects);
+                    self.escalate(spec, timed_out, effects);
                 }
             }
         }

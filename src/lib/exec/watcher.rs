@@ -402,7 +402,6 @@ impl Watcher {
             // reaches what the script left behind.
             let dir = cg.dir.clone();
             self.draining.insert(dir.clone(), (e.pgid, cg));
-            self.check_drained(&dir);
             dir
         });
         let outcome = match e.stage {
@@ -412,7 +411,7 @@ impl Watcher {
                 // left in its group (its cgroup, when it has one) still gets
                 // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid, contained));
+                    self.group_kills.push((at, e.pgid, contained.clone()));
                 }
                 Outcome::TimedOut
             }
@@ -425,16 +424,22 @@ impl Watcher {
             e.pid,
             e.tag
         );
-        let Some(tag) = e.tag else { return };
-        let finished = Finished {
-            tag,
-            pid: e.pid,
-            outcome,
-            duration,
-        };
-        // Not contained: a lost exit would leave its resource waiting for
-        // ever; in clpd a panic here ends the daemon (see crate::panics).
-        (self.notify)(finished);
+        if let Some(tag) = e.tag {
+            let finished = Finished {
+                tag,
+                pid: e.pid,
+                outcome,
+                duration,
+            };
+            // Not contained: a lost exit would leave its resource waiting for
+            // ever; in clpd a panic here ends the daemon (see crate::panics).
+            (self.notify)(finished);
+        }
+        // After the report: removing an emptied cgroup is housekeeping, and
+        // the daemon may be waiting for this exit to start the next script.
+        if let Some(dir) = contained {
+            self.check_drained(&dir);
+        }
     }
 }
 

@@ -185,6 +185,9 @@ struct Daemon {
     syslog: crate::alert::SyslogSender,
     mailer: crate::alert::Mailer,
     error_snapshots: ErrorSnapshots,
+    /// The engines' alerts of the batch being drained, reported once its
+    /// scripts are started (see [`Daemon::send_deferred_alerts`]).
+    deferred_alerts: Vec<Alert>,
 }
 
 impl Daemon {
@@ -327,6 +330,7 @@ impl Daemon {
                     self.mon_effect(e);
                 }
             } else {
+                self.send_deferred_alerts();
                 return;
             }
         }

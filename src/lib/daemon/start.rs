@@ -109,6 +109,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         syslog,
         mailer: crate::alert::Mailer::default(),
         error_snapshots: ErrorSnapshots::default(),
+        deferred_alerts: Vec::new(),
     };
     daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
     daemon.recover_or_start(start_requested);

@@ -659,3 +659,66 @@ fn scripts_are_born_in_their_run_cgroup() {
     );
     assert_nothing_more(&ex, &rx);
 }
+
+#[test]
+fn an_emptied_run_cgroup_serves_the_next_run_of_its_script_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((ex, rx)) = cgroup_executor(dir.path()) else {
+        return;
+    };
+    let script = dir.path().join("check.sh");
+    let pidfile = dir.path().join("left.pid");
+    // With an argument, the script leaves a child of its own session behind.
+    write_script(
+        &script,
+        "#!/bin/sh\n[ -n \"$1\" ] && { setsid sleep 30 >/dev/null 2>&1 & echo $! > \"$1\"; }\nexit 0\n",
+        "755",
+    );
+    let run = |tag: u64, args: &[&str]| {
+        let cg = ex.spawn(tag, spec(&script, args)).unwrap().cgroup.unwrap();
+        assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+        assert!(ex.barrier(WAIT));
+        cg
+    };
+    let first = run(1, &[]);
+    assert!(first.is_dir(), "kept: {}", first.display());
+    assert_eq!(
+        run(2, &[]),
+        first,
+        "the next run of the script is born there"
+    );
+    // Another script never gets it.
+    let other = ex.spawn(3, sh("exit 0")).unwrap().cgroup.unwrap();
+    assert_ne!(other, first);
+    assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+    // A run that left a process behind keeps its cgroup to itself: the next
+    // run of the script gets a new one, and killing the old one's group
+    // (its run) spares the new run.
+    let leaving = run(4, &[pidfile.to_str().unwrap()]);
+    assert_eq!(leaving, first);
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let left = open_pidfd(pid).expect("the left-behind process runs");
+    let next = ex.spawn(5, spec("/bin/sh", &["-c", "sleep 30"])).unwrap();
+    let fresh = run(6, &[]);
+    assert_ne!(fresh, leaving);
+    std::fs::write(leaving.join("cgroup.kill"), "1").unwrap();
+    assert!(
+        wait_exit(&left, WAIT),
+        "the left-behind process dies with its run"
+    );
+    // Emptied now, while its script has a spare already (`fresh`): removed.
+    let deadline = Instant::now() + WAIT;
+    while leaving.exists() && Instant::now() < deadline {
+        assert!(ex.barrier(WAIT));
+    }
+    assert!(!leaving.exists(), "{}", leaving.display());
+    assert_eq!(run(7, &[]), fresh);
+    assert_eq!(proc_state(next.pid).map(|s| s != 'Z'), Some(true));
+    ex.terminate_group(next.pid, Duration::from_millis(100));
+    assert_eq!(recv(&rx).outcome, Outcome::Signaled(15));
+    assert_nothing_more(&ex, &rx);
+}

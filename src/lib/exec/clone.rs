@@ -236,8 +236,10 @@ fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
 }
 
 /// Every signal blocked in this thread until dropped (then the previous mask).
+#[cfg(target_arch = "x86_64")]
 struct BlockedSignals(libc::sigset_t);
 
+#[cfg(target_arch = "x86_64")]
 impl BlockedSignals {
     fn all() -> io::Result<BlockedSignals> {
         // SAFETY: sigset_t is plain data, filled by sigfillset; the old mask is
@@ -255,6 +257,7 @@ impl BlockedSignals {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 impl Drop for BlockedSignals {
     fn drop(&mut self) {
         // SAFETY: restores the mask saved by `all`.

@@ -20,7 +20,6 @@ pub mod clpmonctrl;
 pub mod clprsc;
 pub mod clpstat;
 pub mod clpstdn;
-pub mod docgen;
 pub mod launch;
 pub mod reply_text;
 

@@ -73,6 +73,20 @@ impl Daemon {
         }
     }
 
+    /// Reports the alerts the engines raised in this batch, in their order.
+    ///
+    /// Deferred to the end of the batch's drain because reporting costs
+    /// system calls (syslog, the logs' queues, alert commands) that a
+    /// recovery's stop.sh and start.sh would otherwise wait for: a monitor's
+    /// failure raises its alerts just before its recovery starts a script.
+    /// They are still reported before the batch's state and snapshot are
+    /// written and its replies sent, and before any OS action.
+    pub(super) fn send_deferred_alerts(&mut self) {
+        for alert in std::mem::take(&mut self.deferred_alerts) {
+            self.alert(&alert);
+        }
+    }
+
     pub(super) fn kill_tagged(&mut self, pick: impl Fn(&Tag) -> bool) {
         let found: Vec<(u64, u32)> = self
             .tags
@@ -137,7 +151,7 @@ impl Daemon {
                 let local = self.core.model().local_server.clone();
                 let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
                 let alert = Alert::from_catalog(&local, a.module, a.id, &args);
-                self.alert(&alert);
+                self.deferred_alerts.push(alert);
             }
             Effect::Reply { req, reply } => {
                 // Answered after the batch is flushed, so that what a command
@@ -258,6 +272,9 @@ impl Daemon {
     pub(super) fn os_action(&mut self, action: OsAction) {
         let local = self.core.model().local_server.clone();
         let settings = self.core.model().settings.os_actions.clone();
+        // Why it came to this is reported first (a sysrq action stops the
+        // machine below).
+        self.send_deferred_alerts();
         let word = os_action::word(action);
         if matches!(action, OsAction::Reboot | OsAction::Panic | OsAction::Reset) {
             // The core counted it; saved, durably, before acting: after the

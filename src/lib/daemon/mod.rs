@@ -189,6 +189,9 @@ struct Daemon {
     syslog: crate::alert::SyslogSender,
     mailer: crate::alert::Mailer,
     error_snapshots: ErrorSnapshots,
+    /// The engines' alerts of the batch being drained, reported once its
+    /// scripts are started (see [`Daemon::send_deferred_alerts`]).
+    deferred_alerts: Vec<Alert>,
 }
 
 impl Daemon {
@@ -330,6 +333,8 @@ impl Daemon {
         while let Some(effects) = self.core.step(self.time()) {
             self.carry_out(effects);
         }
+        // The alerts of the batch, once its scripts have started.
+        self.send_deferred_alerts();
     }
 }
 

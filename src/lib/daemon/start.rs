@@ -180,6 +180,7 @@ impl Daemon {
             publisher: publish::Publisher::new(),
             syslog,
             mailer: crate::alert::Mailer::default(),
+            deferred_alerts: Vec::new(),
             error_snapshots: ErrorSnapshots::default(),
         }
     }

@@ -16,8 +16,9 @@
 //!   rule does not apply and clpd stays where it is.
 //! * `C/clp-<root>-<clpd pid>-<n>-<script>`: one per script run, created
 //!   just before the spawn; the child enters it between fork and exec, so
-//!   everything it starts is born inside. Removed as soon as it is empty
-//!   (the watcher follows `cgroup.events`), and at clpd's exit and start.
+//!   everything it starts is born inside. Once it is empty (the watcher
+//!   follows `cgroup.events`) it is kept as the spare of its script (see
+//!   [`Spares`]) or removed; all are removed at clpd's exit and start.
 //!
 //! `<root>` is a hash of the `CLP_ROOT` path: clpd's of different roots (the
 //! integration tests run many at once) never share a name, and clpd only ever
@@ -38,12 +39,14 @@
 //! `CLP_CONTAINMENT=pgroup`, scripts are contained by their process group
 //! only, as before; clpd's start-up log says which is in force.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rustix::process::{Pid as RPid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
 
@@ -63,6 +66,64 @@ pub struct Cgroups {
     /// clpd started in the root cgroup (exempt from the no-internal-processes
     /// rule: clpd stays there).
     is_root: bool,
+    /// Emptied run cgroups waiting for the next run of their script.
+    spares: Arc<Spares>,
+}
+
+/// How many emptied run cgroups are kept at most (one per script: about one
+/// per exec resource script and genw monitor).
+const MAX_SPARES: usize = 1024;
+
+/// Emptied run cgroups kept for the next run of the same script, by label.
+///
+/// A genw monitor starts a check every interval and a recovery runs the same
+/// stop.sh and start.sh again: creating and removing a cgroup each time cost
+/// a mkdir on the way to the script and an rmdir after it. A cgroup is only
+/// kept once it is empty (no process of its run is left: nothing a pending
+/// kill could still reach) and is then used by one run at a time, so the
+/// rule "one script run per cgroup" holds at every moment. The label in its
+/// name stays right, since it only serves the same script again.
+#[derive(Debug)]
+pub(super) struct Spares {
+    /// `<prefix><clpd pid>-`: what precedes `<n>-<label>` in our names.
+    own: String,
+    by_label: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Spares {
+    fn new(own: String) -> Spares {
+        Spares {
+            own,
+            by_label: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn take(&self, label: &str) -> Option<PathBuf> {
+        self.by_label.lock().ok()?.remove(label)
+    }
+
+    /// Keeps the empty run cgroup `dir` for its script's next run; false
+    /// when it is not one of ours, its script has a spare already, or there
+    /// are enough (the caller removes it).
+    pub fn keep(&self, dir: &Path) -> bool {
+        let Some(label) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(&self.own))
+            .and_then(|rest| rest.split_once('-'))
+            .map(|(_, label)| label.to_string())
+        else {
+            return false;
+        };
+        let Ok(mut spares) = self.by_label.lock() else {
+            return false;
+        };
+        if spares.len() >= MAX_SPARES || spares.contains_key(&label) {
+            return false;
+        }
+        spares.insert(label, dir.to_path_buf());
+        true
+    }
 }
 
 /// Which mechanism contains scripts, and why.
@@ -168,9 +229,11 @@ impl Cgroups {
                     mount_root.display()
                 )
             })?;
+        let prefix = format!("clp-{:012x}-", root_hash(root) & 0xffff_ffff_ffff);
         Ok(Cgroups {
             base: mount_point.join(rel),
-            prefix: format!("clp-{:012x}-", root_hash(root) & 0xffff_ffff_ffff),
+            spares: Arc::new(Spares::new(format!("{prefix}{}-", std::process::id()))),
+            prefix,
             leaf: None,
             next: AtomicU64::new(0),
             is_root: rel == Path::new(""),
@@ -210,22 +273,29 @@ impl Cgroups {
         Ok(cg)
     }
 
-    /// Creates the cgroup of one script run and opens the directory, which the
-    /// child is born into (`clone3` with `CLONE_INTO_CGROUP`).
+    /// The emptied run cgroups kept for reuse (the watcher fills them).
+    pub(super) fn spares(&self) -> Arc<Spares> {
+        Arc::clone(&self.spares)
+    }
+
+    /// The cgroup of one script run, opened: the spare of its script when
+    /// there is one, else a new one. The child is born into it (`clone3`
+    /// with `CLONE_INTO_CGROUP`).
     pub(super) fn create_run(&self, program: &Path) -> io::Result<(PathBuf, fs::File)> {
+        let label = script_label(program);
+        if let Some(dir) = self.spares.take(&label) {
+            match open_dir(&dir) {
+                Ok(f) => return Ok((dir, f)),
+                Err(e) => {
+                    tracing::debug!(target: "exec", "cannot reuse cgroup {}: {e}", dir.display());
+                    let _ = fs::remove_dir(&dir);
+                }
+            }
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let dir = self.base.join(format!(
-            "{}{}-{n}-{}",
-            self.prefix,
-            std::process::id(),
-            script_label(program)
-        ));
+        let dir = self.base.join(format!("{}{n}-{label}", self.spares.own));
         fs::create_dir(&dir)?;
-        match fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_CLOEXEC | libc::O_DIRECTORY)
-            .open(&dir)
-        {
+        match open_dir(&dir) {
             Ok(f) => Ok((dir, f)),
             Err(e) => {
                 let _ = fs::remove_dir(&dir);
@@ -276,6 +346,13 @@ impl Cgroups {
             }
         }
     }
+}
+
+fn open_dir(dir: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_DIRECTORY)
+        .open(dir)
 }
 
 /// A run's cgroup as the watcher follows it.

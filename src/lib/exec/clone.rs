@@ -12,7 +12,9 @@
 //! own: everything the child needs (paths, argv, envp, descriptors) is made
 //! before the clone; the child only makes system calls (dup2, the common
 //! [`super::spawn::child_setup`], chdir, execve) and reports a failure's
-//! errno through a close-on-exec pipe, as std does.
+//! errno through a close-on-exec pipe, as std does. On x86_64 the child
+//! shares clpd's memory until it executes (`CLONE_VM | CLONE_VFORK`, like
+//! posix_spawn) instead of getting a copy: see [`clone_into`].
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -72,45 +74,19 @@ pub(super) fn spawn_into(cgroup: &File, launch: Launch<'_>) -> io::Result<u32> {
         Some((out, err)) => (out.as_raw_fd(), err.as_raw_fd()),
         None => (null.as_raw_fd(), null.as_raw_fd()),
     };
-    let null_fd = null.as_raw_fd();
     let (report_r, report_w) = pipe_cloexec()?;
-    let report_w_fd = report_w.as_raw_fd();
-
-    // SAFETY: clone_args is plain data, zeroed then filled.
-    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
-    args.flags = CLONE_INTO_CGROUP;
-    args.exit_signal = libc::SIGCHLD as u64;
-    args.cgroup = cgroup.as_raw_fd() as u64;
-    // SAFETY: clone3 without CLONE_VM is a fork: the child gets a copy of this
-    // address space and only this thread. It runs `child` below, which makes
-    // system calls on data prepared above and never returns.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut libc::clone_args,
-            std::mem::size_of::<libc::clone_args>(),
-        )
+    let ctx = ChildCtx {
+        null: null.as_raw_fd(),
+        out: out_fd,
+        err: err_fd,
+        cwd: cwd.as_ptr(),
+        program: program.as_ptr(),
+        argv: argv_ptrs.as_ptr(),
+        envp: envp_ptrs.as_ptr(),
+        report: report_w.as_raw_fd(),
     };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        // SAFETY: in the child; see `child`.
-        unsafe {
-            child(
-                null_fd,
-                out_fd,
-                err_fd,
-                &cwd,
-                &program,
-                &argv_ptrs,
-                &envp_ptrs,
-                report_w_fd,
-            )
-        }
-    }
+    let pid = clone_into(cgroup, &ctx)?;
     drop(report_w);
-    let pid = u32::try_from(pid).map_err(|_| io::Error::other("clone3 returned a bad pid"))?;
     // The pipe closes on exec (nothing to read), or carries the errno.
     let mut errno = [0u8; 4];
     let mut got = 0;
@@ -150,32 +126,164 @@ fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// The child after clone3: descriptors, the common setup, the directory,
-/// exec. On failure the errno goes to `report` and the child exits 127.
-///
-/// # Safety
-/// Only in the child of [`spawn_into`]: async-signal-safe system calls on
-/// data made before the clone, no allocation, no locks.
-#[allow(clippy::too_many_arguments)]
-unsafe fn child(
+/// Everything the child needs, made before the clone: it only reads this.
+struct ChildCtx {
     null: libc::c_int,
     out: libc::c_int,
     err: libc::c_int,
-    cwd: &CString,
-    program: &CString,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
+    cwd: *const libc::c_char,
+    program: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
     report: libc::c_int,
-) -> ! {
-    // SAFETY: the caller's contract.
+}
+
+/// The child's stack while it shares clpd's memory (vfork style): the
+/// setup makes system calls only, a few frames deep.
+#[cfg(target_arch = "x86_64")]
+const CHILD_STACK: usize = 64 * 1024;
+
+/// `clone3` sharing this address space until the child executes
+/// (`CLONE_VM | CLONE_VFORK`, as posix_spawn does), born in `cgroup`.
+///
+/// Why not a plain fork: copying clpd's page tables, tearing the copy down
+/// again in the child's execve, and the copy-on-write faults clpd takes
+/// afterwards were a fixed cost on every script start, on the path from a
+/// death to the recovery's scripts. Sharing the memory costs nothing; this
+/// thread waits (the kernel suspends it) until the child has executed the
+/// program or exited, which the caller waits for anyway.
+///
+/// The child runs on a stack of its own, so the switch is done in assembly:
+/// after the system call the child calls [`child_main`] on that stack and
+/// never returns into Rust code of the parent's frames. Every signal is
+/// blocked around the clone: a handler of clpd's must never run in the
+/// child (it would run on clpd's memory); the child resets every disposition
+/// before it unblocks them ([`super::spawn::child_setup`]).
+#[cfg(target_arch = "x86_64")]
+fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: clone_args is plain data, zeroed then filled.
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = CLONE_INTO_CGROUP | libc::CLONE_VM as u64 | libc::CLONE_VFORK as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    args.cgroup = cgroup.as_raw_fd() as u64;
+    // The kernel starts the child with its stack pointer at stack + stack_size;
+    // 16-byte aligned as the ABI wants at a call.
+    let base = stack.as_mut_ptr() as usize;
+    let top = (base + stack.len()) & !15;
+    args.stack = base as u64;
+    args.stack_size = (top - base) as u64;
+    let _blocked = BlockedSignals::all()?;
+    let ret: i64;
+    // SAFETY: in the parent the asm is a system call that returns the child's
+    // pid (or -errno); rcx and r11 are clobbered by `syscall`. In the child
+    // (rax == 0, on its own stack) it calls `child_main(ctx)`, which never
+    // returns; while it runs, this thread is suspended by CLONE_VFORK, so
+    // `ctx`, the strings it points to and `stack` stay alive and unchanged.
     unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rdi, r12",
+            "call r13",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone3 => ret,
+            in("rdi") &mut args as *mut libc::clone_args,
+            in("rsi") std::mem::size_of::<libc::clone_args>(),
+            in("r12") ctx as *const ChildCtx,
+            in("r13") child_main as extern "C" fn(*const ChildCtx) -> !,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    drop(stack);
+    if ret < 0 {
+        return Err(io::Error::from_raw_os_error(
+            i32::try_from(-ret).unwrap_or(libc::EINVAL),
+        ));
+    }
+    u32::try_from(ret).map_err(|_| io::Error::other("clone3 returned a bad pid"))
+}
+
+/// Elsewhere: clone3 as a fork (the child gets a copy of this address space
+/// and only this thread), the child going on in [`child_main`].
+#[cfg(not(target_arch = "x86_64"))]
+fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
+    // SAFETY: clone_args is plain data, zeroed then filled.
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = libc::SIGCHLD as u64;
+    args.cgroup = cgroup.as_raw_fd() as u64;
+    // SAFETY: without CLONE_VM this is a fork; the child only runs
+    // `child_main`, which makes system calls on data made before and never
+    // returns.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        child_main(ctx);
+    }
+    u32::try_from(pid).map_err(|_| io::Error::other("clone3 returned a bad pid"))
+}
+
+/// Every signal blocked in this thread until dropped (then the previous mask).
+#[cfg(target_arch = "x86_64")]
+struct BlockedSignals(libc::sigset_t);
+
+#[cfg(target_arch = "x86_64")]
+impl BlockedSignals {
+    fn all() -> io::Result<BlockedSignals> {
+        // SAFETY: sigset_t is plain data, filled by sigfillset; the old mask is
+        // written by pthread_sigmask.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            let rc = libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            if rc != 0 {
+                return Err(io::Error::from_raw_os_error(rc));
+            }
+            Ok(BlockedSignals(old))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Drop for BlockedSignals {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved by `all`.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The child after clone3: descriptors, the common setup, the directory,
+/// exec. On failure the errno goes to the report pipe and the child exits 127.
+///
+/// Only system calls on data made before the clone: no allocation, no locks,
+/// no unwinding (it may share clpd's memory, whose locks other threads hold).
+extern "C" fn child_main(ctx: *const ChildCtx) -> ! {
+    // SAFETY: `ctx` points to the parent's ChildCtx, alive and unchanged while
+    // the child runs (see `clone_into`); everything it points to as well.
+    unsafe {
+        let ctx = &*ctx;
         let fail = |errno: i32| -> ! {
             let bytes = errno.to_ne_bytes();
-            libc::write(report, bytes.as_ptr().cast(), bytes.len());
+            libc::write(ctx.report, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127)
         };
         let last = || *libc::__errno_location();
-        for (from, to) in [(null, 0), (out, 1), (err, 2)] {
+        for (from, to) in [(ctx.null, 0), (ctx.out, 1), (ctx.err, 2)] {
             if libc::dup2(from, to) < 0 {
                 fail(last());
             }
@@ -183,10 +291,10 @@ unsafe fn child(
         if let Err(e) = super::spawn::child_setup() {
             fail(e.raw_os_error().unwrap_or(libc::EINVAL));
         }
-        if libc::chdir(cwd.as_ptr()) != 0 {
+        if libc::chdir(ctx.cwd) != 0 {
             fail(last());
         }
-        libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        libc::execve(ctx.program, ctx.argv, ctx.envp);
         fail(last())
     }
 }

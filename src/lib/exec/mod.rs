@@ -176,8 +176,9 @@ impl Executor {
     }
 
     /// Like [`Executor::new`], with scripts contained as `containment` says
-    /// (see [`Containment::detect`]). The cgroups it creates are removed when
-    /// empty, and at the latest when the executor is dropped.
+    /// (see [`Containment::detect`]). The cgroups it creates are, once
+    /// empty, kept for the next run of the same script (one each) or
+    /// removed; all are removed when the executor is dropped.
     pub fn with_containment(
         notify: Box<dyn Fn(Finished) + Send>,
         containment: Containment,
@@ -190,7 +191,11 @@ impl Executor {
         })?;
         let wake = Arc::new(wake);
         let (tx, rx) = mpsc::channel();
-        let watcher = Watcher::new(rx, Arc::clone(&wake), notify);
+        let spares = match &containment {
+            Containment::Cgroups(c) => Some(c.spares()),
+            Containment::ProcessGroups(_) => None,
+        };
+        let watcher = Watcher::new(rx, Arc::clone(&wake), notify, spares);
         let thread = std::thread::Builder::new()
             .name("clp-exec".into())
             .spawn(move || watcher.run())

@@ -519,19 +519,19 @@ fn kill_group_refuses_dangerous_groups() {
 /// so that setting them up moves nothing): a script is born in its run's
 /// cgroup, with the same argv, environment, directory and output as without;
 /// a program that cannot be executed is an error, and its child is reaped.
-#[test]
-fn scripts_are_born_in_their_run_cgroup() {
+/// An executor whose runs get cgroups (None, with the reason printed, where
+/// this test process cannot have them: not root, not in the root cgroup v2).
+fn cgroup_executor(root: &Path) -> Option<(Executor, Receiver<Finished>)> {
     let in_root_cgroup =
         std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| c.lines().any(|l| l == "0::/"));
     if !nix::unistd::geteuid().is_root() || !in_root_cgroup {
         eprintln!("skipped: needs root in the root cgroup v2");
-        return;
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let containment = Containment::detect(dir.path());
+    let containment = Containment::detect(root);
     if !matches!(containment, Containment::Cgroups(_)) {
         eprintln!("skipped: {}", containment.describe());
-        return;
+        return None;
     }
     let (tx, rx) = mpsc::channel();
     let ex = Executor::with_containment(
@@ -541,6 +541,86 @@ fn scripts_are_born_in_their_run_cgroup() {
         containment,
     )
     .unwrap();
+    Some((ex, rx))
+}
+
+/// The thread's blocked signals, as a raw mask.
+fn blocked_now() -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{}/status", nix::unistd::gettid()))
+        .unwrap();
+    let line = text.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+    u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
+}
+
+#[test]
+fn a_run_born_in_its_cgroup_gets_the_same_fresh_process_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((ex, rx)) = cgroup_executor(dir.path()) else {
+        return;
+    };
+    // This thread blocks SIGUSR2 (clpd's signal thread setup does the like):
+    // the script must not inherit it, and the spawn must give it back as it was.
+    let mut usr2 = nix::sys::signal::SigSet::empty();
+    usr2.add(Signal::SIGUSR2);
+    usr2.thread_block().unwrap();
+    let before = blocked_now();
+    let log = dir.path().join("out.log");
+    let mut s = spec(
+        "/bin/sh",
+        &[
+            "-c",
+            "cat /proc/self/stat /proc/self/status; ls /proc/self/fd; pwd",
+        ],
+    );
+    s.cwd = dir.path().to_path_buf();
+    s.output = Output::Append {
+        path: log.clone(),
+        rotate_at: None,
+    };
+    let sp = ex.spawn(1, s).unwrap();
+    let after = blocked_now();
+    usr2.thread_unblock().unwrap();
+    assert_eq!(
+        after, before,
+        "the spawning thread's signal mask is restored"
+    );
+    assert_ne!(before & (1 << (libc::SIGUSR2 - 1)), 0);
+    assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let stat = text.lines().next().unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let pid = sp.pid.to_string();
+    assert_eq!(
+        (fields[2], fields[3]),
+        (pid.as_str(), pid.as_str()),
+        "{stat}"
+    );
+    // Rust ignores SIGPIPE in this process: the script does not.
+    assert!(text.contains("SigIgn:\t0000000000000000"), "{text}");
+    assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+    // ls itself holds 0, 1, 2 and its directory handle (3): nothing of ours.
+    let fds: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("nonvoluntary_ctxt_switches"))
+        .skip(1)
+        .take_while(|l| l.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "{text}");
+    assert!(
+        text.ends_with(&format!("{}\n", dir.path().display())),
+        "{text}"
+    );
+    assert_nothing_more(&ex, &rx);
+}
+
+#[test]
+fn scripts_are_born_in_their_run_cgroup() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((ex, rx)) = cgroup_executor(dir.path()) else {
+        return;
+    };
     let script = dir.path().join("start.sh");
     write_script(
         &script,
@@ -577,5 +657,68 @@ fn scripts_are_born_in_their_run_cgroup() {
         "{}",
         err.message
     );
+    assert_nothing_more(&ex, &rx);
+}
+
+#[test]
+fn an_emptied_run_cgroup_serves_the_next_run_of_its_script_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((ex, rx)) = cgroup_executor(dir.path()) else {
+        return;
+    };
+    let script = dir.path().join("check.sh");
+    let pidfile = dir.path().join("left.pid");
+    // With an argument, the script leaves a child of its own session behind.
+    write_script(
+        &script,
+        "#!/bin/sh\n[ -n \"$1\" ] && { setsid sleep 30 >/dev/null 2>&1 & echo $! > \"$1\"; }\nexit 0\n",
+        "755",
+    );
+    let run = |tag: u64, args: &[&str]| {
+        let cg = ex.spawn(tag, spec(&script, args)).unwrap().cgroup.unwrap();
+        assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+        assert!(ex.barrier(WAIT));
+        cg
+    };
+    let first = run(1, &[]);
+    assert!(first.is_dir(), "kept: {}", first.display());
+    assert_eq!(
+        run(2, &[]),
+        first,
+        "the next run of the script is born there"
+    );
+    // Another script never gets it.
+    let other = ex.spawn(3, sh("exit 0")).unwrap().cgroup.unwrap();
+    assert_ne!(other, first);
+    assert_eq!(recv(&rx).outcome, Outcome::Exited(0));
+    // A run that left a process behind keeps its cgroup to itself: the next
+    // run of the script gets a new one, and killing the old one's group
+    // (its run) spares the new run.
+    let leaving = run(4, &[pidfile.to_str().unwrap()]);
+    assert_eq!(leaving, first);
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let left = open_pidfd(pid).expect("the left-behind process runs");
+    let next = ex.spawn(5, spec("/bin/sh", &["-c", "sleep 30"])).unwrap();
+    let fresh = run(6, &[]);
+    assert_ne!(fresh, leaving);
+    std::fs::write(leaving.join("cgroup.kill"), "1").unwrap();
+    assert!(
+        wait_exit(&left, WAIT),
+        "the left-behind process dies with its run"
+    );
+    // Emptied now, while its script has a spare already (`fresh`): removed.
+    let deadline = Instant::now() + WAIT;
+    while leaving.exists() && Instant::now() < deadline {
+        assert!(ex.barrier(WAIT));
+    }
+    assert!(!leaving.exists(), "{}", leaving.display());
+    assert_eq!(run(7, &[]), fresh);
+    assert_eq!(proc_state(next.pid).map(|s| s != 'Z'), Some(true));
+    ex.terminate_group(next.pid, Duration::from_millis(100));
+    assert_eq!(recv(&rx).outcome, Outcome::Signaled(15));
     assert_nothing_more(&ex, &rx);
 }

@@ -16,7 +16,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
-use super::cgroup::RunCgroup;
+use super::cgroup::{RunCgroup, Spares};
 use super::{Finished, Outcome, kill_group};
 
 /// Where a watched process is on its way to being killed for a timeout.
@@ -79,6 +79,8 @@ pub(super) struct Watcher {
     /// (the application a start script launched) still dies with its run on a
     /// kill.
     draining: HashMap<PathBuf, (u32, RunCgroup)>,
+    /// Where emptied run cgroups go for reuse (None: process groups only).
+    spares: Option<std::sync::Arc<Spares>>,
 }
 
 enum Flow {
@@ -91,6 +93,7 @@ impl Watcher {
         rx: Receiver<Command>,
         wake: std::sync::Arc<OwnedFd>,
         notify: Box<dyn Fn(Finished) + Send>,
+        spares: Option<std::sync::Arc<Spares>>,
     ) -> Watcher {
         Watcher {
             rx,
@@ -100,6 +103,7 @@ impl Watcher {
             next_id: 0,
             group_kills: Vec::new(),
             draining: HashMap::new(),
+            spares,
         }
     }
 
@@ -313,7 +317,8 @@ impl Watcher {
             })
     }
 
-    /// Removes the cgroup `dir` once nothing is left in it.
+    /// Once nothing is left in the cgroup `dir`: keeps it as its script's
+    /// spare, or removes it.
     fn check_drained(&mut self, dir: &std::path::Path) {
         let Some((_, cg)) = self.draining.get_mut(dir) else {
             return;
@@ -322,6 +327,14 @@ impl Watcher {
             return;
         }
         if let Some((_, cg)) = self.draining.remove(dir) {
+            if self.spares.as_ref().is_some_and(|s| s.keep(&cg.dir)) {
+                // Nothing is left for a pending SIGKILL of this run to reach;
+                // it must not reach the next run born here.
+                self.group_kills
+                    .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
+                tracing::debug!(target: "exec", "kept the empty cgroup {} for reuse", cg.dir.display());
+                return;
+            }
             match cg.remove() {
                 Ok(()) => {
                     tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
@@ -402,7 +415,6 @@ impl Watcher {
             // reaches what the script left behind.
             let dir = cg.dir.clone();
             self.draining.insert(dir.clone(), (e.pgid, cg));
-            self.check_drained(&dir);
             dir
         });
         let outcome = match e.stage {
@@ -412,7 +424,7 @@ impl Watcher {
                 // left in its group (its cgroup, when it has one) still gets
                 // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid, contained));
+                    self.group_kills.push((at, e.pgid, contained.clone()));
                 }
                 Outcome::TimedOut
             }
@@ -425,16 +437,22 @@ impl Watcher {
             e.pid,
             e.tag
         );
-        let Some(tag) = e.tag else { return };
-        let finished = Finished {
-            tag,
-            pid: e.pid,
-            outcome,
-            duration,
-        };
-        // Not contained: a lost exit would leave its resource waiting for
-        // ever; in clpd a panic here ends the daemon (see crate::panics).
-        (self.notify)(finished);
+        if let Some(tag) = e.tag {
+            let finished = Finished {
+                tag,
+                pid: e.pid,
+                outcome,
+                duration,
+            };
+            // Not contained: a lost exit would leave its resource waiting for
+            // ever; in clpd a panic here ends the daemon (see crate::panics).
+            (self.notify)(finished);
+        }
+        // After the report: removing an emptied cgroup is housekeeping, and
+        // the daemon may be waiting for this exit to start the next script.
+        if let Some(dir) = contained {
+            self.check_drained(&dir);
+        }
     }
 }
 

@@ -1,15 +1,15 @@
-//! `clp-gen`: writes the man pages and shell completions from the clap
-//! definitions the programs use, so options in the docs can never drift.
+//! `cargo xtask gen`: writes the man pages and shell completions from the
+//! clap definitions the programs use, so options in the docs can never drift.
 //!
 //! Man pages are hand-written roff templates in `man/src/<page>.in`; the
 //! generator fills these markers:
 //! * `@TH@`: the title line;
 //! * `@SYNOPSIS@`, `@OPTIONS@`: rendered from the program's clap `Command`;
-//! * `@EXIT_CODES@`: the table in [`crate::error::EXIT_CODES`];
-//! * `@PARAMETERS@` (clp.conf.5): every row of [`crate::config::defaults::PARAMS`].
+//! * `@EXIT_CODES@`: the table in [`clp::error::EXIT_CODES`];
+//! * `@PARAMETERS@` (clp.conf.5): every row of [`clp::config::defaults::PARAMS`].
 //!
-//! `clp-gen --check` fails when a committed file differs from what it would write
-//! (CI runs it).
+//! `cargo xtask gen --check` fails when a committed file differs from what it
+//! would write (CI runs it).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,49 +17,56 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use clap_complete::Shell;
 
-use super::{Ctx, Program};
-use crate::config::defaults::{self, DefaultValue, Kind, Scope};
-use crate::error::{ClpError, EXIT_CODES, ErrorKind, Result};
+use clp::cli;
+use clp::config::defaults::{self, DefaultValue, Kind, Scope};
+use clp::error::{ClpError, EXIT_CODES, ErrorKind, Result};
 
 /// The date on the man pages' title lines; bump it with a release.
 const MAN_DATE: &str = "2026-11-21";
 
-/// Generate man pages and completions (a development tool; not installed).
+/// Generate man pages and completions from the programs' clap definitions
 #[derive(Debug, Parser)]
-#[command(name = "clp-gen", version)]
 pub struct Args {
     /// Compare instead of writing; exit 1 when a generated file is stale
     #[arg(long)]
     pub check: bool,
-    /// The repository root
-    #[arg(long, default_value = ".")]
-    pub repo: PathBuf,
+    /// The repository root (default: the one this tool was built from,
+    /// wherever cargo is run)
+    #[arg(long)]
+    pub repo: Option<PathBuf>,
 }
 
 /// The programs with a man page and completions, and their clap definitions.
 pub fn programs() -> Vec<(clap::Command, &'static str)> {
     vec![
-        (super::clpalert::Args::command(), "8"),
-        (super::clpcfctrl::Args::command(), "8"),
-        (super::clpcfget::Args::command(), "8"),
-        (super::clpcfset::Args::command(), "8"),
-        (super::clpcl::Args::command(), "8"),
-        (super::clpd::Args::command(), "8"),
-        (super::clpdown::Args::command(), "8"),
-        (super::clpgrp::Args::command(), "8"),
-        (super::clplogcc::Args::command(), "8"),
-        (super::clplogcmd::Args::command(), "8"),
-        (super::clpmonctrl::Args::command(), "8"),
-        (super::clprsc::Args::command(), "8"),
-        (super::clpstat::Args::command(), "8"),
-        (super::clpstdn::Args::command(), "8"),
+        (cli::clpalert::Args::command(), "8"),
+        (cli::clpcfctrl::Args::command(), "8"),
+        (cli::clpcfget::Args::command(), "8"),
+        (cli::clpcfset::Args::command(), "8"),
+        (cli::clpcl::Args::command(), "8"),
+        (cli::clpd::Args::command(), "8"),
+        (cli::clpdown::Args::command(), "8"),
+        (cli::clpgrp::Args::command(), "8"),
+        (cli::clplogcc::Args::command(), "8"),
+        (cli::clplogcmd::Args::command(), "8"),
+        (cli::clpmonctrl::Args::command(), "8"),
+        (cli::clprsc::Args::command(), "8"),
+        (cli::clpstat::Args::command(), "8"),
+        (cli::clpstdn::Args::command(), "8"),
     ]
 }
 
-impl Program for Args {
-    fn run(self, ctx: &mut Ctx) -> Result<u8> {
+impl Args {
+    /// Writes (or with `--check` compares) every generated file; the message
+    /// to print on success.
+    pub fn run(self) -> Result<Option<String>> {
+        let repo = self.repo.clone().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        });
         let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-        let man = self.repo.join("man");
+        let man = repo.join("man");
         for (cmd, section) in programs() {
             let name = cmd.get_name().to_string();
             let template = man.join("src").join(format!("{name}.{section}.in"));
@@ -73,7 +80,7 @@ impl Program for Args {
                     Shell::Zsh => format!("zsh/_{name}"),
                     _ => format!("fish/{name}.fish"),
                 };
-                outputs.push((self.repo.join("completions").join(file), buf));
+                outputs.push((repo.join("completions").join(file), buf));
             }
         }
         for (page, section) in [
@@ -101,15 +108,21 @@ impl Program for Args {
         }
         if !stale.is_empty() {
             return Err(ClpError::failed(format!(
-                "generated files are stale; run `cargo run --bin clp-gen` and commit:\n{}",
+                "generated files are stale; run `cargo xtask gen` and commit:\n{}",
                 stale.join("\n")
             )));
         }
-        if !self.check {
-            ctx.println(&format!("wrote {} files", outputs.len()))?;
-        }
-        Ok(0)
+        Ok((!self.check).then(|| format!("wrote {} files", outputs.len())))
     }
+}
+
+/// clp's version, as its programs print it with `--version` (this crate's
+/// own version is not clp's).
+fn clp_version() -> String {
+    cli::clpd::Args::command()
+        .get_version()
+        .unwrap_or("0")
+        .to_string()
 }
 
 fn render_page(template: &Path, cmd: Option<clap::Command>, section: &str) -> Result<String> {
@@ -132,7 +145,7 @@ fn render_page(template: &Path, cmd: Option<clap::Command>, section: &str) -> Re
                 out.push_str(&format!(
                     ".TH {} {section} \"{MAN_DATE}\" \"clp {}\" \"clp manual\"\n",
                     title.to_uppercase(),
-                    env!("CARGO_PKG_VERSION")
+                    clp_version()
                 ));
             }
             "@SYNOPSIS@" | "@OPTIONS@" => {

@@ -1,3 +1,0 @@
-fn main() -> std::process::ExitCode {
-    clp::cli::main::<clp::cli::docgen::Args>()
-}

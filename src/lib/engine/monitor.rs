@@ -226,6 +226,8 @@ pub struct Monitors {
     clock_base: u64,
     /// Who could take a group over (only this server today).
     membership: super::membership::Membership,
+    /// The model has mtw monitors (re-judged after every input).
+    has_multi_targets: bool,
     /// Bumped when what clpstat shows of a monitor (state, counters, detail)
     /// or the restart history to persist may have changed; see [`Self::generation`].
     generation: u64,
@@ -259,6 +261,7 @@ impl Monitors {
             storms: Storms::default(),
             clock_base: 0,
             membership: super::membership::Membership::local_only(&model),
+            has_multi_targets: has_multi_targets(&model),
             model,
             generation: 0,
         }
@@ -329,6 +332,7 @@ impl Monitors {
         }
         self.rts = rts;
         self.membership = self.membership.rebuilt_for(&model);
+        self.has_multi_targets = has_multi_targets(&model);
         self.model = model;
         effects.extend(self.reconcile());
         effects
@@ -395,7 +399,9 @@ impl Monitors {
         if context {
             effects.extend(self.reconcile());
         }
-        effects.extend(self.multi_targets());
+        if self.has_multi_targets {
+            effects.extend(self.multi_targets());
+        }
         let unchanged = effects.len() == applied
             && match (&focus, before) {
                 (Some(name), Some(before)) => self.view(name) == before,
@@ -638,7 +644,8 @@ impl Monitors {
         effects
     }
 
-    /// Re-evaluates multi-target monitors from their members' states.
+    /// Re-evaluates multi-target monitors from their members' states (only
+    /// called when there are some: this runs after every input).
     fn multi_targets(&mut self) -> Vec<MonEffect> {
         let mut effects = Vec::new();
         let model = self.model.clone();
@@ -788,4 +795,12 @@ impl Monitors {
             ],
         )));
     }
+}
+
+/// Whether `model` has multi-target monitors.
+fn has_multi_targets(model: &Cluster) -> bool {
+    model
+        .monitors
+        .iter()
+        .any(|m| matches!(m.kind, MonitorKind::Mtw(_)))
 }

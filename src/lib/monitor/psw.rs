@@ -267,9 +267,16 @@ fn judge(pattern: &str, min: u32, found: usize) -> CheckResult {
 
 /// Shell-style matching of the whole text: `*` any run, `?` one character.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    if pattern.is_ascii() && text.is_ascii() {
-        // Bytes are characters: no allocation (the common case, run for
-        // every process of every scan).
+    let wild = |b: &u8| *b == b'*' || *b == b'?';
+    if !pattern.as_bytes().iter().any(wild) {
+        // The usual pattern names one command line exactly: compared by
+        // length first, it costs next to nothing for the other processes.
+        return pattern == text;
+    }
+    if !pattern.contains('?') || (pattern.is_ascii() && text.is_ascii()) {
+        // Bytes will do: without `?` a run of bytes is a run of characters,
+        // and in ASCII a byte is a character. No allocation (the common case,
+        // run for every process of every scan).
         glob_in(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
     } else {
         let p: Vec<char> = pattern.chars().collect();

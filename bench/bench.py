@@ -40,6 +40,7 @@ MARKS = {
     "clp": "1000001",
     "clp-tmpfs": "1000006",
     "clp-instrumented": "1000002",
+    "clp-true-stop": "1000007",
     "runsv": "1000003",
     "supervisord": "1000004",
     "monit": "1000005",
@@ -445,14 +446,21 @@ class Target:
 
 
 class ClpTarget(Target):
-    def __init__(self, name, work, bindir, reg, kills, stamp, instrumented, jitter_s, rng, root=None):
+    def __init__(self, name, work, bindir, reg, kills, stamp, instrumented, jitter_s, rng, root=None,
+                 true_stop=False):
         super().__init__(name, work, kills, jitter_s, rng)
         self.clp = Clp(name, work, bindir, reg, root)
         self.instrumented = instrumented
         self.stop_stamps = self.dir / f"{name}-stop.stamps"
         conf = self.clp.confdir
         (conf / "scripts/bench/job").mkdir(parents=True, exist_ok=True)
-        shutil.copy(CONF / "clp/clp.conf", conf / "clp.conf")
+        text = (CONF / "clp/clp.conf").read_text()
+        if true_stop:
+            # The job is already dead when clp restarts it: its stop needs no
+            # shell. /bin/true is the stop script (an absolute path), as tight
+            # as clp's restart (stop, then start) allows; runsv has no stop.
+            text = text.replace("<path>stop.sh</path>", "<path>/bin/true</path>")
+        (conf / "clp.conf").write_text(text)
         subs = dict(STAMP=stamp, LOG=self.stamps, MARK=MARKS[name], STOPLOG=self.stop_stamps)
         write_exec(conf / "scripts/bench/job/start.sh", fill((CONF / "clp/start.sh").read_text(), **subs))
         stop_src = "clp/stop-instrumented.sh" if instrumented else "clp/stop.sh"
@@ -1262,6 +1270,7 @@ def markdown(r):
         "monit": f"monit (cycle {r.get('monit_cycle_s')} s)",
         "clp-tmpfs": "clp, CLP_ROOT on tmpfs (fsync free)",
         "clp-instrumented": "clp, stop.sh instrumented (breakdown pass)",
+        "clp-true-stop": "clp, stop script /bin/true (no shell)",
     }
     for name, t in lat.items():
         s = t["summary"]
@@ -1269,7 +1278,7 @@ def markdown(r):
         if not s.get("n"):
             lines.append(f"| {label} | 0 | n/a | | | | | | |")
             continue
-        compare = clp.get("n") and name not in ("clp", "clp-instrumented", "clp-tmpfs")
+        compare = clp.get("n") and name not in ("clp", "clp-instrumented", "clp-tmpfs", "clp-true-stop")
         ratio_m = f"{s['median_ms'] / clp['median_ms']:.2f}x" if compare else ""
         ratio_p = f"{s['p99_ms'] / clp['p99_ms']:.2f}x" if compare else ""
         lines.append(
@@ -1443,7 +1452,9 @@ def run(args):
     jitter = env_float("BENCH_JITTER", 1.0)
     budget = env_float("BENCH_LATENCY_BUDGET", 170)
     sizes = [int(x) for x in os.environ.get("BENCH_MONITORS", "10,100").split(",") if x]
-    wanted = os.environ.get("BENCH_TARGETS", "runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit").split(",")
+    wanted = os.environ.get(
+        "BENCH_TARGETS", "runsv,clp,clp-true-stop,clp-tmpfs,clp-instrumented,supervisord,monit"
+    ).split(",")
     if "clp-tmpfs" in wanted and not Path("/dev/shm").is_dir():
         wanted.remove("clp-tmpfs")
     if os.environ.get("BENCH_MONIT", "1") == "0" or not shutil.which("monit"):
@@ -1468,6 +1479,9 @@ def run(args):
         "clp-tmpfs": lambda: ClpTarget(
             "clp-tmpfs", work, bindir, reg, kills, stamp, False, jitter, rng, shm_dir(work) / "clp-tmpfs/root"
         ),
+        "clp-true-stop": lambda: ClpTarget(
+            "clp-true-stop", work, bindir, reg, kills, stamp, False, jitter, rng, true_stop=True
+        ),
         "supervisord": lambda: SupervisordTarget(work, reg, slow_kills, stamp, jitter, rng),
         "monit": lambda: MonitTarget(work, reg, slow_kills, stamp, reaper, jitter, rng),
     }
@@ -1480,7 +1494,7 @@ def run(args):
         inst = next((t for t in targets if t.name == "clp-instrumented"), None)
         log("latency: " + ", ".join(f"{t.name} {t.kills} kills" for t in targets) + f"; jitter {jitter} s")
         schedule(targets, budget)
-        order = ["clp", "runsv", "supervisord", "monit", "clp-tmpfs", "clp-instrumented"]
+        order = ["clp", "runsv", "supervisord", "monit", "clp-true-stop", "clp-tmpfs", "clp-instrumented"]
         for name in order:
             t = next((x for x in targets if x.name == name), None)
             if t is None:

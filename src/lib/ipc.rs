@@ -27,13 +27,13 @@ use crate::protocol::{self, Rejection, Reply, Request};
 /// Largest frame accepted (requests and replies are small; the status is a file).
 pub const MAX_FRAME: u32 = 1 << 20;
 /// The socket file name in the run directory.
-pub const SOCKET_FILE: &str = "clpd.sock";
+pub use crate::paths::SOCKET_FILE;
 /// How long the daemon waits for a connected client to send or take a frame.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The socket path under a root.
 pub fn socket_path(paths: &Paths) -> PathBuf {
-    paths.run_dir().join(SOCKET_FILE)
+    paths.socket_file()
 }
 
 /// Writes one frame holding `bytes`.

@@ -106,7 +106,7 @@ pub const REDACTED: &str = "********";
 
 /// The default output directory of clplogcc: `var/lib/clp/logcc` under the root.
 pub fn default_out_dir(paths: &Paths) -> PathBuf {
-    paths.state_dir().join("logcc")
+    paths.logcc_dir()
 }
 
 /// `<server>-log.tar.gz`.

@@ -103,7 +103,39 @@ impl Paths {
     pub fn lock_file(&self) -> PathBuf {
         self.run_dir().join("clpd.lock")
     }
+
+    /// `run/clp/clpd.sock`: where clpd takes requests.
+    pub fn socket_file(&self) -> PathBuf {
+        self.run_dir().join(SOCKET_FILE)
+    }
+
+    /// `run/clp/status.json`: the status snapshot clpstat reads.
+    pub fn status_file(&self) -> PathBuf {
+        self.run_dir().join(STATUS_FILE)
+    }
+
+    /// `var/log/clp/alert.log`.
+    pub fn alert_log_file(&self) -> PathBuf {
+        self.log_dir().join(ALERT_LOG_FILE)
+    }
+
+    /// `var/log/clp/elog_<module><n>.tar.gz`: an error snapshot.
+    pub fn error_snapshot_file(&self, module: &str, n: usize) -> PathBuf {
+        self.log_dir().join(format!("elog_{module}{n}.tar.gz"))
+    }
+
+    /// `var/lib/clp/logcc`: clplogcc's default output directory.
+    pub fn logcc_dir(&self) -> PathBuf {
+        self.state_dir().join("logcc")
+    }
 }
+
+/// The socket's file name in the run directory.
+pub const SOCKET_FILE: &str = "clpd.sock";
+/// The status snapshot's file name in the run directory.
+pub const STATUS_FILE: &str = "status.json";
+/// The alert log's file name in the log directory.
+pub const ALERT_LOG_FILE: &str = "alert.log";
 
 /// The configuration file name inside a configuration directory.
 pub const CONFIG_FILE: &str = "clp.conf";

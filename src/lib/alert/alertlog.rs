@@ -29,7 +29,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// File name of the alert log inside the log directory.
-pub const ALERT_LOG_FILE: &str = "alert.log";
+pub use crate::paths::ALERT_LOG_FILE;
 
 /// CLUSTERPRO's default capacity (`webalert/main/alertlog/maxrecordcount`).
 pub const DEFAULT_MAX_RECORDS: usize = 10000;
@@ -39,7 +39,7 @@ pub const TIME_FORMAT: &str = "%Y/%m/%d %H:%M:%S%.3f";
 
 /// `var/log/clp/alert.log` under the root of `paths`.
 pub fn alert_log_path(paths: &Paths) -> PathBuf {
-    paths.log_dir().join(ALERT_LOG_FILE)
+    paths.alert_log_file()
 }
 
 /// One alert record.

@@ -5,7 +5,7 @@ use super::*;
 
 /// `var/log/clp/elog_<module><n>.tar.gz`.
 pub fn elog_path(paths: &Paths, module: &str, n: usize) -> PathBuf {
-    paths.log_dir().join(format!("elog_{module}{n}.tar.gz"))
+    paths.error_snapshot_file(module, n)
 }
 
 /// Keeps a small snapshot of the module logs and the alert log as

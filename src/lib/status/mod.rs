@@ -26,7 +26,7 @@ pub use reader::{Staleness, read, snapshot_path};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The file name of the snapshot in the run directory.
-pub const SNAPSHOT_FILE: &str = "status.json";
+pub use crate::paths::STATUS_FILE as SNAPSHOT_FILE;
 
 /// Everything clpstat shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::pidfile::{self, DaemonState};
 
 /// Where clpd writes its snapshot.
 pub fn snapshot_path(paths: &Paths) -> PathBuf {
-    paths.run_dir().join(super::SNAPSHOT_FILE)
+    paths.status_file()
 }
 
 /// How the snapshot on disk relates to the clpd that runs now.

@@ -1,23 +1,53 @@
 //! The watcher thread: owns every watched process, its pidfd and its timers.
 //!
-//! One loop: `poll` the wake eventfd and every pidfd with a timeout equal to the
-//! earliest deadline, then drain commands, handle exits, fire due timers. A
-//! readable pidfd means the process has exited: children are reaped with
-//! `waitid(P_PIDFD, WEXITED)`, adopted non-children are reported `Lost`.
+//! One loop: wait in `epoll` with a timeout equal to the earliest deadline,
+//! then drain commands, handle exits, fire due timers. A readable pidfd means
+//! the process has exited: children are reaped with `waitid(P_PIDFD, WEXITED)`,
+//! adopted non-children are reported `Lost`.
+//!
+//! Why epoll and not `poll(2)`: with hundreds of long-running processes (the
+//! asynchronous start scripts of a large configuration), `poll` asks the
+//! kernel about every pidfd on every wake-up, and the watcher wakes for every
+//! spawn and every exit: its cost grew with the number of processes watched.
+//! Each descriptor (the wake eventfd, every pidfd, the `cgroup.events` of every
+//! draining cgroup) is registered once, under a token, and a wait returns only
+//! the ready ones. Registration is level-triggered, so a process that exited
+//! before its pidfd was registered is reported by the next wait, and a ready
+//! descriptor not handled (an interrupted reap) is reported again. A
+//! descriptor is unregistered before it is closed. Should a registration fail
+//! (out of memory, `max_user_watches`), that descriptor is polled on its own
+//! at least every [`RETRY_REGISTRATION`] and its registration retried: slower,
+//! but nothing goes unreaped.
 
-use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
 use super::cgroup::{RunCgroup, Spares};
 use super::{Finished, Outcome, kill_group};
+
+/// The token of the wake eventfd; watched processes and draining cgroups get
+/// tokens from 1 up, never reused.
+const WAKE_TOKEN: u64 = 0;
+
+/// Ready descriptors taken per wait; more are returned by the next wait.
+const EVENTS_PER_WAIT: usize = 64;
+
+/// The longest single wait: a deadline further away is waited for in steps
+/// (`epoll_wait` takes at most `i32::MAX` ms on kernels before 5.11).
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// While a descriptor could not be registered: how often it is polled on its
+/// own and its registration retried.
+const RETRY_REGISTRATION: Duration = Duration::from_millis(100);
 
 /// Where a watched process is on its way to being killed for a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +96,15 @@ pub(super) struct Watcher {
     pub rx: Receiver<Command>,
     pub wake: std::sync::Arc<OwnedFd>,
     pub notify: Box<dyn Fn(Finished) + Send>,
-    /// Watched processes by internal id (tags may repeat, and forgotten entries have none).
+    /// Watched processes by token (tags may repeat, and forgotten entries have none).
     entries: HashMap<u64, Entry>,
+    /// The next token for a watched process or a draining cgroup.
     next_id: u64,
+    /// Every pidfd of `entries`, every `cgroup.events` of `draining` and the
+    /// wake eventfd, by token.
+    epoll: OwnedFd,
+    /// Tokens whose descriptor `epoll` refused: polled on their own.
+    unregistered: HashSet<u64>,
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
     /// With the run's cgroup, when it has one: then the cgroup alone is
@@ -78,9 +114,20 @@ pub(super) struct Watcher {
     /// pgid, until they are empty (then removed): what a script left running
     /// (the application a start script launched) still dies with its run on a
     /// kill.
-    draining: HashMap<PathBuf, (u32, RunCgroup)>,
+    draining: HashMap<PathBuf, Draining>,
+    /// The directory of each draining cgroup, by token.
+    drain_tokens: HashMap<u64, PathBuf>,
     /// Where emptied run cgroups go for reuse (None: process groups only).
     spares: Option<std::sync::Arc<Spares>>,
+}
+
+/// A cgroup whose run's leader is gone, until it is empty.
+struct Draining {
+    /// The run's pgid (its leader's pid).
+    pgid: u32,
+    cgroup: RunCgroup,
+    /// Its `cgroup.events` in `epoll`.
+    token: u64,
 }
 
 enum Flow {
@@ -94,17 +141,34 @@ impl Watcher {
         wake: std::sync::Arc<OwnedFd>,
         notify: Box<dyn Fn(Finished) + Send>,
         spares: Option<std::sync::Arc<Spares>>,
-    ) -> Watcher {
-        Watcher {
+    ) -> Result<Watcher, Errno> {
+        let epoll = epoll::create(CreateFlags::CLOEXEC)?;
+        epoll::add(
+            &epoll,
+            &*wake,
+            EventData::new_u64(WAKE_TOKEN),
+            EventFlags::IN,
+        )?;
+        Ok(Watcher {
             rx,
             wake,
             notify,
             entries: HashMap::new(),
-            next_id: 0,
+            next_id: WAKE_TOKEN + 1,
+            epoll,
+            unregistered: HashSet::new(),
             group_kills: Vec::new(),
             draining: HashMap::new(),
+            drain_tokens: HashMap::new(),
             spares,
-        }
+        })
+    }
+
+    fn new_token(&mut self) -> u64 {
+        let token = self.next_id;
+        // 2^64 tokens are never used up; skipping the wake's token is for form.
+        self.next_id = self.next_id.wrapping_add(1).max(WAKE_TOKEN + 1);
+        token
     }
 
     pub fn run(mut self) {
@@ -113,14 +177,14 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let (ready, drained) = match self.poll_ready(timeout) {
+            let (ready, drained) = match self.wait_ready(timeout) {
                 Ok(ready) => ready,
                 Err(Errno::INTR) => (Vec::new(), Vec::new()),
                 Err(e) => {
                     // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
                     // briefly on this error path only, so a persistent failure does
                     // not spin the CPU; the loop resumes normal event waiting.
-                    tracing::error!(target: "exec", "poll on process handles failed: {e}");
+                    tracing::error!(target: "exec", "waiting on process handles failed: {e}");
                     std::thread::sleep(Duration::from_millis(100));
                     (Vec::new(), Vec::new())
                 }
@@ -167,8 +231,8 @@ impl Watcher {
                         entry.child,
                         entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
                     );
-                    let id = self.next_id;
-                    self.next_id = self.next_id.wrapping_add(1);
+                    let id = self.new_token();
+                    self.register(id, entry.pidfd.as_fd(), EventFlags::IN);
                     self.entries.insert(id, entry);
                 }
                 Ok(Command::Forget(tag)) => self.forget(tag),
@@ -193,7 +257,7 @@ impl Watcher {
                 }
                 #[cfg(test)]
                 Ok(Command::Barrier(reply)) => {
-                    if let Ok((ready, drained)) = self.poll_ready(Some(Duration::ZERO)) {
+                    if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
                         for id in ready {
                             self.handle_exit(id);
                         }
@@ -222,7 +286,9 @@ impl Watcher {
             }
         }
         for id in drop_ids {
-            self.entries.remove(&id);
+            if let Some(e) = self.entries.remove(&id) {
+                self.unregister(id, e.pidfd.as_fd());
+            }
         }
     }
 
@@ -287,7 +353,7 @@ impl Watcher {
                         .entries
                         .values()
                         .filter_map(|e| e.cgroup.as_ref())
-                        .chain(self.draining.values().map(|(_, cg)| cg))
+                        .chain(self.draining.values().map(|d| &d.cgroup))
                         .find(|cg| cg.dir == dir);
                     if let Some(cg) = live {
                         tracing::debug!(target: "exec", "grace over: SIGKILL to cgroup {}", dir.display());
@@ -312,21 +378,26 @@ impl Watcher {
             .or_else(|| {
                 self.draining
                     .values()
-                    .find(|(p, _)| *p == pgid)
-                    .map(|(_, cg)| (cg, false))
+                    .find(|d| d.pgid == pgid)
+                    .map(|d| (&d.cgroup, false))
             })
     }
 
     /// Once nothing is left in the cgroup `dir`: keeps it as its script's
     /// spare, or removes it.
     fn check_drained(&mut self, dir: &std::path::Path) {
-        let Some((_, cg)) = self.draining.get_mut(dir) else {
+        let Some(d) = self.draining.get_mut(dir) else {
             return;
         };
-        if cg.populated() {
+        if d.cgroup.populated() {
             return;
         }
-        if let Some((_, cg)) = self.draining.remove(dir) {
+        if let Some(Draining {
+            cgroup: cg, token, ..
+        }) = self.draining.remove(dir)
+        {
+            self.drain_tokens.remove(&token);
+            self.unregister(token, cg.events_fd().as_fd());
             if self.spares.as_ref().is_some_and(|s| s.keep(&cg.dir)) {
                 // Nothing is left for a pending SIGKILL of this run to reach;
                 // it must not reach the next run born here.
@@ -346,40 +417,106 @@ impl Watcher {
         }
     }
 
-    /// Polls the wake fd, all pidfds and the `cgroup.events` of draining
-    /// cgroups; returns the ids whose pidfd is readable and the pgids whose
-    /// cgroup changed.
-    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
-        let ids: Vec<u64> = self.entries.keys().copied().collect();
-        let dirs: Vec<PathBuf> = self.draining.keys().cloned().collect();
-        let mut fds = Vec::with_capacity(ids.len() + dirs.len() + 1);
-        fds.push(PollFd::new(&*self.wake, PollFlags::IN));
-        for id in &ids {
-            if let Some(e) = self.entries.get(id) {
-                fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
-            }
+    /// Waits (at most `timeout`; None: until something happens) for the wake
+    /// fd, the pidfds and the `cgroup.events` of draining cgroups; returns the
+    /// ids whose pidfd is readable and the directories whose cgroup changed.
+    fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
+        let mut timeout = timeout.map(|d| d.min(MAX_WAIT));
+        if !self.unregistered.is_empty() {
+            self.retry_registrations();
+            timeout = Some(timeout.map_or(RETRY_REGISTRATION, |d| d.min(RETRY_REGISTRATION)));
         }
-        for dir in &dirs {
-            if let Some((_, cg)) = self.draining.get(dir) {
-                fds.push(PollFd::new(cg.events_fd(), PollFlags::PRI));
-            }
-        }
-        // A deadline too far away to express is no deadline.
         let ts = timeout.and_then(|d| Timespec::try_from(d).ok());
-        poll(&mut fds, ts.as_ref())?;
-        let ready = ids
-            .iter()
-            .zip(fds.iter().skip(1))
-            .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        let drained = dirs
-            .iter()
-            .zip(fds.iter().skip(1 + ids.len()))
-            .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(d, _)| d.clone())
-            .collect();
+        // On the stack: an epoll event holds a pointer union, which is not Send.
+        let mut buf = [std::mem::MaybeUninit::<epoll::Event>::uninit(); EVENTS_PER_WAIT];
+        let (events, _) = epoll::wait(&self.epoll, &mut buf, ts.as_ref())?;
+        let mut tokens: Vec<u64> = events.iter().map(|ev| ev.data.u64()).collect();
+        tokens.extend(self.poll_unregistered());
+        let mut ready = Vec::new();
+        let mut drained = Vec::new();
+        for token in tokens {
+            if self.entries.contains_key(&token) {
+                ready.push(token);
+            } else if let Some(dir) = self.drain_tokens.get(&token) {
+                drained.push(dir.clone());
+            }
+            // Else the wake fd (drained with the commands), or a descriptor
+            // handled and unregistered already.
+        }
         Ok((ready, drained))
+    }
+
+    /// Adds `fd` to the epoll set under `token`; on failure it is polled on
+    /// its own until a retry succeeds.
+    fn register(&mut self, token: u64, fd: BorrowedFd<'_>, flags: EventFlags) {
+        if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(token), flags) {
+            tracing::error!(
+                target: "exec",
+                "cannot add a process handle to the watcher's epoll set ({e}); it is polled every {RETRY_REGISTRATION:?} instead"
+            );
+            self.unregistered.insert(token);
+        }
+    }
+
+    /// Takes `fd` out of the epoll set, before it is closed.
+    fn unregister(&mut self, token: u64, fd: BorrowedFd<'_>) {
+        if !self.unregistered.remove(&token)
+            && let Err(e) = epoll::delete(&self.epoll, fd)
+        {
+            tracing::debug!(target: "exec", "cannot remove a process handle from the epoll set: {e}");
+        }
+    }
+
+    /// The descriptor behind `token` and what to wait for on it.
+    fn descriptor(&self, token: u64) -> Option<(BorrowedFd<'_>, EventFlags)> {
+        if let Some(e) = self.entries.get(&token) {
+            return Some((e.pidfd.as_fd(), EventFlags::IN));
+        }
+        let dir = self.drain_tokens.get(&token)?;
+        let d = self.draining.get(dir)?;
+        Some((d.cgroup.events_fd().as_fd(), EventFlags::PRI))
+    }
+
+    fn retry_registrations(&mut self) {
+        let tokens: Vec<u64> = self.unregistered.iter().copied().collect();
+        for token in tokens {
+            let added = match self.descriptor(token) {
+                Some((fd, flags)) => {
+                    epoll::add(&self.epoll, fd, EventData::new_u64(token), flags).is_ok()
+                }
+                // Gone meanwhile.
+                None => true,
+            };
+            if added {
+                self.unregistered.remove(&token);
+            }
+        }
+    }
+
+    /// The tokens of unregistered descriptors that are ready now.
+    fn poll_unregistered(&self) -> Vec<u64> {
+        let mut tokens = Vec::with_capacity(self.unregistered.len());
+        let mut fds = Vec::with_capacity(self.unregistered.len());
+        for &token in &self.unregistered {
+            if let Some((fd, flags)) = self.descriptor(token) {
+                let flags = if flags.contains(EventFlags::PRI) {
+                    PollFlags::PRI
+                } else {
+                    PollFlags::IN
+                };
+                tokens.push(token);
+                fds.push(PollFd::from_borrowed_fd(fd, flags));
+            }
+        }
+        if fds.is_empty() || poll(&mut fds, Some(&Timespec::default())).is_err() {
+            return Vec::new();
+        }
+        tokens
+            .into_iter()
+            .zip(fds.iter())
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(token, _)| token)
+            .collect()
     }
 
     /// The pidfd of `id` is readable: the process has exited.
@@ -410,11 +547,12 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
+        self.unregister(id, e.pidfd.as_fd());
         let contained = e.cgroup.take().map(|cg| {
             // Followed until empty: a kill of this run (timeout, stop) still
             // reaches what the script left behind.
             let dir = cg.dir.clone();
-            self.draining.insert(dir.clone(), (e.pgid, cg));
+            self.start_draining(e.pgid, cg);
             dir
         });
         let outcome = match e.stage {
@@ -452,6 +590,30 @@ impl Watcher {
         // the daemon may be waiting for this exit to start the next script.
         if let Some(dir) = contained {
             self.check_drained(&dir);
+        }
+    }
+}
+
+impl Watcher {
+    /// Follows the cgroup of a run whose leader is gone, until it is empty.
+    fn start_draining(&mut self, pgid: u32, cgroup: RunCgroup) {
+        let token = self.new_token();
+        self.register(token, cgroup.events_fd().as_fd(), EventFlags::PRI);
+        self.drain_tokens.insert(token, cgroup.dir.clone());
+        let dir = cgroup.dir.clone();
+        let previous = self.draining.insert(
+            dir,
+            Draining {
+                pgid,
+                cgroup,
+                token,
+            },
+        );
+        // A directory is reused only once empty and out of `draining`; should
+        // one be followed twice anyway, the older is dropped properly.
+        if let Some(old) = previous {
+            self.drain_tokens.remove(&old.token);
+            self.unregister(old.token, old.cgroup.events_fd().as_fd());
         }
     }
 }

@@ -64,6 +64,7 @@
 
 mod cgroup;
 mod clone;
+mod handles;
 mod spawn;
 mod watcher;
 

@@ -4,50 +4,23 @@
 //! then drain commands, handle exits, fire due timers. A readable pidfd means
 //! the process has exited: children are reaped with `waitid(P_PIDFD, WEXITED)`,
 //! adopted non-children are reported `Lost`.
-//!
-//! Why epoll and not `poll(2)`: with hundreds of long-running processes (the
-//! asynchronous start scripts of a large configuration), `poll` asks the
-//! kernel about every pidfd on every wake-up, and the watcher wakes for every
-//! spawn and every exit: its cost grew with the number of processes watched.
-//! Each descriptor (the wake eventfd, every pidfd, the `cgroup.events` of every
-//! draining cgroup) is registered once, under a token, and a wait returns only
-//! the ready ones. Registration is level-triggered, so a process that exited
-//! before its pidfd was registered is reported by the next wait, and a ready
-//! descriptor not handled (an interrupted reap) is reported again. A
-//! descriptor is unregistered before it is closed. Should a registration fail
-//! (out of memory, `max_user_watches`), that descriptor is polled on its own
-//! at least every [`RETRY_REGISTRATION`] and its registration retried: slower,
-//! but nothing goes unreaped.
+//! Every descriptor is registered once (see [`super::handles`]): a wake-up
+//! costs the ready descriptors, not all of them.
 
-use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::event::epoll::EventFlags;
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
 use super::cgroup::{RunCgroup, Spares};
+use super::handles::{Handles, WAKE_TOKEN};
 use super::{Finished, Outcome, kill_group};
-
-/// The token of the wake eventfd; watched processes and draining cgroups get
-/// tokens from 1 up, never reused.
-const WAKE_TOKEN: u64 = 0;
-
-/// Ready descriptors taken per wait; more are returned by the next wait.
-const EVENTS_PER_WAIT: usize = 64;
-
-/// The longest single wait: a deadline further away is waited for in steps
-/// (`epoll_wait` takes at most `i32::MAX` ms on kernels before 5.11).
-const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
-
-/// While a descriptor could not be registered: how often it is polled on its
-/// own and its registration retried.
-const RETRY_REGISTRATION: Duration = Duration::from_millis(100);
 
 /// Where a watched process is on its way to being killed for a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,9 +75,7 @@ pub(super) struct Watcher {
     next_id: u64,
     /// Every pidfd of `entries`, every `cgroup.events` of `draining` and the
     /// wake eventfd, by token.
-    epoll: OwnedFd,
-    /// Tokens whose descriptor `epoll` refused: polled on their own.
-    unregistered: HashSet<u64>,
+    handles: Handles,
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
     /// With the run's cgroup, when it has one: then the cgroup alone is
@@ -142,21 +113,14 @@ impl Watcher {
         notify: Box<dyn Fn(Finished) + Send>,
         spares: Option<std::sync::Arc<Spares>>,
     ) -> Result<Watcher, Errno> {
-        let epoll = epoll::create(CreateFlags::CLOEXEC)?;
-        epoll::add(
-            &epoll,
-            &*wake,
-            EventData::new_u64(WAKE_TOKEN),
-            EventFlags::IN,
-        )?;
+        let handles = Handles::new(wake.as_fd())?;
         Ok(Watcher {
             rx,
             wake,
             notify,
             entries: HashMap::new(),
             next_id: WAKE_TOKEN + 1,
-            epoll,
-            unregistered: HashSet::new(),
+            handles,
             group_kills: Vec::new(),
             draining: HashMap::new(),
             drain_tokens: HashMap::new(),
@@ -232,7 +196,7 @@ impl Watcher {
                         entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
                     );
                     let id = self.new_token();
-                    self.register(id, entry.pidfd.as_fd(), EventFlags::IN);
+                    self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
                     self.entries.insert(id, entry);
                 }
                 Ok(Command::Forget(tag)) => self.forget(tag),
@@ -287,7 +251,7 @@ impl Watcher {
         }
         for id in drop_ids {
             if let Some(e) = self.entries.remove(&id) {
-                self.unregister(id, e.pidfd.as_fd());
+                self.handles.remove(id, e.pidfd.as_fd());
             }
         }
     }
@@ -397,7 +361,7 @@ impl Watcher {
         }) = self.draining.remove(dir)
         {
             self.drain_tokens.remove(&token);
-            self.unregister(token, cg.events_fd().as_fd());
+            self.handles.remove(token, cg.events_fd().as_fd());
             if self.spares.as_ref().is_some_and(|s| s.keep(&cg.dir)) {
                 // Nothing is left for a pending SIGKILL of this run to reach;
                 // it must not reach the next run born here.
@@ -421,17 +385,15 @@ impl Watcher {
     /// fd, the pidfds and the `cgroup.events` of draining cgroups; returns the
     /// ids whose pidfd is readable and the directories whose cgroup changed.
     fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
-        let mut timeout = timeout.map(|d| d.min(MAX_WAIT));
-        if !self.unregistered.is_empty() {
-            self.retry_registrations();
-            timeout = Some(timeout.map_or(RETRY_REGISTRATION, |d| d.min(RETRY_REGISTRATION)));
-        }
-        let ts = timeout.and_then(|d| Timespec::try_from(d).ok());
-        // On the stack: an epoll event holds a pointer union, which is not Send.
-        let mut buf = [std::mem::MaybeUninit::<epoll::Event>::uninit(); EVENTS_PER_WAIT];
-        let (events, _) = epoll::wait(&self.epoll, &mut buf, ts.as_ref())?;
-        let mut tokens: Vec<u64> = events.iter().map(|ev| ev.data.u64()).collect();
-        tokens.extend(self.poll_unregistered());
+        let (entries, drain_tokens, draining) = (&self.entries, &self.drain_tokens, &self.draining);
+        let fd_of = |token: u64| {
+            if let Some(e) = entries.get(&token) {
+                return Some(e.pidfd.as_fd());
+            }
+            let d = draining.get(drain_tokens.get(&token)?)?;
+            Some(d.cgroup.events_fd().as_fd())
+        };
+        let tokens = self.handles.wait(timeout, fd_of)?;
         let mut ready = Vec::new();
         let mut drained = Vec::new();
         for token in tokens {
@@ -441,82 +403,9 @@ impl Watcher {
                 drained.push(dir.clone());
             }
             // Else the wake fd (drained with the commands), or a descriptor
-            // handled and unregistered already.
+            // handled and removed already.
         }
         Ok((ready, drained))
-    }
-
-    /// Adds `fd` to the epoll set under `token`; on failure it is polled on
-    /// its own until a retry succeeds.
-    fn register(&mut self, token: u64, fd: BorrowedFd<'_>, flags: EventFlags) {
-        if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(token), flags) {
-            tracing::error!(
-                target: "exec",
-                "cannot add a process handle to the watcher's epoll set ({e}); it is polled every {RETRY_REGISTRATION:?} instead"
-            );
-            self.unregistered.insert(token);
-        }
-    }
-
-    /// Takes `fd` out of the epoll set, before it is closed.
-    fn unregister(&mut self, token: u64, fd: BorrowedFd<'_>) {
-        if !self.unregistered.remove(&token)
-            && let Err(e) = epoll::delete(&self.epoll, fd)
-        {
-            tracing::debug!(target: "exec", "cannot remove a process handle from the epoll set: {e}");
-        }
-    }
-
-    /// The descriptor behind `token` and what to wait for on it.
-    fn descriptor(&self, token: u64) -> Option<(BorrowedFd<'_>, EventFlags)> {
-        if let Some(e) = self.entries.get(&token) {
-            return Some((e.pidfd.as_fd(), EventFlags::IN));
-        }
-        let dir = self.drain_tokens.get(&token)?;
-        let d = self.draining.get(dir)?;
-        Some((d.cgroup.events_fd().as_fd(), EventFlags::PRI))
-    }
-
-    fn retry_registrations(&mut self) {
-        let tokens: Vec<u64> = self.unregistered.iter().copied().collect();
-        for token in tokens {
-            let added = match self.descriptor(token) {
-                Some((fd, flags)) => {
-                    epoll::add(&self.epoll, fd, EventData::new_u64(token), flags).is_ok()
-                }
-                // Gone meanwhile.
-                None => true,
-            };
-            if added {
-                self.unregistered.remove(&token);
-            }
-        }
-    }
-
-    /// The tokens of unregistered descriptors that are ready now.
-    fn poll_unregistered(&self) -> Vec<u64> {
-        let mut tokens = Vec::with_capacity(self.unregistered.len());
-        let mut fds = Vec::with_capacity(self.unregistered.len());
-        for &token in &self.unregistered {
-            if let Some((fd, flags)) = self.descriptor(token) {
-                let flags = if flags.contains(EventFlags::PRI) {
-                    PollFlags::PRI
-                } else {
-                    PollFlags::IN
-                };
-                tokens.push(token);
-                fds.push(PollFd::from_borrowed_fd(fd, flags));
-            }
-        }
-        if fds.is_empty() || poll(&mut fds, Some(&Timespec::default())).is_err() {
-            return Vec::new();
-        }
-        tokens
-            .into_iter()
-            .zip(fds.iter())
-            .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(token, _)| token)
-            .collect()
     }
 
     /// The pidfd of `id` is readable: the process has exited.
@@ -547,7 +436,7 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
-        self.unregister(id, e.pidfd.as_fd());
+        self.handles.remove(id, e.pidfd.as_fd());
         let contained = e.cgroup.take().map(|cg| {
             // Followed until empty: a kill of this run (timeout, stop) still
             // reaches what the script left behind.
@@ -598,7 +487,8 @@ impl Watcher {
     /// Follows the cgroup of a run whose leader is gone, until it is empty.
     fn start_draining(&mut self, pgid: u32, cgroup: RunCgroup) {
         let token = self.new_token();
-        self.register(token, cgroup.events_fd().as_fd(), EventFlags::PRI);
+        self.handles
+            .add(token, cgroup.events_fd().as_fd(), EventFlags::PRI);
         self.drain_tokens.insert(token, cgroup.dir.clone());
         let dir = cgroup.dir.clone();
         let previous = self.draining.insert(
@@ -613,7 +503,8 @@ impl Watcher {
         // one be followed twice anyway, the older is dropped properly.
         if let Some(old) = previous {
             self.drain_tokens.remove(&old.token);
-            self.unregister(old.token, old.cgroup.events_fd().as_fd());
+            self.handles
+                .remove(old.token, old.cgroup.events_fd().as_fd());
         }
     }
 }

@@ -10,9 +10,10 @@
 //!   default signal dispositions and an empty signal mask, every other descriptor
 //!   close-on-exec. A script without an x bit runs as `/bin/sh <script>`.
 //! * One watcher thread (`clp-exec`) that owns every watched process: its pidfd, its
-//!   pgid and its timers. It sleeps in `poll(2)` on the pidfds plus a wake eventfd,
-//!   with a timeout equal to the earliest deadline, and calls `notify` once per
-//!   finished process.
+//!   pgid and its timers. It sleeps in `epoll` on the pidfds plus a wake eventfd
+//!   (each registered once: a wake-up costs the ready descriptors, not all of
+//!   them), with a timeout equal to the earliest deadline, and calls `notify`
+//!   once per finished process.
 //! * Containment ([`cgroup`]): where cgroup v2 is usable each run gets a cgroup
 //!   of its own, entered by the child before exec; otherwise the process group
 //!   is the only fence.
@@ -63,6 +64,7 @@
 
 mod cgroup;
 mod clone;
+mod handles;
 mod spawn;
 mod watcher;
 
@@ -195,7 +197,12 @@ impl Executor {
             Containment::Cgroups(c) => Some(c.spares()),
             Containment::ProcessGroups(_) => None,
         };
-        let watcher = Watcher::new(rx, Arc::clone(&wake), notify, spares);
+        let watcher = Watcher::new(rx, Arc::clone(&wake), notify, spares).map_err(|e| {
+            ClpError::new(
+                ErrorKind::Internal,
+                format!("cannot create the script watcher's epoll set: {e}"),
+            )
+        })?;
         let thread = std::thread::Builder::new()
             .name("clp-exec".into())
             .spawn(move || watcher.run())

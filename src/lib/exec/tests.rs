@@ -489,6 +489,41 @@ fn many_concurrent_spawns_are_each_reported_once() {
     }
 }
 
+/// The watcher waits in epoll and takes a bounded number of ready handles
+/// per wait: long-running processes are never reported while they run, and
+/// more exits at once than one wait takes are each reported (and reaped) once.
+#[test]
+fn a_burst_of_exits_among_long_runners_is_reported_exactly() {
+    let (ex, rx) = executor();
+    let sleepers: Vec<Spawned> = (0..100u64)
+        .map(|tag| ex.spawn(tag, spec("/bin/sleep", &["60"])).unwrap())
+        .collect();
+    // Short-lived ones exit while the sleepers are watched: only they are reported.
+    for tag in 1000..1010u64 {
+        ex.spawn(tag, sh("exit 3")).unwrap();
+    }
+    for _ in 0..10 {
+        let f = recv(&rx);
+        assert!(f.tag >= 1000, "sleeper {} reported while running", f.tag);
+        assert_eq!(f.outcome, Outcome::Exited(3));
+    }
+    assert_nothing_more(&ex, &rx);
+    for s in &sleepers {
+        kill_group(s.pgid, Signal::SIGKILL).unwrap();
+    }
+    let mut seen = HashMap::new();
+    for _ in 0..sleepers.len() {
+        let f = recv(&rx);
+        assert_eq!(f.outcome, Outcome::Signaled(Signal::SIGKILL as i32));
+        assert!(seen.insert(f.tag, f.pid).is_none(), "tag {} twice", f.tag);
+    }
+    assert_nothing_more(&ex, &rx);
+    for (tag, s) in (0u64..).zip(&sleepers) {
+        assert_eq!(seen.get(&tag), Some(&s.pid));
+        assert_ne!(proc_state(s.pid), Some('Z'), "pid {} not reaped", s.pid);
+    }
+}
+
 #[test]
 fn executor_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}

@@ -1,9 +1,11 @@
 //! The watcher thread: owns every watched process, its pidfd and its timers.
 //!
-//! One loop: `poll` the wake eventfd and every pidfd with a timeout equal to the
-//! earliest deadline, then drain commands, handle exits, fire due timers. A
-//! readable pidfd means the process has exited: children are reaped with
-//! `waitid(P_PIDFD, WEXITED)`, adopted non-children are reported `Lost`.
+//! One loop: wait in `epoll` with a timeout equal to the earliest deadline,
+//! then drain commands, handle exits, fire due timers. A readable pidfd means
+//! the process has exited: children are reaped with `waitid(P_PIDFD, WEXITED)`,
+//! adopted non-children are reported `Lost`.
+//! Every descriptor is registered once (see [`super::handles`]): a wake-up
+//! costs the ready descriptors, not all of them.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
@@ -12,11 +14,12 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::event::epoll::EventFlags;
 use rustix::io::Errno;
 use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, waitid};
 
 use super::cgroup::{RunCgroup, Spares};
+use super::handles::{Handles, WAKE_TOKEN};
 use super::{Finished, Outcome, kill_group};
 
 /// Where a watched process is on its way to being killed for a timeout.
@@ -66,9 +69,13 @@ pub(super) struct Watcher {
     pub rx: Receiver<Command>,
     pub wake: std::sync::Arc<OwnedFd>,
     pub notify: Box<dyn Fn(Finished) + Send>,
-    /// Watched processes by internal id (tags may repeat, and forgotten entries have none).
+    /// Watched processes by token (tags may repeat, and forgotten entries have none).
     entries: HashMap<u64, Entry>,
+    /// The next token for a watched process or a draining cgroup.
     next_id: u64,
+    /// Every pidfd of `entries`, every `cgroup.events` of `draining` and the
+    /// wake eventfd, by token.
+    handles: Handles,
     /// Pending group SIGKILLs: (when, pgid). From `terminate_group`, and from timed-out
     /// leaders that exited before their grace ran out (the rest of the group still dies).
     /// With the run's cgroup, when it has one: then the cgroup alone is
@@ -78,9 +85,20 @@ pub(super) struct Watcher {
     /// pgid, until they are empty (then removed): what a script left running
     /// (the application a start script launched) still dies with its run on a
     /// kill.
-    draining: HashMap<PathBuf, (u32, RunCgroup)>,
+    draining: HashMap<PathBuf, Draining>,
+    /// The directory of each draining cgroup, by token.
+    drain_tokens: HashMap<u64, PathBuf>,
     /// Where emptied run cgroups go for reuse (None: process groups only).
     spares: Option<std::sync::Arc<Spares>>,
+}
+
+/// A cgroup whose run's leader is gone, until it is empty.
+struct Draining {
+    /// The run's pgid (its leader's pid).
+    pgid: u32,
+    cgroup: RunCgroup,
+    /// Its `cgroup.events` in `epoll`.
+    token: u64,
 }
 
 enum Flow {
@@ -94,17 +112,27 @@ impl Watcher {
         wake: std::sync::Arc<OwnedFd>,
         notify: Box<dyn Fn(Finished) + Send>,
         spares: Option<std::sync::Arc<Spares>>,
-    ) -> Watcher {
-        Watcher {
+    ) -> Result<Watcher, Errno> {
+        let handles = Handles::new(wake.as_fd())?;
+        Ok(Watcher {
             rx,
             wake,
             notify,
             entries: HashMap::new(),
-            next_id: 0,
+            next_id: WAKE_TOKEN + 1,
+            handles,
             group_kills: Vec::new(),
             draining: HashMap::new(),
+            drain_tokens: HashMap::new(),
             spares,
-        }
+        })
+    }
+
+    fn new_token(&mut self) -> u64 {
+        let token = self.next_id;
+        // 2^64 tokens are never used up; skipping the wake's token is for form.
+        self.next_id = self.next_id.wrapping_add(1).max(WAKE_TOKEN + 1);
+        token
     }
 
     pub fn run(mut self) {
@@ -113,14 +141,14 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let (ready, drained) = match self.poll_ready(timeout) {
+            let (ready, drained) = match self.wait_ready(timeout) {
                 Ok(ready) => ready,
                 Err(Errno::INTR) => (Vec::new(), Vec::new()),
                 Err(e) => {
                     // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
                     // briefly on this error path only, so a persistent failure does
                     // not spin the CPU; the loop resumes normal event waiting.
-                    tracing::error!(target: "exec", "poll on process handles failed: {e}");
+                    tracing::error!(target: "exec", "waiting on process handles failed: {e}");
                     std::thread::sleep(Duration::from_millis(100));
                     (Vec::new(), Vec::new())
                 }
@@ -167,8 +195,8 @@ impl Watcher {
                         entry.child,
                         entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
                     );
-                    let id = self.next_id;
-                    self.next_id = self.next_id.wrapping_add(1);
+                    let id = self.new_token();
+                    self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
                     self.entries.insert(id, entry);
                 }
                 Ok(Command::Forget(tag)) => self.forget(tag),
@@ -193,7 +221,7 @@ impl Watcher {
                 }
                 #[cfg(test)]
                 Ok(Command::Barrier(reply)) => {
-                    if let Ok((ready, drained)) = self.poll_ready(Some(Duration::ZERO)) {
+                    if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
                         for id in ready {
                             self.handle_exit(id);
                         }
@@ -222,7 +250,9 @@ impl Watcher {
             }
         }
         for id in drop_ids {
-            self.entries.remove(&id);
+            if let Some(e) = self.entries.remove(&id) {
+                self.handles.remove(id, e.pidfd.as_fd());
+            }
         }
     }
 
@@ -287,7 +317,7 @@ impl Watcher {
                         .entries
                         .values()
                         .filter_map(|e| e.cgroup.as_ref())
-                        .chain(self.draining.values().map(|(_, cg)| cg))
+                        .chain(self.draining.values().map(|d| &d.cgroup))
                         .find(|cg| cg.dir == dir);
                     if let Some(cg) = live {
                         tracing::debug!(target: "exec", "grace over: SIGKILL to cgroup {}", dir.display());
@@ -312,21 +342,26 @@ impl Watcher {
             .or_else(|| {
                 self.draining
                     .values()
-                    .find(|(p, _)| *p == pgid)
-                    .map(|(_, cg)| (cg, false))
+                    .find(|d| d.pgid == pgid)
+                    .map(|d| (&d.cgroup, false))
             })
     }
 
     /// Once nothing is left in the cgroup `dir`: keeps it as its script's
     /// spare, or removes it.
     fn check_drained(&mut self, dir: &std::path::Path) {
-        let Some((_, cg)) = self.draining.get_mut(dir) else {
+        let Some(d) = self.draining.get_mut(dir) else {
             return;
         };
-        if cg.populated() {
+        if d.cgroup.populated() {
             return;
         }
-        if let Some((_, cg)) = self.draining.remove(dir) {
+        if let Some(Draining {
+            cgroup: cg, token, ..
+        }) = self.draining.remove(dir)
+        {
+            self.drain_tokens.remove(&token);
+            self.handles.remove(token, cg.events_fd().as_fd());
             if self.spares.as_ref().is_some_and(|s| s.keep(&cg.dir)) {
                 // Nothing is left for a pending SIGKILL of this run to reach;
                 // it must not reach the next run born here.
@@ -346,39 +381,30 @@ impl Watcher {
         }
     }
 
-    /// Polls the wake fd, all pidfds and the `cgroup.events` of draining
-    /// cgroups; returns the ids whose pidfd is readable and the pgids whose
-    /// cgroup changed.
-    fn poll_ready(&self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
-        let ids: Vec<u64> = self.entries.keys().copied().collect();
-        let dirs: Vec<PathBuf> = self.draining.keys().cloned().collect();
-        let mut fds = Vec::with_capacity(ids.len() + dirs.len() + 1);
-        fds.push(PollFd::new(&*self.wake, PollFlags::IN));
-        for id in &ids {
-            if let Some(e) = self.entries.get(id) {
-                fds.push(PollFd::new(&e.pidfd, PollFlags::IN));
+    /// Waits (at most `timeout`; None: until something happens) for the wake
+    /// fd, the pidfds and the `cgroup.events` of draining cgroups; returns the
+    /// ids whose pidfd is readable and the directories whose cgroup changed.
+    fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<(Vec<u64>, Vec<PathBuf>), Errno> {
+        let (entries, drain_tokens, draining) = (&self.entries, &self.drain_tokens, &self.draining);
+        let fd_of = |token: u64| {
+            if let Some(e) = entries.get(&token) {
+                return Some(e.pidfd.as_fd());
             }
-        }
-        for dir in &dirs {
-            if let Some((_, cg)) = self.draining.get(dir) {
-                fds.push(PollFd::new(cg.events_fd(), PollFlags::PRI));
+            let d = draining.get(drain_tokens.get(&token)?)?;
+            Some(d.cgroup.events_fd().as_fd())
+        };
+        let tokens = self.handles.wait(timeout, fd_of)?;
+        let mut ready = Vec::new();
+        let mut drained = Vec::new();
+        for token in tokens {
+            if self.entries.contains_key(&token) {
+                ready.push(token);
+            } else if let Some(dir) = self.drain_tokens.get(&token) {
+                drained.push(dir.clone());
             }
+            // Else the wake fd (drained with the commands), or a descriptor
+            // handled and removed already.
         }
-        // A deadline too far away to express is no deadline.
-        let ts = timeout.and_then(|d| Timespec::try_from(d).ok());
-        poll(&mut fds, ts.as_ref())?;
-        let ready = ids
-            .iter()
-            .zip(fds.iter().skip(1))
-            .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        let drained = dirs
-            .iter()
-            .zip(fds.iter().skip(1 + ids.len()))
-            .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(d, _)| d.clone())
-            .collect();
         Ok((ready, drained))
     }
 
@@ -410,11 +436,12 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
+        self.handles.remove(id, e.pidfd.as_fd());
         let contained = e.cgroup.take().map(|cg| {
             // Followed until empty: a kill of this run (timeout, stop) still
             // reaches what the script left behind.
             let dir = cg.dir.clone();
-            self.draining.insert(dir.clone(), (e.pgid, cg));
+            self.start_draining(e.pgid, cg);
             dir
         });
         let outcome = match e.stage {
@@ -452,6 +479,32 @@ impl Watcher {
         // the daemon may be waiting for this exit to start the next script.
         if let Some(dir) = contained {
             self.check_drained(&dir);
+        }
+    }
+}
+
+impl Watcher {
+    /// Follows the cgroup of a run whose leader is gone, until it is empty.
+    fn start_draining(&mut self, pgid: u32, cgroup: RunCgroup) {
+        let token = self.new_token();
+        self.handles
+            .add(token, cgroup.events_fd().as_fd(), EventFlags::PRI);
+        self.drain_tokens.insert(token, cgroup.dir.clone());
+        let dir = cgroup.dir.clone();
+        let previous = self.draining.insert(
+            dir,
+            Draining {
+                pgid,
+                cgroup,
+                token,
+            },
+        );
+        // A directory is reused only once empty and out of `draining`; should
+        // one be followed twice anyway, the older is dropped properly.
+        if let Some(old) = previous {
+            self.drain_tokens.remove(&old.token);
+            self.handles
+                .remove(old.token, old.cgroup.events_fd().as_fd());
         }
     }
 }

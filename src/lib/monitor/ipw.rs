@@ -16,8 +16,15 @@
 //!   answer" (with the per-address reasons) is reported, not a bare timeout.
 //!   It never blocks past that: sockets are non-blocking and waits are
 //!   bounded `poll`s.
-//! * Sockets are opened per check and closed after it: a raw socket receives
+//! * Sockets are opened per check and closed after it. A raw socket receives
 //!   every ICMP packet of the host, so it should not stay open between checks.
+//!   A datagram socket only gets its own replies and could stay, but what it
+//!   would save is small and what it would cost is not: opening and closing
+//!   one is about 5.5 us of the 14.5 us of CPU a check takes on loopback (1 ms
+//!   a second for 175 monitors at 1 s), while a kept socket is one more
+//!   descriptor per monitor for the whole life of clpd, against a soft
+//!   RLIMIT_NOFILE that is 1024 under systemd (clpd with 1000 mixed monitors
+//!   already holds about 620).
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -132,11 +139,8 @@ impl IpwProbe {
             Family::V4 => (Domain::IPV4, Protocol::ICMPV4),
             Family::V6 => (Domain::IPV6, Protocol::ICMPV6),
         };
-        let open = |ty: Type| {
-            let s = Socket::new(domain, ty, Some(proto))?;
-            s.set_nonblocking(true)?;
-            Ok::<_, std::io::Error>(s)
-        };
+        // Non-blocking from its creation: one system call, not two.
+        let open = |ty: Type| Socket::new(domain, ty.nonblocking(), Some(proto));
         let learned = self.force.or(self.modes[family.index()]);
         let mut dgram_err = None;
         if learned != Some(Mode::Raw) {

@@ -301,3 +301,28 @@ fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
         "stop.sh gets the pid of the start it follows"
     );
 }
+
+#[test]
+fn a_paced_snapshot_write_keeps_its_deadline_when_checks_fire_early() {
+    let mut rig = rig(sync_exec(), "");
+    rig.request(Request::StartService);
+    let (start, ..) = rig.last_spawn();
+    rig.finish(start, Outcome::Exited(0));
+    // A change right after a write waits for the gap: a deadline is armed.
+    rig.daemon.core.push(MonInput::Suspend {
+        monitors: Vec::new(),
+    });
+    rig.daemon.end_of_batch();
+    let armed = |d: &Daemon| {
+        d.timers
+            .iter()
+            .any(|Reverse((_, k))| matches!(k, TimerKey::Publish))
+    };
+    assert!(armed(&rig.daemon), "the paced write has a deadline");
+    // Just short of it (within the slack monitor checks may fire early) the
+    // deadline must neither fire nor be lost.
+    rig.advance(super::publish::MIN_WRITE_GAP - Duration::from_millis(5));
+    assert!(armed(&rig.daemon), "the deadline fired early and was lost");
+    rig.advance(Duration::from_millis(10));
+    assert!(!armed(&rig.daemon), "the write happened at its deadline");
+}

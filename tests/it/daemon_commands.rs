@@ -308,3 +308,51 @@ fn daemon_runs_the_failsafe_example_scripts_unchanged() {
     );
     rig.stop_daemon();
 }
+
+/// A thousand monitors need more descriptors than the usual soft limit of
+/// 1024: clpd raises its own to the hard limit, and its scripts still get the
+/// soft limit clpd started with (select(2)-based programs break above 1023).
+#[test]
+fn daemon_raises_its_open_files_limit_and_scripts_keep_the_one_it_started_with() {
+    use std::os::unix::process::CommandExt;
+    let rig = Rig::new();
+    rig.script(
+        "g",
+        "r",
+        "start.sh",
+        r#"ulimit -n > "$T/nofile"; echo "start r" >> "$LOG""#,
+    );
+    rig.script("g", "r", "stop.sh", "exit 0");
+    rig.install(&conf(&[("g", &[exec("r")])], ""));
+    let mut cmd = rig.command(CLPCL);
+    cmd.arg("-s");
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 512,
+                rlim_max: 4096,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    crate::util::run(&mut cmd).success();
+    let nofile = rig.wait_for("the start script's limit", || {
+        fs::read_to_string(rig.t().join("nofile"))
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(nofile.trim(), "512");
+    let pid = rig.wait_for("clpd's pid", || rig.daemon_pid());
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&fields[3..5], ["4096", "4096"], "{line}");
+    rig.stop_daemon();
+}

@@ -10,6 +10,9 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     // Before any file exists: what clpd creates is its user's alone unless it
     // says otherwise (logs 0640, status 0640, pid file 0644).
     crate::fsafe::set_daemon_umask();
+    // A descriptor per watched process and probe: more than 1024 with many
+    // monitors. Logged once logging runs (below).
+    let open_files = crate::exec::raise_open_files_limit();
     let _lock = crate::pidfile::acquire(&paths)?;
     crate::panics::install(&paths);
     // `clpcl -s` through systemd leaves its "start the service" here.
@@ -40,6 +43,13 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     )?;
     info!(target: "pm", root = %paths.root().display(), "clpd {} starting", script::version_full());
+    match open_files {
+        Ok((before, now)) if before != now => {
+            info!(target: "pm", "open files: soft limit raised from {before} to {now} (scripts keep {before})")
+        }
+        Ok(_) => {}
+        Err(e) => warn!(target: "pm", "cannot raise the open-files limit: {e}"),
+    }
     for e in unsafe_dirs {
         warn!(target: "pm", "{e}");
     }

@@ -65,10 +65,12 @@
 mod cgroup;
 mod clone;
 mod handles;
+mod limits;
 mod spawn;
 mod watcher;
 
 pub use cgroup::{CONTAINMENT_ENV, Containment, kill_interrupted_run, remove_leftovers};
+pub use limits::raise_open_files_limit;
 pub use spawn::{PASS_ENV, SCRIPT_PATH};
 
 #[cfg(test)]

@@ -267,6 +267,8 @@ pub(super) fn child_setup() -> io::Result<()> {
         // clpd runs with umask 077 (its own files are private); scripts and the
         // applications they start get the conventional 022.
         libc::umask(0o022);
+        // And the open-files limit clpd started with, not the one it raised.
+        super::limits::restore_for_child();
         // Default disposition for every signal: Rust ignores SIGPIPE and the
         // daemon (or whoever started it) may ignore others; ignored signals
         // survive exec and would break shell pipelines and `kill` in scripts.

@@ -27,6 +27,7 @@ pub mod snapshot;
 
 mod alerts;
 mod effects;
+mod file_writer;
 mod monitoring;
 mod publish;
 mod requests;

@@ -12,6 +12,7 @@
 //! that clpstat may lag behind). A batch that answers a command writes it at
 //! once: what the command reports is on disk before its answer.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::*;
@@ -76,6 +77,11 @@ pub(super) struct Publisher {
     last_state: Option<StateFile>,
     /// The last save of the state failed: try again at every flush.
     state_unsaved: bool,
+    /// Writes the files off the loop (None: on the loop, if the thread could
+    /// not start).
+    writer: Option<super::file_writer::FileWriter>,
+    /// The last write handed to the writer.
+    handed: u64,
 }
 
 impl Publisher {
@@ -87,6 +93,8 @@ impl Publisher {
             published: Arc::new(Published::new()),
             last_state: None,
             state_unsaved: false,
+            writer: super::file_writer::FileWriter::start(),
+            handed: 0,
         }
     }
 
@@ -112,6 +120,7 @@ impl Daemon {
     }
 
     fn publish(&mut self, durable: bool, snapshot_now: bool) {
+        self.note_failed_writes();
         let generations = (
             self.core.engine().generation(),
             self.core.monitors().generation(),
@@ -137,6 +146,55 @@ impl Daemon {
             Pace::WriteNow => self.write_snapshot(now),
             Pace::WriteAt(due) => self.timers.push(Reverse((due, TimerKey::Publish))),
             Pace::Pending => {}
+        }
+        if snapshot_now {
+            // An answer (or an OS action, or the exit) follows: what it
+            // reports must be on disk first.
+            self.wait_for_writes();
+        }
+    }
+
+    /// Hands a file to the writer thread (or writes it here without one).
+    fn write_file(
+        &mut self,
+        path: PathBuf,
+        bytes: Vec<u8>,
+        mode: u32,
+        durable: bool,
+    ) -> Result<()> {
+        match &self.publisher.writer {
+            Some(writer) => {
+                self.publisher.handed = writer.write(path, bytes, mode, durable);
+                Ok(())
+            }
+            None => crate::fsafe::write_file_atomically(&path, &bytes, mode, durable),
+        }
+    }
+
+    /// Waits until the writer has written everything handed to it.
+    fn wait_for_writes(&mut self) {
+        if let Some(writer) = &self.publisher.writer
+            && !writer.wait(self.publisher.handed, Duration::from_secs(60))
+        {
+            error!(target: "pm", "the state and status files were not written within 60 s; going on");
+        }
+        self.note_failed_writes();
+    }
+
+    /// Failed writes are written again at the next flush.
+    fn note_failed_writes(&mut self) {
+        let Some(writer) = &self.publisher.writer else {
+            return;
+        };
+        for (path, why) in writer.take_failures() {
+            if path == persist::state_path(&self.paths) {
+                error!(target: "pm", "cannot persist the state: {why}");
+                self.publisher.last_state = None;
+                self.publisher.state_unsaved = true;
+            } else {
+                error!(target: "pm", "cannot write the status snapshot: {why}");
+                self.publisher.unwritten = true;
+            }
         }
     }
 
@@ -175,7 +233,17 @@ impl Daemon {
                 .collect(),
         };
         if self.publisher.last_state.as_ref() != Some(&state) {
-            match persist::save(&persist::state_path(&self.paths), &state, durable) {
+            let saved = serde_json::to_vec_pretty(&state)
+                .map_err(|e| ClpError::failed(e.to_string()))
+                .and_then(|bytes| {
+                    self.write_file(
+                        persist::state_path(&self.paths),
+                        bytes,
+                        crate::fsafe::PRIVATE_FILE_MODE,
+                        durable,
+                    )
+                });
+            match saved {
                 Ok(()) => {
                     self.publisher.last_state = Some(state);
                     self.publisher.state_unsaved = false;
@@ -205,12 +273,7 @@ impl Daemon {
         self.publisher.pacing.written(now);
         let path = crate::status::snapshot_path(&self.paths);
         match serde_json::to_vec_pretty(&edition.snapshot) {
-            Ok(bytes) => match crate::fsafe::write_file_atomically(
-                &path,
-                &bytes,
-                crate::fsafe::LOG_FILE_MODE,
-                false,
-            ) {
+            Ok(bytes) => match self.write_file(path, bytes, crate::fsafe::LOG_FILE_MODE, false) {
                 Ok(()) => self.publisher.unwritten = false,
                 // Tried again at the next change or answer.
                 Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),

@@ -1,0 +1,174 @@
+//! Writing `state.json` and `status.json` off the loop.
+//!
+//! The loop hands each file's new content to a thread of its own and goes on:
+//! a recovery's next script starts without waiting for the previous batch's
+//! files to reach the disk. Per file only the latest content matters (a
+//! newer one replaces a queued older one), and files are written in the
+//! order they were handed over, so the persisted state is on disk before a
+//! snapshot that shows it. When the daemon must know a write is done (before
+//! answering a command, before an OS action, at exit) it waits for it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// One file to write.
+struct Job {
+    bytes: Vec<u8>,
+    mode: u32,
+    durable: bool,
+    /// The order of hand-over.
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: BTreeMap<PathBuf, Job>,
+    /// The last sequence number handed out.
+    queued: u64,
+    /// Every job up to this number is done (written or failed).
+    done: u64,
+    /// Writes that failed since the loop last asked: (file, why).
+    failures: Vec<(PathBuf, String)>,
+    stop: bool,
+}
+
+type Shared = Arc<(Mutex<Queue>, Condvar)>;
+
+/// The writer thread and its queue.
+pub(super) struct FileWriter {
+    shared: Shared,
+}
+
+impl FileWriter {
+    /// Starts the thread; None if it cannot be started (the daemon then
+    /// writes on the loop, as a fallback).
+    pub(super) fn start() -> Option<FileWriter> {
+        let shared: Shared = Arc::default();
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name("clp-files".into())
+            .spawn(move || run(&theirs))
+            .ok()?;
+        Some(FileWriter { shared })
+    }
+
+    /// Queues `bytes` for `path` (replacing content queued and not yet
+    /// written). Returns the number to wait for.
+    pub(super) fn write(&self, path: PathBuf, bytes: Vec<u8>, mode: u32, durable: bool) -> u64 {
+        let (lock, ready) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        q.queued += 1;
+        let seq = q.queued;
+        // A durable write replaced by a newer content stays durable.
+        let durable = durable || q.jobs.get(&path).is_some_and(|j| j.durable);
+        q.jobs.insert(
+            path,
+            Job {
+                bytes,
+                mode,
+                durable,
+                seq,
+            },
+        );
+        ready.notify_all();
+        seq
+    }
+
+    /// Waits until every write up to `seq` is done, at most `limit`.
+    /// Returns whether they are.
+    pub(super) fn wait(&self, seq: u64, limit: Duration) -> bool {
+        let (lock, ready) = &*self.shared;
+        let q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (q, _) = ready
+            .wait_timeout_while(q, limit, |q| q.done < seq)
+            .unwrap_or_else(|e| e.into_inner());
+        q.done >= seq
+    }
+
+    /// Writes that failed since the last call.
+    pub(super) fn take_failures(&self) -> Vec<(PathBuf, String)> {
+        let (lock, _) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut q.failures)
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        let (lock, ready) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        q.stop = true;
+        ready.notify_all();
+    }
+}
+
+fn run(shared: &Shared) {
+    let (lock, ready) = &**shared;
+    loop {
+        let mut batch: Vec<(PathBuf, Job)> = {
+            let q = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = ready
+                .wait_while(q, |q| q.jobs.is_empty() && !q.stop)
+                .unwrap_or_else(|e| e.into_inner());
+            if q.jobs.is_empty() && q.stop {
+                return;
+            }
+            std::mem::take(&mut q.jobs).into_iter().collect()
+        };
+        // In the order the loop handed them over: the state before the
+        // snapshot that shows it.
+        batch.sort_by_key(|(_, job)| job.seq);
+        let last = batch.last().map_or(0, |(_, job)| job.seq);
+        let mut failures = Vec::new();
+        for (path, job) in batch {
+            if let Err(e) =
+                crate::fsafe::write_file_atomically(&path, &job.bytes, job.mode, job.durable)
+            {
+                failures.push((path, e.to_string()));
+            }
+        }
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        q.done = q.done.max(last);
+        q.failures.extend(failures);
+        ready.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_arrive_latest_content_first_order_kept_and_waits_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = FileWriter::start().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        writer.write(a.clone(), b"1".to_vec(), 0o600, false);
+        writer.write(b.clone(), b"x".to_vec(), 0o640, false);
+        let last = writer.write(a.clone(), b"2".to_vec(), 0o600, true);
+        assert!(writer.wait(last, Duration::from_secs(10)));
+        assert_eq!(std::fs::read(&a).unwrap(), b"2");
+        assert_eq!(std::fs::read(&b).unwrap(), b"x");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&b).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert!(writer.take_failures().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_and_still_ends_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = FileWriter::start().unwrap();
+        // Its parent is a regular file: no directory can be made there.
+        std::fs::write(dir.path().join("plain"), b"").unwrap();
+        let missing = dir.path().join("plain/file");
+        let seq = writer.write(missing.clone(), b"x".to_vec(), 0o600, false);
+        assert!(writer.wait(seq, Duration::from_secs(10)));
+        let failures = writer.take_failures();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].0, missing);
+        assert!(writer.take_failures().is_empty(), "reported once");
+    }
+}

@@ -108,3 +108,18 @@ pub fn check_file(
         report,
     })
 }
+
+/// For tests: the model of the clp.conf `text` as server `local` sees it;
+/// panics with the report when the text is not a valid configuration.
+#[cfg(test)]
+pub(crate) fn test_model(text: &str, local: &str) -> Cluster {
+    let mut report = Report::new("test");
+    let conf = ConfigFile::parse(text.as_bytes(), &mut report)
+        .unwrap_or_else(|| panic!("unparsable test configuration:\n{report}"));
+    let opts = validate::Options {
+        local_server: Some(local),
+        scripts_dir: None,
+    };
+    validate::validate(&conf.doc, &opts, &mut report)
+        .unwrap_or_else(|| panic!("invalid test configuration:\n{report}"))
+}

@@ -94,14 +94,7 @@ fn rig(resources: &str, monitors: &str) -> Rig {
   <monitor><types name="genw"/><types name="pidw"/>{monitors}</monitor>
 </root>"#
     );
-    let mut report = crate::config::Report::new("test");
-    let conf = crate::config::ConfigFile::parse(text.as_bytes(), &mut report).unwrap();
-    let opts = crate::config::validate::Options {
-        local_server: Some("node1"),
-        scripts_dir: None,
-    };
-    let model = crate::config::validate::validate(&conf.doc, &opts, &mut report)
-        .unwrap_or_else(|| panic!("invalid test model:\n{report}"));
+    let model = crate::config::test_model(&text, "node1");
     let alerts = AlertWriter::start(
         AlertLog::new(&paths, 1000),
         64,

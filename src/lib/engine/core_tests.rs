@@ -7,7 +7,6 @@ use super::core::{Core, CoreEffect, CoreInput, Now};
 use super::monitor::{CheckResult, MonEffect, MonInput, MonTimer};
 use super::resource::AsyncPid;
 use super::{Command, Effect, Input, OpId, Service, StopFactor};
-use crate::config::{ConfigFile, Report, validate};
 use crate::model::Cluster;
 use crate::vocab::OsAction;
 
@@ -35,16 +34,7 @@ fn model(action: u32, reboot_max: u32) -> Arc<Cluster> {
   </monitor>
 </root>"#
     );
-    let mut report = Report::new("test");
-    let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
-    let opts = validate::Options {
-        local_server: Some("node1"),
-        scripts_dir: None,
-    };
-    Arc::new(
-        validate::validate(&conf.doc, &opts, &mut report)
-            .unwrap_or_else(|| panic!("invalid test model:\n{report}")),
-    )
+    Arc::new(crate::config::test_model(&text, "node1"))
 }
 
 struct Sim {

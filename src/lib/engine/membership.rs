@@ -152,7 +152,6 @@ impl Membership {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConfigFile, Report, validate};
 
     /// Servers `(name, priority)`, the first is this one; group g with `policy`.
     fn cluster(servers: &[(&str, u32)], policy: &[&str]) -> Cluster {
@@ -170,14 +169,7 @@ mod tests {
 <root><cluster><name>c</name></cluster>{servers_xml}
 <group name="g">{policy_xml}</group></root>"#
         );
-        let mut report = Report::new("test");
-        let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
-        let opts = validate::Options {
-            local_server: Some(servers[0].0),
-            scripts_dir: None,
-        };
-        validate::validate(&conf.doc, &opts, &mut report)
-            .unwrap_or_else(|| panic!("invalid test model:\n{report}"))
+        crate::config::test_model(&text, servers[0].0)
     }
 
     #[test]

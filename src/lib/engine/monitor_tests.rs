@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::OsAction;
 use super::monitor::*;
-use crate::config::{ConfigFile, Report, validate};
 use crate::model::Cluster;
 use crate::vocab::MonitorState;
 
@@ -30,16 +29,7 @@ pub(super) fn model_with(monitors: &str, cluster: &str, root: &str) -> Arc<Clust
   <monitor><types name="genw"/><types name="psw"/><types name="mtw"/>{monitors}</monitor>
 </root>"#
     );
-    let mut report = Report::new("test");
-    let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
-    let opts = validate::Options {
-        local_server: Some("node1"),
-        scripts_dir: None,
-    };
-    Arc::new(
-        validate::validate(&conf.doc, &opts, &mut report)
-            .unwrap_or_else(|| panic!("invalid:\n{report}")),
-    )
+    Arc::new(crate::config::test_model(&text, "node1"))
 }
 
 /// A genw monitor with a user script (no bundled file needed).

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use super::resource::{self, AsyncPid, ResCtx, ResEvent, ResState};
 use super::*;
-use crate::config::{ConfigFile, Report, validate};
 use crate::model::ActivationPolicy;
 use crate::vocab::RunState;
 
@@ -25,14 +24,7 @@ fn model_with_cluster(groups: &str, resources: &str, cluster: &str, extra: &str)
   {extra}
 </root>"#
     );
-    let mut report = Report::new("test");
-    let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
-    let opts = validate::Options {
-        local_server: Some("node1"),
-        scripts_dir: None,
-    };
-    let cluster = validate::validate(&conf.doc, &opts, &mut report);
-    Arc::new(cluster.unwrap_or_else(|| panic!("invalid test model:\n{report}")))
+    Arc::new(crate::config::test_model(&text, "node1"))
 }
 
 fn exec(name: &str, inner: &str) -> String {

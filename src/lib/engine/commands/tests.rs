@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::config::{ConfigFile, Report, validate};
 
 /// g1 = r1, r2 (r2 depends on r1); g2 = r3; one server, node1.
 fn two_groups() -> Arc<Cluster> {
@@ -25,14 +24,7 @@ fn two_groups() -> Arc<Cluster> {
         exec("r2", r#"<depend name="r1"/>"#),
         exec("r3", "")
     );
-    let mut report = Report::new("test");
-    let conf = ConfigFile::parse(text.as_bytes(), &mut report).expect("parse");
-    let opts = validate::Options {
-        local_server: Some("node1"),
-        scripts_dir: None,
-    };
-    let cluster = validate::validate(&conf.doc, &opts, &mut report);
-    Arc::new(cluster.unwrap_or_else(|| panic!("invalid test model:\n{report}")))
+    Arc::new(crate::config::test_model(&text, "node1"))
 }
 
 struct Sim {

@@ -39,6 +39,7 @@ type Shared = Arc<(Mutex<Queue>, Condvar)>;
 /// The writer thread and its queue.
 pub(super) struct FileWriter {
     shared: Shared,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FileWriter {
@@ -47,11 +48,14 @@ impl FileWriter {
     pub(super) fn start() -> Option<FileWriter> {
         let shared: Shared = Arc::default();
         let theirs = shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("clp-files".into())
             .spawn(move || run(&theirs))
             .ok()?;
-        Some(FileWriter { shared })
+        Some(FileWriter {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Queues `bytes` for `path` (replacing content queued and not yet
@@ -96,11 +100,17 @@ impl FileWriter {
 }
 
 impl Drop for FileWriter {
+    /// Writes what is queued, then ends the thread.
     fn drop(&mut self) {
-        let (lock, ready) = &*self.shared;
-        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
-        q.stop = true;
-        ready.notify_all();
+        {
+            let (lock, ready) = &*self.shared;
+            let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+            q.stop = true;
+            ready.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -155,6 +165,16 @@ mod tests {
         let mode = std::fs::metadata(&b).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         assert!(writer.take_failures().is_empty());
+    }
+
+    #[test]
+    fn dropping_the_writer_writes_what_is_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        let writer = FileWriter::start().unwrap();
+        writer.write(path.clone(), b"last".to_vec(), 0o600, false);
+        drop(writer);
+        assert_eq!(std::fs::read(&path).unwrap(), b"last");
     }
 
     #[test]

@@ -267,13 +267,14 @@ impl Daemon {
         // Monitor checks due within the slack run with the timer that woke
         // the loop: a thousand monitors at 1 s then cost a hundred wake-ups a
         // second, not a thousand, and no check runs more than the slack early.
-        // Other timers fire on time: a deadline that fired early would find
-        // its work not yet due (the paced snapshot write would then wait for
-        // the next event).
+        // Other timers fire on time: a check's timeout must not cut a check
+        // that answers in time, and a deadline that fired early would find its
+        // work not yet due (the paced snapshot write would wait for the next
+        // event).
         let now = self.clock.now();
         while let Some(Reverse((at, key))) = self.timers.peek() {
             let slack = match key {
-                TimerKey::Monitor(..) => TIMER_SLACK,
+                TimerKey::Monitor(_, MonTimer::Check { .. }) => TIMER_SLACK,
                 _ => Duration::ZERO,
             };
             if *at > now + slack {

@@ -79,7 +79,7 @@ impl Daemon {
         use crate::monitor::kinds::Checks;
         let checks = crate::monitor::kinds::find(spec.kind.type_name()).map(|k| k.checks);
         match (checks, &spec.kind) {
-            (Some(Checks::InLoop), _) => {
+            (Some(Checks::InLoop), MonitorKind::Pidw) => {
                 let pid = spec
                     .target
                     .as_deref()
@@ -123,6 +123,13 @@ impl Daemon {
                     ),
                 }
             }
+            // A probe kind whose probe could not be placed (logged when it
+            // failed to start).
+            (Some(Checks::Pool(_) | Checks::OwnThread(_)), _) => self.check_done(
+                monitor,
+                check,
+                CheckResult::Failed("the check could not be started (see the rm log)".into()),
+            ),
             _ => self.check_done(
                 monitor,
                 check,

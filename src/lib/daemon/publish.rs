@@ -134,6 +134,11 @@ impl Daemon {
         }
         self.publisher.unwritten |= moved;
         if !self.publisher.unwritten {
+            if snapshot_now {
+                // Nothing new, but what an earlier batch handed over must be
+                // on disk before an answer, an OS action or the exit.
+                self.wait_for_writes();
+            }
             return;
         }
         let now = self.clock.now();

@@ -132,11 +132,14 @@ impl Daemon {
                         })
                     }
                 };
-                let _ = reply.send(answer);
+                // Answered after the batch, like every command: what it
+                // changed is then in status.json.
+                self.outbox.push((reply, answer));
                 return;
             }
             Route::Monitor { op, monitors } => {
-                let _ = reply.send(self.monitor_request(op, monitors));
+                let answer = self.monitor_request(op, monitors);
+                self.outbox.push((reply, answer));
                 return;
             }
             Route::Engine(cmd) => cmd,
@@ -197,6 +200,10 @@ impl Daemon {
 
     /// Re-reads the installed configuration and applies it.
     pub(super) fn reload(&mut self) -> Result<String> {
+        // What was asked before the reload is decided against the running
+        // configuration first (a group being started is then no longer
+        // offline, which the reload's checks must see).
+        self.drain();
         let local = self.core.model().local_server.clone();
         let (model, digest) = load_config(&self.paths, &local)?;
         // Validation only warns when this server is not in the file and falls

@@ -324,8 +324,17 @@ impl Core {
                 return;
             }
         };
-        // Before anything else queued: the recovery answers what the monitor saw now.
-        self.inputs.push_front(Input::Command { req: None, cmd });
+        // Carried out at once, in the order the monitors asked (two
+        // recoveries from one input, an OS action after a command): the
+        // recovery answers what the monitor saw now, before anything queued.
+        let budget = self.reboot_budget(self.now.unix_secs);
+        self.engine.set_reboot_budget(budget);
+        for effect in self
+            .engine
+            .handle(Input::Command { req: None, cmd }, self.now.mono)
+        {
+            self.engine_effect(effect, out);
+        }
     }
 
     fn os_action(&mut self, action: OsAction, out: &mut Vec<CoreEffect>) {

@@ -49,7 +49,7 @@ impl Sim {
             unix_secs: 1_000_000,
         };
         Sim {
-            core: Core::new(model, &["pidw", "genw"], now),
+            core: Core::new(model, crate::monitor::RUNNABLE, now),
             now,
         }
     }
@@ -80,6 +80,29 @@ impl Sim {
                     _ => continue,
                 };
                 next.extend(self.handle(input));
+            }
+            seen.extend(effects);
+            effects = next;
+        }
+        seen
+    }
+
+    /// Like [`Sim::settle`] for synchronous resources: every activation and
+    /// deactivation ends with `ScriptDone`.
+    fn settle_sync(&mut self, mut effects: Vec<CoreEffect>) -> Vec<CoreEffect> {
+        let mut seen = Vec::new();
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for e in &effects {
+                if let CoreEffect::Engine(
+                    Effect::Activate { op, .. } | Effect::Deactivate { op, .. },
+                ) = e
+                {
+                    next.extend(self.handle(Input::ScriptDone {
+                        op: *op,
+                        result: Ok(()),
+                    }));
+                }
             }
             seen.extend(effects);
             effects = next;
@@ -322,4 +345,82 @@ fn a_move_has_no_destination_on_one_server() {
         "{e:?}"
     );
     assert_eq!(sim.core.membership().up_servers(), vec!["node1"]);
+}
+
+#[test]
+fn a_suspended_monitor_is_not_activated_when_its_target_comes_online() {
+    let mut sim = Sim::new(model(2, 3));
+    sim.start_service();
+    sim.handle(MonInput::Suspend {
+        monitors: vec!["pw".into()],
+    });
+    let stop = sim.handle(CoreInput::Operator {
+        req: 5,
+        cmd: Command::StopGroup { group: "g".into() },
+    });
+    sim.settle(stop);
+    let start = sim.handle(CoreInput::Operator {
+        req: 6,
+        cmd: Command::StartGroup { group: "g".into() },
+    });
+    let seen = sim.settle(start);
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            CoreEffect::Monitor(MonEffect::Activated { monitor }) if monitor == "pw"
+        )),
+        "a suspended monitor holds nothing: {seen:?}"
+    );
+    let resumed = sim.handle(MonInput::Resume {
+        monitors: vec!["pw".into()],
+    });
+    assert!(resumed.iter().any(|e| matches!(
+        e,
+        CoreEffect::Monitor(MonEffect::Activated { monitor }) if monitor == "pw"
+    )));
+}
+
+#[test]
+fn recoveries_asked_by_one_input_run_in_the_order_asked() {
+    // genw a restarts r; mtw m over a stops group g: one failed check of a
+    // asks for both, the restart first.
+    let text = r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <cluster><name>c</name></cluster>
+  <server name="node1"><priority>0</priority></server>
+  <group name="g"><resource name="exec@r"/></group>
+  <resource><types name="exec"/>
+    <exec name="r"><parameters><act><path>/bin/true</path></act><deact><path>/bin/true</path></deact></parameters></exec>
+  </resource>
+  <monitor><types name="genw"/><types name="mtw"/>
+    <genw name="a"><parameters><default>0</default><path>/bin/true</path></parameters>
+      <polling><interval>1</interval><reconfirmation>0</reconfirmation></polling>
+      <relation><type>rsc</type><name>r</name></relation>
+      <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></genw>
+    <mtw name="m"><parameters><list id="0"><monname>a</monname></list><errthreshold>1</errthreshold></parameters>
+      <polling><interval>1</interval><reconfirmation>0</reconfirmation></polling>
+      <relation><type>grp</type><name>g</name></relation>
+      <emergency><threshold><script>0</script><restart>0</restart><fo>0</fo></threshold><action>2</action></emergency></mtw>
+  </monitor>
+</root>"#;
+    let mut sim = Sim::new(Arc::new(crate::config::test_model(text, "node1")));
+    let start = sim.handle(CoreInput::Operator {
+        req: 1,
+        cmd: Command::StartService,
+    });
+    let seen = sim.settle_sync(start);
+    let e = sim.tick("a", &seen);
+    let e = sim.answer_check(&e, CheckResult::Failed("down".into()));
+    let factors: Vec<StopFactor> = e
+        .iter()
+        .filter_map(|e| match e {
+            CoreEffect::Engine(Effect::Deactivate { factor, .. }) => Some(*factor),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        factors.first(),
+        Some(&StopFactor::ResourceRestart),
+        "the restart comes first: {e:#?}"
+    );
 }

@@ -40,9 +40,13 @@ impl Monitors {
                     rt.health = Health::Normal;
                 }
                 effects.push(MonEffect::Alert(AlertRef::new("rm", 1, &[&m.name])));
-                effects.push(MonEffect::Activated {
-                    monitor: m.name.clone(),
-                });
+                // A suspended monitor holds nothing (no probe, no watchdog):
+                // Resume activates it.
+                if !rt.suspended {
+                    effects.push(MonEffect::Activated {
+                        monitor: m.name.clone(),
+                    });
+                }
                 if !matches!(m.kind, MonitorKind::Mtw(_)) {
                     effects.push(MonEffect::ArmTimer {
                         monitor: m.name.clone(),

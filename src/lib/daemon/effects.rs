@@ -206,10 +206,7 @@ impl Daemon {
             factor,
             pid,
         ) else {
-            self.core.push(Input::ScriptDone {
-                op,
-                result: Err(format!("resource {resource} is not in the configuration")),
-            });
+            self.not_configured(op, resource);
             return;
         };
         let program = spec.program.display().to_string();

@@ -7,7 +7,6 @@
 //! the boot id, so "the operator stopped the service" is honoured across a daemon
 //! restart but not across a reboot.
 
-use crate::fsafe::{AtomicFs, RealFs};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -144,23 +143,11 @@ fn keep_aside(path: &Path) -> Option<PathBuf> {
     std::fs::rename(path, &dest).ok().map(|()| dest)
 }
 
-/// Writes the state file atomically; `durable` makes it survive a crash of
-/// the OS too (see [`write_atomically`]). Before a reboot-type final action
-/// the daemon saves durably: the reboot budget must remember the reboot.
-pub fn save(path: &Path, state: &StateFile, durable: bool) -> Result<()> {
-    save_with(
-        &mut RealFs {
-            mode: crate::fsafe::PRIVATE_FILE_MODE,
-        },
-        path,
-        state,
-        durable,
-    )
-}
-
-fn save_with(fs: &mut dyn AtomicFs, path: &Path, state: &StateFile, durable: bool) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))?;
-    crate::fsafe::write_atomically_with(fs, path, &bytes, durable)
+/// The bytes of the state file. The daemon hands them to its file writer
+/// (durably before a reboot-type final action: the reboot budget must
+/// remember the reboot; see [`crate::fsafe::write_file_atomically`]).
+pub fn encode(state: &StateFile) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(state).map_err(|e| ClpError::failed(e.to_string()))
 }
 
 /// Writes `bytes` to `path` atomically, readable by clpd's user only (see
@@ -173,6 +160,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> Result<()> 
 mod tests {
     use super::*;
     use crate::engine::{ClpEvent, PersistedResource, PersistedState};
+    use crate::fsafe::{AtomicFs, RealFs};
     use std::fs::File;
 
     #[test]
@@ -204,7 +192,7 @@ mod tests {
                 at_ms: vec![8, 9],
             }],
         };
-        save(&p, &state, true).unwrap();
+        write_atomically(&p, &encode(&state).unwrap(), true).unwrap();
         assert_eq!(load(&p), (state, None));
         std::fs::write(&p, "{not json").unwrap();
         let (empty, damaged) = load(&p);
@@ -268,7 +256,7 @@ mod tests {
         };
         // First save: the directory is created, and its entry made durable.
         let mut rec = Recorder::default();
-        save_with(&mut rec, &p, &state, true).unwrap();
+        crate::fsafe::write_atomically_with(&mut rec, &p, &encode(&state).unwrap(), true).unwrap();
         let top_name = name(top.path());
         assert_eq!(
             rec.0,
@@ -283,7 +271,7 @@ mod tests {
         assert_eq!(load(&p).0, state);
         // Later saves: file, rename, directory.
         let mut rec = Recorder::default();
-        save_with(&mut rec, &p, &state, true).unwrap();
+        crate::fsafe::write_atomically_with(&mut rec, &p, &encode(&state).unwrap(), true).unwrap();
         assert_eq!(
             rec.0,
             [
@@ -295,7 +283,7 @@ mod tests {
         );
         // Not durable: no fsync at all.
         let mut rec = Recorder::default();
-        save_with(&mut rec, &p, &state, false).unwrap();
+        crate::fsafe::write_atomically_with(&mut rec, &p, &encode(&state).unwrap(), false).unwrap();
         assert_eq!(
             rec.0,
             ["write .state.json.tmp", "rename .state.json.tmp state.json"]

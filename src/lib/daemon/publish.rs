@@ -238,16 +238,14 @@ impl Daemon {
                 .collect(),
         };
         if self.publisher.last_state.as_ref() != Some(&state) {
-            let saved = serde_json::to_vec_pretty(&state)
-                .map_err(|e| ClpError::failed(e.to_string()))
-                .and_then(|bytes| {
-                    self.write_file(
-                        persist::state_path(&self.paths),
-                        bytes,
-                        crate::fsafe::PRIVATE_FILE_MODE,
-                        durable,
-                    )
-                });
+            let saved = persist::encode(&state).and_then(|bytes| {
+                self.write_file(
+                    persist::state_path(&self.paths),
+                    bytes,
+                    crate::fsafe::PRIVATE_FILE_MODE,
+                    durable,
+                )
+            });
             match saved {
                 Ok(()) => {
                     self.publisher.last_state = Some(state);

@@ -26,11 +26,12 @@ impl Daemon {
         group: &str,
         event: crate::engine::ClpEvent,
     ) {
-        match self.resource_kind(op, resource) {
+        let model = self.core.model().clone();
+        match model.resource(resource).map(|r| &r.kind) {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, true, event, None, None)
             }
-            None => {}
+            None => self.not_configured(op, resource),
         }
     }
 
@@ -45,24 +46,21 @@ impl Daemon {
         factor: StopFactor,
         pid: Option<AsyncPid>,
     ) {
-        match self.resource_kind(op, resource) {
+        let model = self.core.model().clone();
+        match model.resource(resource).map(|r| &r.kind) {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, false, event, Some(factor), pid)
             }
-            None => {}
+            None => self.not_configured(op, resource),
         }
     }
 
-    /// The kind of `resource`; a resource gone from the configuration fails
-    /// the operation at once (the engine decides what follows).
-    fn resource_kind(&mut self, op: u64, resource: &str) -> Option<ResourceKind> {
-        let kind = self.core.model().resource(resource).map(|r| r.kind.clone());
-        if kind.is_none() {
-            self.core.push(Input::ScriptDone {
-                op,
-                result: Err(format!("resource {resource} is not in the configuration")),
-            });
-        }
-        kind
+    /// A resource gone from the configuration fails its operation at once
+    /// (the engine decides what follows).
+    pub(super) fn not_configured(&mut self, op: u64, resource: &str) {
+        self.core.push(Input::ScriptDone {
+            op,
+            result: Err(format!("resource {resource} is not in the configuration")),
+        });
     }
 }

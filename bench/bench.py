@@ -712,6 +712,37 @@ def breakdown(target):
 # footprint
 
 
+def one_group_conf(comment, cluster, group, members, resources, monitors):
+    """A one-server clp.conf: one group of exec resources and its monitors
+    (the footprint and scale passes)."""
+    return f"""<?xml version="1.0" encoding="ASCII"?>
+<!-- {comment} -->
+<root>
+  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
+  <cluster><name>{cluster}</name></cluster>
+  <server name="bench-node">
+    <priority>0</priority>
+    <device id="0"><type>lan</type><info>127.0.0.1</info></device>
+  </server>
+  <heartbeat>
+    <types name="lanhb"/>
+    <lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb>
+  </heartbeat>
+  <group name="{group}">
+    <gid>0</gid>
+{members}
+  </group>
+  <resource>
+    <types name="exec"/>
+{chr(10).join(resources)}
+  </resource>
+  <monitor>
+{chr(10).join(monitors)}
+  </monitor>
+</root>
+"""
+
+
 def footprint_conf(n, stamp, log):
     """A clp.conf with n monitors at 1 s intervals: n//3 pidw on n//3
     asynchronous execs running `sleep`, n//3 psw on those sleeps, the rest genw
@@ -765,32 +796,10 @@ def footprint_conf(n, stamp, log):
       <emergency><threshold><script>0</script></threshold><action>1</action></emergency>
       <parameters><default>0</default><path>/bin/true</path><sync>1</sync></parameters>
     </genw>""")
-    conf = f"""<?xml version="1.0" encoding="ASCII"?>
-<!-- Footprint benchmark: {n} monitors ({k} pidw, {k} psw, {g} genw) at 1 s intervals. -->
-<root>
-  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
-  <cluster><name>footprint</name></cluster>
-  <server name="bench-node">
-    <priority>0</priority>
-    <device id="0"><type>lan</type><info>127.0.0.1</info></device>
-  </server>
-  <heartbeat>
-    <types name="lanhb"/>
-    <lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb>
-  </heartbeat>
-  <group name="fp">
-    <gid>0</gid>
-{members}
-  </group>
-  <resource>
-    <types name="exec"/>
-{chr(10).join(res_xml)}
-  </resource>
-  <monitor>
-{chr(10).join(mon_xml)}
-  </monitor>
-</root>
-"""
+    conf = one_group_conf(
+        f"Footprint benchmark: {n} monitors ({k} pidw, {k} psw, {g} genw) at 1 s intervals.",
+        "footprint", "fp", members, res_xml, mon_xml,
+    )
     return conf, scripts, (k, k, g)
 
 
@@ -1091,32 +1100,10 @@ def scale_conf(counts, stamp, log, port):
             target = f"<target>job{job}</target>" if kind in ("pidw", "psw") else ""
             mons.append(f"    <{kind} name=\"{kind}{i}\">{target}{polling}{rel}{quiet}{params}</{kind}>")
     mix = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    conf = f"""<?xml version="1.0" encoding="ASCII"?>
-<!-- Scale benchmark: {sum(counts.values())} monitors ({mix}) at 1 s intervals. -->
-<root>
-  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
-  <cluster><name>scale</name></cluster>
-  <server name="bench-node">
-    <priority>0</priority>
-    <device id="0"><type>lan</type><info>127.0.0.1</info></device>
-  </server>
-  <heartbeat>
-    <types name="lanhb"/>
-    <lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb>
-  </heartbeat>
-  <group name="sc">
-    <gid>0</gid>
-{members}
-  </group>
-  <resource>
-    <types name="exec"/>
-{chr(10).join(res_xml)}
-  </resource>
-  <monitor>
-{chr(10).join(mons)}
-  </monitor>
-</root>
-"""
+    conf = one_group_conf(
+        f"Scale benchmark: {sum(counts.values())} monitors ({mix}) at 1 s intervals.",
+        "scale", "sc", members, res_xml, mons,
+    )
     return conf, scripts
 
 

@@ -284,7 +284,11 @@ pub fn as_pid(p: u32) -> i32 {
 
 /// Sends `sig` to `pid`, which must be one of this rig's processes.
 pub fn signal(rig: &Rig, pid: u32, sig: Signal) {
-    assert!(rig.owns(as_pid(pid)), "pid {pid} is not this sandbox's");
+    // A script caught in an exec (start.sh becoming `sleep`) has no readable
+    // environment for a moment: wait for it rather than read it once.
+    rig.wait_for(&format!("pid {pid} to be this sandbox's"), || {
+        rig.owns(as_pid(pid)).then_some(())
+    });
     kill(Pid::from_raw(as_pid(pid)), sig).unwrap();
 }
 

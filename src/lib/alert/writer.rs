@@ -88,6 +88,7 @@ impl AlertWriter {
         std::thread::Builder::new()
             .name("alert-log".into())
             .spawn(move || {
+                crate::host::run_as_background_writer();
                 let mut books = Books {
                     log,
                     syslog,

@@ -50,7 +50,10 @@ impl FileWriter {
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("clp-files".into())
-            .spawn(move || run(&theirs))
+            .spawn(move || {
+                crate::host::run_as_background_writer();
+                run(&theirs)
+            })
             .ok()?;
         Some(FileWriter {
             shared,

@@ -44,7 +44,10 @@ impl LogQueue {
         let (tx, rx) = mpsc::sync_channel(capacity.max(1));
         std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || write_loop(&logs, &rx))?;
+            .spawn(move || {
+                crate::host::run_as_background_writer();
+                write_loop(&logs, &rx)
+            })?;
         Ok(LogQueue { tx })
     }
 

@@ -9,9 +9,9 @@
 
 use std::cell::RefCell;
 use std::os::fd::{BorrowedFd, OwnedFd};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cpg, quorum};
@@ -75,7 +75,8 @@ fn drain_wake(fd: &OwnedFd) {
 }
 
 pub(super) struct Thread {
-    pub(super) nodes: NodeMap,
+    pub(super) nodes: Arc<Mutex<NodeMap>>,
+    pub(super) renamed: Arc<AtomicBool>,
     pub(super) sink: Box<dyn Fn(ClusterEvent) + Send>,
     pub(super) incoming: Receiver<Vec<u8>>,
     pub(super) wake: Arc<OwnedFd>,
@@ -205,6 +206,15 @@ impl Thread {
     /// Dispatches until the connection ends or clpd stops; returns why it ended.
     fn serve(&self, session: &Session, outbox: &mut Outbox) -> String {
         loop {
+            if self.renamed.swap(false, Ordering::SeqCst) {
+                // New names for the same members: ask who is in the group.
+                match cpg::membership_get(&session.cpg, GROUP) {
+                    Ok(members) => record(Raw::Group(
+                        members.iter().map(|a| u32::from(a.nodeid)).collect(),
+                    )),
+                    Err(e) => return text("cannot read the group's members", e),
+                }
+            }
             self.report_seen();
             while let Ok(bytes) = self.incoming.try_recv() {
                 outbox.push(bytes);
@@ -263,15 +273,23 @@ impl Thread {
     /// Sends what the callbacks recorded, as events with server names.
     fn report_seen(&self) {
         let seen = SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()));
+        if seen.is_empty() {
+            return;
+        }
+        let nodes = self
+            .nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         for raw in seen {
             let event = match raw {
                 Raw::Group(ids) => {
-                    let (servers, unknown) = self.nodes.names(&ids);
+                    let (servers, unknown) = nodes.names(&ids);
                     ClusterEvent::Members { servers, unknown }
                 }
                 Raw::Quorum(quorate) => ClusterEvent::Quorum { quorate },
                 Raw::Deliver(id, bytes) => ClusterEvent::Message {
-                    from: self.nodes.sender(id),
+                    from: nodes.sender(id),
                     bytes,
                 },
             };

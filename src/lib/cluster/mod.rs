@@ -21,9 +21,9 @@ pub use nodes::NodeMap;
 pub use outbox::{Outbox, SendOutcome};
 
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::engine::membership::Membership;
@@ -93,6 +93,10 @@ pub struct ClusterLink {
     outgoing: SyncSender<Vec<u8>>,
     wake: Arc<OwnedFd>,
     stop: Arc<AtomicBool>,
+    /// The servers as the thread names node ids; replaced on a reload.
+    nodes: Arc<Mutex<NodeMap>>,
+    /// Set with new `nodes`: the thread reports the members again.
+    renamed: Arc<AtomicBool>,
 }
 
 impl ClusterLink {
@@ -106,6 +110,21 @@ impl ClusterLink {
             }
             Err(TrySendError::Full(_)) => Err(SendError::QueueFull),
             Err(TrySendError::Disconnected(_)) => Err(SendError::Stopped),
+        }
+    }
+
+    /// A reloaded configuration's servers: the thread names node ids after
+    /// them from now on and reports the current members again. Never blocks
+    /// for long: the thread holds the lock only to copy a name.
+    pub fn set_nodes(&self, nodes: NodeMap) {
+        let mut current = self
+            .nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *current != nodes {
+            *current = nodes;
+            self.renamed.store(true, Ordering::SeqCst);
+            corosync::wake(&self.wake);
         }
     }
 }
@@ -126,9 +145,12 @@ pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send>) -> Result<C
         ))
     })?);
     let stop = Arc::new(AtomicBool::new(false));
+    let nodes = Arc::new(Mutex::new(nodes));
+    let renamed = Arc::new(AtomicBool::new(false));
     let (outgoing, incoming) = mpsc::sync_channel(SEND_QUEUE);
     let thread = corosync::Thread {
-        nodes,
+        nodes: nodes.clone(),
+        renamed: renamed.clone(),
         sink,
         incoming,
         wake: wake.clone(),
@@ -142,6 +164,8 @@ pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send>) -> Result<C
         outgoing,
         wake,
         stop,
+        nodes,
+        renamed,
     })
 }
 

@@ -147,6 +147,8 @@ fn the_link_refuses_beyond_its_bound_without_blocking() {
         outgoing: tx,
         wake: std::sync::Arc::new(corosync::wake_fd().unwrap()),
         stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        nodes: Default::default(),
+        renamed: Default::default(),
     };
     assert_eq!(link.send(vec![1]), Ok(()));
     assert_eq!(link.send(vec![2]), Err(SendError::QueueFull));

@@ -24,6 +24,25 @@ impl Daemon {
         }
     }
 
+    /// After a reload: the thread follows the new list of servers; it
+    /// starts when a second server appears and stops when one is left.
+    pub(super) fn follow_reloaded_servers(&mut self) {
+        let model = self.core.model().clone();
+        let several = model.servers.len() >= 2;
+        match (&self.cluster, several) {
+            (Some(link), true) => link.set_nodes(NodeMap::from_model(&model)),
+            (Some(_), false) => {
+                // Dropping the link stops the thread; alone, this server decides alone.
+                self.cluster = None;
+                info!(target: "nm", "one server configured: no longer following Corosync");
+                self.core
+                    .set_membership(crate::engine::membership::Membership::local_only(&model));
+            }
+            (None, true) => self.start_cluster(),
+            (None, false) => {}
+        }
+    }
+
     pub(super) fn cluster_event(&mut self, event: ClusterEvent) {
         match &event {
             ClusterEvent::Connected { node_id } => {

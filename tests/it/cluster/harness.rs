@@ -101,6 +101,20 @@ impl Node {
         Stdio::from(fs::File::create(self.dir.join(name)).unwrap())
     }
 
+    /// Installs `clp_conf` on this node with `clpcfctrl --push` (a running
+    /// clpd reloads it).
+    pub fn push(&self, clp_conf: &str) {
+        let src = self.dir.join("conf");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("clp.conf"), clp_conf).unwrap();
+        let out = run(Command::new(CLPCFCTRL)
+            .args(["--push", "-x", path_str(&src)])
+            .env("CLP_ROOT", self.root())
+            .env("CLP_HOSTNAME", &self.name)
+            .env_remove("CLP_LOG"));
+        assert_eq!(out.code, 0, "push on {}: {}", self.name, out.all());
+    }
+
     pub fn start_corosync(&mut self) {
         assert!(
             self.corosync.is_none(),
@@ -268,15 +282,7 @@ impl ClusterRig {
                 corosync.replace("@DIR@", path_str(&node.dir)),
             )
             .unwrap();
-            let src = node.dir.join("conf");
-            fs::create_dir_all(&src).unwrap();
-            fs::write(src.join("clp.conf"), &conf).unwrap();
-            let out = run(Command::new(CLPCFCTRL)
-                .args(["--push", "-x", path_str(&src)])
-                .env("CLP_ROOT", node.root())
-                .env("CLP_HOSTNAME", &node.name)
-                .env_remove("CLP_LOG"));
-            assert_eq!(out.code, 0, "push on {}: {}", node.name, out.all());
+            node.push(&conf);
         }
         cluster
     }
@@ -329,8 +335,13 @@ impl ClusterRig {
     /// True when node `observer` shows exactly the servers of `online` Online
     /// and every other server Offline.
     pub fn shows(&self, observer: usize, online: &[&str]) -> bool {
+        self.shows_with(observer, online, self.nodes.len())
+    }
+
+    /// As [`ClusterRig::shows`], with `servers` configured servers.
+    pub fn shows_with(&self, observer: usize, online: &[&str], servers: usize) -> bool {
         self.nodes[observer].server_states().is_some_and(|states| {
-            states.len() == self.nodes.len()
+            states.len() == servers
                 && states.iter().all(|(name, state)| {
                     let want = if online.contains(&name.as_str()) {
                         ServerState::Online
@@ -363,7 +374,7 @@ impl Drop for ClusterRig {
 }
 
 /// A clp.conf with `servers` (priority = position) and nothing else.
-fn clp_conf(servers: &[&str]) -> String {
+pub fn clp_conf(servers: &[&str]) -> String {
     let servers: String = servers
         .iter()
         .enumerate()

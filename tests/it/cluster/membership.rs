@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::harness::{ClusterRig, unavailable};
+use super::harness::{ClusterRig, clp_conf, unavailable};
 
 /// Corosync's token timeout in these tests (ms).
 const TOKEN_MS: u64 = 1000;
@@ -84,6 +84,30 @@ fn two_servers_form_a_cluster() {
 }
 
 #[test]
+fn a_reload_that_adds_a_server_shows_it_offline_and_keeps_the_members() {
+    if skip("reload_adds_a_server") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    rig.start_all();
+    wait_shown(&rig, &[0, 1], &["node1", "node2"], FORM);
+    // A third server joins the configuration before its machine is up.
+    let three = clp_conf(&["node1", "node2", "node3"]);
+    for node in &rig.nodes {
+        node.push(&three);
+    }
+    rig.wait_for(
+        "both showing node3 Offline beside two Online",
+        FORM,
+        |rig| {
+            (0..2)
+                .all(|o| rig.shows_with(o, &["node1", "node2"], 3))
+                .then_some(())
+        },
+    );
+}
+
+#[test]
 fn clpd_started_before_corosync_waits_and_joins_when_it_comes_up() {
     if skip("clpd_before_corosync") {
         return;
@@ -149,4 +173,37 @@ fn a_frozen_server_and_a_cut_off_one_go_offline_and_come_back() {
     });
     rig.link(2, true);
     wait_shown(&rig, &[0, 1, 2], &every, FORM);
+}
+
+/// The names of a process's threads.
+fn thread_names(pid: i32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn one_server_runs_without_any_corosync_code_path() {
+    // Needs no root and no Corosync: that is the point.
+    let rig = crate::daemon::Rig::new();
+    rig.install(&crate::daemon::conf(&[], ""));
+    rig.start();
+    let pid = rig.wait_for("clpd running", || rig.daemon_pid());
+    let names = rig.wait_for("clpd's threads", || {
+        let names = thread_names(pid);
+        names.iter().any(|n| n == "signals").then_some(names)
+    });
+    assert!(
+        !names.iter().any(|n| n == "corosync"),
+        "a one-server clpd started the cluster thread: {names:?}"
+    );
+    let nm = std::fs::read_to_string(rig.root().join("var/log/clp/nm.log.cur")).unwrap_or_default();
+    assert!(!nm.contains("Corosync"), "{nm}");
+    rig.stop_daemon();
 }

@@ -18,6 +18,9 @@ for f in usr/sbin/clpd usr/sbin/clpstat usr/sbin/clpcfctrl usr/lib/systemd/syste
 done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/clp/sample/clp.conf || { echo "sample config is not a conffile"; exit 1; }
 grep -q '^Type=notify' "$scratch/pkg/usr/lib/systemd/system/clp.service"
+# A cluster of several servers needs Corosync and clpd links its client libraries.
+dpkg-deb -f "$deb" Depends | grep -q 'corosync' || { echo "the .deb does not depend on corosync"; exit 1; }
+dpkg-deb -f "$deb" Depends | grep -q 'libcpg' || { echo "the .deb does not depend on libcpg"; exit 1; }
 
 # Every program reports the same version as clpd.
 want=$("$scratch/pkg/usr/sbin/clpd" --version | awk '{print $2}')
@@ -36,6 +39,7 @@ echo "== $rpm"
 ls -l "$rpm"
 if command -v rpm >/dev/null 2>&1; then
     rpm -qp --scripts "$rpm" | head -3
+    rpm -qpR "$rpm" | grep -q '^corosync' || { echo "the .rpm does not require corosync"; exit 1; }
     # cargo-deb gzips man pages and adds a copyright file; cargo-generate-rpm does not.
     diff <(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print substr($6, 2)}' | sed 's/\.gz$//' | grep -v '/doc/clp/copyright$' | sort) \
          <(rpm -qpl "$rpm" | sort) && echo ".deb and .rpm ship the same files"

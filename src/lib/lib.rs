@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -26,6 +26,7 @@ pub mod script;
 pub mod snapshot;
 
 mod alerts;
+mod cluster;
 mod effects;
 mod file_writer;
 mod monitoring;
@@ -90,6 +91,8 @@ enum Event {
         request: Request,
         reply: Sender<Reply>,
     },
+    /// News from the cluster thread (several servers only).
+    Cluster(crate::cluster::ClusterEvent),
 }
 
 /// What an executor tag stands for.
@@ -196,6 +199,8 @@ struct Daemon {
     /// The engines' alerts of the batch being drained, reported once its
     /// scripts are started (see [`Daemon::send_deferred_alerts`]).
     deferred_alerts: Vec<Alert>,
+    /// The cluster thread, with more than one server in clp.conf.
+    cluster: Option<crate::cluster::ClusterLink>,
 }
 
 impl Daemon {
@@ -316,6 +321,7 @@ impl Daemon {
             }),
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
+            Event::Cluster(event) => self.cluster_event(event),
         }
     }
 

@@ -222,6 +222,7 @@ impl Daemon {
             Ok(effects) => {
                 self.config_digest = digest;
                 self.carry_out(effects);
+                self.follow_reloaded_servers();
                 info!(target: "pm", "the configuration was reloaded");
                 Ok("the configuration was reloaded".into())
             }

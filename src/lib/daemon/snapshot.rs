@@ -39,10 +39,17 @@ pub fn build(
         .iter()
         .map(|s| {
             let local = s.name == model.local_server;
+            // This server is up while its service runs; another one while the
+            // cluster layer sees its clpd (always down with one server).
+            let running = if local {
+                up
+            } else {
+                engine.membership().is_up(&s.name)
+            };
             ServerStatus {
                 name: s.name.clone(),
                 local,
-                status: if local && up {
+                status: if running {
                     ServerState::Online
                 } else {
                     ServerState::Offline
@@ -53,8 +60,9 @@ pub fn build(
                     .map(|h| HeartbeatStatus {
                         name: h.name.clone(),
                         kind: h.kind.clone(),
-                        // One server: its own heartbeat is the only one, normal while it runs.
-                        status: if local && up {
+                        // Normal while the server runs: Corosync sees it (per-link
+                        // states come with the links' status).
+                        status: if running {
                             HeartbeatState::Normal
                         } else {
                             HeartbeatState::Offline

@@ -95,6 +95,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         persist::monotonic_ms(),
     );
     daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
+    daemon.start_cluster();
     daemon.recover_or_start(start_requested);
     daemon.flush();
     if let Err(e) = notify::notify("READY=1") {
@@ -192,6 +193,7 @@ impl Daemon {
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),
             error_snapshots: ErrorSnapshots::default(),
+            cluster: None,
         }
     }
 }

@@ -5,8 +5,10 @@
 //! a single server. Today the only source of membership is this server itself
 //! ([`Membership::local_only`]): every other configured server counts as down,
 //! so there is never a destination and the engine goes on to the final
-//! action, as CLUSTERPRO SingleServerSafe does. The cluster layer will keep
-//! the view current from Corosync's membership (see `cluster.md`).
+//! action, as CLUSTERPRO SingleServerSafe does. With several servers the
+//! cluster layer (`cluster`) keeps the view current from Corosync: who runs
+//! clpd in the cluster's process group, and whether this server's partition
+//! has quorum.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +29,9 @@ pub struct Membership {
     local: String,
     /// Configured servers by name, with their priority (lower runs first).
     members: BTreeMap<String, (u32, MemberState)>,
+    /// Whether this server's partition may take decisions. A server alone in
+    /// its configuration always may; in a cluster, Corosync's quorum says.
+    quorate: bool,
 }
 
 /// Why a group has nowhere to go.
@@ -77,6 +82,7 @@ impl Membership {
         Membership {
             local: model.local_server.clone(),
             members,
+            quorate: true,
         }
     }
 
@@ -87,6 +93,7 @@ impl Membership {
         for (name, (_, state)) in &self.members {
             next.set_state(name, *state);
         }
+        next.quorate = self.quorate;
         next
     }
 
@@ -104,6 +111,30 @@ impl Membership {
         if let Some(entry) = self.members.get_mut(server) {
             entry.1 = state;
         }
+    }
+
+    /// Replaces the state of every other configured server: those in `up`
+    /// are up, the rest down (a membership report is the whole truth).
+    pub fn set_up_servers<'a>(&mut self, up: impl IntoIterator<Item = &'a str>) {
+        let up: std::collections::BTreeSet<&str> = up.into_iter().collect();
+        for (name, (_, state)) in self.members.iter_mut() {
+            if *name != self.local {
+                *state = if up.contains(name.as_str()) {
+                    MemberState::Up
+                } else {
+                    MemberState::Down
+                };
+            }
+        }
+    }
+
+    /// Records whether this server's partition has quorum.
+    pub fn set_quorate(&mut self, quorate: bool) {
+        self.quorate = quorate;
+    }
+
+    pub fn is_quorate(&self) -> bool {
+        self.quorate
     }
 
     pub fn is_up(&self, server: &str) -> bool {
@@ -199,6 +230,28 @@ mod tests {
         assert!(m.is_up("a"), "this server cannot be voted down by a report");
         m.set_state("nobody", MemberState::Up);
         assert!(!m.is_up("nobody"));
+    }
+
+    #[test]
+    fn a_membership_report_replaces_the_other_servers_states() {
+        let c = cluster(&[("a", 0), ("b", 1), ("c", 2)], &[]);
+        let mut m = Membership::local_only(&c);
+        assert!(
+            m.is_quorate(),
+            "a server that knows only itself decides alone"
+        );
+        m.set_up_servers(["b", "c"]);
+        assert_eq!(m.up_servers(), vec!["a", "b", "c"]);
+        // c left: the report names only b; this server stays up whatever it says.
+        m.set_up_servers(["b", "nobody"]);
+        assert_eq!(m.up_servers(), vec!["a", "b"]);
+        m.set_up_servers([]);
+        assert_eq!(m.up_servers(), vec!["a"]);
+        m.set_quorate(false);
+        m.set_up_servers(["c"]);
+        let next = m.rebuilt_for(&c);
+        assert!(!next.is_quorate());
+        assert_eq!(next.up_servers(), vec!["a", "c"]);
     }
 
     #[test]

@@ -354,6 +354,10 @@ impl Engine {
 
     /// The membership view the engine decides destinations from.
     pub fn set_membership(&mut self, membership: Membership) {
+        // The snapshot shows who is up: a change must publish it.
+        if membership != self.membership {
+            self.generation += 1;
+        }
         self.membership = membership;
     }
 

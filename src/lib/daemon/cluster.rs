@@ -1,0 +1,80 @@
+//! The cluster thread's news in the loop: the membership view, and the log.
+
+use super::*;
+use crate::cluster::{self, ClusterEvent, NodeMap};
+
+impl Daemon {
+    /// With more than one server in clp.conf: starts the thread that follows
+    /// Corosync. A failure to start it is logged; clpd then runs as if alone.
+    pub(super) fn start_cluster(&mut self) {
+        let model = self.core.model().clone();
+        if model.servers.len() < 2 {
+            return;
+        }
+        let events = self.events.clone();
+        let sink = Box::new(move |event| {
+            let _ = events.send(Event::Cluster(event));
+        });
+        match cluster::start(NodeMap::from_model(&model), sink) {
+            Ok(link) => {
+                info!(target: "nm", "{} servers configured: following Corosync's membership (group {:?})", model.servers.len(), cluster::GROUP);
+                self.cluster = Some(link);
+            }
+            Err(e) => error!(target: "nm", "{e}; the other servers are shown as down"),
+        }
+    }
+
+    /// After a reload: the thread follows the new list of servers; it
+    /// starts when a second server appears and stops when one is left.
+    pub(super) fn follow_reloaded_servers(&mut self) {
+        let model = self.core.model().clone();
+        let several = model.servers.len() >= 2;
+        match (&self.cluster, several) {
+            (Some(link), true) => link.set_nodes(NodeMap::from_model(&model)),
+            (Some(_), false) => {
+                // Dropping the link stops the thread; alone, this server decides alone.
+                self.cluster = None;
+                info!(target: "nm", "one server configured: no longer following Corosync");
+                self.core
+                    .set_membership(crate::engine::membership::Membership::local_only(&model));
+            }
+            (None, true) => self.start_cluster(),
+            (None, false) => {}
+        }
+    }
+
+    pub(super) fn cluster_event(&mut self, event: ClusterEvent) {
+        match &event {
+            ClusterEvent::Connected { node_id } => {
+                info!(target: "nm", "connected to Corosync as node {node_id}")
+            }
+            ClusterEvent::Unavailable { reason, retry_in } => warn!(
+                target: "nm",
+                "Corosync is not reachable ({reason}); is it running on this server? Retrying every {}s at most",
+                retry_in.as_secs()
+            ),
+            ClusterEvent::Members { servers, unknown } => {
+                info!(target: "nm", "servers running clpd: {}", servers.join(", "));
+                if !unknown.is_empty() {
+                    warn!(target: "nm", "Corosync node(s) {unknown:?} match no server of clp.conf (node id = priority + 1): ignored");
+                }
+            }
+            ClusterEvent::Quorum { quorate: true } => {
+                info!(target: "nm", "this server's partition has quorum")
+            }
+            ClusterEvent::Quorum { quorate: false } => {
+                warn!(target: "nm", "this server's partition has no quorum")
+            }
+            ClusterEvent::Message { from, bytes } => {
+                tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len())
+            }
+            ClusterEvent::Lost { reason } => warn!(
+                target: "nm",
+                "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
+            ),
+        }
+        if let Some(next) = cluster::apply(self.core.membership(), &event) {
+            self.core.set_membership(next);
+        }
+    }
+}

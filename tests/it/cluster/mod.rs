@@ -1,0 +1,5 @@
+//! Clusters of several servers on one machine (Corosync in network
+//! namespaces): formation, a node killed and back, clpd before Corosync.
+
+mod harness;
+mod membership;

@@ -14,12 +14,14 @@
 #   nginx-light    the nginx example
 #   faketime       wall-clock jumps under a running clpd
 #   corosync       clusters of 2 and 3 servers in network namespaces
+#   lib*-dev       Corosync's client libraries, which clpd links (build)
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime corosync"
+packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime corosync
+    libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev"
 
 missing=""
 for p in $packages; do

@@ -13,12 +13,13 @@
 #   procps         pgrep, pkill
 #   nginx-light    the nginx example
 #   faketime       wall-clock jumps under a running clpd
+#   corosync       corosync -t checks the corosync.conf clpcfctrl derives
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime"
+packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime corosync"
 
 missing=""
 for p in $packages; do

@@ -143,7 +143,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
 
 /// Every configuration file: `clp.conf/*` and `clp.conf/history/*`, by name
 /// relative to `clp.conf/` (fragments are XML blocks, not configurations).
-fn corpus_files(dir: &Path) -> Vec<String> {
+pub fn corpus_files(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for sub in ["", "history/"] {
         for entry in fs::read_dir(dir.join(sub)).unwrap() {

@@ -10,6 +10,7 @@ mod alerts;
 mod clpcfget;
 mod clpcfset;
 mod clpstat;
+mod cluster_config;
 mod config_check;
 mod corpus;
 mod daemon;

@@ -147,7 +147,7 @@ impl Validator<'_, '_> {
         let hb = &lan.heartbeat;
         let mut addresses: Vec<LinkAddress> = Vec::new();
         for server in servers {
-            let (line, path) = device_place(server_els, &server.name, &hb.device);
+            let place = |child| device_place(server_els, &server.name, &hb.device, child);
             let Some(device) = server.devices.iter().find(|d| d.id == hb.device) else {
                 self.report.error(
                     server_line(server_els, &server.name),
@@ -160,9 +160,10 @@ impl Validator<'_, '_> {
                 continue;
             };
             if device.kind != "lan" {
+                let (line, path) = place("type");
                 self.report.error(
                     line,
-                    format!("{path}/type"),
+                    path,
                     format!(
                         "device {} of server {} is of type {}, but heartbeat {} ({}) needs a lan device: set <type>lan</type> or point the heartbeat at the server's lan device",
                         hb.device, server.name, device.kind, hb.name, hb.kind
@@ -170,12 +171,13 @@ impl Validator<'_, '_> {
                 );
                 continue;
             }
+            let (line, path) = place("info");
             let address = match device.info.parse::<IpAddr>() {
                 Ok(a) if !a.is_unspecified() && !a.is_multicast() => a,
                 _ => {
                     self.report.error(
                         line,
-                        format!("{path}/info"),
+                        path,
                         format!(
                             "\"{}\" is not a unicast IPv4 or IPv6 address: heartbeat {} carries Corosync's link on server {}'s address in <info>; write that address",
                             device.info, hb.name, server.name
@@ -187,7 +189,7 @@ impl Validator<'_, '_> {
             if let Some(other) = addresses.iter().find(|a| a.address == address) {
                 self.report.error(
                     line,
-                    format!("{path}/info"),
+                    path,
                     format!(
                         "{address} is also server {}'s address on heartbeat {}: each server needs its own address on a link",
                         other.server, hb.name
@@ -200,7 +202,7 @@ impl Validator<'_, '_> {
             {
                 self.report.error(
                     line,
-                    format!("{path}/info"),
+                    path,
                     format!(
                         "{address} is {} but server {}'s address on heartbeat {} is {}: the addresses of one link are of one family",
                         family(&address),
@@ -265,10 +267,10 @@ impl Validator<'_, '_> {
                     .iter()
                     .find(|d| !hb.device.is_empty() && d.id == hb.device && d.kind != "witness");
                 if let Some(device) = wrong {
-                    let (line, dpath) = device_place(server_els, &server.name, &device.id);
+                    let (line, path) = device_place(server_els, &server.name, &device.id, "type");
                     self.report.error(
                         line,
-                        format!("{dpath}/type"),
+                        path,
                         format!(
                             "device {} of server {} is of type {}, but witness heartbeat {} names it: set <type>witness</type>",
                             device.id, server.name, device.kind, hb.name
@@ -305,15 +307,17 @@ fn server_line(server_els: &[&Element], name: &str) -> u32 {
     server_el(server_els, name).map_or(0, |e| e.line)
 }
 
-/// The line and path of `<device id>` of server `name`.
-fn device_place(server_els: &[&Element], name: &str, id: &str) -> (u32, String) {
-    let line = server_el(server_els, name)
-        .and_then(|s| {
-            s.elements()
-                .find(|d| d.name == "device" && d.attr("id") == Some(id))
-        })
-        .map_or_else(|| server_line(server_els, name), |d| d.line);
-    (line, format!("/root/server@{name}/device@{id}"))
+/// The line and path of `<child>` in `<device id>` of server `name` (the
+/// device's line when the child is absent).
+fn device_place(server_els: &[&Element], name: &str, id: &str, child: &str) -> (u32, String) {
+    let device = server_el(server_els, name).and_then(|s| {
+        s.elements()
+            .find(|d| d.name == "device" && d.attr("id") == Some(id))
+    });
+    let line = device
+        .map(|d| d.child(child).map_or(d.line, |c| c.line))
+        .unwrap_or_else(|| server_line(server_els, name));
+    (line, format!("/root/server@{name}/device@{id}/{child}"))
 }
 
 #[cfg(test)]

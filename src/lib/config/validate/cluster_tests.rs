@@ -288,3 +288,34 @@ fn one_server_keeps_its_heartbeats_as_before() {
     let model = crate::config::test_model(text, "so lo");
     assert!(!model.links.is_cluster());
 }
+
+#[test]
+fn errors_name_the_line_of_the_value_to_fix() {
+    let text = r#"<root><cluster><name>c</name></cluster>
+<server name="alpha"><priority>0</priority>
+  <device id="0">
+    <type>lan</type>
+    <info>10.0.0.1</info>
+  </device>
+</server>
+<server name="beta"><priority>1</priority>
+  <device id="0">
+    <type>lan</type>
+    <info>10.0.0.1</info>
+  </device>
+</server>
+<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><device>0</device></lankhb></heartbeat></root>"#;
+    refused(
+        text,
+        11,
+        "/root/server@beta/device@0/info",
+        "10.0.0.1 is also server alpha's address",
+    );
+    let text = text.replacen("<type>lan</type>", "<type>disk</type>", 1);
+    refused(
+        &text,
+        4,
+        "/root/server@alpha/device@0/type",
+        "is of type disk",
+    );
+}

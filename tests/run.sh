@@ -13,7 +13,8 @@
 #   procps         pgrep, pkill
 #   nginx-light    the nginx example
 #   faketime       wall-clock jumps under a running clpd
-#   corosync       clusters of 2 and 3 servers in network namespaces
+#   corosync       clusters of 2 and 3 servers in network namespaces; corosync -t
+#                  checks the corosync.conf clpcfctrl derives
 #   lib*-dev       Corosync's client libraries, which clpd links (build)
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.

@@ -107,6 +107,19 @@ pub fn local_server_name() -> Option<String> {
     Some(host.split('.').next().unwrap_or(&host).to_string())
 }
 
+/// Marks the calling thread as a background writer (`SCHED_BATCH`): it gets
+/// its full share of the CPU, but waking it does not preempt the thread that
+/// woke it. The loop hands log lines, alerts and state files to writer
+/// threads on every recovery; without this, each hand-off switched the CPU to
+/// the writer before the loop reached the spawn of the next script.
+/// Best effort: a refusal leaves the thread as it was.
+pub fn run_as_background_writer() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler with pid 0 changes the calling thread only
+    // (Linux schedules threads); `param` is a valid sched_param for SCHED_BATCH.
+    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,17 +145,4 @@ mod tests {
             Path::new("/opt/log/x.log")
         );
     }
-}
-
-/// Marks the calling thread as a background writer (`SCHED_BATCH`): it gets
-/// its full share of the CPU, but waking it does not preempt the thread that
-/// woke it. The loop hands log lines, alerts and state files to writer
-/// threads on every recovery; without this, each hand-off switched the CPU to
-/// the writer before the loop reached the spawn of the next script.
-/// Best effort: a refusal leaves the thread as it was.
-pub fn run_as_background_writer() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: sched_setscheduler with pid 0 changes the calling thread only
-    // (Linux schedules threads); `param` is a valid sched_param for SCHED_BATCH.
-    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
 }

@@ -20,6 +20,9 @@ pub struct Cluster {
     /// Servers in priority order (0 = master first).
     pub servers: Vec<Server>,
     pub heartbeats: Vec<Heartbeat>,
+    /// The links Corosync runs between the servers and the witness; empty
+    /// for a one-server configuration, which runs without Corosync.
+    pub links: ClusterLinks,
     /// Groups in file order.
     pub groups: Vec<Group>,
     /// Group resources in file order.
@@ -218,6 +221,52 @@ pub struct Heartbeat {
     pub kind: String,
     pub priority: u32,
     pub device: String,
+}
+
+/// The cluster's communication paths as Corosync runs them, read by the rest
+/// of clp (the Corosync configuration, the cluster status).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterLinks {
+    /// One entry per `lankhb` / `lanhb`, in heartbeat priority order: entry N
+    /// is Corosync's link N (at most 8, knet's limit).
+    pub links: Vec<ClusterLink>,
+    /// The `witnesshb` heartbeat, served by a Corosync quorum device (qnetd).
+    pub witness: Option<Witness>,
+}
+
+impl ClusterLinks {
+    /// True when the configuration runs Corosync (more than one server).
+    pub fn is_cluster(&self) -> bool {
+        !self.links.is_empty()
+    }
+}
+
+/// One knet link: a LAN heartbeat and every server's address on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterLink {
+    /// The heartbeat's name (`lankhb1`).
+    pub heartbeat: String,
+    /// `lankhb` or `lanhb`.
+    pub kind: String,
+    /// The heartbeat's `<priority>` (0 = preferred).
+    pub priority: u32,
+    /// Every server's address on this link, in server priority order.
+    pub addresses: Vec<LinkAddress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkAddress {
+    pub server: String,
+    pub address: std::net::IpAddr,
+}
+
+/// `witnesshb`: a witness every server reaches, which breaks ties in votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    /// The heartbeat's name (`witnesshb1`).
+    pub heartbeat: String,
+    pub host: String,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -30,6 +30,9 @@ enum Refused {
     IllFormed,
     /// The generator's first skeleton: a cluster with no `<server>` at all.
     NoServer,
+    /// A later skeleton: two servers without devices or heartbeats, which
+    /// cannot find each other (CLUSTERPRO too needs a LAN heartbeat).
+    NoHeartbeat,
 }
 
 /// The files that must be refused, by name (`history/` for older versions).
@@ -69,6 +72,10 @@ const REFUSED: &[(&str, Refused)] = &[
     (
         "history/ecx-CreateClusterOnLinux__src_clp.conf@90a187c",
         Refused::NoServer,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@95a68d3",
+        Refused::NoHeartbeat,
     ),
     (
         "history/mkazuyuki-docs__cf_template_clp.conf@6fd6dee",
@@ -136,7 +143,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
 
 /// Every configuration file: `clp.conf/*` and `clp.conf/history/*`, by name
 /// relative to `clp.conf/` (fragments are XML blocks, not configurations).
-fn corpus_files(dir: &Path) -> Vec<String> {
+pub fn corpus_files(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for sub in ["", "history/"] {
         for entry in fs::read_dir(dir.join(sub)).unwrap() {
@@ -254,11 +261,13 @@ fn templates_are_refused_naming_file_and_line() {
             }
             Refused::IllFormed => format!("{label}:"),
             Refused::NoServer => format!("{label}: /root/server: no <server> is defined"),
+            Refused::NoHeartbeat => format!("{label}: /root/heartbeat: a cluster of 2 servers"),
         };
         let what = match why {
             Refused::Placeholders => "template placeholder",
             Refused::IllFormed => "malformed XML",
             Refused::NoServer => "no <server>",
+            Refused::NoHeartbeat => "needs at least one LAN heartbeat",
         };
         let hit = out
             .stdout

@@ -11,6 +11,7 @@ mod clpcfget;
 mod clpcfset;
 mod clpstat;
 mod cluster;
+mod cluster_config;
 mod config_check;
 mod corpus;
 mod daemon;

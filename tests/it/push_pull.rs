@@ -1,10 +1,12 @@
 //! `clpcfctrl --push` / `--pull`: installs byte for byte, keeps the previous
 //! configuration as a backup, and a refused push changes nothing.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::util::{
-    CLPCFCTRL, Sandbox, VALID, assert_same_tree, fixture, installed, invalid, invalid_names,
+    CLPCFCTRL, Entry, Sandbox, VALID, assert_same_tree, fixture, installed, invalid, invalid_names,
     path_str, snapshot,
 };
 
@@ -19,8 +21,9 @@ fn push_installs_every_valid_fixture_byte_for_byte() {
             f.name,
             out.all()
         );
+        let live = without_cluster_files(snapshot(&sandbox.live()), f.name, f.host);
         assert_same_tree(
-            &snapshot(&sandbox.live()),
+            &live,
             &installed(&fixture(f.name)),
             &format!("{} installed in etc/clp", f.name),
         );
@@ -33,8 +36,8 @@ fn push_installs_every_valid_fixture_byte_for_byte() {
         assert!(!sandbox.backup().exists(), "{}", f.name);
         assert_eq!(
             fs::read_dir(sandbox.live()).unwrap().count(),
-            2,
-            "{}: only clp.conf and scripts/ in etc/clp",
+            2 + live_cluster_files(f.name, f.host),
+            "{}: only clp.conf and scripts/ (and a cluster's corosync.conf and authkey) in etc/clp",
             f.name
         );
     }
@@ -238,8 +241,19 @@ fn pull_writes_the_installed_configuration_byte_for_byte() {
         let out = sandbox.run(CLPCFCTRL, &["--pull", "-x", path_str(&dest)]);
         out.success();
         assert!(out.stdout.contains("Command succeeded."), "{}", out.all());
+        let pulled = snapshot(&dest);
+        // A cluster's key goes with it (corosync.conf is derived again on push).
+        let key_pulled = pulled.contains_key(Path::new("authkey"));
+        assert_eq!(
+            key_pulled,
+            live_cluster_files(f.name, f.host) > 0,
+            "{}",
+            f.name
+        );
+        let mut pulled = pulled;
+        pulled.remove(Path::new("authkey"));
         assert_same_tree(
-            &snapshot(&dest),
+            &pulled,
             &installed(&fixture(f.name)),
             &format!("{} pulled", f.name),
         );
@@ -338,4 +352,29 @@ fn nocheck_still_validates() {
     out.expect_code(3);
     assert!(out.stderr.contains("--nocheck"), "{}", out.stderr);
     assert!(!sandbox.live().join("clp.conf").exists());
+}
+
+/// How many Corosync files a push of fixture `name` as `host` installs: two
+/// (corosync.conf, authkey) for a cluster of several servers, else none.
+fn live_cluster_files(name: &str, host: &str) -> usize {
+    let conf = fixture(name).join("clp.conf");
+    let checked = clp::config::check_file(&conf, None, Some(host), name).unwrap();
+    match checked.cluster {
+        Some(c) if c.links.is_cluster() => 2,
+        _ => 0,
+    }
+}
+
+/// `live` without the Corosync files, after checking they are there exactly
+/// when fixture `name` is a cluster of several servers.
+fn without_cluster_files(
+    mut live: BTreeMap<PathBuf, Entry>,
+    name: &str,
+    host: &str,
+) -> BTreeMap<PathBuf, Entry> {
+    let conf = live.remove(Path::new("corosync.conf")).is_some();
+    let key = live.remove(Path::new("authkey")).is_some();
+    let expected = live_cluster_files(name, host) > 0;
+    assert_eq!((conf, key), (expected, expected), "{name}: Corosync files");
+    live
 }

@@ -92,6 +92,19 @@ impl Program for Args {
         })?;
         let warnings = pushed.checked.report.to_string();
         ctx.eprint(&warnings);
+        if let Some(files) = &pushed.cluster {
+            ctx.println(&format!(
+                "Corosync configuration written to {}.",
+                files.corosync_conf.display()
+            ))?;
+            if files.new_key {
+                ctx.println(&format!(
+                    "A new cluster key was generated in {} (mode 0600); the other servers need the same key: \
+                     push the directory made by clpcfctrl --pull on this server on each of them.",
+                    files.authkey.display()
+                ))?;
+            }
+        }
         if pushed.reloaded.is_some() {
             ctx.println("clpd reloaded the configuration.")?;
         }

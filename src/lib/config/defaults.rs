@@ -204,11 +204,16 @@ pub const PARAMS: &[Param] = &[
     p(Server, "device", Unset, Opaque, "V: other device settings"),
     p(Server, "survive", Unset, Opaque, "RG"),
     p(Server, "network", Unset, Opaque, "RG"),
-    // ---- heartbeats (kept and shown; they have no effect on one server) -------
+    // ---- heartbeats (Corosync links and its witness with several servers;
+    //      kept and shown, without effect, on one server) ----------------------
     p(Heartbeat("lanhb"), "priority", Value("0"), Int { min: 0, max: 999 }, "V"),
     p(Heartbeat("lanhb"), "device", Required, Int { min: 0, max: 99_999, }, "V"),
     p(Heartbeat("lankhb"), "priority", Value("0"), Int { min: 0, max: 999 }, "V"),
     p(Heartbeat("lankhb"), "device", Required, Int { min: 0, max: 99_999, }, "V"),
+    p(Heartbeat("witnesshb"), "priority", Value("0"), Int { min: 0, max: 999 }, "V"),
+    p(Heartbeat("witnesshb"), "device", Unset, Int { min: 0, max: 99_999, }, "V: 700+"),
+    p(Heartbeat("witnesshb"), "host", Unset, Text, "V: clp: the corosync-qnetd host"),
+    p(Heartbeat("witnesshb"), "port", Value("5403"), Int { min: 1, max: 65_535 }, "clp: corosync-qnetd's port (CLUSTERPRO's witness speaks HTTP)"),
     // ---- group ----------------------------------------------------------------
     p(Group, "comment", Value(""), Text, "V"),
     p(Group, "gid", Unset, Int { min: 0, max: 9999 }, "V: ordinal written by the WebUI"),
@@ -383,8 +388,12 @@ pub const PARAMS: &[Param] = &[
 pub const SUPPORTED_RESOURCES: &[&str] = &["exec"];
 /// Monitor types clp knows the parameters of: the kinds table's.
 pub const SUPPORTED_MONITORS: &[&str] = crate::monitor::kinds::NAMES;
-/// Heartbeat types clp keeps and shows (they are not used on one server).
-pub const KNOWN_HEARTBEATS: &[&str] = &["lanhb", "lankhb"];
+/// Heartbeat types clp reads: the LAN heartbeats become Corosync links and the
+/// witness a quorum device when there are several servers; on one server they
+/// are kept and shown only (the witness is then reported as not run).
+pub const KNOWN_HEARTBEATS: &[&str] = &["lanhb", "lankhb", "witnesshb"];
+/// Heartbeat types that are Corosync links.
+pub const LAN_HEARTBEATS: &[&str] = &["lanhb", "lankhb"];
 
 /// Does `scope` apply to an object seen as `actual`? (`AnyMonitor` applies to
 /// every monitor, `Monitor("genw")` only to genw.)

@@ -15,6 +15,10 @@
 //! 4. the scripts tree, then clp.conf, are each exchanged with the staged ones
 //!    (`renameat2(RENAME_EXCHANGE)`): the previous ones stay whole in the
 //!    staging directory;
+//!    With several servers, the derived corosync.conf and, on the first push,
+//!    a new cluster key are staged too ([`cluster_files`]) and exchanged in
+//!    the same way, clp.conf last; a key already installed is reused and
+//!    never touched;
 //! 5. a running clpd is asked to reload, through the function the caller
 //!    passes (asking is the transport's business, a layer above this one).
 //!    If it refuses, or does not answer,
@@ -29,10 +33,15 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 
+use super::corosync::{CorosyncFiles, corosync_conf};
 use super::tree::{self, CONF_MODE, Links};
-use super::{Checked, check_file, push_lock};
+use super::{Checked, check_file, cluster_key, push_lock};
 use crate::error::{ClpError, ErrorKind, Result};
-use crate::paths::{CONFIG_FILE, Paths, SCRIPTS_DIR};
+use crate::fsafe;
+use crate::paths::{AUTHKEY_FILE, CONFIG_FILE, COROSYNC_CONF_FILE, Paths, SCRIPTS_DIR};
+
+/// corosync.conf's mode: it holds no secret (the key is a file of its own).
+const COROSYNC_CONF_MODE: u32 = 0o644;
 
 /// Name prefix of a push's staging directory in `etc/clp`.
 const STAGING_PREFIX: &str = ".push-";
@@ -49,6 +58,17 @@ pub struct Pushed {
     /// What the running clpd said when it applied the configuration; None when
     /// no clpd runs (it reads the new one when it starts).
     pub reloaded: Option<String>,
+    /// With several servers: the Corosync files installed beside clp.conf.
+    pub cluster: Option<ClusterFiles>,
+}
+
+/// The Corosync files a push of a clp.conf of several servers installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterFiles {
+    pub corosync_conf: PathBuf,
+    pub authkey: PathBuf,
+    /// True when this push generated the key (the first push on this server).
+    pub new_key: bool,
 }
 
 /// Validates `src` (a directory holding clp.conf and scripts/) and installs it.
@@ -103,12 +123,16 @@ pub fn push(
             message.push_str(&refusal_summary(&checked, strict));
             return Err(ClpError::config(message));
         }
+        let cluster = match &checked.cluster {
+            Some(model) => cluster_files(paths, src, model, local_server, &staging)?,
+            None => None,
+        };
         // Warnings still matter when clpd refuses: they may say why.
         let (backup, reloaded) = install(paths, &staging, reload).map_err(|mut e| {
             e.message = format!("{}{}", checked.report, e.message);
             e
         })?;
-        Ok((checked, backup, reloaded))
+        Ok((checked, backup, reloaded, cluster))
     });
     // The staging directory holds the old configuration after a successful
     // push, or the new one after a failure: either way it goes.
@@ -116,12 +140,67 @@ pub fn push(
     if let Err(e) = tree::remove_tree(&staging) {
         tracing::warn!("{e}");
     }
-    let (checked, backup, reloaded) = result?;
+    let (checked, backup, reloaded, cluster) = result?;
     Ok(Pushed {
         checked,
         backup,
         reloaded,
+        cluster,
     })
+}
+
+/// With several servers: stages the derived corosync.conf and the cluster
+/// key when it changes (`src/authkey`, or a new one when none is installed); creates the directories Corosync writes in.
+/// None for one server, which runs without Corosync (and keeps any Corosync
+/// file an operator left).
+fn cluster_files(
+    paths: &Paths,
+    src: &Path,
+    model: &crate::model::Cluster,
+    local_server: Option<&str>,
+    staging: &Path,
+) -> Result<Option<ClusterFiles>> {
+    let Some(text) = corosync_conf(model, &CorosyncFiles::of(paths)) else {
+        return Ok(None);
+    };
+    if let Some(local) = local_server
+        && model.server(local).is_none()
+    {
+        let names: Vec<&str> = model.servers.iter().map(|s| s.name.as_str()).collect();
+        return Err(ClpError::config(format!(
+            "this host ({local}) is not a <server> of cluster {} (servers: {}): a server installs only a configuration it is a member of; \
+             push on one of them, or set CLP_HOSTNAME to this server's name in the file: nothing was installed",
+            model.name,
+            names.join(", ")
+        )));
+    }
+    fsafe::write_file_atomically(
+        &staging.join(COROSYNC_CONF_FILE),
+        text.as_bytes(),
+        COROSYNC_CONF_MODE,
+        true,
+    )?;
+    // The key: the one pushed beside clp.conf (how a second server gets the
+    // first one's), else the installed one, else a new one.
+    let pushed_key = src.join(AUTHKEY_FILE);
+    let new_key = if fs::symlink_metadata(&pushed_key).is_ok() {
+        cluster_key::check_installed(&pushed_key)?;
+        tree::copy_file(&pushed_key, staging, AUTHKEY_FILE, cluster_key::KEY_MODE)?;
+        false
+    } else if cluster_key::check_installed(&paths.authkey_file())? {
+        false
+    } else {
+        cluster_key::write_new(&staging.join(AUTHKEY_FILE))?;
+        true
+    };
+    // corosync refuses a configuration whose log cannot be opened.
+    mkdir(&paths.log_dir())?;
+    fsafe::private_dir(&paths.corosync_state_dir(), 0o700)?;
+    Ok(Some(ClusterFiles {
+        corosync_conf: paths.corosync_conf_file(),
+        authkey: paths.authkey_file(),
+        new_key,
+    }))
 }
 
 fn refusal_summary(checked: &Checked, strict: bool) -> String {
@@ -233,11 +312,16 @@ fn undo_backup(backup: Option<Backup>, mut err: ClpError) -> ClpError {
     err
 }
 
-/// The live scripts tree and clp.conf exchanged with the staged ones.
+/// The staged files exchanged with the live ones: the scripts tree, the
+/// Corosync files when staged, clp.conf last.
 struct Swap {
-    had_scripts: bool,
-    had_conf: bool,
+    /// Each exchanged name and whether a live one existed, in order.
+    done: Vec<(&'static str, bool)>,
 }
+
+/// What a push may install, in the order it is exchanged: clp.conf last, so
+/// that the files it names are in place when it is.
+const INSTALLED: &[&str] = &[SCRIPTS_DIR, COROSYNC_CONF_FILE, AUTHKEY_FILE, CONFIG_FILE];
 
 /// Exchanges `a` and `b` when `b` exists, else renames `a` to `b`.
 fn exchange_or_rename(a: &Path, b: &Path, b_exists: bool) -> Result<()> {
@@ -261,28 +345,28 @@ fn put_back(a: &Path, b: &Path, b_existed: bool) -> Result<()> {
 
 impl Swap {
     fn apply(paths: &Paths, staging: &Path) -> Result<Swap> {
-        let live_conf = paths.config_file();
-        let live_scripts = paths.scripts_dir();
-        let staged_conf = staging.join(CONFIG_FILE);
-        let staged_scripts = staging.join(SCRIPTS_DIR);
-        let had_scripts = fs::symlink_metadata(&live_scripts).is_ok();
-        let had_conf = fs::symlink_metadata(&live_conf).is_ok();
-        exchange_or_rename(&staged_scripts, &live_scripts, had_scripts)?;
-        if let Err(mut err) = exchange_or_rename(&staged_conf, &live_conf, had_conf) {
-            // Undo the scripts swap so the live pair stays consistent.
-            if let Err(u) = put_back(&staged_scripts, &live_scripts, had_scripts) {
-                err.message.push_str(&format!(
-                    "; the scripts tree could not be put back either ({u}): restore it from {}",
-                    paths.config_backup_dir().display()
-                ));
+        let live_dir = paths.config_dir();
+        let mut swap = Swap { done: Vec::new() };
+        for name in INSTALLED {
+            let staged = staging.join(name);
+            if fs::symlink_metadata(&staged).is_err() {
+                continue;
             }
-            return Err(err);
+            let live = live_dir.join(name);
+            let had = fs::symlink_metadata(&live).is_ok();
+            if let Err(mut err) = exchange_or_rename(&staged, &live, had) {
+                // Undo the earlier exchanges so the live set stays consistent.
+                if let Err(u) = swap.undo(paths, staging) {
+                    err.message.push_str(&format!(
+                        "; the previous files could not all be put back either ({u}): restore them from {}",
+                        paths.config_backup_dir().display()
+                    ));
+                }
+                return Err(err);
+            }
+            swap.done.push((name, had));
         }
-        let swap = Swap {
-            had_scripts,
-            had_conf,
-        };
-        if let Err(mut err) = tree::sync_dir(&paths.config_dir()) {
+        if let Err(mut err) = tree::sync_dir(&live_dir) {
             if let Err(u) = swap.undo(paths, staging) {
                 err.message.push_str(&format!(
                     "; the previous configuration could not be put back either ({u}): restore it from {}",
@@ -295,16 +379,9 @@ impl Swap {
     }
 
     fn undo(&self, paths: &Paths, staging: &Path) -> Result<()> {
-        put_back(
-            &staging.join(CONFIG_FILE),
-            &paths.config_file(),
-            self.had_conf,
-        )?;
-        put_back(
-            &staging.join(SCRIPTS_DIR),
-            &paths.scripts_dir(),
-            self.had_scripts,
-        )?;
+        for (name, had) in self.done.iter().rev() {
+            put_back(&staging.join(name), &paths.config_dir().join(name), *had)?;
+        }
         // The previous files are back in place; a failed directory sync only
         // means a crash right now could bring the new names back, and saying
         // "could not put back" would be wrong.
@@ -368,7 +445,8 @@ impl Backup {
     }
 }
 
-/// Copies the installed configuration to `dest` (created if needed). Existing
+/// Copies the installed configuration to `dest` (created if needed), with
+/// the cluster key when there is one. Existing
 /// files of the same names are replaced (never written through a link); others
 /// in `dest` are left alone. clp.conf is written 0600: it holds passwords.
 pub fn pull(paths: &Paths, dest: &Path) -> Result<()> {
@@ -384,6 +462,12 @@ pub fn pull(paths: &Paths, dest: &Path) -> Result<()> {
     let live_scripts = paths.scripts_dir();
     if live_scripts.is_dir() {
         tree::copy_tree(&live_scripts, dest, SCRIPTS_DIR, Links::Keep)?;
+    }
+    // A cluster's key goes with its configuration (0600), so that pushing the
+    // pulled directory on another server gives it the same key.
+    let key = paths.authkey_file();
+    if cluster_key::check_installed(&key)? {
+        tree::copy_file(&key, dest, AUTHKEY_FILE, cluster_key::KEY_MODE)?;
     }
     Ok(())
 }

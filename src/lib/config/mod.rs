@@ -9,9 +9,13 @@
 //! * [`placeholder`]: unfilled template markers, refused wherever they stand;
 //! * [`install`]: push/pull of a configuration directory into the root, with
 //!   [`tree`] (copying trees as root without trusting them) and [`push_lock`];
-//! * [`builder`]: the clpcfset verbs.
+//! * [`builder`]: the clpcfset verbs;
+//! * [`corosync`]: the Corosync configuration derived from a clp.conf of
+//!   several servers, and [`cluster_key`], the key it names.
 
 pub mod builder;
+pub mod cluster_key;
+pub mod corosync;
 pub mod default_config;
 pub mod defaults;
 pub mod encoding;

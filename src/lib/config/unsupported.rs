@@ -28,10 +28,12 @@ pub fn runs_monitor(kind: &str) -> bool {
     crate::monitor::RUNNABLE.contains(&kind)
 }
 
-/// Whether clp runs heartbeats of type `kind`: none yet, they are shown only
-/// (one server needs no heartbeat).
-pub fn runs_heartbeat(_kind: &str) -> bool {
-    false
+/// Whether clp runs heartbeats of type `kind` in a configuration of
+/// `servers` servers: the LAN heartbeats and the witness become Corosync's
+/// links and quorum device when there are several; one server needs none,
+/// and keeps them for display only.
+pub fn runs_heartbeat(kind: &str, servers: usize) -> bool {
+    servers > 1 && (defaults::LAN_HEARTBEATS.contains(&kind) || kind == "witnesshb")
 }
 
 /// Where the report stood before an object was checked.
@@ -79,6 +81,8 @@ mod tests {
     fn what_runs() {
         assert!(runs_resource("exec") && !runs_resource("fip"));
         assert!(runs_monitor("genw") && !runs_monitor("fipw") && !runs_monitor("mysqlw"));
-        assert!(!runs_heartbeat("lankhb"));
+        assert!(!runs_heartbeat("lankhb", 1) && !runs_heartbeat("witnesshb", 1));
+        assert!(runs_heartbeat("lankhb", 2) && runs_heartbeat("lanhb", 3));
+        assert!(runs_heartbeat("witnesshb", 2) && !runs_heartbeat("diskhb", 2));
     }
 }

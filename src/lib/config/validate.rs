@@ -26,6 +26,7 @@ use super::{path, placeholder};
 use crate::model::*;
 use crate::monitor::kinds::known_list;
 
+mod cluster;
 mod groups;
 mod monitors;
 mod servers;
@@ -268,7 +269,8 @@ impl Validator<'_, '_> {
 
         let servers = self.servers(&server_els);
         let local = self.local_server(&servers);
-        let heartbeats = self.heartbeats(containers.get("heartbeat"), &servers, &local);
+        let (heartbeats, links) =
+            self.heartbeats(containers.get("heartbeat"), &servers, &server_els, &local);
         let mut unsupported = Vec::new();
         for np in self.instances(containers.get("networkpartition"), "networkpartition") {
             self.unsupported(&np, "networkpartition", &mut unsupported);
@@ -299,12 +301,16 @@ impl Validator<'_, '_> {
             abs: "/root".into(),
             local: "",
         });
+        if servers.len() > 1 {
+            self.cluster_rules(&root_obj, &settings);
+        }
         let mut cluster = Cluster {
             name: root_obj.text("cluster/name"),
             comment: root_obj.text("cluster/comment"),
             local_server: local,
             servers,
             heartbeats,
+            links,
             groups,
             resources,
             monitors,

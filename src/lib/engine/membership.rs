@@ -188,7 +188,12 @@ mod tests {
     fn cluster(servers: &[(&str, u32)], policy: &[&str]) -> Cluster {
         let servers_xml: String = servers
             .iter()
-            .map(|(n, p)| format!(r#"<server name="{n}"><priority>{p}</priority></server>"#))
+            .map(|(n, p)| {
+                format!(
+                    r#"<server name="{n}"><priority>{p}</priority><device id="0"><type>lan</type><info>192.0.2.{}</info></device></server>"#,
+                    p + 1
+                )
+            })
             .collect();
         let policy_xml: String = policy
             .iter()
@@ -198,6 +203,7 @@ mod tests {
         let text = format!(
             r#"<?xml version="1.0" encoding="ASCII"?>
 <root><cluster><name>c</name></cluster>{servers_xml}
+<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat>
 <group name="g">{policy_xml}</group></root>"#
         );
         crate::config::test_model(&text, servers[0].0)

@@ -112,19 +112,29 @@ impl Validator<'_, '_> {
         }
     }
 
+    /// The heartbeats, and with several servers the Corosync links and witness
+    /// they make (checked by the cluster rules, `cluster.rs`).
     pub(super) fn heartbeats(
         &mut self,
         containers: Option<&Vec<&Element>>,
         servers: &[Server],
+        server_els: &[&Element],
         local: &str,
-    ) -> Vec<Heartbeat> {
+    ) -> (Vec<Heartbeat>, ClusterLinks) {
+        let several = servers.len() > 1;
         let mut out = Vec::new();
+        let mut lan = Vec::new();
+        let mut witnesses = Vec::new();
         let mut ignored = Vec::new();
         for inst in self.instances(containers, "heartbeat") {
             let abs = format!("/root/heartbeat/{}@{}", inst.kind, inst.name);
-            let Some(scope) = scope_of_heartbeat(inst.kind) else {
-                self.unsupported(&inst, "heartbeat", &mut ignored);
-                continue;
+            let scope = match scope_of_heartbeat(inst.kind) {
+                // One server has no use for a witness: kept, and said so, as before.
+                Some(scope) if several || inst.kind != "witnesshb" => scope,
+                _ => {
+                    self.unsupported_heartbeat(&inst, several, &mut ignored);
+                    continue;
+                }
             };
             let mark = unsupported::mark(self.report);
             self.walk(scope, inst.el, "", &abs, true);
@@ -147,17 +157,71 @@ impl Validator<'_, '_> {
                     format!("device {device} is not a <device id=\"{device}\"> of any server"),
                 );
             }
-            if !runs_heartbeat(inst.kind) {
+            if !runs_heartbeat(inst.kind, servers.len()) {
                 unsupported::relax(self.report, mark, "heartbeat", inst.kind);
             }
-            out.push(Heartbeat {
+            let heartbeat = Heartbeat {
                 name: inst.name.to_string(),
                 kind: inst.kind.to_string(),
                 priority: obj.u32("priority"),
                 device,
-            });
+            };
+            if inst.kind == "witnesshb" {
+                witnesses.push(cluster::WitnessHeartbeat {
+                    heartbeat: heartbeat.clone(),
+                    line: obj.line(),
+                    host: obj.text("host"),
+                    port: u16::try_from(obj.int("port")).unwrap_or(0),
+                });
+            } else if defaults::LAN_HEARTBEATS.contains(&inst.kind) {
+                lan.push(cluster::LanHeartbeat {
+                    heartbeat: heartbeat.clone(),
+                    line: obj.line(),
+                });
+            }
+            out.push(heartbeat);
         }
-        out
+        let links = if several {
+            self.cluster_links(server_els, servers, lan, witnesses)
+        } else {
+            ClusterLinks::default()
+        };
+        (out, links)
+    }
+
+    /// A heartbeat of a type clp does not run (diskhb, comhb, bmchb, and a
+    /// witness on one server): kept, with a warning that says why when the
+    /// configuration is a cluster.
+    fn unsupported_heartbeat(
+        &mut self,
+        inst: &Instance<'_>,
+        several: bool,
+        out: &mut Vec<UnsupportedObject>,
+    ) {
+        let why = match inst.kind {
+            "diskhb" => "Corosync, which carries clp's heartbeats, has no shared-disk heartbeat",
+            "comhb" => "Corosync, which carries clp's heartbeats, has no serial-line heartbeat",
+            "bmchb" => "Corosync, which carries clp's heartbeats, has no BMC heartbeat",
+            _ => "",
+        };
+        if !several || why.is_empty() {
+            self.unsupported(inst, "heartbeat", out);
+            return;
+        }
+        self.report.warning(
+            inst.el.line,
+            format!("/root/heartbeat/{}@{}", inst.kind, inst.name),
+            format!(
+                "heartbeat {} (type {}) is not supported by this version and will not run: {why}; \
+                 the LAN heartbeats (lankhb, lanhb) carry the membership",
+                inst.name, inst.kind
+            ),
+        );
+        out.push(UnsupportedObject {
+            category: "heartbeat".to_string(),
+            kind: inst.kind.to_string(),
+            name: inst.name.to_string(),
+        });
     }
 
     pub(super) fn check_override_servers(&mut self, obj: &Obj<'_>, servers: &[Server]) {

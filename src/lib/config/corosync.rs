@@ -1,0 +1,171 @@
+//! The Corosync configuration derived from a clp.conf of several servers.
+//!
+//! An operator never writes corosync.conf: `clpcfctrl --push` writes this text
+//! beside clp.conf. It is a pure function of the model and the paths, so a
+//! test compares it with golden text and `corosync -t` checks it.
+//!
+//! How CLUSTERPRO's heartbeat timing becomes Corosync's (clp.conf(5) says the
+//! same to operators):
+//!
+//! * `token` = the heartbeat timeout: CLUSTERPRO declares a server down when
+//!   no heartbeat came for the timeout; Corosync forms a new membership
+//!   without a server when the token was lost for `token` ms.
+//!   `token_coefficient: 0`, so Corosync does not lengthen it per node.
+//! * `token_retransmits_before_loss_const` = timeout / interval (at least 2):
+//!   Corosync resends a lost token every `token / (n + 0.2)` ms, about one
+//!   heartbeat interval, so it tries as often as CLUSTERPRO sends heartbeats.
+//! * `consensus` = 1.2 × token, Corosync's own rule, written out.
+//! * per link, `knet_ping_interval` = the interval and `knet_ping_timeout` =
+//!   the timeout: a single link is reported down after the same timeout as a
+//!   CLUSTERPRO heartbeat resource, while the others carry the membership.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::{Cluster, ClusterLinks};
+use crate::paths::Paths;
+
+/// The files the configuration names: all under clp's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorosyncFiles {
+    pub keyfile: PathBuf,
+    pub logfile: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl CorosyncFiles {
+    pub fn of(paths: &Paths) -> Self {
+        CorosyncFiles {
+            keyfile: paths.authkey_file(),
+            logfile: paths.corosync_log_file(),
+            state_dir: paths.corosync_state_dir(),
+        }
+    }
+}
+
+/// Corosync's timing derived from the heartbeat interval and timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotemTiming {
+    pub token_ms: u128,
+    pub retransmits: u128,
+    pub consensus_ms: u128,
+    pub ping_interval_ms: u128,
+    pub ping_timeout_ms: u128,
+}
+
+/// See the module's documentation for why each value is what it is.
+pub fn totem_timing(interval: Duration, timeout: Duration) -> TotemTiming {
+    let interval_ms = interval.as_millis().max(1);
+    let token_ms = timeout.as_millis().max(1);
+    TotemTiming {
+        token_ms,
+        retransmits: (token_ms / interval_ms).max(2),
+        consensus_ms: token_ms * 6 / 5,
+        ping_interval_ms: interval_ms,
+        ping_timeout_ms: token_ms,
+    }
+}
+
+/// The corosync.conf text for `cluster`, or None for a one-server
+/// configuration (it runs without Corosync).
+pub fn corosync_conf(cluster: &Cluster, files: &CorosyncFiles) -> Option<String> {
+    let ClusterLinks { links, witness } = &cluster.links;
+    if links.is_empty() {
+        return None;
+    }
+    let t = totem_timing(
+        cluster.settings.heartbeat_interval,
+        cluster.settings.heartbeat_timeout,
+    );
+    let mut o = String::new();
+    // Writing to a String cannot fail; `let _` keeps the lines short.
+    let _ = writeln!(
+        o,
+        "# Written by clpcfctrl --push from clp.conf (cluster {}): do not edit,\n\
+         # the next push writes it again. clp.conf(5) tells how each value is derived.",
+        cluster.name
+    );
+    o.push_str("totem {\n    version: 2\n");
+    let _ = writeln!(o, "    cluster_name: {}", cluster.name);
+    o.push_str("    transport: knet\n    link_mode: passive\n");
+    o.push_str("    crypto_cipher: aes256\n    crypto_hash: sha256\n");
+    let _ = writeln!(o, "    keyfile: {}", files.keyfile.display());
+    let _ = writeln!(
+        o,
+        "    # heartbeat interval {} ms, timeout {} ms",
+        t.ping_interval_ms, t.token_ms
+    );
+    let _ = writeln!(o, "    token: {}", t.token_ms);
+    o.push_str("    token_coefficient: 0\n");
+    let _ = writeln!(
+        o,
+        "    token_retransmits_before_loss_const: {}",
+        t.retransmits
+    );
+    let _ = writeln!(o, "    consensus: {}", t.consensus_ms);
+    for (number, link) in links.iter().enumerate() {
+        // knet prefers the link of the highest priority: link 0 (the heartbeat
+        // of CLUSTERPRO's priority 0) gets the highest.
+        let _ = writeln!(
+            o,
+            "    interface {{\n        # {} ({})\n        linknumber: {number}\n        knet_link_priority: {}\n        knet_ping_interval: {}\n        knet_ping_timeout: {}\n    }}",
+            link.heartbeat,
+            link.kind,
+            links.len() - number,
+            t.ping_interval_ms,
+            t.ping_timeout_ms
+        );
+    }
+    o.push_str("}\n\nnodelist {\n");
+    for server in &cluster.servers {
+        let _ = writeln!(
+            o,
+            "    node {{\n        name: {}\n        nodeid: {}",
+            server.name,
+            u64::from(server.priority) + 1
+        );
+        for (number, link) in links.iter().enumerate() {
+            if let Some(a) = link.addresses.iter().find(|a| a.server == server.name) {
+                let _ = writeln!(o, "        ring{number}_addr: {}", a.address);
+            }
+        }
+        o.push_str("    }\n");
+    }
+    o.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
+    match witness {
+        Some(w) => {
+            // An even number of servers splits in halves: the witness picks one
+            // (ffsplit); otherwise it keeps the last partition standing (lms).
+            let algorithm = if cluster.servers.len().is_multiple_of(2) {
+                "ffsplit"
+            } else {
+                "lms"
+            };
+            let _ = writeln!(
+                o,
+                "    # witness heartbeat {}: a corosync-qnetd quorum device\n    device {{\n        model: net\n        net {{\n            host: {}\n            port: {}\n            algorithm: {algorithm}\n        }}\n    }}",
+                w.heartbeat, w.host, w.port
+            );
+        }
+        None if cluster.servers.len() == 2 => {
+            o.push_str(
+                "    # two servers: one alone keeps quorum; two_node implies wait_for_all,\n    # so both must have been seen once since start\n    two_node: 1\n",
+            );
+        }
+        None => o.push_str("    # three servers or more: a majority of them has quorum\n"),
+    }
+    o.push_str("}\n\nlogging {\n    to_logfile: yes\n");
+    let _ = writeln!(o, "    logfile: {}", files.logfile.display());
+    o.push_str("    to_syslog: yes\n    to_stderr: no\n    timestamp: on\n}\n\n");
+    let _ = writeln!(
+        o,
+        "system {{\n    state_dir: {}\n}}",
+        files.state_dir.display()
+    );
+    Some(o)
+}
+
+#[cfg(test)]
+#[path = "corosync_tests.rs"]
+pub(crate) mod tests;

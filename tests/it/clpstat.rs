@@ -61,6 +61,8 @@ fn monitor(name: &str, kind: &str, status: MonitorState) -> MonitorStatus {
         failover_count: 0,
         final_action_done: false,
         detail: None,
+        comment: String::new(),
+        servers: vec![],
     }
 }
 
@@ -83,6 +85,7 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
             name: "sss".into(),
             service: ServiceState::Online,
             config_digest: "0123456789abcdef".into(),
+            quorum: None,
         },
         servers: vec![ServerStatus {
             name: "node1".into(),
@@ -92,7 +95,10 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
                 name: "lanhb1".into(),
                 kind: "lanhb".into(),
                 status: HeartbeatState::Normal,
+                peers: vec![],
             }],
+            comment: String::new(),
+            report_age_ms: None,
         }],
         groups: vec![
             GroupStatus {
@@ -106,12 +112,14 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
                         ..resource("exec-app", RunState::Online)
                     },
                 ],
+                comment: String::new(),
             },
             GroupStatus {
                 name: "container-recovery-group".into(),
                 status: RunState::OnlineFailure,
                 current: None,
                 resources: vec![failed],
+                comment: String::new(),
             },
         ],
         monitors: vec![

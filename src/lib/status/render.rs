@@ -356,6 +356,8 @@ pub enum Section {
 }
 
 #[cfg(test)]
+mod cluster_tests;
+#[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
 mod tests;

@@ -50,7 +50,7 @@ pub(crate) fn model(names: &[&str], local: &str) -> Cluster {
 /// What `me` reports about itself: its line in `state`, its heartbeat lines
 /// (LAN ones as its own daemon fills them, `pingnp1` = `np`), the group
 /// `failover-sss` online here when `runs_group`, and the monitors.
-fn own(
+pub(crate) fn own(
     names: &[&str],
     me: &str,
     state: ServerState,
@@ -139,7 +139,7 @@ fn own(
     }
 }
 
-fn healthy(names: &[&str], me: &str, runs_group: bool) -> Snapshot {
+pub(crate) fn healthy(names: &[&str], me: &str, runs_group: bool) -> Snapshot {
     own(
         names,
         me,
@@ -153,7 +153,7 @@ fn healthy(names: &[&str], me: &str, runs_group: bool) -> Snapshot {
     )
 }
 
-fn peer(snapshot: Snapshot, server: &str, age: Duration) -> PeerReport {
+pub(crate) fn peer(snapshot: Snapshot, server: &str, age: Duration) -> PeerReport {
     PeerReport {
         server: server.into(),
         snapshot,
@@ -163,7 +163,7 @@ fn peer(snapshot: Snapshot, server: &str, age: Duration) -> PeerReport {
 
 /// Every server hears every other on both heartbeats, except the `(observer,
 /// heartbeat, peer)` triples in `down`.
-fn links(names: &[&str], down: &[(&str, &str, &str)]) -> Vec<LinkState> {
+pub(crate) fn links(names: &[&str], down: &[(&str, &str, &str)]) -> Vec<LinkState> {
     let mut out = Vec::new();
     for observer in names {
         for peer in names.iter().filter(|p| *p != observer) {
@@ -180,14 +180,14 @@ fn links(names: &[&str], down: &[(&str, &str, &str)]) -> Vec<LinkState> {
     out
 }
 
-fn members(names: &[&str]) -> Members {
+pub(crate) fn members(names: &[&str]) -> Members {
     Members {
         members: names.iter().map(|n| (*n).to_string()).collect(),
         quorate: true,
     }
 }
 
-fn run(
+pub(crate) fn run(
     model: &Cluster,
     local: &Snapshot,
     peers: &[PeerReport],

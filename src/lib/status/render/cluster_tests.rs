@@ -264,3 +264,34 @@ fn json_carries_the_merged_facts_and_reads_back() {
     let back: Snapshot = serde_json::from_str(&text).unwrap();
     assert_eq!(back, view);
 }
+
+/// The two-node fixture (two servers, a kernel-mode LAN heartbeat, a ping NP
+/// resource), validated for `local`.
+fn two_node(local: &str) -> (Cluster, crate::config::xml::Document) {
+    let bytes = include_bytes!("../../../../tests/fixtures/two-node/clp.conf");
+    let mut report = crate::config::Report::new("clp.conf");
+    let file = crate::config::ConfigFile::parse(bytes, &mut report).expect("fixture parses");
+    let opts = crate::config::validate::Options {
+        local_server: Some(local),
+        scripts_dir: None,
+    };
+    let cluster = crate::config::validate::validate(&file.doc, &opts, &mut report)
+        .unwrap_or_else(|| panic!("{report}"));
+    (cluster, file.doc)
+}
+
+#[test]
+fn server_views_list_every_server_whichever_is_local() {
+    for local in ["server1", "server2"] {
+        let (cluster, doc) = two_node(local);
+        let out = config_view(&cluster, Some(&doc), Section::Server, None, true).unwrap();
+        let headers: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(headers, ["[Server0 : server1]", "[Server1 : server2]"]);
+        let one =
+            config_view(&cluster, Some(&doc), Section::Server, Some("server2"), true).unwrap();
+        assert!(one.contains("[Server1 : server2]\n"), "{one}");
+        assert!(!one.contains("server1]"), "{one}");
+        let all = config_view(&cluster, Some(&doc), Section::All, None, true).unwrap();
+        assert!(all.contains("[Server1 : server2]\n") && all.contains("[HB0 : lankhb1]\n"));
+    }
+}

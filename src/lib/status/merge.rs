@@ -37,6 +37,7 @@
 //!   `Normal`. Running nowhere: `Offline`. Counters and detail come from the
 //!   local report.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{
@@ -131,6 +132,9 @@ pub fn merge(input: &MergeInput<'_>) -> Snapshot {
 struct View<'a> {
     input: &'a MergeInput<'a>,
     local_name: String,
+    /// Per server with a report that counts, its monitors' states by name
+    /// (a thousand monitors on several servers: one hash per lookup).
+    monitor_states: HashMap<&'a str, HashMap<&'a str, MonitorState>>,
 }
 
 impl<'a> View<'a> {
@@ -141,7 +145,22 @@ impl<'a> View<'a> {
             .iter()
             .find(|s| s.local)
             .map_or_else(|| input.model.local_server.clone(), |s| s.name.clone());
-        View { input, local_name }
+        let mut view = View {
+            input,
+            local_name,
+            monitor_states: HashMap::new(),
+        };
+        for server in &input.model.servers {
+            if let Some((snapshot, _)) = view.report(&server.name) {
+                let states = snapshot
+                    .monitors
+                    .iter()
+                    .map(|m| (m.name.as_str(), m.status))
+                    .collect();
+                view.monitor_states.insert(server.name.as_str(), states);
+            }
+        }
+        view
     }
 
     fn is_member(&self, server: &str) -> bool {
@@ -304,21 +323,14 @@ impl<'a> View<'a> {
         out.comment = self
             .input
             .model
-            .groups
-            .iter()
-            .find(|g| g.name == local.name)
+            .group(&local.name)
             .map(|g| g.comment.clone())
             .unwrap_or_default();
         out
     }
 
     fn monitor(&self, local: &MonitorStatus) -> MonitorStatus {
-        let configured = self
-            .input
-            .model
-            .monitors
-            .iter()
-            .find(|m| m.name == local.name);
+        let configured = self.input.model.monitor(&local.name);
         let runs_on = |server: &str| {
             configured.is_none_or(|m| m.servers.is_empty() || m.servers.iter().any(|s| s == server))
         };
@@ -331,9 +343,11 @@ impl<'a> View<'a> {
                 let status = if !runs_on(&s.name) || !self.running(&s.name) {
                     MonitorState::Offline
                 } else {
-                    self.report(&s.name)
-                        .and_then(|(snap, _)| snap.monitors.iter().find(|m| m.name == local.name))
-                        .map_or(MonitorState::Unknown, |m| m.status)
+                    self.monitor_states
+                        .get(s.name.as_str())
+                        .and_then(|states| states.get(local.name.as_str()))
+                        .copied()
+                        .unwrap_or(MonitorState::Unknown)
                 };
                 MonitorOnServer {
                     server: s.name.clone(),

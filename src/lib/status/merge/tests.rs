@@ -607,3 +607,51 @@ fn quorum_is_carried_as_corosync_said() {
     assert_eq!(server(&out, "c").status, ServerState::Unknown);
     assert_eq!(server(&out, "b").status, ServerState::Offline);
 }
+
+/// Not a benchmark with a bound (the machine is shared): it prints what a
+/// merge of 1000 monitors on three servers costs, for the report.
+#[test]
+fn a_thousand_monitors_on_three_servers_merge_quickly() {
+    let mut m = model(&THREE, "a");
+    let template = m.monitors[0].clone();
+    let names: Vec<String> = (0..1000).map(|i| format!("mon{i}")).collect();
+    m.monitors = names
+        .iter()
+        .map(|n| crate::model::Monitor {
+            name: n.clone(),
+            ..template.clone()
+        })
+        .collect();
+    m.reindex();
+    let monitors: Vec<(&str, MonitorState)> = names
+        .iter()
+        .map(|n| (n.as_str(), MonitorState::Normal))
+        .collect();
+    let report = |me| {
+        own(
+            &THREE,
+            me,
+            ServerState::Online,
+            HeartbeatState::Normal,
+            me == "a",
+            &monitors,
+        )
+    };
+    let local = report("a");
+    let peers = [
+        peer(report("b"), "b", Duration::ZERO),
+        peer(report("c"), "c", Duration::ZERO),
+    ];
+    let who = members(&THREE);
+    let l = links(&THREE, &[]);
+    let start = std::time::Instant::now();
+    let rounds = 20;
+    for _ in 0..rounds {
+        let out = run(&m, &local, &peers, &who, &l);
+        assert_eq!(out.monitors.len(), 1000);
+    }
+    eprintln!(
+        "merge of 3 servers x 1000 monitors: {:?} per merge",
+        start.elapsed() / rounds
+    );
+}

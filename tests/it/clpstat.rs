@@ -61,6 +61,8 @@ fn monitor(name: &str, kind: &str, status: MonitorState) -> MonitorStatus {
         failover_count: 0,
         final_action_done: false,
         detail: None,
+        comment: String::new(),
+        servers: vec![],
     }
 }
 
@@ -83,6 +85,7 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
             name: "sss".into(),
             service: ServiceState::Online,
             config_digest: "0123456789abcdef".into(),
+            quorum: None,
         },
         servers: vec![ServerStatus {
             name: "node1".into(),
@@ -92,7 +95,10 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
                 name: "lanhb1".into(),
                 kind: "lanhb".into(),
                 status: HeartbeatState::Normal,
+                peers: vec![],
             }],
+            comment: String::new(),
+            report_age_ms: None,
         }],
         groups: vec![
             GroupStatus {
@@ -106,12 +112,14 @@ fn snapshot(daemon_pid: u32) -> Snapshot {
                         ..resource("exec-app", RunState::Online)
                     },
                 ],
+                comment: String::new(),
             },
             GroupStatus {
                 name: "container-recovery-group".into(),
                 status: RunState::OnlineFailure,
                 current: None,
                 resources: vec![failed],
+                comment: String::new(),
             },
         ],
         monitors: vec![
@@ -481,4 +489,112 @@ fn help_is_long_only() {
     assert!(out.stdout.contains("-h <HOST>"), "{}", out.stdout);
     // -h takes a value: alone it is a usage error, not help.
     sandbox.run(CLPSTAT, &["-h"]).expect_code(2);
+}
+
+/// The snapshot clpd publishes once merged with a second server, node0,
+/// listed first (higher priority) and running nothing; node1 stays local.
+/// node0's ping NP target does not answer.
+fn merged(daemon_pid: u32) -> Snapshot {
+    use clp::status::{MonitorOnServer, PeerLink, Quorum};
+    let mut s = snapshot(daemon_pid);
+    s.cluster.quorum = Some(Quorum {
+        quorate: true,
+        members: vec!["node0".into(), "node1".into()],
+    });
+    let line = |peer: &str, kind: &str, status| HeartbeatStatus {
+        name: if kind == "pingnp" {
+            "pingnp1"
+        } else {
+            "lanhb1"
+        }
+        .into(),
+        kind: kind.into(),
+        status,
+        peers: if peer.is_empty() {
+            vec![]
+        } else {
+            vec![PeerLink {
+                server: peer.into(),
+                up: true,
+            }]
+        },
+    };
+    s.servers = vec![
+        ServerStatus {
+            name: "node0".into(),
+            local: false,
+            status: ServerState::Online,
+            heartbeats: vec![
+                line("node1", "lanhb", HeartbeatState::Normal),
+                line("", "pingnp", HeartbeatState::Error),
+            ],
+            comment: "standby".into(),
+            report_age_ms: Some(120),
+        },
+        ServerStatus {
+            name: "node1".into(),
+            local: true,
+            status: ServerState::Online,
+            heartbeats: vec![
+                line("node0", "lanhb", HeartbeatState::Normal),
+                line("", "pingnp", HeartbeatState::Normal),
+            ],
+            comment: String::new(),
+            report_age_ms: None,
+        },
+    ];
+    for m in &mut s.monitors {
+        m.servers = vec![
+            MonitorOnServer {
+                server: "node0".into(),
+                status: MonitorState::Offline,
+            },
+            MonitorOnServer {
+                server: "node1".into(),
+                status: m.status,
+            },
+        ];
+    }
+    s
+}
+
+#[test]
+fn multi_server_views_of_a_merged_snapshot() {
+    let r = running();
+    let view = merged(std::process::id());
+    write_snapshot(&r.sandbox, &view);
+    let status = stdout_of(&r.sandbox, &[]);
+    assert!(status.contains(concat!(
+        "  <server>\n",
+        "    node0 ...........: Online           standby\n",
+        "      lanhb1         : Normal           LAN Heartbeat\n",
+        "      pingnp1        : Error            ping resolution\n",
+        "   *node1 ...........: Online           \n",
+    )));
+    // clpstat never asks another server: --local shows the same view.
+    assert_text(&stdout_of(&r.sandbox, &["--local"]), &status, "--local");
+    // The readiness test of CLUSTERPRO's Docker entrypoint still finds it.
+    let line = status.lines().find(|l| l.contains("*node1")).unwrap();
+    assert_eq!(line.split_whitespace().nth(2), Some("Online"));
+    assert_text(
+        &stdout_of(&r.sandbox, &["-p"]),
+        &golden("np.txt"),
+        "clpstat -p",
+    );
+    let hb = stdout_of(&r.sandbox, &["-n"]);
+    assert_eq!(
+        hb.lines().filter(|l| l.contains("[on server")).count(),
+        2,
+        "{hb}"
+    );
+    assert!(!hb.contains("pingnp1"), "{hb}");
+    let mon = stdout_of(&r.sandbox, &["-m"]);
+    assert!(mon.contains(concat!(
+        "  Monitor1 [genw-app : Error]\n",
+        "  --------------------------------------------------------------------\n",
+        "    server0 [o] : Offline\n",
+        "    server1 [o] : Error\n",
+    )));
+    let back: Snapshot = serde_json::from_str(&stdout_of(&r.sandbox, &["--json"])).unwrap();
+    assert_eq!(back, view);
 }

@@ -24,7 +24,7 @@ use crate::status::render::{self, Section};
     version,
     disable_help_flag = true,
     group(ArgGroup::new("view").args([
-        "status", "groupmap", "monitors", "heartbeats",
+        "status", "groupmap", "monitors", "heartbeats", "partitions",
         "info", "cl", "sv", "hb", "grp", "rsc", "mon",
     ])),
     group(ArgGroup::new("config").args(["info", "cl", "sv", "hb", "grp", "rsc", "mon"])),
@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(short = 's')]
     pub status: bool,
     /// Widen the name column of the status view from 17 to 34 characters
-    #[arg(long, conflicts_with_all = ["groupmap", "monitors", "heartbeats", "config"])]
+    #[arg(long, conflicts_with_all = ["groupmap", "monitors", "heartbeats", "partitions", "config"])]
     pub long: bool,
     /// Show which groups are online on which server (group map)
     #[arg(short = 'g')]
@@ -45,6 +45,9 @@ pub struct Args {
     /// Show the heartbeat resources' status per server
     #[arg(short = 'n')]
     pub heartbeats: bool,
+    /// Show the network partition resolution status (NP resources, quorum)
+    #[arg(short = 'p')]
+    pub partitions: bool,
     /// Show the whole configuration
     #[arg(short = 'i')]
     pub info: bool,
@@ -69,11 +72,12 @@ pub struct Args {
     /// Add the tuning parameters to a configuration view
     #[arg(long, requires = "config")]
     pub detail: bool,
-    /// Status of the local server only (accepted; clp shows one server's view)
+    /// Status as this server knows it, without asking another server (the
+    /// status views never do: they show what clpd last merged)
     #[arg(long)]
     pub local: bool,
     /// Print the whole status snapshot as JSON (clp extension)
-    #[arg(long, conflicts_with_all = ["groupmap", "monitors", "heartbeats", "config", "long"])]
+    #[arg(long, conflicts_with_all = ["groupmap", "monitors", "heartbeats", "partitions", "config", "long"])]
     pub json: bool,
     /// Target server (only the local server is supported)
     #[arg(short = 'h', value_name = "HOST")]
@@ -136,6 +140,8 @@ impl Program for Args {
             render::monitor_view(&snapshot)
         } else if self.heartbeats {
             render::heartbeat_view(&snapshot)
+        } else if self.partitions {
+            render::np_view(&snapshot)
         } else {
             render::default_view(&snapshot, self.long)
         };
@@ -202,5 +208,9 @@ mod tests {
         assert!(Args::try_parse_from(["clpstat", "-g", "--long"]).is_err());
         assert!(Args::try_parse_from(["clpstat", "-i", "--json"]).is_err());
         assert!(Args::try_parse_from(["clpstat", "-s", "--json"]).is_ok());
+        let a = Args::try_parse_from(["clpstat", "-p", "--local"]).unwrap();
+        assert!(a.partitions && a.local);
+        assert!(Args::try_parse_from(["clpstat", "-p", "-n"]).is_err());
+        assert!(Args::try_parse_from(["clpstat", "-p", "--json"]).is_err());
     }
 }

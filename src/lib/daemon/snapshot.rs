@@ -67,8 +67,13 @@ pub fn build(
                         } else {
                             HeartbeatState::Offline
                         },
+                        peers: Vec::new(),
                     })
                     .collect(),
+                // Comments and report ages belong to the merged cluster view
+                // (status::merge); a server's own snapshot prints as before.
+                comment: String::new(),
+                report_age_ms: None,
             }
         })
         .collect();
@@ -86,6 +91,7 @@ pub fn build(
                     .iter()
                     .map(|r| resource_status(engine, r, epoch_ms))
                     .collect(),
+                comment: String::new(),
             }
         })
         .collect();
@@ -104,6 +110,8 @@ pub fn build(
                 failover_count: counters.failover,
                 final_action_done: counters.final_done,
                 detail: view.and_then(|v| v.detail),
+                comment: String::new(),
+                servers: Vec::new(),
             }
         })
         .collect();
@@ -117,6 +125,7 @@ pub fn build(
             name: model.name.clone(),
             service,
             config_digest: config_digest.to_string(),
+            quorum: None,
         },
         servers,
         groups,

@@ -12,6 +12,7 @@
 //! within a version. Status words are CLUSTERPRO's (`Online`, `Online Pending`,
 //! `Normal`, ...), so scripts that grep clpstat output keep working.
 
+pub mod merge;
 pub mod published;
 pub mod reader;
 pub mod render;
@@ -19,6 +20,7 @@ pub mod render;
 use serde::{Deserialize, Serialize};
 
 pub use crate::vocab::{MonitorState, RunState};
+pub use merge::{LinkState, Members, MergeInput, PeerReport, merge};
 pub use published::{Edition, Published};
 pub use reader::{Staleness, read, snapshot_path};
 
@@ -58,6 +60,19 @@ pub struct ClusterStatus {
     /// SHA-256-free digest (FNV-1a, hex) of the active clp.conf bytes, to tell
     /// which configuration is running.
     pub config_digest: String,
+    /// The membership the cluster view was merged with ([`merge`]); absent in
+    /// a server's own snapshot (one server, or before merging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<Quorum>,
+}
+
+/// Who is up, as the cluster layer (Corosync) said when the view was merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quorum {
+    /// This server's partition has quorum: it takes part in decisions.
+    pub quorate: bool,
+    /// The servers of this server's partition, in priority order.
+    pub members: Vec<String>,
 }
 
 /// The cluster service on the local server.
@@ -81,6 +96,13 @@ pub struct ServerStatus {
     pub local: bool,
     pub status: ServerState,
     pub heartbeats: Vec<HeartbeatStatus>,
+    /// The server's comment in clp.conf, printed after its status.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// In a merged view: how old (ms) the report this server's lines come
+    /// from was; absent for the local server and for a server without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_age_ms: Option<u64>,
 }
 
 /// CLUSTERPRO's server states.
@@ -100,6 +122,17 @@ pub struct HeartbeatStatus {
     /// `lanhb`, `lankhb`, ...
     pub kind: String,
     pub status: HeartbeatState,
+    /// In a merged view, for a LAN heartbeat: whether this server hears each
+    /// other member on it (the rows of `clpstat -n`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerLink>,
+}
+
+/// One server heard (or not) on one heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerLink {
+    pub server: String,
+    pub up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +153,9 @@ pub struct GroupStatus {
     pub current: Option<String>,
     /// Member resources in configuration order.
     pub resources: Vec<ResourceStatus>,
+    /// The group's comment in clp.conf, printed after its status.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +186,21 @@ pub struct MonitorStatus {
     pub final_action_done: bool,
     /// The last detail reported by a check (error text, delay), if any.
     pub detail: Option<String>,
+    /// The monitor's comment in clp.conf, printed after its status.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    /// In a merged view: the monitor's state on every configured server, in
+    /// priority order (the rows of `clpstat -m`); `status` is then the
+    /// cluster-wide state (see [`merge`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<MonitorOnServer>,
+}
+
+/// A monitor's state on one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorOnServer {
+    pub server: String,
+    pub status: MonitorState,
 }
 
 impl ServerState {

@@ -68,6 +68,7 @@ mod tests {
                 name: name.into(),
                 service: ServiceState::Offline,
                 config_digest: "0".into(),
+                quorum: None,
             },
             servers: vec![],
             groups: vec![],

@@ -128,6 +128,7 @@ mod tests {
                 name: "c".into(),
                 service: ServiceState::Online,
                 config_digest: "0".into(),
+                quorum: None,
             },
             servers: vec![],
             groups: vec![],

@@ -24,8 +24,10 @@ use crate::model::{
 };
 
 mod config;
+mod matrix;
 
 pub use config::config_view;
+pub use matrix::{heartbeat_view, is_np_kind, np_view};
 
 /// Width of the name field in the default view (the `:` lands at column 21).
 pub const NAME_FIELD: usize = 17;
@@ -88,7 +90,7 @@ fn padded(name: &str, width: usize) -> String {
 }
 
 /// The comment printed after a heartbeat's (or NP resource's) status.
-/// The first five are verified; other kinds print the kind itself so that the
+/// The first six are verified; other kinds print the kind itself so that the
 /// line still says what it is.
 pub fn heartbeat_comment(kind: &str) -> &str {
     match kind {
@@ -97,6 +99,7 @@ pub fn heartbeat_comment(kind: &str) -> &str {
         "witnesshb" => "Witness Heartbeat",
         "pingnp" => "ping resolution",
         "httpnp" => "http resolution",
+        "diskhb" => "DISK Heartbeat",
         other => other,
     }
 }
@@ -119,7 +122,9 @@ pub fn heartbeat_comment(kind: &str) -> &str {
 /// ```
 ///
 /// (Status words are padded to 17 characters; the trailing spaces are part of
-/// the output.) `long` widens the name field from 17 to 34 characters, and the
+/// the output.) A server, group or monitor with a comment in clp.conf has it
+/// printed after the padded status (`Online           Primary server`, as the
+/// corpus shows); the merged cluster view carries the comments. `long` widens the name field from 17 to 34 characters, and the
 /// indented fields below it by as much, so every `:` stays in one column.
 pub fn default_view(snapshot: &Snapshot, long: bool) -> String {
     let width = if long { NAME_FIELD_LONG } else { NAME_FIELD };
@@ -132,9 +137,10 @@ pub fn default_view(snapshot: &Snapshot, long: bool) -> String {
     for server in &snapshot.servers {
         let star = if server.local { '*' } else { ' ' };
         out.push_str(&format!(
-            "   {star}{}: {:<STATUS_FIELD$}\n",
+            "   {star}{}: {:<STATUS_FIELD$}{}\n",
             dotted(&server.name, width),
-            server.status.as_str()
+            server.status.as_str(),
+            server.comment
         ));
         for hb in &server.heartbeats {
             out.push_str(&format!(
@@ -148,9 +154,10 @@ pub fn default_view(snapshot: &Snapshot, long: bool) -> String {
     out.push_str("  <group>\n");
     for group in &snapshot.groups {
         out.push_str(&format!(
-            "    {}: {:<STATUS_FIELD$}\n",
+            "    {}: {:<STATUS_FIELD$}{}\n",
             dotted(&group.name, width),
-            group.status.as_str()
+            group.status.as_str(),
+            group.comment
         ));
         // `current` is not padded: the sample ends the line after the name.
         out.push_str(&format!(
@@ -169,9 +176,10 @@ pub fn default_view(snapshot: &Snapshot, long: bool) -> String {
     out.push_str("  <monitor>\n");
     for monitor in &snapshot.monitors {
         out.push_str(&format!(
-            "    {}: {:<STATUS_FIELD$}\n",
+            "    {}: {:<STATUS_FIELD$}{}\n",
             padded(&monitor.name, width),
-            monitor.status.as_str()
+            monitor.status.as_str(),
+            monitor.comment
         ));
     }
     out.push_str(&status_footer());
@@ -279,8 +287,9 @@ pub fn group_map(snapshot: &Snapshot) -> String {
 ///
 /// One block per monitor in configuration order, each after an empty line:
 /// `MonitorN [name : status]` (what `clpstat -m | grep Monitor` scripts read),
-/// the separator and one row per server. The snapshot holds the local server's
-/// view only, so another server's row says `Unknown`.
+/// the separator and one row per server. A merged cluster view carries the
+/// monitor's state on every server; a server's own snapshot holds its own
+/// view only, so another server's row then says `Unknown`.
 pub fn monitor_view(snapshot: &Snapshot) -> String {
     let mut out = String::new();
     out.push_str(&format!(" {}\n", banner("MONITOR RESOURCE STATUS")));
@@ -295,10 +304,11 @@ pub fn monitor_view(snapshot: &Snapshot) -> String {
         ));
         out.push_str(&separator());
         for (i, server) in snapshot.servers.iter().enumerate() {
-            let status = if server.local {
-                monitor.status
-            } else {
-                MonitorState::Unknown
+            let on_server = monitor.servers.iter().find(|m| m.server == server.name);
+            let status = match on_server {
+                Some(m) => m.status,
+                None if server.local && monitor.servers.is_empty() => monitor.status,
+                None => MonitorState::Unknown,
             };
             out.push_str(&format!(
                 "    server{i} [{}] : {}\n",
@@ -309,86 +319,6 @@ pub fn monitor_view(snapshot: &Snapshot) -> String {
     }
     out.push_str(&status_footer());
     out
-}
-
-/// The cell of the heartbeat matrix: `o` alive, `x` down, `-` not in use.
-fn heartbeat_letter(state: HeartbeatState) -> char {
-    match state {
-        HeartbeatState::Normal | HeartbeatState::Caution => 'o',
-        HeartbeatState::Error => 'x',
-        HeartbeatState::Offline | HeartbeatState::Unused | HeartbeatState::Unknown => '-',
-    }
-}
-
-/// The heartbeat view (`clpstat -n`).
-///
-/// ```text
-///  ====================  HEARTBEAT RESOURCE STATUS  ====================
-///   Cluster : sss
-///    *server0 : node1
-///     HB0 : lanhb1
-///
-///   [on server0 : Online]
-///            HB   0
-///   --------------------------------------------------------------------
-///     server0 :   o
-///  =====================================================================
-/// ```
-///
-/// The heartbeat list is every heartbeat name in the order the servers list
-/// them. CLUSTERPRO prints one matrix per server's viewpoint; the snapshot holds
-/// the local server's, so there is one block, headed by the local server.
-/// Each cell is four columns wide, right-aligned under its heartbeat index.
-pub fn heartbeat_view(snapshot: &Snapshot) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    for server in &snapshot.servers {
-        for hb in &server.heartbeats {
-            if !names.contains(&hb.name.as_str()) {
-                names.push(&hb.name);
-            }
-        }
-    }
-    let mut out = String::new();
-    out.push_str(&format!(" {}\n", banner("HEARTBEAT RESOURCE STATUS")));
-    out.push_str(&format!("  Cluster : {}\n", snapshot.cluster.name));
-    out.push_str(&server_index(snapshot));
-    for (i, name) in names.iter().enumerate() {
-        out.push_str(&format!("    HB{i} : {name}\n"));
-    }
-    let viewpoint = snapshot.servers.iter().enumerate().find(|(_, s)| s.local);
-    if let Some((v, local)) = viewpoint {
-        let labels: Vec<String> = (0..snapshot.servers.len())
-            .map(|i| format!("    server{i} :"))
-            .collect();
-        let label_width = labels.iter().map(String::len).max().unwrap_or(0);
-        out.push('\n');
-        out.push_str(&format!("  [on server{v} : {}]\n", local.status.as_str()));
-        let mut header = format!("{:>label_width$}", "HB");
-        for i in 0..names.len() {
-            header.push_str(&format!("{i:>4}"));
-        }
-        out.push_str(&header);
-        out.push('\n');
-        out.push_str(&separator());
-        for (label, server) in labels.iter().zip(&snapshot.servers) {
-            let mut row = format!("{label:<label_width$}");
-            for name in &names {
-                row.push_str(&format!("{:>4}", heartbeat_cell(server, name)));
-            }
-            out.push_str(&row);
-            out.push('\n');
-        }
-    }
-    out.push_str(&status_footer());
-    out
-}
-
-fn heartbeat_cell(server: &ServerStatus, name: &str) -> char {
-    server
-        .heartbeats
-        .iter()
-        .find(|hb| hb.name == name)
-        .map_or('-', |hb| heartbeat_letter(hb.status))
 }
 
 /// The whole snapshot as pretty-printed JSON with a final newline (`--json`).
@@ -425,5 +355,9 @@ pub enum Section {
     Monitor,
 }
 
+#[cfg(test)]
+mod cluster_tests;
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod tests;

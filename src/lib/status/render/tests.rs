@@ -14,6 +14,7 @@ fn snapshot(name: &str) -> Snapshot {
             name: name.into(),
             service: ServiceState::Online,
             config_digest: String::new(),
+            quorum: None,
         },
         servers: Vec::new(),
         groups: Vec::new(),
@@ -37,8 +38,11 @@ fn server(
                 name: (*n).into(),
                 kind: (*k).into(),
                 status: *s,
+                peers: vec![],
             })
             .collect(),
+        comment: String::new(),
+        report_age_ms: None,
     }
 }
 
@@ -64,6 +68,7 @@ fn group(
                 retry_count: 0,
             })
             .collect(),
+        comment: String::new(),
     }
 }
 
@@ -77,6 +82,8 @@ fn monitor(name: &str, status: MonitorState) -> MonitorStatus {
         failover_count: 0,
         final_action_done: false,
         detail: None,
+        comment: String::new(),
+        servers: vec![],
     }
 }
 

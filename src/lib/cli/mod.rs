@@ -11,6 +11,7 @@ pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
 pub mod clpcl;
+pub mod clpcl_servers;
 pub mod clpd;
 pub mod clpdown;
 pub mod clpgrp;

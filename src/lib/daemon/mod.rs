@@ -31,6 +31,7 @@ mod effects;
 mod file_writer;
 mod monitoring;
 mod publish;
+mod remote;
 mod requests;
 mod resources;
 mod restart;
@@ -93,6 +94,12 @@ enum Event {
     },
     /// News from the cluster thread (several servers only).
     Cluster(crate::cluster::ClusterEvent),
+    /// The answer to request `id` that `origin` forwarded here.
+    RemoteAnswer {
+        id: u64,
+        origin: String,
+        reply: Reply,
+    },
 }
 
 /// What an executor tag stands for.
@@ -137,6 +144,8 @@ enum TimerKey {
     ErrorSnapshot(String),
     /// Time to write a status snapshot that waited (see [`publish`]).
     Publish,
+    /// The deadline of a request forwarded to another server.
+    Remote(u64),
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -201,6 +210,8 @@ struct Daemon {
     deferred_alerts: Vec<Alert>,
     /// The cluster thread, with more than one server in clp.conf.
     cluster: Option<crate::cluster::ClusterLink>,
+    /// Requests for other servers, and whether they can travel.
+    remote: remote::Remote,
 }
 
 impl Daemon {
@@ -301,6 +312,7 @@ impl Daemon {
                 TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
                 // The flush at the end of this turn writes what waited.
                 TimerKey::Publish => {}
+                TimerKey::Remote(_) => self.remote_deadline(),
             }
         }
     }
@@ -322,6 +334,7 @@ impl Daemon {
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
             Event::Cluster(event) => self.cluster_event(event),
+            Event::RemoteAnswer { id, origin, reply } => self.send_answer(id, origin, reply),
         }
     }
 

@@ -50,6 +50,26 @@ pub enum Request {
         op: MonitorOp,
         monitors: Vec<String>,
     },
+    /// Carry out `request` on `server` (`-h HOST`): the local clpd forwards
+    /// it over the cluster and answers with the target's reply, or rejects
+    /// it when it did not get one within `wait_secs`. A request on this
+    /// server itself is carried out as if asked directly.
+    On {
+        server: String,
+        request: Box<Request>,
+        wait_secs: u64,
+    },
+}
+
+impl Request {
+    /// `self` on `server`, waiting at most `wait_secs` for its answer.
+    pub fn on(self, server: impl Into<String>, wait_secs: u64) -> Request {
+        Request::On {
+            server: server.into(),
+            request: Box::new(self),
+            wait_secs,
+        }
+    }
 }
 
 /// What clpmonctrl asks for.

@@ -18,6 +18,7 @@ pub mod clpgrp;
 pub mod clplogcc;
 pub mod clplogcmd;
 pub mod clpmonctrl;
+pub mod clprexec;
 pub mod clprsc;
 pub mod clpstat;
 pub mod clpstdn;
@@ -187,5 +188,6 @@ mod tests {
         super::clprsc::Args::command().debug_assert();
         super::clpstat::Args::command().debug_assert();
         super::clpstdn::Args::command().debug_assert();
+        super::clprexec::Args::command().debug_assert();
     }
 }

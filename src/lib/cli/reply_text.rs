@@ -130,6 +130,7 @@ fn noun(object: ObjectKind) -> &'static str {
         ObjectKind::Resource => "resource",
         ObjectKind::Monitor => "monitor resource",
         ObjectKind::Server => "server",
+        ObjectKind::Script => "script",
     }
 }
 
@@ -139,6 +140,7 @@ fn plural(object: ObjectKind) -> &'static str {
         ObjectKind::Resource => "Resources",
         ObjectKind::Monitor => "Monitors",
         ObjectKind::Server => "Servers",
+        ObjectKind::Script => "Scripts",
     }
 }
 

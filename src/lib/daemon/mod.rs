@@ -35,6 +35,7 @@ mod remote;
 mod requests;
 mod resources;
 mod restart;
+mod rexec;
 mod seams;
 mod server;
 mod start;
@@ -131,6 +132,8 @@ enum Tag {
     PreAction { monitor: String, id: CheckId },
     /// An alert extension command (`<messages>` altexec `cmdline`).
     AlertCommand { command: String },
+    /// A script clprexec asked for; request `req` waits for its end.
+    Requested { script: String, req: ReqId },
 }
 
 /// What a timer is for.

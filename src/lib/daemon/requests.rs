@@ -18,6 +18,14 @@ enum Route {
         monitors: Vec<String>,
     },
     Engine(Command),
+    RunScript {
+        name: String,
+        timeout_secs: u64,
+    },
+    Notice {
+        what: String,
+        from: String,
+    },
     /// For the server named (maybe this one).
     On {
         server: String,
@@ -31,6 +39,10 @@ fn route(request: Request) -> Route {
         Request::Ping => return Route::Ping,
         Request::Reload => return Route::Reload,
         Request::Monitor { op, monitors } => return Route::Monitor { op, monitors },
+        Request::RunScript { name, timeout_secs } => {
+            return Route::RunScript { name, timeout_secs };
+        }
+        Request::Notice { what, from } => return Route::Notice { what, from },
         Request::On {
             server,
             request,
@@ -156,6 +168,15 @@ impl Daemon {
             }
             Route::Monitor { op, monitors } => {
                 let answer = self.monitor_request(op, monitors);
+                self.outbox.push((reply, answer));
+                return;
+            }
+            Route::RunScript { name, timeout_secs } => {
+                self.run_requested_script(name, timeout_secs, reply);
+                return;
+            }
+            Route::Notice { what, from } => {
+                let answer = self.notice(&what, &from);
                 self.outbox.push((reply, answer));
                 return;
             }

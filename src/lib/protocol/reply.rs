@@ -28,6 +28,8 @@ pub enum ObjectKind {
     Resource,
     Monitor,
     Server,
+    /// A script clprexec names (in the scripts directory's `trnreq/`).
+    Script,
 }
 
 /// The state an object is already in, making the request pointless.

@@ -32,6 +32,14 @@ fn every_request() -> Vec<Request> {
             monitors: vec!["m".into()],
         },
         Request::StopGroup { group: "g".into() }.on("node2", 30),
+        Request::RunScript {
+            name: "fix.sh".into(),
+            timeout_secs: 60,
+        },
+        Request::Notice {
+            what: "db.down".into(),
+            from: "node1".into(),
+        },
     ]
 }
 

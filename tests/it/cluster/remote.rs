@@ -10,6 +10,8 @@ use clp::status::{RunState, ServerState, ServiceState};
 use super::harness::{ClusterRig, clp_conf, unavailable};
 use crate::daemon::{CLPCL, CLPGRP};
 
+const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
+
 const TOKEN_MS: u64 = 1000;
 const FORM: Duration = Duration::from_secs(30);
 /// A command's own answer (forwarding, the group's scripts).
@@ -28,16 +30,20 @@ fn skip(test: &str) -> bool {
 /// The rig's servers with group `g` (one exec resource `r` whose scripts
 /// succeed at once), installed on every node, running and formed.
 fn running_rig(n: usize) -> ClusterRig {
+    running_rig_with(n, &[])
+}
+
+/// As [`running_rig`], with more scripts installed (paths under `scripts/`).
+fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
     let mut rig = ClusterRig::new(n, TOKEN_MS);
     let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let group = "  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n</root>\n";
     let conf = clp_conf(&names).replace("</root>\n", group);
     for node in &rig.nodes {
-        node.push_with_scripts(
-            &conf,
-            &[("g/r/start.sh", "exit 0"), ("g/r/stop.sh", "exit 0")],
-        );
+        let mut scripts = vec![("g/r/start.sh", "exit 0"), ("g/r/stop.sh", "exit 0")];
+        scripts.extend_from_slice(extra);
+        node.push_with_scripts(&conf, &scripts);
     }
     rig.start_all();
     rig.wait_for("every node showing every server Online", FORM, |rig| {
@@ -197,4 +203,64 @@ fn clpcl_stops_and_starts_every_server_with_a_line_each() {
     for node in 0..2 {
         wait_group(&rig, node, RunState::Online);
     }
+}
+
+#[test]
+fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
+    if skip("clprexec_runs_a_script_of_the_target") {
+        return;
+    }
+    let rig = running_rig_with(
+        2,
+        &[
+            ("trnreq/mark.sh", "echo \"$(hostname)\" > ./ran"),
+            ("trnreq/fail.sh", "exit 3"),
+        ],
+    );
+    let trnreq = |node: usize| rig.nodes[node].root().join("etc/clp/scripts/trnreq");
+
+    let ran = rig.nodes[0].run(CLPREXEC, &["--script", "mark.sh", "-h", "node2"]);
+    ran.success();
+    assert_eq!(ran.stdout, "Command succeeded.\n");
+    assert!(trnreq(1).join("ran").is_file(), "{}", rig.dump());
+    assert!(!trnreq(0).join("ran").exists());
+
+    let failed = rig.nodes[0].run(CLPREXEC, &["--script", "fail.sh", "-h", "node2"]);
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed.stderr.contains("script fail.sh ended: exit 3"),
+        "{}",
+        failed.all()
+    );
+
+    // Only names of trnreq/, never a path from the caller.
+    let path = rig.nodes[0].run(CLPREXEC, &["--script", "../g/r/start.sh", "-h", "node2"]);
+    assert_ne!(path.code, 0);
+    assert!(
+        path.stderr.contains("is not a script name"),
+        "{}",
+        path.all()
+    );
+    let missing = rig.nodes[0].run(CLPREXEC, &["--script", "nope.sh", "-h", "node2"]);
+    assert!(
+        missing
+            .stderr
+            .contains("Invalid script name: nope.sh. Scripts are: fail.sh, mark.sh"),
+        "{}",
+        missing.all()
+    );
+
+    rig.nodes[0]
+        .run(
+            CLPREXEC,
+            &["--notice", "mrw1", "-k", "db.down", "-h", "node2"],
+        )
+        .success();
+    let alert_log = rig.nodes[1].root().join("var/log/clp/alert.log");
+    let want = "There was a notification (mrw1: db.down) from external (IP=node1).";
+    rig.wait_for("the notice in node2's alert log", ANSWER, |_| {
+        std::fs::read_to_string(&alert_log)
+            .is_ok_and(|t| t.contains(want))
+            .then_some(())
+    });
 }

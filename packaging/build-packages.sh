@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
 command -v cargo-generate-rpm >/dev/null || cargo install --locked --quiet cargo-generate-rpm
 
-bins=(clpd clpcl clpgrp clprsc clpstat clpmonctrl clpdown clpstdn clpcfctrl clpcfset clpcfget)
+bins=(clpd clpcl clpgrp clprsc clpstat clpmonctrl clpdown clpstdn clprexec clpcfctrl clpcfset clpcfget)
 for extra in clplogcmd clplogcc clpalert; do
     [ -f "src/bin/$extra.rs" ] && bins+=("$extra")
 done

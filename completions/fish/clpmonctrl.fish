@@ -1,6 +1,6 @@
 complete -c clpmonctrl -s m -d 'A monitor (repeat for several)' -r
 complete -c clpmonctrl -s w -d 'Seconds to wait for suspend/resume to take effect (accepted: it is immediate)' -r
-complete -c clpmonctrl -s h -d 'Target server (only the local server)' -r
+complete -c clpmonctrl -s h -d 'Target server (any server of the cluster; default: this one)' -r
 complete -c clpmonctrl -l apito -d 'Internal API timeout in seconds' -r
 complete -c clpmonctrl -s s -d 'Suspend monitoring (all monitors, or those named with -m); counters are kept'
 complete -c clpmonctrl -s r -d 'Resume monitoring'

@@ -1,4 +1,4 @@
-complete -c clpstdn -s h -d 'Target server (only the local server)' -r
+complete -c clpstdn -s h -d 'Target server (any server of the cluster; default: this one)' -r
 complete -c clpstdn -l apito -d 'Internal API timeout in seconds' -r
 complete -c clpstdn -s r -d 'Reboot instead of shutting down'
 complete -c clpstdn -l help -d 'Print help'

@@ -24,6 +24,7 @@ pub mod panics;
 pub mod paths;
 pub mod pidfile;
 pub mod protocol;
+pub mod remote;
 pub mod status;
 pub mod vocab;
 

@@ -50,6 +50,7 @@ pub fn programs() -> Vec<(clap::Command, &'static str)> {
         (cli::clplogcc::Args::command(), "8"),
         (cli::clplogcmd::Args::command(), "8"),
         (cli::clpmonctrl::Args::command(), "8"),
+        (cli::clprexec::Args::command(), "8"),
         (cli::clprsc::Args::command(), "8"),
         (cli::clpstat::Args::command(), "8"),
         (cli::clpstdn::Args::command(), "8"),

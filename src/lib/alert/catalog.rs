@@ -441,6 +441,9 @@ pub static CATALOG: &[Entry] = &[
     v("cl", 18, W, "Automatic start is suspended because the cluster service was not stopped according to the normal procedure."),
     v("cl", 20, W, "A request to start %1 failed because cluster is running(%2)."),
     v("cl", 21, W, "A request to stop %1 failed because cluster is running(%2)."),
+    // ---- trnsv: requests from outside the cluster service (clprexec) ----
+    v("trnsv", 1, E, "There was a notification from external (IP=%1). but it was denied."),
+    v("trnsv", 10, I, "There was a notification (%1) from external (IP=%2)."),
     // ---- down: shutdown commands (clpdown, clpstdn) ----
     v("down", 1, I, "There was a request to shutdown %1 from the %2."),
     v("down", 2, I, "There was a request to reboot %1 from the %2."),

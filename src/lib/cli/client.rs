@@ -1,5 +1,6 @@
 //! What the operation commands share: talking to clpd, starting it, reading the
-//! snapshot, and CLUSTERPRO's `-h host` option.
+//! snapshot, and CLUSTERPRO's `-h host` option (another server: through this
+//! server's clpd, which forwards the request over the cluster).
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -17,17 +18,53 @@ use crate::status::Snapshot;
 /// The default wait for an answer (CLUSTERPRO's `--apito` default, 3600 s).
 pub const DEFAULT_API_TIMEOUT: u64 = 3600;
 
-/// Accepts `-h HOST` only for this server (remote servers come with multi-node).
-pub fn check_host(host: Option<&str>) -> Result<()> {
-    let Some(host) = host else { return Ok(()) };
-    let local = super::local_server_name().unwrap_or_default();
-    if host == local || host == "localhost" || host == "127.0.0.1" {
-        Ok(())
-    } else {
-        Err(ClpError::usage(format!(
-            "-h {host}: only the local server ({local}) can be reached by this version"
-        )))
+/// Extra time a client gives clpd beyond the wait it asked for a request
+/// on another server: clpd answers (with a rejection) at the wait itself.
+const REMOTE_MARGIN_SECS: u64 = 10;
+
+/// The server `-h HOST` aims at when it is not this one (None: this one).
+pub fn remote_host(paths: &Paths, host: Option<&str>) -> Option<String> {
+    let host = host?;
+    if host == "localhost" || host == "127.0.0.1" {
+        return None;
     }
+    let here = server_name(paths);
+    let named = super::local_server_name();
+    if host == here || named.as_deref() == Some(host) {
+        return None;
+    }
+    Some(host.to_string())
+}
+
+/// Sends `request` to the server `host` names (through this server's clpd
+/// when it is another one) and returns the reply as it is.
+pub fn call_at(
+    paths: &Paths,
+    host: Option<&str>,
+    request: &Request,
+    timeout_secs: u64,
+) -> Result<Reply> {
+    match remote_host(paths, host) {
+        None => call(paths, request, timeout_secs),
+        Some(server) => {
+            let wait = timeout_secs.max(1);
+            ipc::call(
+                paths,
+                &request.clone().on(server, wait),
+                Duration::from_secs(wait + REMOTE_MARGIN_SECS),
+            )
+        }
+    }
+}
+
+/// As [`call_at`], with the rejection as an error.
+pub fn request_at(
+    paths: &Paths,
+    host: Option<&str>,
+    request: &Request,
+    timeout_secs: u64,
+) -> Result<String> {
+    super::reply_text::into_result(call_at(paths, host, request, timeout_secs)?)
 }
 
 /// The options `clpdown` and `clpstdn` share: on one server both stop the
@@ -37,7 +74,7 @@ pub struct ShutdownOptions {
     /// Reboot instead of shutting down
     #[arg(short = 'r')]
     pub reboot: bool,
-    /// Target server (only the local server)
+    /// Target server (any server of the cluster; default: this one)
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Internal API timeout in seconds
@@ -52,7 +89,6 @@ pub fn stop_service_then_os(
     options: &ShutdownOptions,
     factor: crate::vocab::StopFactor,
 ) -> Result<u8> {
-    check_host(options.host.as_deref())?;
     let then = if options.reboot {
         crate::vocab::OsAction::Reboot
     } else {
@@ -62,7 +98,7 @@ pub fn stop_service_then_os(
         factor,
         then: Some(then),
     };
-    request(&ctx.paths, &req, options.apito)?;
+    request_at(&ctx.paths, options.host.as_deref(), &req, options.apito)?;
     ctx.println("Command succeeded.")?;
     Ok(0)
 }

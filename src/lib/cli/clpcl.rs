@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, client};
-use crate::error::Result;
+use super::{Ctx, Program, client, clpcl_servers};
+use crate::error::{ClpError, Result};
 use crate::protocol::Request;
 use crate::vocab::StopFactor;
 
@@ -33,13 +33,13 @@ pub struct Args {
     /// Resume after --suspend
     #[arg(long)]
     pub resume: bool,
-    /// All servers (accepted; this cluster has one)
+    /// All servers of the cluster (one line per server)
     #[arg(short = 'a')]
     pub all: bool,
     /// Wait at most SEC seconds for the operation
     #[arg(short = 'w', value_name = "SEC")]
     pub wait: Option<u64>,
-    /// Target server (only the local server)
+    /// Target server (any server of the cluster; default: this one)
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Force (accepted)
@@ -70,7 +70,6 @@ pub struct Args {
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        client::check_host(self.host.as_deref())?;
         let timeout = self.wait.unwrap_or(self.apito);
         if self.web || self.alert || self.ib || self.api || self.md {
             // CLUSTERPRO restarts only the named side services; clp has none of them.
@@ -80,38 +79,108 @@ impl Program for Args {
             ctx.println("Command succeeded.")?;
             return Ok(0);
         }
+        let host = self.host.as_deref();
         if self.suspend || self.resume {
             let req = if self.suspend {
                 Request::Suspend
             } else {
                 Request::Resume
             };
-            client::request(&ctx.paths, &req, timeout)?;
-            let server = client::server_name(&ctx.paths);
+            client::request_at(&ctx.paths, host, &req, timeout)?;
+            let server = self.shown_name(ctx);
             let word = if self.suspend { "Suspend" } else { "Resume" };
             ctx.println(&format!("{word} {server} : Command succeeded."))?;
             return Ok(0);
         }
+        // `-a`: every configured server, one line each; else the one `-h` names.
+        let servers: Vec<Option<String>> = if self.all {
+            let configured = clpcl_servers::configured_servers(&ctx.paths)?;
+            if configured.len() < 2 {
+                // One server: this one, whatever the host's name.
+                vec![None]
+            } else {
+                let here = client::server_name(&ctx.paths);
+                configured
+                    .into_iter()
+                    .map(|s| (s != here).then_some(s))
+                    .collect()
+            }
+        } else {
+            vec![client::remote_host(&ctx.paths, host)]
+        };
+        let mut failures: Vec<ClpError> = Vec::new();
+        for server in &servers {
+            let outcome = self.stop_start(ctx, server.as_deref(), timeout);
+            match outcome {
+                Ok(()) => {}
+                Err(e) if self.all => failures.push(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(first) = failures.first() {
+            let text: Vec<String> = failures.iter().map(|e| e.message.clone()).collect();
+            return Err(ClpError::new(first.kind, text.join("\n")));
+        }
+        Ok(0)
+    }
+}
+
+impl Args {
+    /// The name the report uses for the server `-h` names (or this one).
+    fn shown_name(&self, ctx: &Ctx) -> String {
+        client::remote_host(&ctx.paths, self.host.as_deref())
+            .unwrap_or_else(|| client::server_name(&ctx.paths))
+    }
+
+    /// Stops and/or starts the service on `server` (None: this server) and
+    /// prints its line; a failure names the server.
+    fn stop_start(&self, ctx: &mut Ctx, server: Option<&str>, timeout: u64) -> Result<()> {
+        let name = server.map_or_else(|| client::server_name(&ctx.paths), str::to_string);
+        let named = |word: &str, e: ClpError| {
+            ClpError::new(e.kind, format!("{word} {name} : {}", e.message))
+        };
         if self.stop || self.restart {
             let req = Request::StopService {
                 factor: StopFactor::ClusterShutdown,
                 then: None,
             };
-            let server = client::server_name(&ctx.paths);
-            client::request(&ctx.paths, &req, timeout)?;
-            ctx.println(&format!("Stop {server} : Command succeeded."))?;
+            client::request_at(&ctx.paths, server, &req, timeout).map_err(|e| named("Stop", e))?;
+            ctx.println(&format!("Stop {name} : Command succeeded."))?;
         }
         if self.start || self.restart {
-            // A clpd launched here starts the service itself; asking again could
-            // undo a final action it has already taken.
-            let launched =
-                client::start_daemon(&ctx.paths, Duration::from_secs(timeout.min(300)), true)?;
-            if !launched {
-                client::request(&ctx.paths, &Request::StartService, timeout)?;
+            match server {
+                None => self
+                    .start_here(ctx, timeout)
+                    .map_err(|e| named("Start", e))?,
+                Some(_) => {
+                    client::request_at(&ctx.paths, server, &Request::StartService, timeout)
+                        .map_err(|e| named("Start", e))?;
+                }
             }
-            let server = client::server_name(&ctx.paths);
-            ctx.println(&format!("Start {server} : Command succeeded."))?;
+            let name = server.map_or_else(|| client::server_name(&ctx.paths), str::to_string);
+            ctx.println(&format!("Start {name} : Command succeeded."))?;
         }
-        Ok(0)
+        Ok(())
+    }
+
+    /// Starts the service here: Corosync first on a server of a cluster
+    /// when clpd is not running, then clpd (which starts the service), or
+    /// asks the running clpd to start it.
+    fn start_here(&self, ctx: &mut Ctx, timeout: u64) -> Result<()> {
+        let running = matches!(
+            crate::pidfile::probe(&ctx.paths)?,
+            crate::pidfile::DaemonState::Running(_)
+        );
+        if !running && clpcl_servers::configured_servers(&ctx.paths)?.len() > 1 {
+            clpcl_servers::start_corosync(&ctx.paths)?;
+        }
+        // A clpd launched here starts the service itself; asking again could
+        // undo a final action it has already taken.
+        let launched =
+            client::start_daemon(&ctx.paths, Duration::from_secs(timeout.min(300)), true)?;
+        if !launched {
+            client::request(&ctx.paths, &Request::StartService, timeout)?;
+        }
+        Ok(())
     }
 }

@@ -36,7 +36,7 @@ pub struct Args {
     /// Force (accepted)
     #[arg(short = 'f')]
     pub force: bool,
-    /// Target server (only the local server)
+    /// Target server (any server of the cluster; default: this one)
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Internal API timeout in seconds
@@ -49,7 +49,6 @@ pub struct Args {
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        client::check_host(self.host.as_deref())?;
         if let Some(group) = &self.current {
             let snap = client::snapshot(&ctx.paths)?;
             let g = snap
@@ -114,11 +113,12 @@ impl Program for Args {
             .any(|g| g.as_deref() == Some(""));
         let mut failures = Vec::new();
         for req in &requests {
-            let answer = client::call(&ctx.paths, req, self.apito).and_then(|reply| match reply {
-                Reply::Done { .. } => Ok(()),
-                Reply::Rejected(Rejection::AlreadyInState { .. }) if all => Ok(()),
-                Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
-            });
+            let answer = client::call_at(&ctx.paths, self.host.as_deref(), req, self.apito)
+                .and_then(|reply| match reply {
+                    Reply::Done { .. } => Ok(()),
+                    Reply::Rejected(Rejection::AlreadyInState { .. }) if all => Ok(()),
+                    Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
+                });
             match answer {
                 Ok(()) => {}
                 Err(e) if all => failures.push(e),

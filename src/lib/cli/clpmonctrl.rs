@@ -39,7 +39,7 @@ pub struct Args {
     /// Seconds to wait for suspend/resume to take effect (accepted: it is immediate)
     #[arg(short = 'w', value_name = "SEC")]
     pub wait: Option<u64>,
-    /// Target server (only the local server)
+    /// Target server (any server of the cluster; default: this one)
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Internal API timeout in seconds
@@ -52,7 +52,6 @@ pub struct Args {
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        client::check_host(self.host.as_deref())?;
         if self.show {
             return show(ctx, &self.monitors);
         }
@@ -72,8 +71,9 @@ impl Program for Args {
         } else {
             MonitorOp::DummyFailureOff
         };
-        client::request(
+        client::request_at(
             &ctx.paths,
+            self.host.as_deref(),
             &Request::Monitor {
                 op,
                 monitors: self.monitors.clone(),

@@ -27,7 +27,7 @@ pub struct Args {
     /// Also start dependencies / stop dependents
     #[arg(short = 'f')]
     pub force: bool,
-    /// Target server (only the local server)
+    /// Target server (any server of the cluster; default: this one)
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Internal API timeout in seconds
@@ -40,7 +40,6 @@ pub struct Args {
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        client::check_host(self.host.as_deref())?;
         if let Some(resource) = &self.current {
             let snap = client::snapshot(&ctx.paths)?;
             let found = snap
@@ -78,7 +77,7 @@ impl Program for Args {
             },
             (None, None) => return Err(ClpError::usage("give -s, -t or -n")),
         };
-        client::request(&ctx.paths, &req, self.apito)?;
+        client::request_at(&ctx.paths, self.host.as_deref(), &req, self.apito)?;
         ctx.println("Command succeeded.")?;
         Ok(0)
     }

@@ -11,12 +11,14 @@ pub mod clpcfctrl;
 pub mod clpcfget;
 pub mod clpcfset;
 pub mod clpcl;
+pub mod clpcl_servers;
 pub mod clpd;
 pub mod clpdown;
 pub mod clpgrp;
 pub mod clplogcc;
 pub mod clplogcmd;
 pub mod clpmonctrl;
+pub mod clprexec;
 pub mod clprsc;
 pub mod clpstat;
 pub mod clpstdn;
@@ -186,5 +188,6 @@ mod tests {
         super::clprsc::Args::command().debug_assert();
         super::clpstat::Args::command().debug_assert();
         super::clpstdn::Args::command().debug_assert();
+        super::clprexec::Args::command().debug_assert();
     }
 }

@@ -2,7 +2,7 @@
 //! [`Rejection`] becomes the text an operator reads, and its exit code.
 
 use crate::error::ClpError;
-use crate::protocol::{Activity, ObjectKind, Rejection, Reply, Settled};
+use crate::protocol::{Activity, NoAnswerCause, ObjectKind, Rejection, Reply, Settled};
 
 /// The text of a rejection, as the commands print it after `error: `.
 pub fn rejection_text(rejection: &Rejection) -> String {
@@ -84,6 +84,30 @@ pub fn rejection_text(rejection: &Rejection) -> String {
             format!("{detail}; clpd keeps running the previous configuration")
         }
         Rejection::Failed { detail, .. } => detail.clone(),
+        Rejection::ServerOffline { server } => format!(
+            "server {server} is not a member of the cluster now (Offline); nothing was sent to it"
+        ),
+        Rejection::NoAnswer {
+            server,
+            cause: NoAnswerCause::Deadline { secs },
+        } => format!(
+            "server {server} did not answer within {secs} s; whether the request was carried out is unknown (see clpstat)"
+        ),
+        Rejection::NoAnswer {
+            server,
+            cause: NoAnswerCause::Left,
+        } => format!(
+            "server {server} left the cluster before answering; whether the request was carried out is unknown (see clpstat)"
+        ),
+        Rejection::NoAnswer {
+            server,
+            cause: NoAnswerCause::NotSent,
+        } => format!(
+            "the request for server {server} could not be sent (Corosync is busy or unreachable on this server); nothing was carried out"
+        ),
+        Rejection::ClusterUnavailable { reason } => format!(
+            "cannot reach the other servers: Corosync is not reachable on this server ({reason}); start it with clpcl -s"
+        ),
     }
 }
 
@@ -106,6 +130,7 @@ fn noun(object: ObjectKind) -> &'static str {
         ObjectKind::Resource => "resource",
         ObjectKind::Monitor => "monitor resource",
         ObjectKind::Server => "server",
+        ObjectKind::Script => "script",
     }
 }
 
@@ -115,6 +140,7 @@ fn plural(object: ObjectKind) -> &'static str {
         ObjectKind::Resource => "Resources",
         ObjectKind::Monitor => "Monitors",
         ObjectKind::Server => "Servers",
+        ObjectKind::Script => "Scripts",
     }
 }
 

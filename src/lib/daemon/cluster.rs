@@ -37,6 +37,8 @@ impl Daemon {
                 info!(target: "nm", "one server configured: no longer following Corosync");
                 self.core
                     .set_membership(crate::engine::membership::Membership::local_only(&model));
+                self.remote.cluster_down = Some("one server configured".into());
+                self.remote_targets_left();
             }
             (None, true) => self.start_cluster(),
             (None, false) => {}
@@ -46,13 +48,17 @@ impl Daemon {
     pub(super) fn cluster_event(&mut self, event: ClusterEvent) {
         match &event {
             ClusterEvent::Connected { node_id } => {
+                self.remote.cluster_down = None;
                 info!(target: "nm", "connected to Corosync as node {node_id}")
             }
-            ClusterEvent::Unavailable { reason, retry_in } => warn!(
-                target: "nm",
-                "Corosync is not reachable ({reason}); is it running on this server? Retrying every {}s at most",
-                retry_in.as_secs()
-            ),
+            ClusterEvent::Unavailable { reason, retry_in } => {
+                self.remote.cluster_down = Some(reason.clone());
+                warn!(
+                    target: "nm",
+                    "Corosync is not reachable ({reason}); is it running on this server? Retrying every {}s at most",
+                    retry_in.as_secs()
+                )
+            }
             ClusterEvent::Members { servers, unknown } => {
                 info!(target: "nm", "servers running clpd: {}", servers.join(", "));
                 if !unknown.is_empty() {
@@ -66,15 +72,20 @@ impl Daemon {
                 warn!(target: "nm", "this server's partition has no quorum")
             }
             ClusterEvent::Message { from, bytes } => {
-                tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len())
+                tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len());
+                self.cluster_message(from, bytes);
             }
-            ClusterEvent::Lost { reason } => warn!(
-                target: "nm",
-                "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
-            ),
+            ClusterEvent::Lost { reason } => {
+                self.remote.cluster_down = Some(reason.clone());
+                warn!(
+                    target: "nm",
+                    "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
+                )
+            }
         }
         if let Some(next) = cluster::apply(self.core.membership(), &event) {
             self.core.set_membership(next);
+            self.remote_targets_left();
         }
     }
 }

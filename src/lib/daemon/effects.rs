@@ -63,6 +63,7 @@ impl Daemon {
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
             }
+            Tag::Requested { script, req } => self.requested_script_ended(&script, req, f.outcome),
             Tag::AlertCommand { command } => {
                 if f.outcome == Outcome::Exited(0) {
                     info!(target: "clpd", "the alert command {command:?} ended: {:?}", f.outcome);

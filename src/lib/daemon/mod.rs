@@ -31,9 +31,11 @@ mod effects;
 mod file_writer;
 mod monitoring;
 mod publish;
+mod remote;
 mod requests;
 mod resources;
 mod restart;
+mod rexec;
 mod seams;
 mod server;
 mod start;
@@ -93,6 +95,12 @@ enum Event {
     },
     /// News from the cluster thread (several servers only).
     Cluster(crate::cluster::ClusterEvent),
+    /// The answer to request `id` that `origin` forwarded here.
+    RemoteAnswer {
+        id: u64,
+        origin: String,
+        reply: Reply,
+    },
 }
 
 /// What an executor tag stands for.
@@ -124,6 +132,8 @@ enum Tag {
     PreAction { monitor: String, id: CheckId },
     /// An alert extension command (`<messages>` altexec `cmdline`).
     AlertCommand { command: String },
+    /// A script clprexec asked for; request `req` waits for its end.
+    Requested { script: String, req: ReqId },
 }
 
 /// What a timer is for.
@@ -137,6 +147,8 @@ enum TimerKey {
     ErrorSnapshot(String),
     /// Time to write a status snapshot that waited (see [`publish`]).
     Publish,
+    /// The deadline of a request forwarded to another server.
+    Remote(u64),
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -201,6 +213,8 @@ struct Daemon {
     deferred_alerts: Vec<Alert>,
     /// The cluster thread, with more than one server in clp.conf.
     cluster: Option<crate::cluster::ClusterLink>,
+    /// Requests for other servers, and whether they can travel.
+    remote: remote::Remote,
 }
 
 impl Daemon {
@@ -301,6 +315,7 @@ impl Daemon {
                 TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
                 // The flush at the end of this turn writes what waited.
                 TimerKey::Publish => {}
+                TimerKey::Remote(_) => self.remote_deadline(),
             }
         }
     }
@@ -322,6 +337,7 @@ impl Daemon {
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
             Event::Cluster(event) => self.cluster_event(event),
+            Event::RemoteAnswer { id, origin, reply } => self.send_answer(id, origin, reply),
         }
     }
 

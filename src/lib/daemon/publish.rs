@@ -233,7 +233,8 @@ impl Daemon {
                     | Tag::Check { .. }
                     | Tag::AsyncGenw { .. }
                     | Tag::PreAction { .. }
-                    | Tag::AlertCommand { .. } => None,
+                    | Tag::AlertCommand { .. }
+                    | Tag::Requested { .. } => None,
                 })
                 .collect(),
         };

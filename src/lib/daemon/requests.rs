@@ -18,6 +18,20 @@ enum Route {
         monitors: Vec<String>,
     },
     Engine(Command),
+    RunScript {
+        name: String,
+        timeout_secs: u64,
+    },
+    Notice {
+        what: String,
+        from: String,
+    },
+    /// For the server named (maybe this one).
+    On {
+        server: String,
+        request: Request,
+        wait_secs: u64,
+    },
 }
 
 fn route(request: Request) -> Route {
@@ -25,6 +39,21 @@ fn route(request: Request) -> Route {
         Request::Ping => return Route::Ping,
         Request::Reload => return Route::Reload,
         Request::Monitor { op, monitors } => return Route::Monitor { op, monitors },
+        Request::RunScript { name, timeout_secs } => {
+            return Route::RunScript { name, timeout_secs };
+        }
+        Request::Notice { what, from } => return Route::Notice { what, from },
+        Request::On {
+            server,
+            request,
+            wait_secs,
+        } => {
+            return Route::On {
+                server,
+                request: *request,
+                wait_secs,
+            };
+        }
         Request::StartService => Command::StartService,
         Request::StopService { factor, then } => Command::StopService { factor, then },
         Request::Suspend => Command::Suspend,
@@ -140,6 +169,23 @@ impl Daemon {
             Route::Monitor { op, monitors } => {
                 let answer = self.monitor_request(op, monitors);
                 self.outbox.push((reply, answer));
+                return;
+            }
+            Route::RunScript { name, timeout_secs } => {
+                self.run_requested_script(name, timeout_secs, reply);
+                return;
+            }
+            Route::Notice { what, from } => {
+                let answer = self.notice(&what, &from);
+                self.outbox.push((reply, answer));
+                return;
+            }
+            Route::On {
+                server,
+                request,
+                wait_secs,
+            } => {
+                self.request_on(server, request, wait_secs, reply);
                 return;
             }
             Route::Engine(cmd) => cmd,

@@ -20,7 +20,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use reply::{Activity, ObjectKind, Rejection, Reply, Settled};
+pub use reply::{Activity, NoAnswerCause, ObjectKind, Rejection, Reply, Settled};
 pub use request::{MonitorOp, Request};
 
 /// Version of the request/reply schema. 2: typed rejections.

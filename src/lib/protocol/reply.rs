@@ -28,6 +28,8 @@ pub enum ObjectKind {
     Resource,
     Monitor,
     Server,
+    /// A script clprexec names (in the scripts directory's `trnreq/`).
+    Script,
 }
 
 /// The state an object is already in, making the request pointless.
@@ -94,6 +96,29 @@ pub enum Rejection {
     ReloadRefused { kind: ErrorKind, detail: String },
     /// The operation was attempted and failed (a script failed, a group did not start).
     Failed { kind: ErrorKind, detail: String },
+    /// The request names another server that is not a member of the cluster
+    /// now: nothing was sent.
+    ServerOffline { server: String },
+    /// The request went to `server` and no answer came back: whether it was
+    /// carried out is unknown.
+    NoAnswer {
+        server: String,
+        cause: NoAnswerCause,
+    },
+    /// A request for another server cannot travel: this server's Corosync is
+    /// not reachable (`reason`).
+    ClusterUnavailable { reason: String },
+}
+
+/// Why a forwarded request has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoAnswerCause {
+    /// None came within the wait the client gave.
+    Deadline { secs: u64 },
+    /// The server left the cluster before answering.
+    Left,
+    /// The request could not be queued for sending (Corosync is slow or gone).
+    NotSent,
 }
 
 impl Rejection {
@@ -108,6 +133,9 @@ impl Rejection {
             | Rejection::DependenciesOffline { .. }
             | Rejection::DependentsActive { .. } => ErrorKind::State,
             Rejection::Unknown { .. } => ErrorKind::NotFound,
+            Rejection::ServerOffline { .. } => ErrorKind::State,
+            Rejection::NoAnswer { .. } => ErrorKind::Timeout,
+            Rejection::ClusterUnavailable { .. } => ErrorKind::NotRunning,
             Rejection::Invalid { .. } | Rejection::Version { .. } => ErrorKind::Usage,
             Rejection::NotAllowed => ErrorKind::Permission,
             Rejection::ReloadRefused { kind, .. } | Rejection::Failed { kind, .. } => *kind,

@@ -50,6 +50,38 @@ pub enum Request {
         op: MonitorOp,
         monitors: Vec<String>,
     },
+    /// Run the script `name` of the scripts directory's `trnreq/`
+    /// (clprexec --script), killed after `timeout_secs`; answered when it ends.
+    RunScript {
+        name: String,
+        timeout_secs: u64,
+    },
+    /// An external notification (clprexec --notice): an alert naming `what`
+    /// and the server `from` which it came.
+    Notice {
+        what: String,
+        from: String,
+    },
+    /// Carry out `request` on `server` (`-h HOST`): the local clpd forwards
+    /// it over the cluster and answers with the target's reply, or rejects
+    /// it when it did not get one within `wait_secs`. A request on this
+    /// server itself is carried out as if asked directly.
+    On {
+        server: String,
+        request: Box<Request>,
+        wait_secs: u64,
+    },
+}
+
+impl Request {
+    /// `self` on `server`, waiting at most `wait_secs` for its answer.
+    pub fn on(self, server: impl Into<String>, wait_secs: u64) -> Request {
+        Request::On {
+            server: server.into(),
+            request: Box::new(self),
+            wait_secs,
+        }
+    }
 }
 
 /// What clpmonctrl asks for.

@@ -31,6 +31,15 @@ fn every_request() -> Vec<Request> {
             op: MonitorOp::DummyFailureOn,
             monitors: vec!["m".into()],
         },
+        Request::StopGroup { group: "g".into() }.on("node2", 30),
+        Request::RunScript {
+            name: "fix.sh".into(),
+            timeout_secs: 60,
+        },
+        Request::Notice {
+            what: "db.down".into(),
+            from: "node1".into(),
+        },
     ]
 }
 
@@ -85,6 +94,16 @@ fn every_rejection() -> Vec<Rejection> {
         Rejection::Failed {
             kind: ErrorKind::Failed,
             detail: "start.sh exited 1".into(),
+        },
+        Rejection::ServerOffline {
+            server: "node2".into(),
+        },
+        Rejection::NoAnswer {
+            server: "node2".into(),
+            cause: NoAnswerCause::Deadline { secs: 3 },
+        },
+        Rejection::ClusterUnavailable {
+            reason: "no corosync".into(),
         },
     ]
 }
@@ -150,7 +169,7 @@ fn rejections_keep_the_exit_codes_of_their_kind() {
         kinds,
         [
             State, NotFound, State, State, State, State, State, State, Usage, Permission, Usage,
-            Config, Failed
+            Config, Failed, State, Timeout, NotRunning
         ]
     );
 }

@@ -115,6 +115,34 @@ impl Node {
         assert_eq!(out.code, 0, "push on {}: {}", self.name, out.all());
     }
 
+    /// Installs `clp_conf` with `scripts` (paths under `scripts/`, bodies
+    /// of `#!/bin/sh` scripts) on this node.
+    pub fn push_with_scripts(&self, clp_conf: &str, scripts: &[(&str, &str)]) {
+        let src = self.dir.join("conf");
+        for (path, body) in scripts {
+            crate::util::write_script(
+                &src.join("scripts").join(path),
+                &format!("#!/bin/sh\n{body}\n"),
+            );
+        }
+        self.push(clp_conf);
+    }
+
+    /// A clp program for this node (its root and name; the Unix socket to
+    /// its clpd needs no namespace).
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("CLP_ROOT", self.root())
+            .env("CLP_HOSTNAME", &self.name)
+            .env_remove("CLP_LOG");
+        cmd
+    }
+
+    /// Runs a clp program against this node and returns what it did.
+    pub fn run(&self, program: &str, args: &[&str]) -> crate::util::Output {
+        run(self.command(program).args(args))
+    }
+
     pub fn start_corosync(&mut self) {
         assert!(
             self.corosync.is_none(),
@@ -152,6 +180,14 @@ impl Node {
             .flatten()
             .map(|c| i32::try_from(c.id()).unwrap())
             .collect()
+    }
+
+    /// Sends `sig` to this node's clpd only (SIGSTOP: a hung clpd whose
+    /// Corosync keeps it a member).
+    pub fn signal_clpd(&self, sig: Signal) {
+        if let Some(child) = &self.clpd {
+            let _ = kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), sig);
+        }
     }
 
     /// Sends `sig` to every process of the node (SIGSTOP freezes it,

@@ -198,3 +198,37 @@ fn a_carried_out_request_gives_its_note() {
         Ok("started".to_string())
     );
 }
+
+#[test]
+fn requests_for_other_servers_say_which_server_and_what_is_known() {
+    says(
+        Rejection::ServerOffline {
+            server: "node2".into(),
+        },
+        ErrorKind::State,
+        "server node2 is not a member of the cluster now (Offline); nothing was sent to it",
+    );
+    says(
+        Rejection::NoAnswer {
+            server: "node2".into(),
+            cause: NoAnswerCause::Deadline { secs: 5 },
+        },
+        ErrorKind::Timeout,
+        "server node2 did not answer within 5 s; whether the request was carried out is unknown (see clpstat)",
+    );
+    says(
+        Rejection::NoAnswer {
+            server: "node3".into(),
+            cause: NoAnswerCause::Left,
+        },
+        ErrorKind::Timeout,
+        "server node3 left the cluster before answering; whether the request was carried out is unknown (see clpstat)",
+    );
+    says(
+        Rejection::ClusterUnavailable {
+            reason: "connection refused".into(),
+        },
+        ErrorKind::NotRunning,
+        "cannot reach the other servers: Corosync is not reachable on this server (connection refused); start it with clpcl -s",
+    );
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    clp::cli::main::<clp::cli::clprexec::Args>()
+}

@@ -1,0 +1,106 @@
+//! The envelope of messages between clpds.
+//!
+//! JSON like the local protocol (one encoding to read in logs and captures;
+//! the messages are small and rare, a few per operator command), with the
+//! version first and a `kind` tag: a later kind (the exchange of status) is
+//! added as a variant, and a server that does not know a kind skips it
+//! instead of failing, so servers of neighbouring versions can share a
+//! cluster during an upgrade.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{PROTOCOL_VERSION, Reply, Request};
+
+/// The largest message sent or read. Corosync itself takes far more, but a
+/// request is a few hundred bytes; anything larger is a bug or an attack.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// One message between clpds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Message {
+    /// `origin` asks `target` to carry out `request`; `id` is the origin's
+    /// number for it.
+    Forward {
+        id: u64,
+        origin: String,
+        target: String,
+        request: Request,
+    },
+    /// The answer to `origin`'s request `id`.
+    Answer {
+        id: u64,
+        origin: String,
+        reply: Reply,
+    },
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    version: u32,
+    #[serde(flatten)]
+    message: &'a Message,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    version: u32,
+    #[serde(flatten)]
+    message: Message,
+}
+
+/// What received bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Message(Message),
+    /// A kind this server does not know (a newer peer's): skipped.
+    UnknownKind(String),
+    /// Not a message of ours: too large, not JSON, another version.
+    Invalid(String),
+}
+
+/// The bytes of `message`, or None when it would exceed [`MAX_MESSAGE`].
+pub fn encode(message: &Message) -> Option<Vec<u8>> {
+    let bytes = serde_json::to_vec(&Outgoing {
+        version: PROTOCOL_VERSION,
+        message,
+    })
+    .ok()?;
+    (bytes.len() <= MAX_MESSAGE).then_some(bytes)
+}
+
+/// Reads received bytes; never fails, says what they are.
+pub fn decode(bytes: &[u8]) -> Incoming {
+    if bytes.len() > MAX_MESSAGE {
+        return Incoming::Invalid(format!(
+            "message of {} bytes exceeds the limit of {MAX_MESSAGE}",
+            bytes.len()
+        ));
+    }
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => return Incoming::Invalid(format!("not JSON: {e}")),
+    };
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
+        other => {
+            return Incoming::Invalid(format!(
+                "protocol version {} is not {PROTOCOL_VERSION}",
+                other.map_or("missing".to_string(), |v| v.to_string())
+            ));
+        }
+    }
+    let kind = value
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !matches!(kind.as_str(), "Forward" | "Answer") {
+        return Incoming::UnknownKind(kind);
+    }
+    match serde_json::from_value::<Envelope>(value) {
+        Ok(envelope) if envelope.version == PROTOCOL_VERSION => Incoming::Message(envelope.message),
+        Ok(_) => Incoming::Invalid("version changed while reading".into()),
+        Err(e) => Incoming::Invalid(format!("bad {kind} message: {e}")),
+    }
+}

@@ -1,0 +1,266 @@
+//! Commands aimed at another server (`-h HOST`, `clpcl -a`): forwarded by
+//! the local clpd over Corosync, carried out by the target's clpd.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use clp::status::{RunState, ServerState, ServiceState};
+
+use super::harness::{ClusterRig, clp_conf, unavailable};
+use crate::daemon::{CLPCL, CLPGRP};
+
+const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
+
+const TOKEN_MS: u64 = 1000;
+const FORM: Duration = Duration::from_secs(30);
+/// A command's own answer (forwarding, the group's scripts).
+const ANSWER: Duration = Duration::from_secs(15);
+
+fn skip(test: &str) -> bool {
+    match unavailable() {
+        Some(why) => {
+            eprintln!("{test}: skipped: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// The rig's servers with group `g` (one exec resource `r` whose scripts
+/// succeed at once), installed on every node, running and formed.
+fn running_rig(n: usize) -> ClusterRig {
+    running_rig_with(n, &[])
+}
+
+/// As [`running_rig`], with more scripts installed (paths under `scripts/`).
+fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
+    let mut rig = ClusterRig::new(n, TOKEN_MS);
+    let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let group = "  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n</root>\n";
+    let conf = clp_conf(&names).replace("</root>\n", group);
+    for node in &rig.nodes {
+        let mut scripts = vec![("g/r/start.sh", "exit 0"), ("g/r/stop.sh", "exit 0")];
+        scripts.extend_from_slice(extra);
+        node.push_with_scripts(&conf, &scripts);
+    }
+    rig.start_all();
+    rig.wait_for("every node showing every server Online", FORM, |rig| {
+        (0..n).all(|o| rig.shows(o, &names)).then_some(())
+    });
+    rig
+}
+
+fn group_state(rig: &ClusterRig, node: usize) -> Option<RunState> {
+    let snap = rig.nodes[node].snapshot()?;
+    snap.groups
+        .into_iter()
+        .find(|g| g.name == "g")
+        .map(|g| g.status)
+}
+
+fn service(rig: &ClusterRig, node: usize) -> Option<ServiceState> {
+    rig.nodes[node].snapshot().map(|s| s.cluster.service)
+}
+
+fn wait_group(rig: &ClusterRig, node: usize, want: RunState) {
+    rig.wait_for(
+        &format!("group g {want:?} on node{}", node + 1),
+        ANSWER,
+        |rig| (group_state(rig, node) == Some(want)).then_some(()),
+    );
+}
+
+#[test]
+fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
+    if skip("group_commands_reach_the_server_h_names") {
+        return;
+    }
+    let mut rig = running_rig(3);
+    for node in 0..3 {
+        wait_group(&rig, node, RunState::Online);
+    }
+
+    // node1 stops g on node2; node1's own g stays.
+    rig.nodes[0]
+        .run(CLPGRP, &["-t", "g", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Offline);
+    assert_eq!(group_state(&rig, 0), Some(RunState::Online));
+    // ... and starts it again; the answer is node2's own.
+    rig.nodes[0]
+        .run(CLPGRP, &["-s", "g", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Online);
+    let again = rig.nodes[0].run(CLPGRP, &["-s", "g", "-h", "node2"]);
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("group g is already online"),
+        "{}",
+        again.all()
+    );
+    // -h naming this server is a local request, as on one server.
+    rig.nodes[0]
+        .run(CLPGRP, &["-t", "g", "-h", "node1"])
+        .success();
+    wait_group(&rig, 0, RunState::Offline);
+
+    // A name no server has: the known ones are listed.
+    let unknown = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node9"]);
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown
+            .stderr
+            .contains("Invalid server name: node9. Servers are: node1, node2, node3"),
+        "{}",
+        unknown.all()
+    );
+
+    // node3 crashes: once the others see it Offline, a request for it is
+    // refused at once, nothing sent.
+    rig.nodes[2].kill();
+    rig.wait_for("node1 showing node3 Offline", FORM, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
+    let asked = Instant::now();
+    let offline = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node3"]);
+    let took = asked.elapsed();
+    assert_ne!(offline.code, 0);
+    assert!(
+        offline
+            .stderr
+            .contains("server node3 is not a member of the cluster now (Offline)"),
+        "{}",
+        offline.all()
+    );
+    assert!(took < Duration::from_secs(2), "answered in {took:?}");
+    eprintln!("Offline target rejected in {} ms", took.as_millis());
+
+    // node2's clpd hangs (its Corosync keeps it a member): the wait given
+    // ends the request, and the operator learns the outcome is unknown.
+    rig.nodes[1].signal_clpd(Signal::SIGSTOP);
+    let asked = Instant::now();
+    let frozen = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node2", "--apito", "2"]);
+    let took = asked.elapsed();
+    rig.nodes[1].signal_clpd(Signal::SIGCONT);
+    assert_ne!(frozen.code, 0);
+    assert!(
+        frozen.stderr.contains(
+            "server node2 did not answer within 2 s; whether the request was carried out is unknown"
+        ),
+        "{}",
+        frozen.all()
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(5),
+        "answered in {took:?}"
+    );
+    eprintln!(
+        "frozen target: deadline rejection after {} ms",
+        took.as_millis()
+    );
+}
+
+#[test]
+fn clpcl_stops_and_starts_every_server_with_a_line_each() {
+    if skip("clpcl_stops_and_starts_every_server") {
+        return;
+    }
+    let rig = running_rig(2);
+    for node in 0..2 {
+        wait_group(&rig, node, RunState::Online);
+    }
+    let stop = rig.nodes[0].run(CLPCL, &["-t", "-a"]);
+    stop.success();
+    assert_eq!(
+        stop.stdout,
+        "Stop node1 : Command succeeded.\nStop node2 : Command succeeded.\n"
+    );
+    for node in 0..2 {
+        rig.wait_for("the service Offline", ANSWER, |rig| {
+            (service(rig, node) == Some(ServiceState::Offline)).then_some(())
+        });
+        wait_group(&rig, node, RunState::Offline);
+    }
+    // clpd and Corosync stay up as the agent: each still sees the other as
+    // a member (its own line shows its stopped service).
+    for (observer, other) in [(0, "node2"), (1, "node1")] {
+        let states = rig.nodes[observer].server_states().unwrap_or_default();
+        assert!(
+            states.contains(&(other.to_string(), ServerState::Online)),
+            "{states:?}\n{}",
+            rig.dump()
+        );
+    }
+
+    let start = rig.nodes[1].run(CLPCL, &["-s", "-a"]);
+    start.success();
+    assert_eq!(
+        start.stdout,
+        "Start node1 : Command succeeded.\nStart node2 : Command succeeded.\n"
+    );
+    for node in 0..2 {
+        wait_group(&rig, node, RunState::Online);
+    }
+}
+
+#[test]
+fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
+    if skip("clprexec_runs_a_script_of_the_target") {
+        return;
+    }
+    let rig = running_rig_with(
+        2,
+        &[
+            ("trnreq/mark.sh", "echo \"$(hostname)\" > ./ran"),
+            ("trnreq/fail.sh", "exit 3"),
+        ],
+    );
+    let trnreq = |node: usize| rig.nodes[node].root().join("etc/clp/scripts/trnreq");
+
+    let ran = rig.nodes[0].run(CLPREXEC, &["--script", "mark.sh", "-h", "node2"]);
+    ran.success();
+    assert_eq!(ran.stdout, "Command succeeded.\n");
+    assert!(trnreq(1).join("ran").is_file(), "{}", rig.dump());
+    assert!(!trnreq(0).join("ran").exists());
+
+    let failed = rig.nodes[0].run(CLPREXEC, &["--script", "fail.sh", "-h", "node2"]);
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed.stderr.contains("script fail.sh ended: exit 3"),
+        "{}",
+        failed.all()
+    );
+
+    // Only names of trnreq/, never a path from the caller.
+    let path = rig.nodes[0].run(CLPREXEC, &["--script", "../g/r/start.sh", "-h", "node2"]);
+    assert_ne!(path.code, 0);
+    assert!(
+        path.stderr.contains("is not a script name"),
+        "{}",
+        path.all()
+    );
+    let missing = rig.nodes[0].run(CLPREXEC, &["--script", "nope.sh", "-h", "node2"]);
+    assert!(
+        missing
+            .stderr
+            .contains("Invalid script name: nope.sh. Scripts are: fail.sh, mark.sh"),
+        "{}",
+        missing.all()
+    );
+
+    rig.nodes[0]
+        .run(
+            CLPREXEC,
+            &["--notice", "mrw1", "-k", "db.down", "-h", "node2"],
+        )
+        .success();
+    let alert_log = rig.nodes[1].root().join("var/log/clp/alert.log");
+    let want = "There was a notification (mrw1: db.down) from external (IP=node1).";
+    rig.wait_for("the notice in node2's alert log", ANSWER, |_| {
+        std::fs::read_to_string(&alert_log)
+            .is_ok_and(|t| t.contains(want))
+            .then_some(())
+    });
+}

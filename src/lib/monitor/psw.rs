@@ -9,6 +9,7 @@
 //! script began) it calls [`ScanCache::invalidate`]: the check that follows a
 //! recovery must see the processes the recovery started, not an older scan.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -34,10 +35,19 @@ struct Seen {
 #[derive(Default)]
 pub struct ProcScan {
     procs: Vec<Seen>,
+    /// How many processes show each exact command line or name: a pattern
+    /// without wildcards (the usual one) is one lookup here instead of a
+    /// comparison with every process, for every psw monitor. Built by the
+    /// first such count.
+    exact: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl ProcScan {
-    /// Reads /proc: per process `cmdline` and `stat` (its name and state).
+    /// Reads /proc: per process its command line and name. A process with a
+    /// command line is alive (a zombie has none), so its name comes from
+    /// `comm`; only a process without one (a kernel thread, a zombie) needs
+    /// `stat`, the costly file (the kernel sums the CPU time of every thread to
+    /// write it), which tells a zombie by its state.
     pub fn take() -> ProcScan {
         let mut scan = ProcScan::default();
         let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -53,22 +63,23 @@ impl ProcScan {
             else {
                 continue;
             };
-            // stat first: a zombie (or a process gone since the listing) is skipped
-            // without reading its command line.
-            if !read_into(&mut path, pid, "stat", &mut buf) {
-                continue;
-            }
-            let Some((comm, live)) = name_and_liveness(&buf) else {
-                continue;
-            };
-            if !live {
-                continue;
-            }
-            let comm = comm.to_string();
             let cmdline = if read_into(&mut path, pid, "cmdline", &mut buf) {
                 join_args(&buf)
             } else {
-                String::new()
+                // Gone since the listing.
+                continue;
+            };
+            let comm = if !cmdline.is_empty() && read_into(&mut path, pid, "comm", &mut buf) {
+                let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                String::from_utf8_lossy(text).into_owned()
+            } else {
+                if !read_into(&mut path, pid, "stat", &mut buf) {
+                    continue;
+                }
+                match name_and_liveness(&buf) {
+                    Some((comm, true)) => comm.into_owned(),
+                    _ => continue,
+                }
             };
             scan.procs.push(Seen { cmdline, comm });
         }
@@ -77,12 +88,35 @@ impl ProcScan {
 
     /// Processes whose command line or name matches `pattern`.
     pub fn count(&self, pattern: &str) -> usize {
+        if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
+            return self
+                .exact
+                .get_or_init(|| self.exact_index())
+                .get(pattern)
+                .copied()
+                .unwrap_or(0);
+        }
         self.procs
             .iter()
             .filter(|p| {
                 (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
             })
             .count()
+    }
+
+    /// A process counts once per text it shows (command line and name once
+    /// when they are the same), as the matching of `count` does.
+    fn exact_index(&self) -> HashMap<String, usize> {
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(2 * self.procs.len());
+        for p in &self.procs {
+            if !p.cmdline.is_empty() {
+                *index.entry(p.cmdline.clone()).or_default() += 1;
+            }
+            if p.cmdline.is_empty() || p.comm != p.cmdline {
+                *index.entry(p.comm.clone()).or_default() += 1;
+            }
+        }
+        index
     }
 }
 
@@ -407,7 +441,50 @@ mod tests {
                 cmdline: format!("{name} --flag"),
                 comm: name.to_string(),
             }],
+            ..ProcScan::default()
         }
+    }
+
+    #[test]
+    fn exact_patterns_count_as_the_wildcard_matching_does() {
+        let seen = |cmdline: &str, comm: &str| Seen {
+            cmdline: cmdline.into(),
+            comm: comm.into(),
+        };
+        let scan = ProcScan {
+            procs: vec![
+                seen("sleep 100", "sleep"),
+                seen("sleep 100", "sleep"),
+                seen("sleep 200", "sleep"),
+                // A command line equal to its name counts once.
+                seen("nginx", "nginx"),
+                // A kernel thread has a name only.
+                seen("", "kthreadd"),
+            ],
+            ..ProcScan::default()
+        };
+        for pattern in [
+            "sleep 100",
+            "sleep 200",
+            "sleep",
+            "nginx",
+            "kthreadd",
+            "",
+            "sleep 1",
+        ] {
+            let by_glob = scan
+                .procs
+                .iter()
+                .filter(|p| {
+                    (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
+                })
+                .count();
+            assert_eq!(scan.count(pattern), by_glob, "{pattern:?}");
+        }
+        assert_eq!(scan.count("sleep 100"), 2);
+        assert_eq!(scan.count("sleep"), 3);
+        assert_eq!(scan.count("nginx"), 1);
+        assert_eq!(scan.count("sleep *"), 3);
     }
 
     #[test]

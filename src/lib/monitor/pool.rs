@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
+use super::netprobe::{NetProbe, NetProber};
 use super::probe::{Answer, Probe, ProbeWorker};
 use crate::vocab::{CheckId, CheckResult};
 
@@ -74,6 +75,8 @@ impl PoolConfig {
 /// The shared pool of probe threads.
 pub struct ProbePool {
     shared: Arc<Shared>,
+    /// The network thread, started with the first HTTP probe (see `netprobe`).
+    net: Mutex<Option<NetProber>>,
 }
 
 struct Shared {
@@ -136,6 +139,7 @@ impl ProbePool {
                 work: Condvar::new(),
                 watch: Condvar::new(),
             }),
+            net: Mutex::new(None),
         }
     }
 
@@ -171,10 +175,22 @@ impl ProbePool {
         own_thread: bool,
     ) -> std::io::Result<ProbeHandle> {
         if own_thread {
-            ProbeWorker::spawn(name, probe, answer).map(ProbeHandle::Own)
-        } else {
-            Ok(ProbeHandle::Pooled(self.attach(probe, answer)))
+            return ProbeWorker::spawn(name, probe, answer).map(ProbeHandle::Own);
         }
+        if let Some(target) = probe.http_target() {
+            let mut net = lock(&self.net);
+            if net.is_none() {
+                match NetProber::start() {
+                    Ok(started) => *net = Some(started),
+                    // The pool's threads can still run the check.
+                    Err(e) => error!(target: "rm", "cannot start the network probe thread: {e}"),
+                }
+            }
+            if let Some(net) = net.as_ref() {
+                return Ok(ProbeHandle::Net(net.attach(target, answer)));
+            }
+        }
+        Ok(ProbeHandle::Pooled(self.attach(probe, answer)))
     }
 }
 
@@ -452,6 +468,8 @@ pub enum ProbeHandle {
     Pooled(PooledProbe),
     /// On a thread of its own (probes that may block indefinitely).
     Own(ProbeWorker),
+    /// On the network thread (non-blocking HTTP checks).
+    Net(NetProbe),
 }
 
 impl ProbeHandle {
@@ -460,6 +478,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.check(id, timeout),
             ProbeHandle::Own(w) => w.check(id, timeout),
+            ProbeHandle::Net(n) => n.check(id, timeout),
         }
     }
 
@@ -468,6 +487,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.stop(),
             ProbeHandle::Own(w) => w.stop(),
+            ProbeHandle::Net(n) => drop(n.request_stop()),
         }
     }
 
@@ -476,6 +496,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.request_stop(),
             ProbeHandle::Own(w) => w.request_stop(),
+            ProbeHandle::Net(n) => n.request_stop(),
         }
     }
 

@@ -25,6 +25,12 @@ pub trait Probe: Send {
 
     /// Monitoring stops cleanly (a watchdog is disarmed with its magic close).
     fn stop(&mut self) {}
+
+    /// The check as one HTTP exchange with an address, when it is one: it
+    /// then runs on the network thread (`netprobe`) instead of the pool.
+    fn http_target(&self) -> Option<super::http_exchange::HttpTarget> {
+        None
+    }
 }
 
 /// Where a worker sends its answers: (check, result, elapsed).

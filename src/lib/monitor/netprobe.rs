@@ -16,8 +16,10 @@
 //! * One check in flight per monitor, as on the pool: a check asked while the
 //!   previous one runs is refused, and the caller answers it.
 //! * Requests reach the thread through a queue and one `eventfd` write per
-//!   batch (the loop asks for the checks of a timer tick together); answers
-//!   go back as the monitors' events.
+//!   batch (the loop asks for the checks of a timer tick together). Answers
+//!   go back in batches too: held until no check is in flight any more, or
+//!   for at most [`BATCH_WAIT`], so the loop wakes once for a tick's checks
+//!   rather than once per answer.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -38,6 +40,18 @@ use crate::vocab::{CheckId, CheckResult};
 
 /// The epoll token of the wake-up eventfd.
 const WAKE: u64 = u64::MAX;
+
+/// The longest an answer waits for the others of its batch.
+pub const BATCH_WAIT: Duration = Duration::from_millis(5);
+
+/// An answer waiting for its batch.
+struct Pending {
+    slot: Arc<Slot>,
+    id: CheckId,
+    result: CheckResult,
+    elapsed: Duration,
+    at: Instant,
+}
 
 /// The thread that runs the network checks.
 pub struct NetProber {
@@ -185,6 +199,8 @@ struct Machine {
     conns: HashMap<u64, Conn>,
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
     next_token: u64,
+    /// Answers not yet handed over, oldest first.
+    pending: Vec<Pending>,
 }
 
 impl Machine {
@@ -195,6 +211,7 @@ impl Machine {
             conns: HashMap::new(),
             deadlines: BinaryHeap::new(),
             next_token: 0,
+            pending: Vec::new(),
         }
     }
 
@@ -203,7 +220,13 @@ impl Machine {
         loop {
             // Rounded up to the millisecond: a wait cut short of the deadline
             // would only spin until it.
-            let timeout = self.deadlines.peek().map(|Reverse((at, _))| {
+            let next_deadline = self.deadlines.peek().map(|Reverse((at, _))| *at);
+            let flush_at = self.pending.first().map(|p| p.at + BATCH_WAIT);
+            let wake_at = match (next_deadline, flush_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = wake_at.map(|at| {
                 let left = at.saturating_duration_since(Instant::now());
                 let ms = left.as_nanos().div_ceil(1_000_000);
                 rustix::time::Timespec {
@@ -228,7 +251,16 @@ impl Machine {
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
-            self.expire(Instant::now());
+            let now = Instant::now();
+            self.expire(now);
+            if self.conns.is_empty()
+                || self
+                    .pending
+                    .first()
+                    .is_some_and(|p| now >= p.at + BATCH_WAIT)
+            {
+                self.flush();
+            }
             if self.shared.closed.load(Ordering::SeqCst) && self.conns.is_empty() {
                 return;
             }
@@ -261,12 +293,18 @@ impl Machine {
         });
         let socket = match opened {
             Ok(s) => s,
-            Err(e) => return answer(&r.slot, r.id, now, cannot(&r.slot.target, &e)),
+            Err(e) => {
+                let failed = cannot(&r.slot.target, &e);
+                return self.answer(r.slot, r.id, now, failed);
+            }
         };
         match socket.connect(&SockAddr::from(addr)) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return answer(&r.slot, r.id, now, cannot(&r.slot.target, &e)),
+            Err(e) => {
+                let failed = cannot(&r.slot.target, &e);
+                return self.answer(r.slot, r.id, now, failed);
+            }
         }
         let token = self.next_token;
         self.next_token += 1;
@@ -277,7 +315,8 @@ impl Machine {
             epoll::EventFlags::OUT,
         ) {
             let e = std::io::Error::from(e);
-            return answer(&r.slot, r.id, now, cannot(&r.slot.target, &e));
+            let failed = cannot(&r.slot.target, &e);
+            return self.answer(r.slot, r.id, now, failed);
         }
         let deadline = now + super::httpw::budget(r.timeout);
         self.deadlines.push(Reverse((deadline, token)));
@@ -292,6 +331,10 @@ impl Machine {
                 deadline,
             },
         );
+        // On loopback the handshake is over when connect returns: send the
+        // request now rather than after one more wake-up. (A connection still
+        // under way only says "would block", and epoll reports when it is not.)
+        self.drive(token, epoll::EventFlags::OUT);
     }
 
     /// Moves a connection on after epoll said it is ready.
@@ -325,7 +368,26 @@ impl Machine {
             let Conn {
                 slot, id, started, ..
             } = conn;
-            answer(&slot, id, started, result);
+            self.answer(slot, id, started, result);
+        }
+    }
+
+    fn answer(&mut self, slot: Arc<Slot>, id: CheckId, started: Instant, result: CheckResult) {
+        let at = Instant::now();
+        self.pending.push(Pending {
+            slot,
+            id,
+            result,
+            elapsed: at.saturating_duration_since(started),
+            at,
+        });
+    }
+
+    /// Hands the answers over; the monitors may then ask again.
+    fn flush(&mut self) {
+        for p in self.pending.drain(..) {
+            p.slot.busy.store(false, Ordering::SeqCst);
+            (p.slot.answer)(p.id, p.result, p.elapsed);
         }
     }
 }
@@ -404,11 +466,6 @@ fn cannot(target: &HttpTarget, e: &std::io::Error) -> CheckResult {
         target.method(),
         target.url
     ))
-}
-
-fn answer(slot: &Slot, id: CheckId, started: Instant, result: CheckResult) {
-    slot.busy.store(false, Ordering::SeqCst);
-    (slot.answer)(id, result, started.elapsed());
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod ipw;
 pub mod kinds;
 pub mod miiw;
 pub mod mtw;
+pub mod net_icmp;
 pub mod netprobe;
 pub mod pidw;
 pub mod pool;

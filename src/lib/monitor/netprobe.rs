@@ -34,12 +34,16 @@ use rustix::event::epoll;
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::http_exchange::{Exchange, HttpTarget, Progress};
+use super::net_icmp::{self, Echoes, Icmp, IcmpTarget};
 use super::pool::StopWaiter;
 use super::probe::Answer;
 use crate::vocab::{CheckId, CheckResult};
 
 /// The epoll token of the wake-up eventfd.
 const WAKE: u64 = u64::MAX;
+
+/// The epoll tokens of the ICMP sockets (IPv4, IPv6).
+const ICMP: [u64; 2] = [u64::MAX - 1, u64::MAX - 2];
 
 /// The longest an answer waits for the others of its batch.
 pub const BATCH_WAIT: Duration = Duration::from_millis(5);
@@ -70,9 +74,16 @@ struct Request {
     timeout: Duration,
 }
 
+/// What a monitor's checks ask of the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetTarget {
+    Http(Arc<HttpTarget>),
+    Icmp(Arc<IcmpTarget>),
+}
+
 /// One monitor's target and where its answers go.
 struct Slot {
-    target: HttpTarget,
+    target: NetTarget,
     answer: Answer,
     busy: AtomicBool,
     stopped: AtomicBool,
@@ -109,8 +120,8 @@ impl NetProber {
         Ok(NetProber { shared })
     }
 
-    /// A monitor's HTTP checks of `target`; `answer` receives their results.
-    pub fn attach(&self, target: HttpTarget, answer: Answer) -> NetProbe {
+    /// A monitor's checks of `target`; `answer` receives their results.
+    pub fn attach(&self, target: NetTarget, answer: Answer) -> NetProbe {
         NetProbe {
             slot: Arc::new(Slot {
                 target,
@@ -185,6 +196,7 @@ enum Phase {
 
 struct Conn {
     slot: Arc<Slot>,
+    http: Arc<HttpTarget>,
     id: CheckId,
     socket: Socket,
     phase: Phase,
@@ -197,6 +209,9 @@ struct Machine {
     ep: OwnedFd,
     shared: Arc<Shared>,
     conns: HashMap<u64, Conn>,
+    /// ipw checks in flight, and their sockets.
+    pings: HashMap<u64, Ping>,
+    icmp: Icmp,
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
     next_token: u64,
     /// Answers not yet handed over, oldest first.
@@ -209,6 +224,8 @@ impl Machine {
             ep,
             shared,
             conns: HashMap::new(),
+            pings: HashMap::new(),
+            icmp: Icmp::new(),
             deadlines: BinaryHeap::new(),
             next_token: 0,
             pending: Vec::new(),
@@ -240,6 +257,8 @@ impl Machine {
                         let (token, flags) = (e.data.u64(), e.flags);
                         if token == WAKE {
                             self.take_requests();
+                        } else if let Some(f) = ICMP.iter().position(|t| *t == token) {
+                            self.replies(f);
                         } else {
                             self.drive(token, flags);
                         }
@@ -253,7 +272,7 @@ impl Machine {
             }
             let now = Instant::now();
             self.expire(now);
-            if self.conns.is_empty()
+            if (self.conns.is_empty() && self.pings.is_empty())
                 || self
                     .pending
                     .first()
@@ -261,7 +280,10 @@ impl Machine {
             {
                 self.flush();
             }
-            if self.shared.closed.load(Ordering::SeqCst) && self.conns.is_empty() {
+            if self.shared.closed.load(Ordering::SeqCst)
+                && self.conns.is_empty()
+                && self.pings.is_empty()
+            {
                 return;
             }
         }
@@ -277,9 +299,16 @@ impl Machine {
         }
     }
 
-    /// Opens the connection of a check.
     fn start(&mut self, r: Request, now: Instant) {
-        let addr = r.slot.target.addr;
+        match r.slot.target.clone() {
+            NetTarget::Http(http) => self.start_http(r, http, now),
+            NetTarget::Icmp(icmp) => self.start_ping(r, &icmp, now),
+        }
+    }
+
+    /// Opens the connection of a check.
+    fn start_http(&mut self, r: Request, http: Arc<HttpTarget>, now: Instant) {
+        let addr = http.addr;
         let opened = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking().cloexec(),
@@ -294,7 +323,7 @@ impl Machine {
         let socket = match opened {
             Ok(s) => s,
             Err(e) => {
-                let failed = cannot(&r.slot.target, &e);
+                let failed = cannot(&http, &e);
                 return self.answer(r.slot, r.id, now, failed);
             }
         };
@@ -302,7 +331,7 @@ impl Machine {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => {
-                let failed = cannot(&r.slot.target, &e);
+                let failed = cannot(&http, &e);
                 return self.answer(r.slot, r.id, now, failed);
             }
         }
@@ -315,7 +344,7 @@ impl Machine {
             epoll::EventFlags::OUT,
         ) {
             let e = std::io::Error::from(e);
-            let failed = cannot(&r.slot.target, &e);
+            let failed = cannot(&http, &e);
             return self.answer(r.slot, r.id, now, failed);
         }
         let deadline = now + super::httpw::budget(r.timeout);
@@ -324,6 +353,7 @@ impl Machine {
             token,
             Conn {
                 slot: r.slot,
+                http,
                 id: r.id,
                 socket,
                 phase: Phase::Connecting,
@@ -348,7 +378,82 @@ impl Machine {
         }
     }
 
-    /// Checks past their deadline time out.
+    /// Sends the first echoes of an ipw check.
+    fn start_ping(&mut self, r: Request, target: &IcmpTarget, now: Instant) {
+        let token = self.next_token;
+        self.next_token += 1;
+        let mut echoes = Echoes::new(target, r.timeout, now);
+        if !self.send_round(token, target, &mut echoes, now) {
+            // No socket for any address: nothing will answer.
+            let failed = echoes.no_answer(target);
+            return self.answer(r.slot, r.id, now, failed);
+        }
+        let deadline = now + echoes.budget();
+        self.deadlines
+            .push(Reverse((echoes.next_send.min(deadline), token)));
+        self.pings.insert(
+            token,
+            Ping {
+                slot: r.slot,
+                id: r.id,
+                started: now,
+                deadline,
+                echoes,
+            },
+        );
+    }
+
+    fn send_round(
+        &mut self,
+        token: u64,
+        target: &IcmpTarget,
+        echoes: &mut Echoes,
+        now: Instant,
+    ) -> bool {
+        let ep = &self.ep;
+        self.icmp
+            .send_round(token, target, echoes, now, &mut |sock, f| {
+                epoll::add(
+                    ep,
+                    sock.as_fd(),
+                    epoll::EventData::new_u64(ICMP[f]),
+                    epoll::EventFlags::IN,
+                )
+                .map_err(std::io::Error::from)
+            })
+    }
+
+    /// The replies on family `f`'s ICMP socket.
+    fn replies(&mut self, f: usize) {
+        for reply in self.icmp.receive(f) {
+            let counts = self
+                .pings
+                .get(&reply.token)
+                .is_some_and(|p| match &p.slot.target {
+                    NetTarget::Icmp(t) => net_icmp::answers(t, &reply),
+                    NetTarget::Http(_) => false,
+                });
+            if counts {
+                self.finish_ping(reply.token, Some(CheckResult::Ok));
+            }
+        }
+    }
+
+    /// Ends an ipw check: with `result`, or with its "no answer" failure.
+    fn finish_ping(&mut self, token: u64, result: Option<CheckResult>) {
+        let Some(ping) = self.pings.remove(&token) else {
+            return;
+        };
+        self.icmp.forget(token, &ping.echoes);
+        let result = result.unwrap_or_else(|| match &ping.slot.target {
+            NetTarget::Icmp(t) => ping.echoes.no_answer(t),
+            NetTarget::Http(_) => CheckResult::TimedOut,
+        });
+        self.answer(ping.slot, ping.id, ping.started, result);
+    }
+
+    /// Checks past their deadline time out; ipw checks send their echoes
+    /// again when due.
     fn expire(&mut self, now: Instant) {
         while let Some(Reverse((at, token))) = self.deadlines.peek().copied() {
             if at > now {
@@ -357,6 +462,23 @@ impl Machine {
             self.deadlines.pop();
             if self.conns.get(&token).is_some_and(|c| c.deadline == at) {
                 self.finish(token, CheckResult::TimedOut);
+                continue;
+            }
+            let Some(ping) = self.pings.get(&token) else {
+                continue;
+            };
+            if now >= ping.deadline {
+                self.finish_ping(token, None);
+            } else if now >= ping.echoes.next_send {
+                let Some(mut ping) = self.pings.remove(&token) else {
+                    continue;
+                };
+                if let NetTarget::Icmp(target) = ping.slot.target.clone() {
+                    self.send_round(token, &target, &mut ping.echoes, now);
+                }
+                self.deadlines
+                    .push(Reverse((ping.echoes.next_send.min(ping.deadline), token)));
+                self.pings.insert(token, ping);
             }
         }
     }
@@ -392,6 +514,15 @@ impl Machine {
     }
 }
 
+/// An ipw check in flight.
+struct Ping {
+    slot: Arc<Slot>,
+    id: CheckId,
+    started: Instant,
+    deadline: Instant,
+    echoes: Echoes,
+}
+
 /// One step of a connection's exchange; Some when it has its verdict.
 fn step(
     conn: &mut Conn,
@@ -399,7 +530,7 @@ fn step(
     ep: &OwnedFd,
     token: u64,
 ) -> Option<CheckResult> {
-    let target = &conn.slot.target;
+    let target = &*conn.http;
     if matches!(conn.phase, Phase::Connecting) {
         match conn.socket.take_error() {
             Ok(None) if !flags.contains(epoll::EventFlags::ERR) => {

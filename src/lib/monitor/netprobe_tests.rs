@@ -6,20 +6,21 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::monitor::net_icmp::IcmpTarget;
 
-fn target(addr: SocketAddr, get: bool) -> HttpTarget {
-    HttpTarget::new(
+fn target(addr: SocketAddr, get: bool) -> NetTarget {
+    NetTarget::Http(Arc::new(HttpTarget::new(
         addr,
         &addr.to_string(),
         "/",
         get,
         None,
         format!("http://{addr}/"),
-    )
+    )))
 }
 
 /// A probe whose answers arrive on the returned receiver.
-fn probe(net: &NetProber, t: HttpTarget) -> (NetProbe, Receiver<(CheckId, CheckResult)>) {
+fn probe(net: &NetProber, t: NetTarget) -> (NetProbe, Receiver<(CheckId, CheckResult)>) {
     let (tx, rx) = mpsc::channel();
     let p = net.attach(
         t,
@@ -159,4 +160,65 @@ fn a_stopped_probe_takes_no_more_checks_and_the_thread_ends_with_its_owner() {
     // The handle outlives the thread: a check then never answers, and the
     // owner (the pool) is dropped only at exit.
     drop(p);
+}
+
+fn ping(addrs: &[&str]) -> NetTarget {
+    NetTarget::Icmp(Arc::new(IcmpTarget {
+        targets: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+        invalid: Vec::new(),
+    }))
+}
+
+#[test]
+fn echoes_of_several_monitors_share_a_socket_and_keep_their_own_answers() {
+    let net = NetProber::start().unwrap();
+    // TEST-NET-2: never answers (routed nowhere, or unreachable).
+    let (silent, silent_rx) = probe(&net, ping(&["198.51.100.7"]));
+    let (answering, answering_rx) = probe(&net, ping(&["198.51.100.7", "127.0.0.1"]));
+    let started = Instant::now();
+    assert!(silent.check(1, Duration::from_millis(800)));
+    assert!(answering.check(1, Duration::from_millis(800)));
+    assert!(
+        !answering.check(2, Duration::from_millis(800)),
+        "one check in flight"
+    );
+    assert_eq!(
+        answering_rx.recv_timeout(WAIT).unwrap(),
+        (1, CheckResult::Ok)
+    );
+    let (id, result) = silent_rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(id, 1);
+    assert!(
+        matches!(&result, CheckResult::Failed(m) if m.starts_with("no answer from 198.51.100.7") && m.ends_with("within 0.7 s")),
+        "{result:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    // The next checks go out on the same sockets.
+    for n in 2..5 {
+        assert!(answering.check(n, Duration::from_millis(800)));
+        assert_eq!(
+            answering_rx.recv_timeout(WAIT).unwrap(),
+            (n, CheckResult::Ok)
+        );
+    }
+}
+
+#[test]
+fn a_check_without_any_address_fails_at_once() {
+    let net = NetProber::start().unwrap();
+    let (p, rx) = probe(
+        &net,
+        NetTarget::Icmp(Arc::new(IcmpTarget {
+            targets: Vec::new(),
+            invalid: vec!["nowhere".into()],
+        })),
+    );
+    assert!(p.check(1, Duration::from_secs(30)));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(2)).unwrap(),
+        (
+            1,
+            CheckResult::Failed("no answer from nowhere (not an address) within 27.0 s".into())
+        )
+    );
 }

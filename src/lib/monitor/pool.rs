@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
-use super::netprobe::{NetProbe, NetProber};
+use super::netprobe::{NetProbe, NetProber, NetTarget};
 use super::probe::{Answer, Probe, ProbeWorker};
 use crate::vocab::{CheckId, CheckResult};
 
@@ -177,7 +177,11 @@ impl ProbePool {
         if own_thread {
             return ProbeWorker::spawn(name, probe, answer).map(ProbeHandle::Own);
         }
-        if let Some(target) = probe.http_target() {
+        let net_target = probe
+            .http_target()
+            .map(|t| NetTarget::Http(Arc::new(t)))
+            .or_else(|| probe.icmp_target().map(|t| NetTarget::Icmp(Arc::new(t))));
+        if let Some(target) = net_target {
             let mut net = lock(&self.net);
             if net.is_none() {
                 match NetProber::start() {

@@ -38,6 +38,12 @@ pub trait Probe: Send {
     fn http_target(&self) -> Option<super::http_exchange::HttpTarget> {
         None
     }
+
+    /// The check as ICMP echoes, when it is: it then runs on the network
+    /// thread too.
+    fn icmp_target(&self) -> Option<super::net_icmp::IcmpTarget> {
+        None
+    }
 }
 
 /// Where a worker sends its answers: (check, result, elapsed).

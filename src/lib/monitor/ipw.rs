@@ -16,15 +16,14 @@
 //!   answer" (with the per-address reasons) is reported, not a bare timeout.
 //!   It never blocks past that: sockets are non-blocking and waits are
 //!   bounded `poll`s.
-//! * Sockets are opened per check and closed after it. A raw socket receives
-//!   every ICMP packet of the host, so it should not stay open between checks.
-//!   A datagram socket only gets its own replies and could stay, but what it
-//!   would save is small and what it would cost is not: opening and closing
-//!   one is about 5.5 us of the 14.5 us of CPU a check takes on loopback (1 ms
-//!   a second for 175 monitors at 1 s), while a kept socket is one more
-//!   descriptor per monitor for the whole life of clpd, against a soft
-//!   RLIMIT_NOFILE that is 1024 under systemd (clpd with 1000 mixed monitors
-//!   already holds about 620).
+//! * In clpd the checks run on the network thread (`net_icmp`), which keeps
+//!   one datagram socket per family for all monitors (a raw one only while
+//!   echoes wait). The probe's own `check` below (the tests' forced modes)
+//!   opens its sockets per check and closes them after it. A raw socket
+//!   receives every ICMP packet of the host, so it never stays open longer
+//!   than echoes wait; a datagram socket gets only its own replies, and one
+//!   per family shared by every monitor costs two descriptors in all (one per
+//!   monitor would weigh on a soft RLIMIT_NOFILE of 1024 under systemd).
 
 use std::collections::HashMap;
 use std::io::ErrorKind;

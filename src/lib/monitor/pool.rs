@@ -5,10 +5,15 @@
 //!   driver wants (diskw: a read on a dead device can stay in D state for
 //!   hours) and the watchdog keepalive (userw: it must never queue behind
 //!   other checks) keep a thread of their own, as before ([`ProbeWorker`]).
-//!   Every other probe (psw, ipw, httpw, miiw) runs on the shared pool: their
-//!   checks end by themselves (ipw and httpw give up before the monitor's
-//!   timeout, psw waits for a shared /proc scan no longer than its timeout,
-//!   miiw is two ioctls).
+//!   Network checks (ipw, and httpw over plain HTTP to an address) need no
+//!   thread at all: they run as non-blocking state machines on the network
+//!   thread ([`super::netprobe`]), placed there by [`ProbePool::place`]. Every
+//!   other probe (psw, httpw over HTTPS or to a name, miiw) runs on the shared
+//!   pool: their checks end by themselves (httpw gives up before the
+//!   monitor's timeout, psw waits for a shared /proc scan no longer than its
+//!   timeout, miiw is two ioctls), and a probe that has its result at hand
+//!   ([`Probe::answer_now`]: psw with a fresh scan) answers on the caller's
+//!   thread without one.
 //! * **Size.** Threads start when work is queued and none is idle, up to
 //!   `core` ([`PoolConfig::for_this_machine`]: twice the CPUs, at least 4, at
 //!   most 16). A check on a local target holds a thread well under a

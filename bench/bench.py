@@ -907,8 +907,10 @@ def thread_cpu_s(pid):
     """{group: seconds on CPU} of pid's live threads, from schedstat (ns,
     exact even for threads that run a few microseconds at a time). "loop" is
     clpd's main thread (the event loop); "pool" the shared probe threads
-    (probe-pool-*, psw/ipw/httpw/miiw checks); "own" the probes on a thread of
-    their own (probe-<monitor>: diskw, userw); the other threads are "other"."""
+    (probe-pool-*: psw scans, miiw, httpw over HTTPS or to a name); "net" the
+    network thread (net-probes: ipw, httpw over plain HTTP); "own" the probes
+    on a thread of their own (probe-<monitor>: diskw, userw); the other
+    threads are "other"."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -926,6 +928,8 @@ def thread_group(pid, tid, comm):
         return "loop"
     if comm.startswith("probe-pool"):
         return "pool"
+    if comm == "net-probes":
+        return "net"
     if comm.startswith("probe-"):
         return "own"
     return "other"
@@ -1329,7 +1333,8 @@ def markdown(r):
             "",
             f"One clpd with {n} monitors of each of {', '.join(f['kinds'])} at 1 s intervals against this machine "
             "(ipw: ICMP echo to 127.0.0.1; httpw: GET / from a local nginx serving a 3-byte page, access log off), "
-            "over one window. Their checks run on the shared probe pool (probe-pool-*); the CPU splits by thread.",
+            "over one window. Their checks run on the network thread (net-probes; before it, the shared probe pool, "
+            "probe-pool-*); the CPU splits by thread.",
             "",
             "| threads | CPU in the window | % of one core | per check |",
             "|---|---|---|---|",
@@ -1341,10 +1346,11 @@ def markdown(r):
                 s_ = by[kind]
                 per = 1000 * s_ / (n * window) if n and window else 0
                 lines.append(f"| {n} probe-{kind} | {s_} s | {100 * s_ / window:.2f} % | {per:.2f} ms |")
-        if "pool" in by:
-            s_ = by["pool"]
-            per = 1000 * s_ / checks if checks else 0
-            lines.append(f"| the probe pool (all checks) | {s_} s | {100 * s_ / window:.2f} % | {per:.3f} ms |")
+        for key, label in (("pool", "the probe pool"), ("net", "the network thread")):
+            if key in by:
+                s_ = by[key]
+                per = 1000 * s_ / checks if checks else 0
+                lines.append(f"| {label} (all checks) | {s_} s | {100 * s_ / window:.2f} % | {per:.3f} ms |")
         for key, label in (
             ("loop", "clpd's main thread (the event loop: every check result, status.json)"),
             ("other", "other threads (exec watcher, IPC, signals)"),
@@ -1396,7 +1402,8 @@ def scale_markdown(r):
     ]
     for key, label in (
         ("loop", "clpd's main thread (the event loop: check results, status.json, genw spawns)"),
-        ("pool", "the probe pool (psw, ipw, httpw checks)"),
+        ("pool", "the probe pool (psw scans; before the network thread: psw, ipw, httpw checks)"),
+        ("net", "the network thread (ipw, httpw over plain HTTP)"),
         ("own", "probes on a thread of their own (diskw, userw)"),
         ("other", "other threads (exec watcher, IPC, signals)"),
         ("exited", "threads that ended in the window"),

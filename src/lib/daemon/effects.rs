@@ -30,6 +30,7 @@ impl Daemon {
                 self.core.push(Input::ScriptDone { op: f.tag, result });
             }
             Tag::Async { resource, pid } => {
+                self.watched_async.remove(&pid);
                 info!(target: "rc", resource = %resource, "the asynchronous start script (pid {pid}) ended: {:?}", f.outcome);
                 self.core.push(CoreInput::AsyncExited {
                     resource,
@@ -147,6 +148,7 @@ impl Daemon {
                     self.tags.remove(&tag);
                     self.executor.forget(tag);
                 }
+                self.watched_async.remove(&pid.pid);
             }
             Effect::Alert(a) => {
                 let local = self.core.model().local_server.clone();
@@ -237,6 +239,7 @@ impl Daemon {
                 }
                 None if start => {
                     crate::monitor::psw::SHARED_SCAN.invalidate(Instant::now());
+                    self.watched_async.insert(spawned.pid, spawned.start_time);
                     self.tags.insert(
                         op,
                         Tag::Async {

@@ -192,6 +192,10 @@ struct Daemon {
     alerts: AlertWriter,
     logs: Option<Arc<crate::log::ModuleLogs>>,
     tags: HashMap<u64, Tag>,
+    /// The asynchronous start scripts the executor watches through a pidfd
+    /// (pid -> start time), the ones of `Tag::Async`: their end is an event,
+    /// so a pidw check of one needs no /proc read.
+    watched_async: HashMap<u32, u64>,
     next_extra_tag: u64,
     timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
     replies: HashMap<ReqId, Sender<Reply>>,

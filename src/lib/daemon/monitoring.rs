@@ -85,7 +85,15 @@ impl Daemon {
                     .as_deref()
                     .and_then(|t| self.core.engine().resource_state(t))
                     .and_then(|s| s.async_pid());
-                self.check_done(monitor, check, crate::monitor::pidw::check(pid));
+                let result = match pid {
+                    // Watched through a pidfd: had it ended, its exit would
+                    // already be an event (an immediate pidw failure).
+                    Some(p) if self.watched_async.get(&p.pid) == Some(&p.start_time) => {
+                        CheckResult::Ok
+                    }
+                    other => crate::monitor::pidw::check(other),
+                };
+                self.check_done(monitor, check, result);
             }
             (Some(Checks::Script), MonitorKind::Genw(genw)) if !genw.sync => {
                 let running = self

@@ -108,6 +108,7 @@ impl Daemon {
             match self.executor.adopt(tag, pid.pid, Some(pid.start_time)) {
                 Ok(()) => {
                     info!(target: "rc", "adopted the start script of {resource} (pid {})", pid.pid);
+                    self.watched_async.insert(pid.pid, pid.start_time);
                     self.tags.insert(
                         tag,
                         Tag::Async {

@@ -178,6 +178,7 @@ impl Daemon {
             alerts: parts.alerts,
             logs: parts.logs,
             tags: HashMap::new(),
+            watched_async: HashMap::new(),
             next_extra_tag: 0,
             timers: BinaryHeap::new(),
             replies: HashMap::new(),

@@ -18,7 +18,12 @@
 //!   before the engine's deadline so its thread is free for the next check.
 //!
 //! Each check opens a new connection (no pooling): a listener that stopped
-//! accepting must not hide behind a kept-alive connection. Proxy variables
+//! accepting must not hide behind a kept-alive connection.
+//!
+//! Where it runs: plain HTTP to an address (the usual target) is a
+//! non-blocking exchange on the network thread (`netprobe`, `http_exchange`:
+//! no pool thread, closed with a reset so clpd keeps no `TIME_WAIT`); HTTPS
+//! and host names go through ureq on the probe pool. Proxy variables
 //! in clpd's environment are ignored: the service is watched directly.
 //!
 //! Certificates are **not verified** (as CLUSTERPRO's httpw, which watches the
@@ -41,15 +46,14 @@ use ureq::tls::TlsConfig;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
+use super::http_exchange::HttpTarget;
 use crate::model::HttpwSpec;
 use crate::vocab::CheckResult;
 
-/// How much of a GET response body is read.
-const BODY_LIMIT: u64 = 1 << 20;
-
-/// The largest response head (status line and headers) accepted: ureq's
-/// default, set here because the input buffer below is sized from it.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+// How much of a GET response body is read, and the largest response head
+// accepted (ureq's default, set here because the input buffer below is sized
+// from it): the same on the network thread.
+use super::http_exchange::{BODY_LIMIT, MAX_RESPONSE_HEAD};
 
 /// Buffers of a connection, allocated and zeroed by ureq for every check
 /// (each check has a new connection). Its defaults (128 KiB each) cost about
@@ -71,6 +75,10 @@ pub struct HttpwProbe {
     /// Why no request can be made (an encrypted password).
     refused: Option<String>,
     agent: Agent,
+    /// Plain HTTP to an address: the check runs on the network thread
+    /// (`netprobe`) rather than through ureq on the pool. HTTPS and names
+    /// (a lookup may block) stay with ureq.
+    target: Option<HttpTarget>,
 }
 
 impl HttpwProbe {
@@ -106,12 +114,35 @@ impl HttpwProbe {
             .tls_config(TlsConfig::builder().disable_verification(true).build())
             .build();
         let agent = Agent::with_parts(config, DefaultConnector::new(), AddressFirst::default());
+        let host = host_part(&spec.server);
+        let target = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .filter(|_| !spec.https && refused.is_none())
+            .map(|ip| {
+                let host_header = if spec.port == 80 {
+                    host.clone()
+                } else {
+                    format!("{host}:{}", spec.port)
+                };
+                HttpTarget::new(
+                    std::net::SocketAddr::new(ip, spec.port),
+                    &host_header,
+                    &path_part(&spec.uri),
+                    spec.get,
+                    auth.as_deref(),
+                    url.clone(),
+                )
+            });
         HttpwProbe {
             url,
             get: spec.get,
             auth,
             refused,
             agent,
+            target,
         }
     }
 
@@ -140,6 +171,10 @@ impl HttpwProbe {
 }
 
 impl super::Probe for HttpwProbe {
+    fn http_target(&self) -> Option<HttpTarget> {
+        self.target.clone()
+    }
+
     fn check(&mut self, timeout: Duration) -> CheckResult {
         if let Some(why) = &self.refused {
             return CheckResult::Failed(why.clone());
@@ -189,7 +224,7 @@ impl Resolver for AddressFirst {
 
 /// The probe's own deadline: the monitor's timeout less a margin (a tenth,
 /// at most 500 ms), so that its answer, not the engine's, ends the check.
-fn budget(timeout: Duration) -> Duration {
+pub(super) fn budget(timeout: Duration) -> Duration {
     if timeout.is_zero() {
         return Duration::from_secs(60);
     }
@@ -198,7 +233,7 @@ fn budget(timeout: Duration) -> Duration {
 }
 
 /// The rule on a response status.
-fn judge(method: &str, url: &str, status: u16) -> CheckResult {
+pub(super) fn judge(method: &str, url: &str, status: u16) -> CheckResult {
     if status < 400 {
         CheckResult::Ok
     } else {

@@ -16,15 +16,14 @@
 //!   answer" (with the per-address reasons) is reported, not a bare timeout.
 //!   It never blocks past that: sockets are non-blocking and waits are
 //!   bounded `poll`s.
-//! * Sockets are opened per check and closed after it. A raw socket receives
-//!   every ICMP packet of the host, so it should not stay open between checks.
-//!   A datagram socket only gets its own replies and could stay, but what it
-//!   would save is small and what it would cost is not: opening and closing
-//!   one is about 5.5 us of the 14.5 us of CPU a check takes on loopback (1 ms
-//!   a second for 175 monitors at 1 s), while a kept socket is one more
-//!   descriptor per monitor for the whole life of clpd, against a soft
-//!   RLIMIT_NOFILE that is 1024 under systemd (clpd with 1000 mixed monitors
-//!   already holds about 620).
+//! * In clpd the checks run on the network thread (`net_icmp`), which keeps
+//!   one datagram socket per family for all monitors (a raw one only while
+//!   echoes wait). The probe's own `check` below (the tests' forced modes)
+//!   opens its sockets per check and closes them after it. A raw socket
+//!   receives every ICMP packet of the host, so it never stays open longer
+//!   than echoes wait; a datagram socket gets only its own replies, and one
+//!   per family shared by every monitor costs two descriptors in all (one per
+//!   monitor would weigh on a soft RLIMIT_NOFILE of 1024 under systemd).
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -109,8 +108,7 @@ impl IpwProbe {
                 Err(_) => invalid.push(a.clone()),
             }
         }
-        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let id = (std::process::id() as u16) ^ n.wrapping_mul(0x9e37);
+        let id = next_identifier();
         IpwProbe {
             name: name.to_string(),
             targets,
@@ -135,38 +133,20 @@ impl IpwProbe {
 
     /// Opens an ICMP socket of `family`: datagram first, raw as the fallback.
     fn open(&mut self, family: Family) -> Result<(Socket, Mode), String> {
-        let (domain, proto) = match family {
-            Family::V4 => (Domain::IPV4, Protocol::ICMPV4),
-            Family::V6 => (Domain::IPV6, Protocol::ICMPV6),
-        };
-        // Non-blocking from its creation: one system call, not two.
-        let open = |ty: Type| Socket::new(domain, ty.nonblocking(), Some(proto));
         let learned = self.force.or(self.modes[family.index()]);
-        let mut dgram_err = None;
-        if learned != Some(Mode::Raw) {
-            match open(Type::DGRAM) {
-                Ok(fd) => return Ok(self.learned(family, fd, Mode::Dgram)),
-                Err(e) if self.force.is_some() => {
-                    return Err(format!(
-                        "cannot open an unprivileged {} ICMP socket: {e}",
-                        family.name()
-                    ));
-                }
-                Err(e) => dgram_err = Some(e),
-            }
+        match open_socket_as(family, learned, self.force.is_some()) {
+            Ok((fd, mode)) => Ok(self.learned(family, fd, mode)),
+            Err(e) => Err(e),
         }
-        match open(Type::RAW) {
-            Ok(fd) => Ok(self.learned(family, fd, Mode::Raw)),
-            Err(e) => Err(match dgram_err {
-                Some(d) => format!(
-                    "cannot open an {} ICMP socket: unprivileged ICMP refused ({d}; see \
-                     sysctl net.ipv4.ping_group_range) and a raw socket refused ({e}; needs \
-                     root or CAP_NET_RAW)",
-                    family.name()
-                ),
-                None => format!("cannot open a raw {} ICMP socket: {e}", family.name()),
-            }),
-        }
+    }
+
+    /// The addresses, for the network thread (`net_icmp`): every check but
+    /// the tests' forced modes runs there.
+    fn icmp_target(&self) -> Option<super::net_icmp::IcmpTarget> {
+        self.force.is_none().then(|| super::net_icmp::IcmpTarget {
+            targets: self.targets.clone(),
+            invalid: self.invalid.clone(),
+        })
     }
 
     fn learned(&mut self, family: Family, fd: Socket, mode: Mode) -> (Socket, Mode) {
@@ -178,6 +158,64 @@ impl IpwProbe {
         }
         (fd, mode)
     }
+}
+
+/// An identifier for echoes on raw sockets, distinct per probe of this process.
+pub fn next_identifier() -> u16 {
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    (std::process::id() as u16) ^ n.wrapping_mul(0x9e37)
+}
+
+/// Opens an ICMP socket (IPv6 when `v6`): datagram first unless raw worked
+/// before (`learned`), raw as the fallback.
+pub fn open_socket(v6: bool, learned: Option<Mode>) -> Result<(Socket, Mode), String> {
+    open_socket_as(if v6 { Family::V6 } else { Family::V4 }, learned, false)
+}
+
+/// With `forced`, only the `learned` mode is tried (tests).
+fn open_socket_as(
+    family: Family,
+    learned: Option<Mode>,
+    forced: bool,
+) -> Result<(Socket, Mode), String> {
+    let (domain, proto) = match family {
+        Family::V4 => (Domain::IPV4, Protocol::ICMPV4),
+        Family::V6 => (Domain::IPV6, Protocol::ICMPV6),
+    };
+    // Non-blocking from its creation: one system call, not two.
+    let open = |ty: Type| Socket::new(domain, ty.nonblocking().cloexec(), Some(proto));
+    let mut dgram_err = None;
+    if learned != Some(Mode::Raw) {
+        match open(Type::DGRAM) {
+            Ok(fd) => return Ok((fd, Mode::Dgram)),
+            Err(e) if forced => {
+                return Err(format!(
+                    "cannot open an unprivileged {} ICMP socket: {e}",
+                    family.name()
+                ));
+            }
+            Err(e) => dgram_err = Some(e),
+        }
+    }
+    match open(Type::RAW) {
+        Ok(fd) => Ok((fd, Mode::Raw)),
+        Err(e) => Err(match dgram_err {
+            Some(d) => format!(
+                "cannot open an {} ICMP socket: unprivileged ICMP refused ({d}; see \
+                 sysctl net.ipv4.ping_group_range) and a raw socket refused ({e}; needs \
+                 root or CAP_NET_RAW)",
+                family.name()
+            ),
+            None => format!("cannot open a raw {} ICMP socket: {e}", family.name()),
+        }),
+    }
+}
+
+/// Says which sockets a family's echoes go through (when it changes).
+pub fn log_mode(v6: bool, mode: Mode) {
+    let family = if v6 { Family::V6 } else { Family::V4 };
+    info!(target: "rm", "ipw: {} echo requests through {} sockets", family.name(),
+        match mode { Mode::Dgram => "unprivileged ICMP datagram", Mode::Raw => "raw" });
 }
 
 /// The echo request for (`id`, `seq`).
@@ -241,7 +279,7 @@ fn send(sock: &Sock, ip: IpAddr, id: u16, seq: u16) -> std::io::Result<usize> {
 }
 
 /// Receives one datagram into `buf`: (length, source address).
-fn recv(sock: &Socket, buf: &mut [u8]) -> std::io::Result<(usize, Option<IpAddr>)> {
+pub fn recv(sock: &Socket, buf: &mut [u8]) -> std::io::Result<(usize, Option<IpAddr>)> {
     // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and `recv_from` only
     // writes initialised bytes into the (already initialised) buffer.
     let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
@@ -250,7 +288,7 @@ fn recv(sock: &Socket, buf: &mut [u8]) -> std::io::Result<(usize, Option<IpAddr>
 }
 
 /// An I/O error without the "(os error N)" suffix.
-fn io_text(e: &std::io::Error) -> String {
+pub fn io_text(e: &std::io::Error) -> String {
     e.raw_os_error()
         .map_or_else(|| e.to_string(), |n| Errno::from_raw(n).desc().to_string())
 }
@@ -260,6 +298,10 @@ fn secs(d: Duration) -> String {
 }
 
 impl super::Probe for IpwProbe {
+    fn icmp_target(&self) -> Option<super::net_icmp::IcmpTarget> {
+        IpwProbe::icmp_target(self)
+    }
+
     fn check(&mut self, timeout: Duration) -> CheckResult {
         let started = Instant::now();
         let budget = timeout * 9 / 10;

@@ -9,11 +9,14 @@
 pub mod diskw;
 pub mod fipw;
 pub mod genw;
+pub mod http_exchange;
 pub mod httpw;
 pub mod ipw;
 pub mod kinds;
 pub mod miiw;
 pub mod mtw;
+pub mod net_icmp;
+pub mod netprobe;
 pub mod pidw;
 pub mod pool;
 pub mod probe;

@@ -6,8 +6,10 @@ use crate::vocab::CheckResult;
 /// Whether the watched start script still runs (same pid, same start time,
 /// not a zombie).
 ///
-/// Runs in the loop for every pidw check, so it costs one read of
-/// `/proc/<pid>/stat` into a stack buffer and allocates nothing when healthy.
+/// The daemon asks this only of a process it does not watch through a
+/// pidfd (a watched one's end is already an event, so its checks read
+/// nothing); it costs one read of `/proc/<pid>/stat` into a stack buffer and
+/// allocates nothing when healthy.
 pub fn check(pid: Option<AsyncPid>) -> CheckResult {
     match pid {
         None => CheckResult::Failed("the start script of the target is not running".into()),

@@ -5,10 +5,15 @@
 //!   driver wants (diskw: a read on a dead device can stay in D state for
 //!   hours) and the watchdog keepalive (userw: it must never queue behind
 //!   other checks) keep a thread of their own, as before ([`ProbeWorker`]).
-//!   Every other probe (psw, ipw, httpw, miiw) runs on the shared pool: their
-//!   checks end by themselves (ipw and httpw give up before the monitor's
-//!   timeout, psw waits for a shared /proc scan no longer than its timeout,
-//!   miiw is two ioctls).
+//!   Network checks (ipw, and httpw over plain HTTP to an address) need no
+//!   thread at all: they run as non-blocking state machines on the network
+//!   thread ([`super::netprobe`]), placed there by [`ProbePool::place`]. Every
+//!   other probe (psw, httpw over HTTPS or to a name, miiw) runs on the shared
+//!   pool: their checks end by themselves (httpw gives up before the
+//!   monitor's timeout, psw waits for a shared /proc scan no longer than its
+//!   timeout, miiw is two ioctls), and a probe that has its result at hand
+//!   ([`Probe::answer_now`]: psw with a fresh scan) answers on the caller's
+//!   thread without one.
 //! * **Size.** Threads start when work is queued and none is idle, up to
 //!   `core` ([`PoolConfig::for_this_machine`]: twice the CPUs, at least 4, at
 //!   most 16). A check on a local target holds a thread well under a
@@ -39,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use tracing::error;
 
+use super::netprobe::{NetProbe, NetProber, NetTarget};
 use super::probe::{Answer, Probe, ProbeWorker};
 use crate::vocab::{CheckId, CheckResult};
 
@@ -74,6 +80,8 @@ impl PoolConfig {
 /// The shared pool of probe threads.
 pub struct ProbePool {
     shared: Arc<Shared>,
+    /// The network thread, started with the first HTTP probe (see `netprobe`).
+    net: Mutex<Option<NetProber>>,
 }
 
 struct Shared {
@@ -136,6 +144,7 @@ impl ProbePool {
                 work: Condvar::new(),
                 watch: Condvar::new(),
             }),
+            net: Mutex::new(None),
         }
     }
 
@@ -171,10 +180,26 @@ impl ProbePool {
         own_thread: bool,
     ) -> std::io::Result<ProbeHandle> {
         if own_thread {
-            ProbeWorker::spawn(name, probe, answer).map(ProbeHandle::Own)
-        } else {
-            Ok(ProbeHandle::Pooled(self.attach(probe, answer)))
+            return ProbeWorker::spawn(name, probe, answer).map(ProbeHandle::Own);
         }
+        let net_target = probe
+            .http_target()
+            .map(|t| NetTarget::Http(Arc::new(t)))
+            .or_else(|| probe.icmp_target().map(|t| NetTarget::Icmp(Arc::new(t))));
+        if let Some(target) = net_target {
+            let mut net = lock(&self.net);
+            if net.is_none() {
+                match NetProber::start() {
+                    Ok(started) => *net = Some(started),
+                    // The pool's threads can still run the check.
+                    Err(e) => error!(target: "rm", "cannot start the network probe thread: {e}"),
+                }
+            }
+            if let Some(net) = net.as_ref() {
+                return Ok(ProbeHandle::Net(net.attach(target, answer)));
+            }
+        }
+        Ok(ProbeHandle::Pooled(self.attach(probe, answer)))
     }
 }
 
@@ -395,6 +420,20 @@ impl PooledProbe {
             if inner.busy || inner.stopping {
                 return false;
             }
+            // A result there without waiting costs no pool thread, nor the
+            // two wake-ups of a round trip through one.
+            let now = inner.probe.as_mut().and_then(|p| {
+                crate::panics::contain(|| p.answer_now()).unwrap_or_else(|_| {
+                    Some(CheckResult::Failed(
+                        "the check panicked (a bug in clp)".into(),
+                    ))
+                })
+            });
+            if let Some(result) = now {
+                drop(inner);
+                (self.slot.answer)(id, result, Duration::ZERO);
+                return true;
+            }
             inner.busy = true;
         }
         self.shared
@@ -452,6 +491,8 @@ pub enum ProbeHandle {
     Pooled(PooledProbe),
     /// On a thread of its own (probes that may block indefinitely).
     Own(ProbeWorker),
+    /// On the network thread (non-blocking HTTP checks).
+    Net(NetProbe),
 }
 
 impl ProbeHandle {
@@ -460,6 +501,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.check(id, timeout),
             ProbeHandle::Own(w) => w.check(id, timeout),
+            ProbeHandle::Net(n) => n.check(id, timeout),
         }
     }
 
@@ -468,6 +510,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.stop(),
             ProbeHandle::Own(w) => w.stop(),
+            ProbeHandle::Net(n) => drop(n.request_stop()),
         }
     }
 
@@ -476,6 +519,7 @@ impl ProbeHandle {
         match self {
             ProbeHandle::Pooled(p) => p.request_stop(),
             ProbeHandle::Own(w) => w.request_stop(),
+            ProbeHandle::Net(n) => n.request_stop(),
         }
     }
 

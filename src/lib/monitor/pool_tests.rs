@@ -309,3 +309,47 @@ fn the_default_bound_is_small_and_independent_of_the_monitors() {
     assert!((4..=16).contains(&c.core));
     assert!(c.core + c.max_extra <= 32);
 }
+
+/// Answers at once every other check; the others run on the pool.
+struct Sometimes {
+    asked: usize,
+    ran: Arc<AtomicUsize>,
+}
+
+impl Probe for Sometimes {
+    fn answer_now(&mut self) -> Option<CheckResult> {
+        self.asked += 1;
+        (self.asked % 2 == 1).then(|| CheckResult::Failed("now".into()))
+    }
+    fn check(&mut self, _timeout: Duration) -> CheckResult {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        CheckResult::Ok
+    }
+}
+
+#[test]
+fn a_result_at_hand_is_answered_on_the_callers_thread_without_a_pool_thread() {
+    let pool = ProbePool::new(PoolConfig::for_this_machine());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel();
+    let caller = std::thread::current().id();
+    let p = pool.attach(
+        Box::new(Sometimes {
+            asked: 0,
+            ran: ran.clone(),
+        }),
+        Box::new(move |id, r, _| {
+            let _ = tx.send((id, r, std::thread::current().id()));
+        }),
+    );
+    assert!(p.check(1, Duration::from_secs(1)));
+    // Already answered when check returns, by the caller, and no thread started.
+    let (id, r, by) = rx.try_recv().unwrap();
+    assert_eq!((id, r, by), (1, CheckResult::Failed("now".into()), caller));
+    assert_eq!(pool.threads(), 0);
+    assert!(p.check(2, Duration::from_secs(1)));
+    let (id, r, by) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((id, r), (2, CheckResult::Ok));
+    assert_ne!(by, caller);
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}

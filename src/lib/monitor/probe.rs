@@ -25,6 +25,25 @@ pub trait Probe: Send {
 
     /// Monitoring stops cleanly (a watchdog is disarmed with its magic close).
     fn stop(&mut self) {}
+
+    /// The result at once, when the probe has it without blocking (psw:
+    /// a scan young enough is there); None sends the check to the pool. Runs
+    /// on the caller's thread (the daemon's loop): it must never wait.
+    fn answer_now(&mut self) -> Option<CheckResult> {
+        None
+    }
+
+    /// The check as one HTTP exchange with an address, when it is one: it
+    /// then runs on the network thread (`netprobe`) instead of the pool.
+    fn http_target(&self) -> Option<super::http_exchange::HttpTarget> {
+        None
+    }
+
+    /// The check as ICMP echoes, when it is: it then runs on the network
+    /// thread too.
+    fn icmp_target(&self) -> Option<super::net_icmp::IcmpTarget> {
+        None
+    }
 }
 
 /// Where a worker sends its answers: (check, result, elapsed).

@@ -9,6 +9,7 @@
 //! script began) it calls [`ScanCache::invalidate`]: the check that follows a
 //! recovery must see the processes the recovery started, not an older scan.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -34,10 +35,19 @@ struct Seen {
 #[derive(Default)]
 pub struct ProcScan {
     procs: Vec<Seen>,
+    /// How many processes show each exact command line or name: a pattern
+    /// without wildcards (the usual one) is one lookup here instead of a
+    /// comparison with every process, for every psw monitor. Built by the
+    /// first such count.
+    exact: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl ProcScan {
-    /// Reads /proc: per process `cmdline` and `stat` (its name and state).
+    /// Reads /proc: per process its command line and name. A process with a
+    /// command line is alive (a zombie has none), so its name comes from
+    /// `comm`; only a process without one (a kernel thread, a zombie) needs
+    /// `stat`, the costly file (the kernel sums the CPU time of every thread to
+    /// write it), which tells a zombie by its state.
     pub fn take() -> ProcScan {
         let mut scan = ProcScan::default();
         let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -53,22 +63,23 @@ impl ProcScan {
             else {
                 continue;
             };
-            // stat first: a zombie (or a process gone since the listing) is skipped
-            // without reading its command line.
-            if !read_into(&mut path, pid, "stat", &mut buf) {
-                continue;
-            }
-            let Some((comm, live)) = name_and_liveness(&buf) else {
-                continue;
-            };
-            if !live {
-                continue;
-            }
-            let comm = comm.to_string();
             let cmdline = if read_into(&mut path, pid, "cmdline", &mut buf) {
                 join_args(&buf)
             } else {
-                String::new()
+                // Gone since the listing.
+                continue;
+            };
+            let comm = if !cmdline.is_empty() && read_into(&mut path, pid, "comm", &mut buf) {
+                let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                String::from_utf8_lossy(text).into_owned()
+            } else {
+                if !read_into(&mut path, pid, "stat", &mut buf) {
+                    continue;
+                }
+                match name_and_liveness(&buf) {
+                    Some((comm, true)) => comm.into_owned(),
+                    _ => continue,
+                }
             };
             scan.procs.push(Seen { cmdline, comm });
         }
@@ -77,12 +88,35 @@ impl ProcScan {
 
     /// Processes whose command line or name matches `pattern`.
     pub fn count(&self, pattern: &str) -> usize {
+        if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
+            return self
+                .exact
+                .get_or_init(|| self.exact_index())
+                .get(pattern)
+                .copied()
+                .unwrap_or(0);
+        }
         self.procs
             .iter()
             .filter(|p| {
                 (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
             })
             .count()
+    }
+
+    /// A process counts once per text it shows (command line and name once
+    /// when they are the same), as the matching of `count` does.
+    fn exact_index(&self) -> HashMap<String, usize> {
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(2 * self.procs.len());
+        for p in &self.procs {
+            if !p.cmdline.is_empty() {
+                *index.entry(p.cmdline.clone()).or_default() += 1;
+            }
+            if p.cmdline.is_empty() || p.comm != p.cmdline {
+                *index.entry(p.comm.clone()).or_default() += 1;
+            }
+        }
+        index
     }
 }
 
@@ -94,7 +128,21 @@ fn read_into(path: &mut String, pid: &str, file: &str, buf: &mut Vec<u8>) -> boo
     path.push('/');
     path.push_str(file);
     buf.clear();
-    std::fs::File::open(&*path).is_ok_and(|mut f| f.read_to_end(buf).is_ok())
+    let Ok(mut file) = std::fs::File::open(&*path) else {
+        return false;
+    };
+    // Plain reads to the end: `read_to_end` first asks the file's size and
+    // position (two more system calls per file, for /proc files that have
+    // neither), and a scan reads two files per process.
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// (name, not a zombie) from the text of a `stat` file.
@@ -173,6 +221,19 @@ impl ScanCache {
         st.invalid_before = Some(now);
     }
 
+    /// The latest scan when it still serves checks at `now`; never scans nor
+    /// waits (see [`Probe::answer_now`](super::Probe::answer_now)).
+    pub fn fresh(&self, now: Instant) -> Option<Arc<ProcScan>> {
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.latest
+            .as_ref()
+            .filter(|(at, _)| {
+                now.saturating_duration_since(*at) <= self.max_age
+                    && st.invalid_before.is_none_or(|i| *at >= i)
+            })
+            .map(|(_, scan)| scan.clone())
+    }
+
     /// A scan at most `max_age` old at `now`: the latest, the one being
     /// taken, or a new one taken here with `scan`. None when a scan taken by
     /// another check is still running at `give_up`.
@@ -232,6 +293,12 @@ impl PswProbe {
 }
 
 impl super::Probe for PswProbe {
+    /// Most checks count in a scan another check took: in the loop, no thread.
+    fn answer_now(&mut self) -> Option<CheckResult> {
+        let scan = SHARED_SCAN.fresh(Instant::now())?;
+        Some(judge(&self.pattern, self.min, scan.count(&self.pattern)))
+    }
+
     fn check(&mut self, timeout: Duration) -> CheckResult {
         let now = Instant::now();
         let budget = if timeout.is_zero() {
@@ -407,7 +474,74 @@ mod tests {
                 cmdline: format!("{name} --flag"),
                 comm: name.to_string(),
             }],
+            ..ProcScan::default()
         }
+    }
+
+    #[test]
+    fn a_fresh_scan_is_handed_out_without_scanning_and_never_an_old_or_invalid_one() {
+        let cache = ScanCache::new(Duration::from_millis(900));
+        let base = Instant::now();
+        assert!(cache.fresh(base).is_none(), "no scan yet");
+        cache.get(base, base, || one_process("d")).unwrap();
+        assert_eq!(
+            cache
+                .fresh(base + Duration::from_millis(900))
+                .unwrap()
+                .count("d"),
+            1
+        );
+        assert!(
+            cache.fresh(base + Duration::from_millis(901)).is_none(),
+            "too old"
+        );
+        cache.invalidate(base + Duration::from_millis(1));
+        assert!(
+            cache.fresh(base + Duration::from_millis(2)).is_none(),
+            "invalidated"
+        );
+    }
+
+    #[test]
+    fn exact_patterns_count_as_the_wildcard_matching_does() {
+        let seen = |cmdline: &str, comm: &str| Seen {
+            cmdline: cmdline.into(),
+            comm: comm.into(),
+        };
+        let scan = ProcScan {
+            procs: vec![
+                seen("sleep 100", "sleep"),
+                seen("sleep 100", "sleep"),
+                seen("sleep 200", "sleep"),
+                // A command line equal to its name counts once.
+                seen("nginx", "nginx"),
+                // A kernel thread has a name only.
+                seen("", "kthreadd"),
+            ],
+            ..ProcScan::default()
+        };
+        for pattern in [
+            "sleep 100",
+            "sleep 200",
+            "sleep",
+            "nginx",
+            "kthreadd",
+            "",
+            "sleep 1",
+        ] {
+            let by_glob = scan
+                .procs
+                .iter()
+                .filter(|p| {
+                    (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
+                })
+                .count();
+            assert_eq!(scan.count(pattern), by_glob, "{pattern:?}");
+        }
+        assert_eq!(scan.count("sleep 100"), 2);
+        assert_eq!(scan.count("sleep"), 3);
+        assert_eq!(scan.count("nginx"), 1);
+        assert_eq!(scan.count("sleep *"), 3);
     }
 
     #[test]

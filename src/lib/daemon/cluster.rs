@@ -68,6 +68,7 @@ impl Daemon {
             ClusterEvent::Message { from, bytes } => {
                 tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len())
             }
+            ClusterEvent::Links { .. } => {}
             ClusterEvent::Lost { reason } => warn!(
                 target: "nm",
                 "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
@@ -75,6 +76,14 @@ impl Daemon {
         }
         if let Some(next) = cluster::apply(self.core.membership(), &event) {
             self.core.set_membership(next);
+        }
+        match event {
+            ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
+            ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),
+            ClusterEvent::Message { from, bytes } => self.cluster_message(&from, &bytes),
+            ClusterEvent::Lost { .. } => self.cluster_lost(),
+            ClusterEvent::Links { peers } => self.cluster_links(&peers),
+            ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
         }
     }
 }

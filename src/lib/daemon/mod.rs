@@ -27,9 +27,12 @@ pub mod snapshot;
 
 mod alerts;
 mod cluster;
+mod cluster_links;
+mod cluster_status;
 mod effects;
 mod file_writer;
 mod monitoring;
+mod peers;
 mod publish;
 mod requests;
 mod resources;
@@ -137,6 +140,10 @@ enum TimerKey {
     ErrorSnapshot(String),
     /// Time to write a status snapshot that waited (see [`publish`]).
     Publish,
+    /// Time to send this server's report to the others (see [`cluster_status`]).
+    Report,
+    /// The report of this server may have gone stale.
+    PeerStale(String),
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -201,6 +208,8 @@ struct Daemon {
     deferred_alerts: Vec<Alert>,
     /// The cluster thread, with more than one server in clp.conf.
     cluster: Option<crate::cluster::ClusterLink>,
+    /// What the other servers reported (several servers only).
+    view: cluster_status::ClusterView,
 }
 
 impl Daemon {
@@ -301,6 +310,8 @@ impl Daemon {
                 TimerKey::ErrorSnapshot(module) => self.error_snapshots.take(&self.paths, &module),
                 // The flush at the end of this turn writes what waited.
                 TimerKey::Publish => {}
+                TimerKey::Report => self.report_due(),
+                TimerKey::PeerStale(server) => self.peer_stale(&server),
             }
         }
     }

@@ -194,6 +194,7 @@ impl Daemon {
             deferred_alerts: Vec::new(),
             error_snapshots: ErrorSnapshots::default(),
             cluster: None,
+            view: Default::default(),
         }
     }
 }

@@ -94,6 +94,9 @@ pub enum Rejection {
     ReloadRefused { kind: ErrorKind, detail: String },
     /// The operation was attempted and failed (a script failed, a group did not start).
     Failed { kind: ErrorKind, detail: String },
+    /// This server runs another configuration than the cluster's: `servers`
+    /// (this one among them) differ from it and start no group.
+    ConfigDiffers { servers: Vec<String> },
 }
 
 impl Rejection {
@@ -106,7 +109,8 @@ impl Rejection {
             | Rejection::NotRunning
             | Rejection::NoDestination { .. }
             | Rejection::DependenciesOffline { .. }
-            | Rejection::DependentsActive { .. } => ErrorKind::State,
+            | Rejection::DependentsActive { .. }
+            | Rejection::ConfigDiffers { .. } => ErrorKind::State,
             Rejection::Unknown { .. } => ErrorKind::NotFound,
             Rejection::Invalid { .. } | Rejection::Version { .. } => ErrorKind::Usage,
             Rejection::NotAllowed => ErrorKind::Permission,

@@ -52,11 +52,18 @@ impl Daemon {
         self.offer_report(&local, now, false);
         let (reports, mut links) = self.view.peers.inputs(now);
         links.extend(self.local_links());
+        // This server is in its own partition even without Corosync (it
+        // then shows itself as it runs, the others Offline).
+        let mut members = self.view.members.clone();
+        let local_name = &self.core.model().local_server;
+        if !members.members.contains(local_name) {
+            members.members.push(local_name.clone());
+        }
         let mut merged = crate::status::merge(&MergeInput {
             model: self.core.model(),
             local: &local,
             peers: &reports,
-            members: &self.view.members,
+            members: &members,
             links: &links,
             stale_after: peers::STALE_AFTER,
         });
@@ -208,11 +215,15 @@ impl Daemon {
         match wire::decode::<Report>(bytes) {
             Ok(report) => {
                 let now = self.clock.now();
-                let stale_at = self.view.peers.receive(from, report, now);
+                let (stale_at, new) = self.view.peers.receive(from, report, now);
                 self.timers
                     .push(Reverse((stale_at, TimerKey::PeerStale(from.to_string()))));
-                self.check_configurations();
-                self.publisher.mark_unwritten();
+                // A refresh saying nothing new costs no write of status.json
+                // (the ages it shows are those of its last write).
+                if new {
+                    self.check_configurations();
+                    self.publisher.mark_unwritten();
+                }
             }
             Err(ReportError::NotAReport) => {}
             Err(e) => warn!(target: "nm", "server {from}: {e}"),

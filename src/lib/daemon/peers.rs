@@ -101,11 +101,23 @@ pub(super) struct Peers {
 
 impl Peers {
     /// Keeps `report` of `server` (replacing the previous one); returns the
-    /// instant it goes stale unless another follows.
-    pub(super) fn receive(&mut self, server: &str, report: Report, now: Instant) -> Instant {
+    /// instant it goes stale unless another follows, and whether it says
+    /// anything new (a refresh of a fresh report does not).
+    pub(super) fn receive(
+        &mut self,
+        server: &str,
+        report: Report,
+        now: Instant,
+    ) -> (Instant, bool) {
+        let stale_after = now + STALE_AFTER;
+        let new = self.by_server.get(server).is_none_or(|last| {
+            now.saturating_duration_since(last.at) > STALE_AFTER
+                || last.report.links != report.links
+                || !super::snapshot::same_content(&last.report.snapshot, &report.snapshot)
+        });
         self.by_server
             .insert(server.to_string(), Received { report, at: now });
-        now + STALE_AFTER
+        (stale_after, new)
     }
 
     /// Forgets the reports of servers outside `members`; true when one was dropped.

@@ -80,12 +80,15 @@ fn an_unchanged_report_is_refreshed() {
 fn a_report_goes_stale_once_and_only_without_a_newer_one() {
     let t0 = Instant::now();
     let mut peers = Peers::default();
-    let stale_at = peers.receive("node2", report("node2", "d"), t0);
+    let (stale_at, new) = peers.receive("node2", report("node2", "d"), t0);
+    assert!(new);
     assert_eq!(stale_at, t0 + STALE_AFTER);
     assert!(!peers.went_stale("node2", t0 + STALE_AFTER - ms(1)));
     assert!(peers.went_stale("node2", stale_at));
-    // A newer report arrived before the old timer fired: not stale.
-    peers.receive("node2", report("node2", "d"), t0 + ms(2000));
+    // A newer report arrived before the old timer fired: not stale; the
+    // same content again is nothing new.
+    let (_, new) = peers.receive("node2", report("node2", "d"), t0 + ms(2000));
+    assert!(!new);
     assert!(!peers.went_stale("node2", stale_at));
     let (reports, links) = peers.inputs(t0 + ms(3000));
     assert_eq!(reports.len(), 1);
@@ -97,6 +100,17 @@ fn a_report_goes_stale_once_and_only_without_a_newer_one() {
     let (reports, links) = peers.inputs(t0 + ms(2000) + STALE_AFTER + ms(1));
     assert_eq!(reports.len(), 1);
     assert!(links.is_empty());
+}
+
+#[test]
+fn a_changed_report_or_one_after_a_stale_one_is_news() {
+    let t0 = Instant::now();
+    let mut peers = Peers::default();
+    peers.receive("node2", report("node2", "d"), t0);
+    let (_, new) = peers.receive("node2", report("node2", "e"), t0 + ms(100));
+    assert!(new, "another digest");
+    let (_, new) = peers.receive("node2", report("node2", "e"), t0 + ms(200) + STALE_AFTER);
+    assert!(new, "after a stale one");
 }
 
 #[test]

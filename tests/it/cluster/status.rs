@@ -132,6 +132,13 @@ fn every_server_shows_the_groups_where_they_run_and_the_monitors_per_server() {
         text.stdout
     );
 
+    let np = rig.nodes[0].command(crate::daemon::CLPSTAT, &["-p"]);
+    assert!(
+        np.stdout.contains("  Quorum : Yes\n"),
+        "clpstat -p:\n{}",
+        np.all()
+    );
+
     // m1 fails on node3 only: Caution in the cluster view, Error on node3's row.
     std::fs::write(rig.nodes[2].file("fail.m1"), "").unwrap();
     rig.wait_for("m1 Caution on node1 with node3's row Error", SHOWN, |rig| {

@@ -161,3 +161,42 @@ fn digests_come_from_fresh_reports_only() {
     let now = t0 + STALE_AFTER + ms(1);
     assert_eq!(peers.digests(now), vec![("node3".into(), "y".into())]);
 }
+
+/// Not a benchmark with a bound (the machine is shared): prints the size of
+/// a report of 1000 monitors on the wire and what encoding it costs.
+#[test]
+fn a_report_of_a_thousand_monitors_stays_small_on_the_wire() {
+    use crate::cluster::report;
+    use crate::status::merge::tests::own;
+    use crate::status::{HeartbeatState, MonitorState, ServerState};
+    let names: Vec<String> = (0..1000).map(|i| format!("mon{i}")).collect();
+    let monitors: Vec<(&str, MonitorState)> = names
+        .iter()
+        .map(|n| (n.as_str(), MonitorState::Normal))
+        .collect();
+    let three = ["node1", "node2", "node3"];
+    let body = Report {
+        snapshot: own(
+            &three,
+            "node1",
+            ServerState::Online,
+            HeartbeatState::Normal,
+            true,
+            &monitors,
+        ),
+        links: links(&three, &[]),
+    };
+    let json = serde_json::to_vec(&body).unwrap().len();
+    let start = Instant::now();
+    let bytes = report::encode(&body).unwrap();
+    let encoded = start.elapsed();
+    let start = Instant::now();
+    let back: Report = report::decode(&bytes).unwrap();
+    let decoded = start.elapsed();
+    assert_eq!(back, body);
+    assert!(bytes.len() < report::MAX_REPORT);
+    eprintln!(
+        "report of 1000 monitors: {json} bytes of JSON, {} on the wire; encode {encoded:?}, decode {decoded:?}",
+        bytes.len()
+    );
+}

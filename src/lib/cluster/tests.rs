@@ -6,15 +6,21 @@ use std::time::Duration;
 use super::*;
 use crate::engine::membership::Membership;
 
-/// Servers `(name, priority)`; this server is the first.
+/// Servers `(name, priority)` on one LAN heartbeat (a cluster needs one);
+/// this server is the first.
 fn model(servers: &[(&str, u32)]) -> crate::model::Cluster {
     let xml: String = servers
         .iter()
-        .map(|(n, p)| format!(r#"<server name="{n}"><priority>{p}</priority></server>"#))
+        .map(|(n, p)| {
+            format!(
+                r#"<server name="{n}"><priority>{p}</priority><device id="0"><type>lan</type><info>10.9.0.{}</info></device></server>"#,
+                p + 1
+            )
+        })
         .collect();
     let text = format!(
         r#"<?xml version="1.0" encoding="ASCII"?>
-<root><cluster><name>c</name></cluster>{xml}</root>"#
+<root><cluster><name>c</name></cluster>{xml}<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat></root>"#
     );
     crate::config::test_model(&text, servers[0].0)
 }

@@ -30,7 +30,11 @@ impl Daemon {
         let model = self.core.model().clone();
         let several = model.servers.len() >= 2;
         match (&self.cluster, several) {
-            (Some(link), true) => link.set_nodes(NodeMap::from_model(&model)),
+            (Some(link), true) => {
+                link.set_nodes(NodeMap::from_model(&model));
+                // Another digest: the report and the comparison follow.
+                self.publisher.mark_unwritten();
+            }
             (Some(_), false) => {
                 // Dropping the link stops the thread; alone, this server decides alone.
                 self.cluster = None;

@@ -50,6 +50,8 @@ impl Daemon {
             return local;
         }
         self.offer_report(&local, now, false);
+        // This server's own digest changes with a reload: compare again.
+        self.check_configurations();
         let (reports, mut links) = self.view.peers.inputs(now);
         links.extend(self.local_links());
         // This server is in its own partition even without Corosync (it

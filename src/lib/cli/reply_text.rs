@@ -48,6 +48,10 @@ pub fn rejection_text(rejection: &Rejection) -> String {
             ),
             None => format!("group {name} is busy; try again when it has settled"),
         },
+        Rejection::ConfigDiffers { servers } => format!(
+            "the configuration (clp.conf) of {} differs from the cluster's: no group starts there until `clpcfctrl --push` brings it in line",
+            servers.join(", ")
+        ),
         Rejection::NotRunning => {
             "the cluster service is not running; start it with clpcl -s".into()
         }

@@ -12,11 +12,12 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cpg, quorum};
+use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cfg, cpg, quorum};
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
 
+use super::links::{self, LINK_READ_EVERY, PeerLinks};
 use super::{Backoff, ClusterEvent, GROUP, NodeMap, Outbox, SendOutcome};
 
 /// How soon a message refused by flow control is offered again.
@@ -90,6 +91,9 @@ struct Session {
     quorum_fd: i32,
     cpg_fd: i32,
     node_id: u32,
+    /// For the links' states; None when the cfg service would not answer
+    /// (the links then show what the membership implies).
+    cfg: Option<cfg::Handle>,
 }
 
 fn text(what: &str, e: CsError) -> String {
@@ -128,12 +132,22 @@ impl Session {
         let quorum_fd =
             quorum::fd_get(&quorum).map_err(|e| text("cannot poll Corosync's quorum", e))?;
         let cpg_fd = cpg::fd_get(&cpg).map_err(|e| text("cannot poll Corosync's groups", e))?;
+        let cfg = match cfg::initialize(&cfg::Callbacks {
+            corosync_cfg_shutdown_callback_fn: None,
+        }) {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!(target: "nm", "cannot connect to Corosync's cfg service ({e}): the heartbeat lines follow the membership only");
+                None
+            }
+        };
         Ok(Session {
             quorum,
             cpg,
             quorum_fd,
             cpg_fd,
             node_id,
+            cfg,
         })
     }
 
@@ -205,6 +219,8 @@ impl Thread {
 
     /// Dispatches until the connection ends or clpd stops; returns why it ended.
     fn serve(&self, session: &Session, outbox: &mut Outbox) -> String {
+        let mut last_links: Option<Vec<PeerLinks>> = None;
+        let mut next_link_read = Instant::now();
         loop {
             if self.renamed.swap(false, Ordering::SeqCst) {
                 // New names for the same members: ask who is in the group.
@@ -215,7 +231,11 @@ impl Thread {
                     Err(e) => return text("cannot read the group's members", e),
                 }
             }
-            self.report_seen();
+            let members_changed = self.report_seen();
+            if members_changed || Instant::now() >= next_link_read {
+                next_link_read = Instant::now() + LINK_READ_EVERY;
+                self.report_links(session, &mut last_links);
+            }
             while let Ok(bytes) = self.incoming.try_recv() {
                 outbox.push(bytes);
             }
@@ -238,9 +258,13 @@ impl Thread {
                 PollFd::new(&cpg_fd, PollFlags::IN),
                 PollFd::new(&*self.wake, PollFlags::IN),
             ];
-            let retry = (!outbox.is_empty())
-                .then(|| rustix::event::Timespec::try_from(FLOW_CONTROL_RETRY).ok())
-                .flatten();
+            let until_links = next_link_read.saturating_duration_since(Instant::now());
+            let wait = if outbox.is_empty() {
+                until_links
+            } else {
+                until_links.min(FLOW_CONTROL_RETRY)
+            };
+            let retry = rustix::event::Timespec::try_from(wait).ok();
             match rustix::event::poll(&mut fds, retry.as_ref()) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
@@ -270,12 +294,34 @@ impl Thread {
         }
     }
 
-    /// Sends what the callbacks recorded, as events with server names.
-    fn report_seen(&self) {
+    /// Reads the links and reports them when they changed.
+    fn report_links(&self, session: &Session, last: &mut Option<Vec<PeerLinks>>) {
+        let Some(handle) = &session.cfg else {
+            return;
+        };
+        let nodes = self
+            .nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        match links::read(handle, &nodes, session.node_id) {
+            Ok(peers) if last.as_ref() != Some(&peers) => {
+                *last = Some(peers.clone());
+                (self.sink)(ClusterEvent::Links { peers });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(target: "nm", "{e}"),
+        }
+    }
+
+    /// Sends what the callbacks recorded, as events with server names; true
+    /// when the group's members changed.
+    fn report_seen(&self) -> bool {
         let seen = SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()));
         if seen.is_empty() {
-            return;
+            return false;
         }
+        let members_changed = seen.iter().any(|raw| matches!(raw, Raw::Group(_)));
         let nodes = self
             .nodes
             .lock()
@@ -295,5 +341,6 @@ impl Thread {
             };
             (self.sink)(event);
         }
+        members_changed
     }
 }

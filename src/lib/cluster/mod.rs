@@ -13,10 +13,13 @@
 
 mod backoff;
 mod corosync;
+pub mod links;
 mod nodes;
 mod outbox;
+pub mod report;
 
 pub use backoff::Backoff;
+pub use links::PeerLinks;
 pub use nodes::NodeMap;
 pub use outbox::{Outbox, SendOutcome};
 
@@ -57,6 +60,8 @@ pub enum ClusterEvent {
     /// The connection to Corosync ended (Corosync stopped or died); the
     /// thread reconnects.
     Lost { reason: String },
+    /// The state of every link to every other server, when it changed.
+    Links { peers: Vec<PeerLinks> },
 }
 
 /// The membership view after `event`, or None when it leaves it as it was.
@@ -74,7 +79,8 @@ pub fn apply(membership: &Membership, event: &ClusterEvent) -> Option<Membership
         }
         ClusterEvent::Connected { .. }
         | ClusterEvent::Unavailable { .. }
-        | ClusterEvent::Message { .. } => return None,
+        | ClusterEvent::Message { .. }
+        | ClusterEvent::Links { .. } => return None,
     }
     (next != *membership).then_some(next)
 }

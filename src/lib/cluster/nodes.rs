@@ -33,6 +33,11 @@ impl NodeMap {
         self.by_id.get(&id).map(String::as_str)
     }
 
+    /// Every configured node id with its server, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.by_id.iter().map(|(id, name)| (*id, name.as_str()))
+    }
+
     /// The node id of `server`.
     pub fn id_of(&self, server: &str) -> Option<u32> {
         self.by_id

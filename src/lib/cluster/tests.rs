@@ -6,13 +6,14 @@ use std::time::Duration;
 use super::*;
 use crate::engine::membership::Membership;
 
-/// Servers `(name, priority)` joined by one LAN heartbeat; this server is the first.
+/// Servers `(name, priority)` on one LAN heartbeat (a cluster needs one);
+/// this server is the first.
 fn model(servers: &[(&str, u32)]) -> crate::model::Cluster {
     let xml: String = servers
         .iter()
         .map(|(n, p)| {
             format!(
-                r#"<server name="{n}"><priority>{p}</priority><device id="0"><type>lan</type><info>192.0.2.{}</info></device></server>"#,
+                r#"<server name="{n}"><priority>{p}</priority><device id="0"><type>lan</type><info>10.9.0.{}</info></device></server>"#,
                 p + 1
             )
         })

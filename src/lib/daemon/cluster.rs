@@ -30,7 +30,11 @@ impl Daemon {
         let model = self.core.model().clone();
         let several = model.servers.len() >= 2;
         match (&self.cluster, several) {
-            (Some(link), true) => link.set_nodes(NodeMap::from_model(&model)),
+            (Some(link), true) => {
+                link.set_nodes(NodeMap::from_model(&model));
+                // Another digest: the report and the comparison follow.
+                self.publisher.mark_unwritten();
+            }
             (Some(_), false) => {
                 // Dropping the link stops the thread; alone, this server decides alone.
                 self.cluster = None;
@@ -72,8 +76,7 @@ impl Daemon {
                 warn!(target: "nm", "this server's partition has no quorum")
             }
             ClusterEvent::Message { from, bytes } => {
-                tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len());
-                self.cluster_message(from, bytes);
+                tracing::debug!(target: "nm", "message of {} bytes from {from}", bytes.len())
             }
             ClusterEvent::Lost { reason } => {
                 self.remote.cluster_down = Some(reason.clone());
@@ -82,10 +85,28 @@ impl Daemon {
                     "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
                 )
             }
+            ClusterEvent::Links { .. } => {}
         }
         if let Some(next) = cluster::apply(self.core.membership(), &event) {
             self.core.set_membership(next);
             self.remote_targets_left();
+        }
+        match event {
+            ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
+            ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),
+            // One group carries two kinds of message, told apart by their
+            // first byte: a status report (see `cluster::report`) or a
+            // request or answer for another server (JSON, see `remote`).
+            ClusterEvent::Message { from, bytes } => {
+                if crate::cluster::report::is_report(&bytes) {
+                    self.report_message(&from, &bytes)
+                } else {
+                    self.remote_message(&from, &bytes)
+                }
+            }
+            ClusterEvent::Lost { .. } => self.cluster_lost(),
+            ClusterEvent::Links { peers } => self.cluster_links(&peers),
+            ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
         }
     }
 }

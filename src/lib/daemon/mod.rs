@@ -27,9 +27,12 @@ pub mod snapshot;
 
 mod alerts;
 mod cluster;
+mod cluster_links;
+mod cluster_status;
 mod effects;
 mod file_writer;
 mod monitoring;
+mod peers;
 mod publish;
 mod remote;
 mod requests;
@@ -149,6 +152,10 @@ enum TimerKey {
     Publish,
     /// The deadline of a request forwarded to another server.
     Remote(u64),
+    /// Time to send this server's report to the others (see [`cluster_status`]).
+    Report,
+    /// The report of this server may have gone stale.
+    PeerStale(String),
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -219,6 +226,8 @@ struct Daemon {
     cluster: Option<crate::cluster::ClusterLink>,
     /// Requests for other servers, and whether they can travel.
     remote: remote::Remote,
+    /// What the other servers reported (several servers only).
+    view: cluster_status::ClusterView,
 }
 
 impl Daemon {
@@ -320,6 +329,8 @@ impl Daemon {
                 // The flush at the end of this turn writes what waited.
                 TimerKey::Publish => {}
                 TimerKey::Remote(_) => self.remote_deadline(),
+                TimerKey::Report => self.report_due(),
+                TimerKey::PeerStale(server) => self.peer_stale(&server),
             }
         }
     }

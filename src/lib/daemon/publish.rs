@@ -98,6 +98,12 @@ impl Publisher {
         }
     }
 
+    /// Something only the merged cluster view shows changed (a peer's
+    /// report, the membership): the snapshot is written at the next flush.
+    pub(super) fn mark_unwritten(&mut self) {
+        self.unwritten = true;
+    }
+
     /// The in-process copy of the snapshot, for readers on other threads.
     #[allow(dead_code)] // the HTTP and metrics readers to come take it
     pub(super) fn published(&self) -> Arc<Published> {
@@ -262,13 +268,9 @@ impl Daemon {
 
     /// Builds the snapshot, publishes it when its content changed, and writes it.
     fn write_snapshot(&mut self, now: Instant) {
-        let snap = snapshot::build(
-            self.core.engine(),
-            self.core.monitors(),
-            std::process::id(),
-            &self.config_digest,
-            self.epoch_ms,
-        );
+        let own = self.own_snapshot();
+        // With several servers: merged with what the others reported.
+        let snap = self.cluster_view(own, now);
         let published = &self.publisher.published;
         let edition = match published.latest() {
             Some(last) if snapshot::same_content(&last.snapshot, &snap) => last,

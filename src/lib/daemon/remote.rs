@@ -156,7 +156,7 @@ impl Daemon {
     }
 
     /// A message from `from` (in the cluster's order).
-    pub(super) fn cluster_message(&mut self, from: &str, bytes: &[u8]) {
+    pub(super) fn remote_message(&mut self, from: &str, bytes: &[u8]) {
         let message = match remote::decode(bytes) {
             Incoming::Message(m) => m,
             Incoming::UnknownKind(kind) => {

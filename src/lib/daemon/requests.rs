@@ -190,6 +190,12 @@ impl Daemon {
             }
             Route::Engine(cmd) => cmd,
         };
+        // A server running another configuration than the cluster's starts nothing.
+        if let Some(refusal) = self.config_refusal(&cmd) {
+            warn!(target: "rc", "command refused: {cmd:?}: this server's configuration differs from the cluster's");
+            self.outbox.push((reply, Reply::Rejected(refusal)));
+            return;
+        }
         let req = self.next_req;
         self.next_req += 1;
         self.replies.insert(req, reply);

@@ -196,6 +196,7 @@ impl Daemon {
             error_snapshots: ErrorSnapshots::default(),
             cluster: None,
             remote: super::remote::Remote::new(),
+            view: Default::default(),
         }
     }
 }

@@ -96,6 +96,9 @@ pub enum Rejection {
     ReloadRefused { kind: ErrorKind, detail: String },
     /// The operation was attempted and failed (a script failed, a group did not start).
     Failed { kind: ErrorKind, detail: String },
+    /// This server runs another configuration than the cluster's: `servers`
+    /// (this one among them) differ from it and start no group.
+    ConfigDiffers { servers: Vec<String> },
     /// The request names another server that is not a member of the cluster
     /// now: nothing was sent.
     ServerOffline { server: String },
@@ -131,7 +134,8 @@ impl Rejection {
             | Rejection::NotRunning
             | Rejection::NoDestination { .. }
             | Rejection::DependenciesOffline { .. }
-            | Rejection::DependentsActive { .. } => ErrorKind::State,
+            | Rejection::DependentsActive { .. }
+            | Rejection::ConfigDiffers { .. } => ErrorKind::State,
             Rejection::Unknown { .. } => ErrorKind::NotFound,
             Rejection::ServerOffline { .. } => ErrorKind::State,
             Rejection::NoAnswer { .. } => ErrorKind::Timeout,

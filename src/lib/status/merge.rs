@@ -66,7 +66,7 @@ pub struct Members {
 
 /// One heartbeat link as one server sees it: `observer` hears `peer` on
 /// `heartbeat` (`up`) or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkState {
     pub observer: String,
     pub heartbeat: String,

@@ -4,6 +4,12 @@
 //! `ip netns exec` gives every command), its own `CLP_ROOT`, `CLP_HOSTNAME`
 //! and Corosync state directory. Corosync and clpd of a node run inside it.
 //!
+//! Every node has two links (`eth0`, `eth1`, on bridges `br0` and `br1`):
+//! the clp.conf the rig writes names them as heartbeats `lankhb1` and
+//! `lankhb2`, and `clpcfctrl --push` derives each node's corosync.conf from
+//! it (the first node's push makes the cluster key, the others get the same
+//! one through the pushed directory, as `clpcfctrl --pull` hands it over).
+//!
 //! Names are the test's own: namespaces `c<pid><n>b` (bridge) and
 //! `c<pid><n>n<i>` (nodes), `<n>` counting the rigs of this process. Drop
 //! kills the processes it started, by pid, and deletes the namespaces it made,
@@ -49,10 +55,12 @@ pub fn unavailable() -> Option<String> {
 pub struct Node {
     pub name: String,
     pub netns: String,
-    /// The bridge's end of this node's veth pair (in the bridge namespace).
-    port: String,
-    pub address: String,
-    dir: PathBuf,
+    /// The bridge's end of each of this node's veth pairs (in the bridge
+    /// namespace), per link.
+    ports: Vec<String>,
+    /// The node's address on each link.
+    pub addresses: Vec<String>,
+    pub dir: PathBuf,
     corosync: Option<Child>,
     clpd: Option<Child>,
 }
@@ -101,12 +109,37 @@ impl Node {
         Stdio::from(fs::File::create(self.dir.join(name)).unwrap())
     }
 
+    /// The file `name` under the node's own directory (not its root).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The cluster key this node has installed.
+    pub fn authkey(&self) -> Option<Vec<u8>> {
+        fs::read(self.root().join("etc/clp/authkey")).ok()
+    }
+
     /// Installs `clp_conf` on this node with `clpcfctrl --push` (a running
-    /// clpd reloads it).
-    pub fn push(&self, clp_conf: &str) {
+    /// clpd reloads it); `key`: the cluster key to install with it.
+    pub fn push_with(&self, clp_conf: &str, key: Option<&[u8]>, scripts: &[(&str, &str)]) {
         let src = self.dir.join("conf");
+        let _ = fs::remove_dir_all(&src);
         fs::create_dir_all(&src).unwrap();
         fs::write(src.join("clp.conf"), clp_conf).unwrap();
+        if let Some(key) = key {
+            fs::write(src.join("authkey"), key).unwrap();
+            set_mode(&src.join("authkey"), 0o600);
+        }
+        for (path, body) in scripts {
+            let file = src.join("scripts").join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(
+                &file,
+                format!("#!/bin/sh\nN='{}'\n{body}\n", path_str(&self.dir)),
+            )
+            .unwrap();
+            set_mode(&file, 0o755);
+        }
         let out = run(Command::new(CLPCFCTRL)
             .args(["--push", "-x", path_str(&src)])
             .env("CLP_ROOT", self.root())
@@ -115,32 +148,15 @@ impl Node {
         assert_eq!(out.code, 0, "push on {}: {}", self.name, out.all());
     }
 
-    /// Installs `clp_conf` with `scripts` (paths under `scripts/`, bodies
-    /// of `#!/bin/sh` scripts) on this node.
-    pub fn push_with_scripts(&self, clp_conf: &str, scripts: &[(&str, &str)]) {
-        let src = self.dir.join("conf");
-        for (path, body) in scripts {
-            crate::util::write_script(
-                &src.join("scripts").join(path),
-                &format!("#!/bin/sh\n{body}\n"),
-            );
-        }
-        self.push(clp_conf);
+    /// Installs `clp_conf` (this node's key kept).
+    pub fn push(&self, clp_conf: &str) {
+        let key = self.authkey();
+        self.push_with(clp_conf, key.as_deref(), &[]);
     }
 
-    /// A clp program for this node (its root and name; the Unix socket to
-    /// its clpd needs no namespace).
-    pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env("CLP_ROOT", self.root())
-            .env("CLP_HOSTNAME", &self.name)
-            .env_remove("CLP_LOG");
-        cmd
-    }
-
-    /// Runs a clp program against this node and returns what it did.
-    pub fn run(&self, program: &str, args: &[&str]) -> crate::util::Output {
-        run(self.command(program).args(args))
+    /// A clp command run inside this node; its output.
+    pub fn command(&self, program: &str, args: &[&str]) -> crate::util::Output {
+        run(&mut self.inside(program, args))
     }
 
     pub fn start_corosync(&mut self) {
@@ -149,7 +165,8 @@ impl Node {
             "{}: corosync runs already",
             self.name
         );
-        let conf = self.dir.join("corosync.conf");
+        // The one `clpcfctrl --push` derived from clp.conf.
+        let conf = self.root().join("etc/clp/corosync.conf");
         let child = self
             .inside("corosync", &["-f", "-c", path_str(&conf)])
             .stdin(Stdio::null())
@@ -220,8 +237,8 @@ impl Node {
 
     /// What the node's logs say, for a failed wait.
     pub fn dump(&self) -> String {
-        let mut out = format!("=== {} ({}, {})\n", self.name, self.netns, self.address);
-        for name in ["corosync.log", "clpd.err", "corosync.err"] {
+        let mut out = format!("=== {} ({}, {:?})\n", self.name, self.netns, self.addresses);
+        for name in ["root/var/log/clp/corosync.log", "clpd.err", "corosync.err"] {
             let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
             out += &format!("--- {name}\n");
@@ -240,11 +257,33 @@ impl Node {
     }
 }
 
-/// N nodes on one bridge.
+/// Links (Corosync links, heartbeats `lankhb1`, `lankhb2`) between the nodes.
+pub const LINKS: usize = 2;
+
+/// N nodes on two bridges.
 pub struct ClusterRig {
     bridge: String,
+    /// Picks the rig's addresses (see [`address`]).
+    subnet: u32,
+    token_ms: u64,
     pub nodes: Vec<Node>,
     _tmp: TempDir,
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Node `i`'s address on `link`: 10.<a>.<b>.i on link 0, .128+i on link 1
+/// (a /25 each).
+fn address(subnet: u32, i: usize, link: usize) -> String {
+    format!(
+        "10.{}.{}.{}",
+        1 + subnet / 256,
+        subnet % 256,
+        i + 128 * link
+    )
 }
 
 fn ip(args: &[&str]) {
@@ -254,29 +293,35 @@ fn ip(args: &[&str]) {
 
 impl ClusterRig {
     /// Makes the namespaces, links and roots of `n` nodes (node1..nodeN,
-    /// 10.<a>.<b>.i/24 on a subnet derived from the pid) and installs the
-    /// same clp.conf on each. Nothing runs yet.
+    /// addresses on a subnet derived from the pid) and installs the same
+    /// clp.conf (servers and links only; heartbeat timeout `token_ms`) on
+    /// each. Nothing runs yet.
     pub fn new(n: usize, token_ms: u64) -> ClusterRig {
         let pid = std::process::id();
         let rig = RIGS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("c{pid}{rig}");
         let tmp = tempfile::tempdir().unwrap();
         let bridge = format!("{prefix}b");
+        let subnet = (pid.wrapping_mul(7).wrapping_add(rig)) % 65_000;
         let mut cluster = ClusterRig {
             bridge: bridge.clone(),
+            subnet,
+            token_ms,
             nodes: Vec::new(),
             _tmp: tempfile::tempdir().unwrap(),
         };
         ip(&["netns", "add", &bridge]);
-        ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &bridge, "link", "set", "br0", "up"]);
+        for link in 0..LINKS {
+            let br = format!("br{link}");
+            ip(&["-n", &bridge, "link", "add", &br, "type", "bridge"]);
+            ip(&["-n", &bridge, "link", "set", &br, "up"]);
+        }
         // A /24 of 10.0.0.0/8 per rig: two octets from the pid and the rig count.
-        let subnet = (pid.wrapping_mul(7).wrapping_add(rig)) % 65_000;
         for i in 1..=n {
             let name = format!("node{i}");
             let netns = format!("{prefix}n{i}");
-            let port = format!("p{i}");
-            let address = format!("10.{}.{}.{i}", 1 + subnet / 256, subnet % 256);
+            let ports: Vec<String> = (0..LINKS).map(|l| format!("p{i}l{l}")).collect();
+            let addresses: Vec<String> = (0..LINKS).map(|l| address(subnet, i, l)).collect();
             let dir = tmp.path().join(&name);
             for d in ["run", "state", "root"] {
                 fs::create_dir_all(dir.join(d)).unwrap();
@@ -285,42 +330,86 @@ impl ClusterRig {
             cluster.nodes.push(Node {
                 name,
                 netns: netns.clone(),
-                port: port.clone(),
-                address: address.clone(),
+                ports: ports.clone(),
+                addresses: addresses.clone(),
                 dir,
                 corosync: None,
                 clpd: None,
             });
-            ip(&[
-                "link", "add", "eth0", "netns", &netns, "type", "veth", "peer", "name", &port,
-                "netns", &bridge,
-            ]);
-            ip(&["-n", &bridge, "link", "set", &port, "master", "br0", "up"]);
-            ip(&[
-                "-n",
-                &netns,
-                "addr",
-                "add",
-                &format!("{address}/24"),
-                "dev",
-                "eth0",
-            ]);
-            ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+            for (link, (port, address)) in ports.iter().zip(&addresses).enumerate() {
+                let eth = format!("eth{link}");
+                ip(&[
+                    "link", "add", &eth, "netns", &netns, "type", "veth", "peer", "name", port,
+                    "netns", &bridge,
+                ]);
+                let br = format!("br{link}");
+                ip(&["-n", &bridge, "link", "set", port, "master", &br, "up"]);
+                ip(&[
+                    "-n",
+                    &netns,
+                    "addr",
+                    "add",
+                    &format!("{address}/25"),
+                    "dev",
+                    &eth,
+                ]);
+                ip(&["-n", &netns, "link", "set", &eth, "up"]);
+            }
             ip(&["-n", &netns, "link", "set", "lo", "up"]);
         }
         cluster._tmp = tmp;
-        let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
-        let conf = clp_conf(&names);
-        let corosync = corosync_conf(&cluster.nodes, token_ms);
-        for node in &cluster.nodes {
-            fs::write(
-                node.dir.join("corosync.conf"),
-                corosync.replace("@DIR@", path_str(&node.dir)),
-            )
-            .unwrap();
-            node.push(&conf);
-        }
+        let conf = cluster.clp_conf(n, "");
+        cluster.install(&conf, &[]);
         cluster
+    }
+
+    /// Pushes `clp_conf` and `scripts` (path under `scripts/`, body; `$N` is
+    /// the node's directory) on every node, with the first node's key.
+    pub fn install(&self, clp_conf: &str, scripts: &[(&str, &str)]) {
+        let first = &self.nodes[0];
+        let key = first.authkey();
+        first.push_with(clp_conf, key.as_deref(), scripts);
+        let key = first
+            .authkey()
+            .expect("the first push installs a cluster key");
+        for node in &self.nodes[1..] {
+            node.push_with(clp_conf, Some(&key), scripts);
+        }
+    }
+
+    /// A clp.conf of servers node1..node`servers` (priority = position), two
+    /// `lankhb` links on the rig's addresses, heartbeat timeout = the rig's
+    /// token, and `extra` XML under `<root>`.
+    pub fn clp_conf(&self, servers: usize, extra: &str) -> String {
+        let servers: String = (1..=servers)
+            .map(|i| {
+                let devices: String = (0..LINKS)
+                    .map(|l| {
+                        format!(
+                            "<device id=\"{l}\"><type>lan</type><info>{}</info></device>",
+                            address(self.subnet, i, l)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "  <server name=\"node{i}\"><priority>{}</priority>{devices}</server>\n",
+                    i - 1
+                )
+            })
+            .collect();
+        let links: String = (0..LINKS)
+            .map(|l| {
+                format!(
+                    "<lankhb name=\"lankhb{}\"><priority>{l}</priority><device>{l}</device></lankhb>",
+                    l + 1
+                )
+            })
+            .collect();
+        let interval = (self.token_ms / 4).max(100);
+        format!(
+            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{}</timeout></heartbeat></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n",
+            self.token_ms
+        )
     }
 
     pub fn start_all(&mut self) {
@@ -332,9 +421,16 @@ impl ClusterRig {
         }
     }
 
-    /// Sets the bridge's end of `node`'s link up or down.
+    /// Sets the bridge's end of all of `node`'s links up or down.
     pub fn link(&self, node: usize, up: bool) {
-        let port = &self.nodes[node].port;
+        for link in 0..LINKS {
+            self.link_on(node, link, up);
+        }
+    }
+
+    /// Sets the bridge's end of `node`'s link number `link` up or down.
+    pub fn link_on(&self, node: usize, link: usize, up: bool) {
+        let port = &self.nodes[node].ports[link];
         ip(&[
             "-n",
             &self.bridge,
@@ -407,47 +503,4 @@ impl Drop for ClusterRig {
             .args(["netns", "delete", &self.bridge])
             .status();
     }
-}
-
-/// A clp.conf with `servers` (priority = position) and nothing else.
-pub fn clp_conf(servers: &[&str]) -> String {
-    let servers: String = servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("  <server name=\"{s}\"><priority>{i}</priority></server>\n"))
-        .collect();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name></cluster>\n{servers}</root>\n"
-    )
-}
-
-/// TO BE REPLACED by the corosync.conf `clpcfctrl --push` derives (issue 14,
-/// configuration part): until it lands, the rig writes the least Corosync
-/// needs. Node ids follow the rule clpd maps them by (priority + 1). `@DIR@`
-/// is each node's directory (log, state).
-fn corosync_conf(nodes: &[Node], token_ms: u64) -> String {
-    let nodelist: String = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            format!(
-                "  node {{\n    ring0_addr: {}\n    name: {}\n    nodeid: {}\n  }}\n",
-                n.address,
-                n.name,
-                i + 1
-            )
-        })
-        .collect();
-    let two_node = if nodes.len() == 2 {
-        "  two_node: 1\n"
-    } else {
-        ""
-    };
-    format!(
-        "totem {{\n  version: 2\n  cluster_name: rig\n  transport: knet\n  token: {token_ms}\n  crypto_cipher: none\n  crypto_hash: none\n}}\n\
-         nodelist {{\n{nodelist}}}\n\
-         quorum {{\n  provider: corosync_votequorum\n{two_node}}}\n\
-         logging {{\n  to_logfile: yes\n  logfile: @DIR@/corosync.log\n  to_stderr: no\n  to_syslog: no\n}}\n\
-         system {{\n  state_dir: @DIR@/state\n}}\n"
-    )
 }

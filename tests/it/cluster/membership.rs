@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::harness::{ClusterRig, clp_conf, unavailable};
+use super::harness::{ClusterRig, unavailable};
 
 /// Corosync's token timeout in these tests (ms).
 const TOKEN_MS: u64 = 1000;
@@ -92,7 +92,7 @@ fn a_reload_that_adds_a_server_shows_it_offline_and_keeps_the_members() {
     rig.start_all();
     wait_shown(&rig, &[0, 1], &["node1", "node2"], FORM);
     // A third server joins the configuration before its machine is up.
-    let three = clp_conf(&["node1", "node2", "node3"]);
+    let three = rig.clp_conf(3, "");
     for node in &rig.nodes {
         node.push(&three);
     }

@@ -1,6 +1,8 @@
 //! Clusters of several servers on one machine (Corosync in network
-//! namespaces): formation, a node killed and back, clpd before Corosync.
+//! namespaces): formation, a node killed and back, clpd before Corosync; the
+//! whole cluster in every status.json.
 
 mod harness;
 mod membership;
 mod remote;
+mod status;

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use clp::status::{RunState, ServerState, ServiceState};
+use clp::status::{RunState, ServiceState};
 
-use super::harness::{ClusterRig, clp_conf, unavailable};
+use super::harness::{ClusterRig, unavailable};
 use crate::daemon::{CLPCL, CLPGRP};
 
 const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
@@ -38,13 +38,17 @@ fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
     let mut rig = ClusterRig::new(n, TOKEN_MS);
     let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let group = "  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n</root>\n";
-    let conf = clp_conf(&names).replace("</root>\n", group);
-    for node in &rig.nodes {
-        let mut scripts = vec![("g/r/start.sh", "exit 0"), ("g/r/stop.sh", "exit 0")];
-        scripts.extend_from_slice(extra);
-        node.push_with_scripts(&conf, &scripts);
-    }
+    let group = "  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n";
+    let conf = rig.clp_conf(n, group);
+    // Each node's copy of g leaves a mark in the node's directory ($N) while
+    // it runs: what a node runs, whatever the merged view shows (every server
+    // starts g until groups have a failover policy).
+    let mut scripts = vec![
+        ("g/r/start.sh", "touch \"$N/g-online\""),
+        ("g/r/stop.sh", "rm -f \"$N/g-online\""),
+    ];
+    scripts.extend_from_slice(extra);
+    rig.install(&conf, &scripts);
     rig.start_all();
     rig.wait_for("every node showing every server Online", FORM, |rig| {
         (0..n).all(|o| rig.shows(o, &names)).then_some(())
@@ -52,12 +56,14 @@ fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
     rig
 }
 
+/// Whether node `node` runs its copy of g now (its scripts' mark).
 fn group_state(rig: &ClusterRig, node: usize) -> Option<RunState> {
-    let snap = rig.nodes[node].snapshot()?;
-    snap.groups
-        .into_iter()
-        .find(|g| g.name == "g")
-        .map(|g| g.status)
+    let online = rig.nodes[node].dir.join("g-online").exists();
+    Some(if online {
+        RunState::Online
+    } else {
+        RunState::Offline
+    })
 }
 
 fn service(rig: &ClusterRig, node: usize) -> Option<ServiceState> {
@@ -84,16 +90,16 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
 
     // node1 stops g on node2; node1's own g stays.
     rig.nodes[0]
-        .run(CLPGRP, &["-t", "g", "-h", "node2"])
+        .command(CLPGRP, &["-t", "g", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Offline);
     assert_eq!(group_state(&rig, 0), Some(RunState::Online));
     // ... and starts it again; the answer is node2's own.
     rig.nodes[0]
-        .run(CLPGRP, &["-s", "g", "-h", "node2"])
+        .command(CLPGRP, &["-s", "g", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Online);
-    let again = rig.nodes[0].run(CLPGRP, &["-s", "g", "-h", "node2"]);
+    let again = rig.nodes[0].command(CLPGRP, &["-s", "g", "-h", "node2"]);
     assert_ne!(again.code, 0);
     assert!(
         again.stderr.contains("group g is already online"),
@@ -102,12 +108,12 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
     );
     // -h naming this server is a local request, as on one server.
     rig.nodes[0]
-        .run(CLPGRP, &["-t", "g", "-h", "node1"])
+        .command(CLPGRP, &["-t", "g", "-h", "node1"])
         .success();
     wait_group(&rig, 0, RunState::Offline);
 
     // A name no server has: the known ones are listed.
-    let unknown = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node9"]);
+    let unknown = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node9"]);
     assert_ne!(unknown.code, 0);
     assert!(
         unknown
@@ -124,7 +130,7 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
         rig.shows(0, &["node1", "node2"]).then_some(())
     });
     let asked = Instant::now();
-    let offline = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node3"]);
+    let offline = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node3"]);
     let took = asked.elapsed();
     assert_ne!(offline.code, 0);
     assert!(
@@ -141,7 +147,7 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
     // ends the request, and the operator learns the outcome is unknown.
     rig.nodes[1].signal_clpd(Signal::SIGSTOP);
     let asked = Instant::now();
-    let frozen = rig.nodes[0].run(CLPGRP, &["-t", "g", "-h", "node2", "--apito", "2"]);
+    let frozen = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node2", "--apito", "2"]);
     let took = asked.elapsed();
     rig.nodes[1].signal_clpd(Signal::SIGCONT);
     assert_ne!(frozen.code, 0);
@@ -171,7 +177,7 @@ fn clpcl_stops_and_starts_every_server_with_a_line_each() {
     for node in 0..2 {
         wait_group(&rig, node, RunState::Online);
     }
-    let stop = rig.nodes[0].run(CLPCL, &["-t", "-a"]);
+    let stop = rig.nodes[0].command(CLPCL, &["-t", "-a"]);
     stop.success();
     assert_eq!(
         stop.stdout,
@@ -183,18 +189,16 @@ fn clpcl_stops_and_starts_every_server_with_a_line_each() {
         });
         wait_group(&rig, node, RunState::Offline);
     }
-    // clpd and Corosync stay up as the agent: each still sees the other as
-    // a member (its own line shows its stopped service).
-    for (observer, other) in [(0, "node2"), (1, "node1")] {
-        let states = rig.nodes[observer].server_states().unwrap_or_default();
-        assert!(
-            states.contains(&(other.to_string(), ServerState::Online)),
-            "{states:?}\n{}",
-            rig.dump()
-        );
+    // clpd and Corosync stay up as the agent: each server shows both
+    // services stopped (Offline, as CLUSTERPRO shows a stopped cluster), and
+    // the start below still reaches the other server.
+    for observer in 0..2 {
+        rig.wait_for("both servers shown Offline", ANSWER, |rig| {
+            rig.shows(observer, &[]).then_some(())
+        });
     }
 
-    let start = rig.nodes[1].run(CLPCL, &["-s", "-a"]);
+    let start = rig.nodes[1].command(CLPCL, &["-s", "-a"]);
     start.success();
     assert_eq!(
         start.stdout,
@@ -219,13 +223,13 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
     );
     let trnreq = |node: usize| rig.nodes[node].root().join("etc/clp/scripts/trnreq");
 
-    let ran = rig.nodes[0].run(CLPREXEC, &["--script", "mark.sh", "-h", "node2"]);
+    let ran = rig.nodes[0].command(CLPREXEC, &["--script", "mark.sh", "-h", "node2"]);
     ran.success();
     assert_eq!(ran.stdout, "Command succeeded.\n");
     assert!(trnreq(1).join("ran").is_file(), "{}", rig.dump());
     assert!(!trnreq(0).join("ran").exists());
 
-    let failed = rig.nodes[0].run(CLPREXEC, &["--script", "fail.sh", "-h", "node2"]);
+    let failed = rig.nodes[0].command(CLPREXEC, &["--script", "fail.sh", "-h", "node2"]);
     assert_ne!(failed.code, 0);
     assert!(
         failed.stderr.contains("script fail.sh ended: exit 3"),
@@ -234,14 +238,14 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
     );
 
     // Only names of trnreq/, never a path from the caller.
-    let path = rig.nodes[0].run(CLPREXEC, &["--script", "../g/r/start.sh", "-h", "node2"]);
+    let path = rig.nodes[0].command(CLPREXEC, &["--script", "../g/r/start.sh", "-h", "node2"]);
     assert_ne!(path.code, 0);
     assert!(
         path.stderr.contains("is not a script name"),
         "{}",
         path.all()
     );
-    let missing = rig.nodes[0].run(CLPREXEC, &["--script", "nope.sh", "-h", "node2"]);
+    let missing = rig.nodes[0].command(CLPREXEC, &["--script", "nope.sh", "-h", "node2"]);
     assert!(
         missing
             .stderr
@@ -251,7 +255,7 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
     );
 
     rig.nodes[0]
-        .run(
+        .command(
             CLPREXEC,
             &["--notice", "mrw1", "-k", "db.down", "-h", "node2"],
         )

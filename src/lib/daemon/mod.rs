@@ -27,6 +27,7 @@ pub mod snapshot;
 
 mod alerts;
 mod cluster;
+mod config_push;
 mod effects;
 mod file_writer;
 mod monitoring;

@@ -107,8 +107,10 @@ impl Node {
         let src = self.dir.join("conf");
         fs::create_dir_all(&src).unwrap();
         fs::write(src.join("clp.conf"), clp_conf).unwrap();
+        // --force: a push on a running node reaches the other members and
+        // skips the servers that are down (the tests that push mean that).
         let out = run(Command::new(CLPCFCTRL)
-            .args(["--push", "-x", path_str(&src)])
+            .args(["--push", "--force", "-x", path_str(&src)])
             .env("CLP_ROOT", self.root())
             .env("CLP_HOSTNAME", &self.name)
             .env_remove("CLP_LOG"));
@@ -409,15 +411,22 @@ impl Drop for ClusterRig {
     }
 }
 
-/// A clp.conf with `servers` (priority = position) and nothing else.
+/// A clp.conf with `servers` (priority = position) joined by one LAN
+/// heartbeat (a cluster needs one), and nothing else. The addresses are
+/// documentation ones: the rig runs Corosync with its own corosync.conf.
 pub fn clp_conf(servers: &[&str]) -> String {
     let servers: String = servers
         .iter()
         .enumerate()
-        .map(|(i, s)| format!("  <server name=\"{s}\"><priority>{i}</priority></server>\n"))
+        .map(|(i, s)| {
+            format!(
+                "  <server name=\"{s}\"><priority>{i}</priority><device id=\"0\"><type>lan</type><info>192.0.2.{}</info></device></server>\n",
+                i + 1
+            )
+        })
         .collect();
     format!(
-        "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name></cluster>\n{servers}</root>\n"
+        "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/><lankhb name=\"lankhb1\"><priority>0</priority><device>0</device></lankhb></heartbeat>\n</root>\n"
     )
 }
 

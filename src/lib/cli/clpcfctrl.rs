@@ -20,7 +20,7 @@ use crate::protocol::{Reply, Request};
     group(ArgGroup::new("action").required(true).args(["push", "pull", "check"]))
 )]
 pub struct Args {
-    /// Validate DIR/clp.conf and DIR/scripts, install them, ask clpd to reload
+    /// Validate DIR/clp.conf and DIR/scripts, install them (on every member of a cluster), ask clpd to reload
     #[arg(long)]
     pub push: bool,
     /// Write the installed clp.conf and scripts to DIR

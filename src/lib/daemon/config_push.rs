@@ -59,6 +59,7 @@ fn install_received(
     let staged = (|| {
         let parent = paths.state_dir();
         fsafe::private_dir(&parent, 0o700)?;
+        remove_stale(&parent);
         tree::fresh_dir(&parent, INCOMING_PREFIX)
     })();
     let dir = match staged {
@@ -84,6 +85,25 @@ fn install_received(
         Err(e) => {
             warn!(target: "pm", "refused a pushed configuration: {}", e.message.trim_end());
             failed(e)
+        }
+    }
+}
+
+/// Removes what an earlier clpd left unpacked (a crash mid-install): the
+/// directories are named after the pid that made them, so those of this
+/// clpd, which may be in use by another install, are kept.
+fn remove_stale(parent: &Path) {
+    let ours = format!("{INCOMING_PREFIX}{}-", std::process::id());
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(INCOMING_PREFIX)
+            && !name.starts_with(&ours)
+            && let Err(e) = tree::remove_tree(&entry.path())
+        {
+            warn!(target: "pm", "{e}");
         }
     }
 }

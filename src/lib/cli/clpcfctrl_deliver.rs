@@ -21,7 +21,8 @@ const DELIVERY_WAIT_SECS: u64 = 90;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Installed,
-    /// Not a member of the cluster now, and `--force` said to go on.
+    /// Not a member of the cluster now (or Corosync is not reachable here,
+    /// so none is), and `--force` said to go on.
     Skipped(String),
     Failed(ErrorKind, String),
 }
@@ -90,9 +91,9 @@ pub fn deliver(paths: &Paths, model: &Cluster, strict: bool, force: bool) -> Res
 fn outcome(answer: Result<Reply>, force: bool) -> Outcome {
     match answer {
         Ok(Reply::Done { .. }) => Outcome::Installed,
-        Ok(Reply::Rejected(offline @ Rejection::ServerOffline { .. })) if force => {
-            Outcome::Skipped(reply_text::rejection_text(&offline))
-        }
+        Ok(Reply::Rejected(
+            down @ (Rejection::ServerOffline { .. } | Rejection::ClusterUnavailable { .. }),
+        )) if force => Outcome::Skipped(reply_text::rejection_text(&down)),
         Ok(Reply::Rejected(rejection)) => {
             Outcome::Failed(rejection.kind(), reply_text::rejection_text(&rejection))
         }
@@ -176,6 +177,16 @@ mod tests {
             outcome(refused, true),
             Outcome::Failed(ErrorKind::Config, _)
         ));
+        let no_corosync = || {
+            Ok(Reply::Rejected(Rejection::ClusterUnavailable {
+                reason: "not connected to Corosync yet".into(),
+            }))
+        };
+        assert!(matches!(
+            outcome(no_corosync(), false),
+            Outcome::Failed(ErrorKind::NotRunning, _)
+        ));
+        assert!(matches!(outcome(no_corosync(), true), Outcome::Skipped(_)));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 
+use super::clpcfctrl_deliver::{self as deliver, Delivery};
 use super::{Ctx, Program, local_server_name};
 use crate::config::{self, install};
 use crate::error::{ClpError, ErrorKind, Result};
@@ -19,7 +20,7 @@ use crate::protocol::{Reply, Request};
     group(ArgGroup::new("action").required(true).args(["push", "pull", "check"]))
 )]
 pub struct Args {
-    /// Validate DIR/clp.conf and DIR/scripts, install them, ask clpd to reload
+    /// Validate DIR/clp.conf and DIR/scripts, install them (on every member of a cluster), ask clpd to reload
     #[arg(long)]
     pub push: bool,
     /// Write the installed clp.conf and scripts to DIR
@@ -44,7 +45,7 @@ pub struct Args {
     /// Print the check report as JSON (with --check)
     #[arg(long, requires = "check")]
     pub json: bool,
-    /// Push even when servers are down (accepted; one server is always this one)
+    /// Push even when servers are down: they are reported and skipped
     #[arg(long)]
     pub force: bool,
     /// Accepted for compatibility; clp always validates before installing
@@ -107,6 +108,31 @@ impl Program for Args {
         }
         if pushed.reloaded.is_some() {
             ctx.println("clpd reloaded the configuration.")?;
+        }
+        let delivery = match (&pushed.cluster, &pushed.checked.cluster) {
+            (Some(_), Some(model)) => deliver::deliver(&ctx.paths, model, self.strict, self.force)?,
+            _ => Delivery::Alone,
+        };
+        match delivery {
+            Delivery::Alone => {}
+            Delivery::LocalOnly => ctx.println(
+                "The cluster service is not running on this server: the configuration was installed on this server only. \
+                 Push the same directory on each other server (see clpcfctrl(8)).",
+            )?,
+            Delivery::Servers(servers) => {
+                let local = pushed
+                    .checked
+                    .cluster
+                    .as_ref()
+                    .map_or_else(String::new, |m| m.local_server.clone());
+                for line in deliver::lines(&local, &servers) {
+                    ctx.println(&line)?;
+                }
+                if let Some(err) = deliver::failure(&servers) {
+                    return Err(err);
+                }
+                ctx.println("The upload is completed successfully.(cfmgr:0)")?;
+            }
         }
         ctx.println("Command succeeded.")?;
         Ok(0)

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod clpalert;
 pub mod clpcfctrl;
+pub mod clpcfctrl_deliver;
 pub mod clpcfget;
 pub mod clpcfset;
 pub mod clpcl;

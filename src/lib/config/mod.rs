@@ -14,6 +14,7 @@
 //!   several servers, and [`cluster_key`], the key it names.
 
 pub mod builder;
+pub mod bundle;
 pub mod cluster_key;
 pub mod corosync;
 pub mod default_config;

@@ -26,6 +26,18 @@ pub(super) struct Remote {
     /// Connected to Corosync and in the group; else why not.
     pub(super) cluster_down: Option<String>,
     serving: Arc<AtomicUsize>,
+    /// Messages of other servers arriving in parts.
+    assembler: remote::Assembler,
+    /// This server's number for its next message sent in parts.
+    next_transfer: u64,
+}
+
+/// Why a message did not leave.
+enum NotSent {
+    /// Larger than even a message in parts may be.
+    TooLarge,
+    /// Corosync's queue is full or the cluster thread is gone.
+    NotQueued,
 }
 
 impl Remote {
@@ -34,6 +46,8 @@ impl Remote {
             pending: remote::Pending::new(MAX_FORWARDED),
             cluster_down: Some("not connected to Corosync yet".into()),
             serving: Arc::new(AtomicUsize::new(0)),
+            assembler: remote::Assembler::default(),
+            next_transfer: 1,
         }
     }
 }
@@ -115,19 +129,16 @@ impl Daemon {
             target: target.clone(),
             request,
         };
-        let sent = match (remote::encode(&message), &self.cluster) {
-            (Some(bytes), Some(link)) => link.send(bytes).is_ok(),
-            (None, _) => {
-                if let Some(settled) = self.remote.pending.fail(id, NoAnswerCause::NotSent) {
-                    let _ = settled.client.send(rejected(Rejection::Invalid {
-                        reason: format!("the request is larger than {} bytes", remote::MAX_MESSAGE),
-                    }));
-                }
-                return;
+        let sent = self.send_message(&message);
+        if let Err(NotSent::TooLarge) = sent {
+            if let Some(settled) = self.remote.pending.fail(id, NoAnswerCause::NotSent) {
+                let _ = settled.client.send(rejected(Rejection::Invalid {
+                    reason: format!("the request is larger than {} bytes", remote::MAX_WHOLE),
+                }));
             }
-            (_, None) => false,
-        };
-        if !sent {
+            return;
+        }
+        if sent.is_err() {
             warn!(target: "rc", "request {id} for {target} could not be queued for Corosync");
             if let Some(settled) = self.remote.pending.fail(id, NoAnswerCause::NotSent) {
                 let _ = settled.client.send(settled.reply);
@@ -146,9 +157,24 @@ impl Daemon {
         }
     }
 
+    /// Queues `message` for Corosync, in parts when it is large.
+    fn send_message(&mut self, message: &Message) -> std::result::Result<(), NotSent> {
+        let transfer = self.remote.next_transfer;
+        let parts = remote::encode_parts(message, transfer).ok_or(NotSent::TooLarge)?;
+        if parts.len() > 1 {
+            self.remote.next_transfer += 1;
+        }
+        let link = self.cluster.as_ref().ok_or(NotSent::NotQueued)?;
+        for bytes in parts {
+            link.send(bytes).map_err(|_| NotSent::NotQueued)?;
+        }
+        Ok(())
+    }
+
     /// After a membership change: requests whose target left will not be answered.
     pub(super) fn remote_targets_left(&mut self) {
         let membership = self.core.membership().clone();
+        self.remote.assembler.forget(|s| membership.is_up(s));
         for settled in self.remote.pending.left(|s| membership.is_up(s)) {
             warn!(target: "rc", "request {}: its server left the cluster before answering", settled.id);
             self.outbox.push((settled.client, settled.reply));
@@ -157,7 +183,11 @@ impl Daemon {
 
     /// A message from `from` (in the cluster's order).
     pub(super) fn remote_message(&mut self, from: &str, bytes: &[u8]) {
-        let message = match remote::decode(bytes) {
+        self.incoming(from, remote::decode(bytes));
+    }
+
+    fn incoming(&mut self, from: &str, incoming: Incoming) {
+        let message = match incoming {
             Incoming::Message(m) => m,
             Incoming::UnknownKind(kind) => {
                 tracing::debug!(target: "nm", "skipped a {kind:?} message from {from} (a newer clp?)");
@@ -190,8 +220,29 @@ impl Daemon {
                     }
                 }
             }
+            Message::Part {
+                to,
+                transfer,
+                index,
+                count,
+                data,
+            } if to == local => {
+                match self
+                    .remote
+                    .assembler
+                    .add(from, transfer, index, count, &data)
+                {
+                    remote::Assembled::Waiting => {}
+                    remote::Assembled::Whole(bytes) => {
+                        self.incoming(from, remote::decode_whole(&bytes))
+                    }
+                    remote::Assembled::Dropped(why) => {
+                        warn!(target: "nm", "dropped a message of {from} sent in parts: {why}")
+                    }
+                }
+            }
             // For another server.
-            Message::Forward { .. } | Message::Answer { .. } => {}
+            Message::Forward { .. } | Message::Answer { .. } | Message::Part { .. } => {}
         }
     }
 
@@ -267,22 +318,19 @@ impl Daemon {
             origin: origin.clone(),
             reply,
         };
-        let bytes = remote::encode(&message).or_else(|| {
-            // A reply larger than a message (a long script error): say so briefly.
-            remote::encode(&Message::Answer {
+        let sent = match self.send_message(&message) {
+            // A reply larger than even parts carry: say so briefly.
+            Err(NotSent::TooLarge) => self.send_message(&Message::Answer {
                 id,
                 origin: origin.clone(),
                 reply: rejected(Rejection::Failed {
                     kind: ErrorKind::Failed,
                     detail: "the answer was too large to send; see the server's logs".into(),
                 }),
-            })
-        });
-        let sent = match (bytes, &self.cluster) {
-            (Some(bytes), Some(link)) => link.send(bytes).is_ok(),
-            _ => false,
+            }),
+            other => other,
         };
-        if !sent {
+        if sent.is_err() {
             warn!(target: "rc", "could not send the answer to request {id} of {origin}; it will see no answer");
         }
     }

@@ -26,6 +26,11 @@ enum Route {
         what: String,
         from: String,
     },
+    /// A configuration pushed from another server.
+    InstallConfig {
+        bundle: crate::protocol::ConfigBundle,
+        strict: bool,
+    },
     /// For the server named (maybe this one).
     On {
         server: String,
@@ -43,6 +48,9 @@ fn route(request: Request) -> Route {
             return Route::RunScript { name, timeout_secs };
         }
         Request::Notice { what, from } => return Route::Notice { what, from },
+        Request::InstallConfig { bundle, strict } => {
+            return Route::InstallConfig { bundle, strict };
+        }
         Request::On {
             server,
             request,
@@ -178,6 +186,10 @@ impl Daemon {
             Route::Notice { what, from } => {
                 let answer = self.notice(&what, &from);
                 self.outbox.push((reply, answer));
+                return;
+            }
+            Route::InstallConfig { bundle, strict } => {
+                self.install_config(bundle, strict, reply);
                 return;
             }
             Route::On {

@@ -21,7 +21,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use reply::{Activity, NoAnswerCause, ObjectKind, Rejection, Reply, Settled};
-pub use request::{MonitorOp, Request};
+pub use request::{ConfigBundle, MonitorOp, Request};
 
 /// Version of the request/reply schema. 2: typed rejections.
 pub const PROTOCOL_VERSION: u32 = 2;

@@ -71,6 +71,44 @@ pub enum Request {
         request: Box<Request>,
         wait_secs: u64,
     },
+    /// Install `bundle` (a packed configuration directory: clp.conf,
+    /// scripts, the cluster key) on this server exactly as
+    /// `clpcfctrl --push` would, then reload: how a push reaches the other
+    /// members (aimed with [`Request::On`]). `strict`: warnings refuse too.
+    InstallConfig {
+        bundle: ConfigBundle,
+        strict: bool,
+    },
+}
+
+/// A packed configuration directory (tar + gzip). It holds the cluster key:
+/// its `Debug` says only its size, so that logging a request never logs the
+/// key; on the wire it is base64 inside the JSON envelope.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConfigBundle(pub Vec<u8>);
+
+impl std::fmt::Debug for ConfigBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ConfigBundle({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for ConfigBundle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigBundle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(ConfigBundle)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Request {

@@ -40,7 +40,28 @@ fn every_request() -> Vec<Request> {
             what: "db.down".into(),
             from: "node1".into(),
         },
+        Request::InstallConfig {
+            bundle: ConfigBundle(vec![0, 1, 2, 0xff]),
+            strict: true,
+        },
     ]
+}
+
+#[test]
+fn a_bundle_travels_as_base64_and_its_debug_hides_the_contents() {
+    let secret = b"the cluster key".to_vec();
+    let request = Request::InstallConfig {
+        bundle: ConfigBundle(secret.clone()),
+        strict: false,
+    };
+    let text = String::from_utf8(encode(&request)).unwrap();
+    assert!(!text.contains("the cluster key"), "{text}");
+    assert_eq!(decode_request(text.as_bytes()).unwrap(), request);
+    let shown = format!("{request:?}");
+    assert!(
+        shown.contains("15 bytes") && !shown.contains("key"),
+        "{shown}"
+    );
 }
 
 fn every_rejection() -> Vec<Rejection> {

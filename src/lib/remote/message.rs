@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{PROTOCOL_VERSION, Reply, Request};
 
 /// The largest message sent or read. Corosync itself takes far more, but a
-/// request is a few hundred bytes; anything larger is a bug or an attack.
+/// request is a few hundred bytes; anything larger is a bug or an attack, or
+/// a configuration, which travels in parts of this size ([`super::parts`]).
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
 /// One message between clpds.
@@ -33,6 +34,26 @@ pub enum Message {
         origin: String,
         reply: Reply,
     },
+    /// Part `index` of `count` of a larger message for `to` (base64 of its
+    /// encoded bytes); `transfer` is the sender's number for that message.
+    Part {
+        to: String,
+        transfer: u64,
+        index: u32,
+        count: u32,
+        data: String,
+    },
+}
+
+impl Message {
+    /// The server the message is for.
+    pub fn recipient(&self) -> &str {
+        match self {
+            Message::Forward { target, .. } => target,
+            Message::Answer { origin, .. } => origin,
+            Message::Part { to, .. } => to,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -61,19 +82,38 @@ pub enum Incoming {
 
 /// The bytes of `message`, or None when it would exceed [`MAX_MESSAGE`].
 pub fn encode(message: &Message) -> Option<Vec<u8>> {
-    let bytes = serde_json::to_vec(&Outgoing {
+    let bytes = encode_unbounded(message)?;
+    (bytes.len() <= MAX_MESSAGE).then_some(bytes)
+}
+
+/// The bytes of `message`, whatever their size (for [`super::parts`]).
+pub(super) fn encode_unbounded(message: &Message) -> Option<Vec<u8>> {
+    serde_json::to_vec(&Outgoing {
         version: PROTOCOL_VERSION,
         message,
     })
-    .ok()?;
-    (bytes.len() <= MAX_MESSAGE).then_some(bytes)
+    .ok()
 }
 
 /// Reads received bytes; never fails, says what they are.
 pub fn decode(bytes: &[u8]) -> Incoming {
-    if bytes.len() > MAX_MESSAGE {
+    decode_within(bytes, MAX_MESSAGE)
+}
+
+/// Reads a message joined from its parts: larger, and never itself a part.
+pub fn decode_whole(bytes: &[u8]) -> Incoming {
+    match decode_within(bytes, super::parts::MAX_WHOLE) {
+        Incoming::Message(Message::Part { .. }) => {
+            Incoming::Invalid("a message joined from parts is itself a part".into())
+        }
+        other => other,
+    }
+}
+
+fn decode_within(bytes: &[u8], limit: usize) -> Incoming {
+    if bytes.len() > limit {
         return Incoming::Invalid(format!(
-            "message of {} bytes exceeds the limit of {MAX_MESSAGE}",
+            "message of {} bytes exceeds the limit of {limit}",
             bytes.len()
         ));
     }
@@ -95,7 +135,7 @@ pub fn decode(bytes: &[u8]) -> Incoming {
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_string();
-    if !matches!(kind.as_str(), "Forward" | "Answer") {
+    if !matches!(kind.as_str(), "Forward" | "Answer" | "Part") {
         return Incoming::UnknownKind(kind);
     }
     match serde_json::from_value::<Envelope>(value) {

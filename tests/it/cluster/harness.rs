@@ -140,8 +140,10 @@ impl Node {
             .unwrap();
             set_mode(&file, 0o755);
         }
+        // --force: a push on a running node reaches the other members and
+        // skips the servers that are down (the tests that push mean that).
         let out = run(Command::new(CLPCFCTRL)
-            .args(["--push", "-x", path_str(&src)])
+            .args(["--push", "--force", "-x", path_str(&src)])
             .env("CLP_ROOT", self.root())
             .env("CLP_HOSTNAME", &self.name)
             .env_remove("CLP_LOG"));

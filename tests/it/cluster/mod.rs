@@ -1,7 +1,8 @@
 //! Clusters of several servers on one machine (Corosync in network
 //! namespaces): formation, a node killed and back, clpd before Corosync; the
-//! whole cluster in every status.json.
+//! whole cluster in every status.json; a push reaching every server.
 
+mod distribution;
 mod harness;
 mod membership;
 mod remote;

@@ -247,14 +247,21 @@ fn a_server_with_another_configuration_is_reported_and_starts_no_group() {
     if skip("another_configuration") {
         return;
     }
-    let rig = three_running();
-    // node3 gets a clp.conf that differs (a comment) from the other two's.
+    let mut rig = three_running();
+    // A push while node3 is down (forced: node3 skipped) leaves node3 with
+    // the clp.conf the other two had before (it differs by a comment).
+    rig.nodes[2].kill();
+    rig.wait_for("node3 Offline on node1", SHOWN, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
     let other = rig.clp_conf(3, &cluster_extras()).replace(
         "<group name=\"g1\">",
         "<group name=\"g1\"><comment>changed</comment>",
     );
-    let key = rig.nodes[2].authkey();
-    rig.nodes[2].push_with(&other, key.as_deref(), SCRIPTS);
+    let key = rig.nodes[0].authkey();
+    rig.nodes[0].push_with(&other, key.as_deref(), SCRIPTS);
+    rig.nodes[2].start_corosync();
+    rig.nodes[2].start_clpd();
     rig.wait_for("node3 Caution on node1 and on node3", SHOWN, |rig| {
         [0, 2]
             .iter()

@@ -131,14 +131,21 @@ fn read_into(path: &mut String, pid: &str, file: &str, buf: &mut Vec<u8>) -> boo
     let Ok(mut file) = std::fs::File::open(&*path) else {
         return false;
     };
-    // Plain reads to the end: `read_to_end` first asks the file's size and
-    // position (two more system calls per file, for /proc files that have
-    // neither), and a scan reads two files per process.
+    // Plain reads: `read_to_end` first asks the file's size and position
+    // (two more system calls per file, for /proc files that have neither),
+    // and a scan reads two files per process. These files hand out all they
+    // have up to the size asked for, so a short read is the end: no read
+    // that returns nothing follows it.
     let mut chunk = [0u8; 4096];
     loop {
         match file.read(&mut chunk) {
             Ok(0) => return true,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    return true;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return false,
         }

@@ -74,7 +74,7 @@ pub struct Cgroups {
 /// per exec resource script and genw monitor).
 const MAX_SPARES: usize = 1024;
 
-/// Emptied run cgroups kept for the next runs of the same script, by label.
+/// Emptied run cgroups kept for the next run of the same script, by label.
 ///
 /// A genw monitor starts a check every interval and a recovery runs the same
 /// stop.sh and start.sh again: creating and removing a cgroup each time cost
@@ -82,44 +82,29 @@ const MAX_SPARES: usize = 1024;
 /// kept once it is empty (no process of its run is left: nothing a pending
 /// kill could still reach) and is then used by one run at a time, so the
 /// rule "one script run per cgroup" holds at every moment. The label in its
-/// name stays right, since it only serves the same script again. A label may
-/// keep several: fifty genw monitors running `/bin/true` share one label and
-/// run at the same moments.
+/// name stays right, since it only serves the same script again.
 #[derive(Debug)]
 pub(super) struct Spares {
     /// `<prefix><clpd pid>-`: what precedes `<n>-<label>` in our names.
     own: String,
-    kept: Mutex<Kept>,
-}
-
-#[derive(Debug, Default)]
-struct Kept {
-    by_label: HashMap<String, Vec<PathBuf>>,
-    /// How many cgroups `by_label` holds in all.
-    count: usize,
+    by_label: Mutex<HashMap<String, PathBuf>>,
 }
 
 impl Spares {
     fn new(own: String) -> Spares {
         Spares {
             own,
-            kept: Mutex::new(Kept::default()),
+            by_label: Mutex::new(HashMap::new()),
         }
     }
 
     fn take(&self, label: &str) -> Option<PathBuf> {
-        let mut kept = self.kept.lock().ok()?;
-        let dirs = kept.by_label.get_mut(label)?;
-        let dir = dirs.pop()?;
-        if dirs.is_empty() {
-            kept.by_label.remove(label);
-        }
-        kept.count -= 1;
-        Some(dir)
+        self.by_label.lock().ok()?.remove(label)
     }
 
     /// Keeps the empty run cgroup `dir` for its script's next run; false
-    /// when it is not one of ours or there are enough (the caller removes it).
+    /// when it is not one of ours, its script has a spare already, or there
+    /// are enough (the caller removes it).
     pub fn keep(&self, dir: &Path) -> bool {
         let Some(label) = dir
             .file_name()
@@ -130,17 +115,13 @@ impl Spares {
         else {
             return false;
         };
-        let Ok(mut kept) = self.kept.lock() else {
+        let Ok(mut spares) = self.by_label.lock() else {
             return false;
         };
-        if kept.count >= MAX_SPARES {
+        if spares.len() >= MAX_SPARES || spares.contains_key(&label) {
             return false;
         }
-        kept.by_label
-            .entry(label)
-            .or_default()
-            .push(dir.to_path_buf());
-        kept.count += 1;
+        spares.insert(label, dir.to_path_buf());
         true
     }
 }
@@ -565,32 +546,5 @@ mod tests {
             "web_server-start"
         );
         assert_eq!(script_label(Path::new("/bin/sh")), "bin-sh");
-    }
-
-    #[test]
-    fn a_script_keeps_as_many_spares_as_it_had_runs_up_to_the_bound() {
-        let spares = Spares::new("clp-ab-42-".into());
-        let dir = |n: u32, label: &str| PathBuf::from(format!("/cg/clp-ab-42-{n}-{label}"));
-        // Three runs of one genw script at once, one of another script.
-        for n in 0..3 {
-            assert!(spares.keep(&dir(n, "bin-true")));
-        }
-        assert!(spares.keep(&dir(3, "g-stop")));
-        assert!(
-            !spares.keep(Path::new("/cg/clp-ab-7-1-bin-true")),
-            "another clpd's"
-        );
-        let mut taken: Vec<PathBuf> = (0..3).filter_map(|_| spares.take("bin-true")).collect();
-        taken.sort();
-        assert_eq!(
-            taken,
-            vec![dir(0, "bin-true"), dir(1, "bin-true"), dir(2, "bin-true")]
-        );
-        assert_eq!(spares.take("bin-true"), None);
-        assert_eq!(spares.take("g-stop"), Some(dir(3, "g-stop")));
-        for n in 0..MAX_SPARES as u32 {
-            assert!(spares.keep(&dir(n, "bin-true")));
-        }
-        assert!(!spares.keep(&dir(9999, "bin-true")), "beyond the bound");
     }
 }

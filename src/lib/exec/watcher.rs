@@ -312,12 +312,21 @@ impl Watcher {
             match dir {
                 Some(dir) => {
                     // Contained: the run's cgroup holds all that is left of
-                    // it; emptied (and removed) already, nothing is.
+                    // it; emptied (and removed, or kept for a later run of
+                    // its script) already, nothing is. Only the same run is
+                    // reached (its pgid): a later run born in the kept
+                    // cgroup is another one.
                     let live = self
                         .entries
                         .values()
+                        .filter(|e| e.pgid == pgid)
                         .filter_map(|e| e.cgroup.as_ref())
-                        .chain(self.draining.values().map(|d| &d.cgroup))
+                        .chain(
+                            self.draining
+                                .values()
+                                .filter(|d| d.pgid == pgid)
+                                .map(|d| &d.cgroup),
+                        )
                         .find(|cg| cg.dir == dir);
                     if let Some(cg) = live {
                         tracing::debug!(target: "exec", "grace over: SIGKILL to cgroup {}", dir.display());

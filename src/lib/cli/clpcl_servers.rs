@@ -11,7 +11,7 @@ use crate::paths::Paths;
 /// with several servers in clp.conf), run with `/bin/sh -c`.
 pub const COROSYNC_START_ENV: &str = "CLP_COROSYNC_START";
 /// What starts Corosync when [`COROSYNC_START_ENV`] is not set.
-pub const DEFAULT_COROSYNC_START: &str = "systemctl start corosync";
+pub const DEFAULT_COROSYNC_START: &str = "systemctl start clp-corosync";
 
 /// The configured servers, in clp.conf's priority order (one: this server).
 pub fn configured_servers(paths: &Paths) -> Result<Vec<String>> {

@@ -7,14 +7,18 @@
 //! How CLUSTERPRO's heartbeat timing becomes Corosync's (clp.conf(5) says the
 //! same to operators):
 //!
-//! * `token` = the heartbeat timeout: CLUSTERPRO declares a server down when
-//!   no heartbeat came for the timeout; Corosync forms a new membership
-//!   without a server when the token was lost for `token` ms.
-//!   `token_coefficient: 0`, so Corosync does not lengthen it per node.
-//! * `token_retransmits_before_loss_const` = timeout / interval (at least 2):
+//! * `token` = 5/11 of the heartbeat timeout, and `consensus` = 1.2 × token
+//!   (Corosync's own rule, written out): Corosync forms a membership without
+//!   a silent server once the token was lost for `token` ms and the
+//!   survivors then agreed for up to `consensus` ms, so a server is declared
+//!   down after token + consensus = 2.2 × token = the heartbeat timeout, as
+//!   CLUSTERPRO declares a server down after the heartbeat timeout (the
+//!   benchmark measured 2.2 × the timeout when the token was the whole
+//!   timeout). `token_coefficient: 0`, so Corosync does not lengthen it per
+//!   node.
+//! * `token_retransmits_before_loss_const` = token / interval (at least 2):
 //!   Corosync resends a lost token every `token / (n + 0.2)` ms, about one
 //!   heartbeat interval, so it tries as often as CLUSTERPRO sends heartbeats.
-//! * `consensus` = 1.2 × token, Corosync's own rule, written out.
 //! * per link, `knet_ping_interval` = the interval and `knet_ping_timeout` =
 //!   the timeout: a single link is reported down after the same timeout as a
 //!   CLUSTERPRO heartbeat resource, while the others carry the membership.
@@ -57,13 +61,15 @@ pub struct TotemTiming {
 /// See the module's documentation for why each value is what it is.
 pub fn totem_timing(interval: Duration, timeout: Duration) -> TotemTiming {
     let interval_ms = interval.as_millis().max(1);
-    let token_ms = timeout.as_millis().max(1);
+    let timeout_ms = timeout.as_millis().max(1);
+    // token + consensus (1.2 × token) = the timeout.
+    let token_ms = (timeout_ms * 5 / 11).max(1);
     TotemTiming {
         token_ms,
         retransmits: (token_ms / interval_ms).max(2),
         consensus_ms: token_ms * 6 / 5,
         ping_interval_ms: interval_ms,
-        ping_timeout_ms: token_ms,
+        ping_timeout_ms: timeout_ms,
     }
 }
 

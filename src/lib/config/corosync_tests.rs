@@ -43,10 +43,10 @@ totem {
     crypto_hash: sha256
     keyfile: /r/etc/clp/authkey
     # heartbeat interval 3000 ms, timeout 90000 ms
-    token: 90000
+    token: 40909
     token_coefficient: 0
-    token_retransmits_before_loss_const: 30
-    consensus: 108000
+    token_retransmits_before_loss_const: 13
+    consensus: 49090
     interface {
         # lankhb1 (lankhb)
         linknumber: 0
@@ -125,10 +125,10 @@ fn three_servers_two_links_ipv6_tuned_timing() {
     let out = corosync_conf(&cluster, &files()).unwrap();
     let expected_totem = "\
     # heartbeat interval 500 ms, timeout 5000 ms
-    token: 5000
+    token: 2272
     token_coefficient: 0
-    token_retransmits_before_loss_const: 10
-    consensus: 6000
+    token_retransmits_before_loss_const: 4
+    consensus: 2726
     interface {
         # lankhb1 (lankhb)
         linknumber: 0
@@ -218,9 +218,13 @@ fn timing_follows_the_heartbeat_interval_and_timeout() {
     let t = totem_timing(ms(3000), ms(90_000));
     assert_eq!(
         (t.token_ms, t.retransmits, t.consensus_ms),
-        (90_000, 30, 108_000)
+        (40_909, 13, 49_090)
     );
+    // A server is declared down after token + consensus: the timeout.
+    assert!((89_990..=90_000).contains(&(t.token_ms + t.consensus_ms)));
     assert_eq!((t.ping_interval_ms, t.ping_timeout_ms), (3000, 90_000));
     // Never fewer than two tries before the token counts as lost.
     assert_eq!(totem_timing(ms(3000), ms(4000)).retransmits, 2);
+    let tuned = totem_timing(ms(250), ms(1000));
+    assert_eq!((tuned.token_ms, tuned.consensus_ms), (454, 544));
 }

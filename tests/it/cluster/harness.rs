@@ -296,7 +296,7 @@ fn ip(args: &[&str]) {
 impl ClusterRig {
     /// Makes the namespaces, links and roots of `n` nodes (node1..nodeN,
     /// addresses on a subnet derived from the pid) and installs the same
-    /// clp.conf (servers and links only; heartbeat timeout `token_ms`) on
+    /// clp.conf (servers and links only; heartbeat timing that gives Corosync a token of `token_ms`) on
     /// each. Nothing runs yet.
     pub fn new(n: usize, token_ms: u64) -> ClusterRig {
         let pid = std::process::id();
@@ -380,8 +380,8 @@ impl ClusterRig {
     }
 
     /// A clp.conf of servers node1..node`servers` (priority = position), two
-    /// `lankhb` links on the rig's addresses, heartbeat timeout = the rig's
-    /// token, and `extra` XML under `<root>`.
+    /// `lankhb` links on the rig's addresses, the heartbeat timeout that
+    /// derives the rig's token, and `extra` XML under `<root>`.
     pub fn clp_conf(&self, servers: usize, extra: &str) -> String {
         let servers: String = (1..=servers)
             .map(|i| {
@@ -408,9 +408,11 @@ impl ClusterRig {
             })
             .collect();
         let interval = (self.token_ms / 4).max(100);
+        // The derived token is 5/11 of the heartbeat timeout (token +
+        // consensus = the timeout): this timeout gives the rig's token.
+        let timeout = self.token_ms * 11 / 5;
         format!(
-            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{}</timeout></heartbeat></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n",
-            self.token_ms
+            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
         )
     }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """clp benchmark driver: recovery latency against runsv / supervisord / monit,
 clpd's footprint with 10 and 100 monitors, and the CPU cost of 100 ipw and 100
-httpw monitors against this machine. Run it through bench/run.sh.
+httpw monitors against this machine, and (cluster.py) failure detection and
+the idle footprint of a three-server cluster. Run it through bench/run.sh.
 
     bench.py run     --work DIR --bin DIR --out DIR   # everything, writes latest.{json,md}
     bench.py cleanup --work DIR                       # stop whatever a run left
@@ -28,6 +29,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+# bench.py and cluster.py import each other: no __pycache__ left in the repository.
+sys.dont_write_bytecode = True
 
 HERE = Path(__file__).resolve().parent
 CONF = HERE / "conf"
@@ -233,6 +237,11 @@ def cleanup(work):
     """Stops every process a run registered, by pid, newest first; then the
     jobs they left (pids from the stamp logs whose command line is our mark)."""
     work = Path(work)
+    # The cluster pass's processes first (SIGKILL: some may be frozen), then
+    # its namespaces; the generic loop below then finds them gone.
+    import cluster
+
+    cluster.cleanup(work)
     reg = Registry(work)
     entries = reg.entries()
     # A clpd whose start did not finish (so never registered) still left its pid file.
@@ -1375,6 +1384,9 @@ def markdown(r):
     for name, m in r["idle_memory"].items():
         label = "clpd (1 exec, 1 pidw)" if name == "clpd" else name
         lines.append(f"| {label} | {mib(m['rss_kib'])} | {mib(m['hwm_kib'])} | {mib(m['pss_kib'])} |")
+    import cluster
+
+    lines += cluster.markdown(r)
     lines.append("")
     return "\n".join(lines)
 
@@ -1541,6 +1553,9 @@ def run(args):
         finally:
             if nginx_pid:
                 stop_pid(nginx_pid, signal.SIGQUIT)
+    import cluster
+
+    result["cluster"] = cluster.run_pass(work, bindir, reg)
     result["loadavg_after"] = loadavg()
     result["elapsed_s"] = round(time.monotonic() - t_start, 1)
     out.mkdir(parents=True, exist_ok=True)

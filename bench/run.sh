@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # clp benchmark: recovery latency (clp pidw vs runsv, supervisord, monit),
 # clpd's footprint with 10 and 100 monitors, the CPU cost of 100 ipw and
-# 100 httpw monitors, and clpd with 1000 monitors of mixed kinds. One command:
+# 100 httpw monitors, clpd with 1000 monitors of mixed kinds, and a cluster
+# of three servers in network namespaces (failure detection, idle footprint;
+# needs root and corosync). One command:
 #
 #     bench/run.sh
 #
 # Writes bench/results/latest.md and bench/results/latest.json. Takes about
 # 5 min 50 s after the build (two 60 s footprint windows, a 30 s network
-# window and a 30 s scale window included). Knobs
+# window and a 30 s scale window included), plus about 5 min 20 s for the
+# cluster pass (one crash with the default timing takes ~200 s). Knobs
 # (environment): BENCH_KILLS (100: clp and runsv), BENCH_SLOW_KILLS (30:
 # supervisord and monit), BENCH_BREAKDOWN_KILLS (30), BENCH_WINDOW (60 s per
 # footprint window), BENCH_MONITORS (10,100), BENCH_NET_MONITORS (100 ipw and
 # 100 httpw against a local nginx in one clpd; 0 skips), BENCH_NET_WINDOW (30 s),
 # BENCH_SCALE_MONITORS (1000 monitors of mixed kinds in one clpd; 0 skips),
-# BENCH_SCALE_WINDOW (30 s), BENCH_MONIT (1; 0 skips monit),
+# BENCH_SCALE_WINDOW (30 s), BENCH_CLUSTER (1; 0 skips the cluster pass),
+# BENCH_CLUSTER_REPS (10 crashes and 10 freezes with the tuned timing),
+# BENCH_CLUSTER_DEFAULT_REPS (1 crash with the default timing),
+# BENCH_CLUSTER_DEFAULT_FREEZES (0), BENCH_CLUSTER_TUNED (250,1000: interval,
+# timeout in ms), BENCH_CLUSTER_WINDOW (20 s per idle window),
+# BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
 # BENCH_TARGETS (runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit), BENCH_SEED (1),

@@ -144,8 +144,8 @@ fn push_of_a_cluster_installs_corosync_conf_and_a_private_key() {
             root.join("var/log/clp/corosync.log").display()
         ),
         format!("state_dir: {}", root.join("var/lib/clp/corosync").display()),
-        "token: 10000".to_string(),
-        "token_retransmits_before_loss_const: 10".to_string(),
+        "token: 4545".to_string(),
+        "token_retransmits_before_loss_const: 4".to_string(),
         "two_node: 1".to_string(),
     ] {
         assert!(text.contains(&needle), "{needle} not in\n{text}");
@@ -167,7 +167,7 @@ fn push_of_a_cluster_installs_corosync_conf_and_a_private_key() {
     let out = sandbox.push(&dir, "alpha");
     assert!(!out.stdout.contains("new cluster key"), "{}", out.stdout);
     assert_eq!(fs::read(&key).unwrap(), key_bytes);
-    assert!(fs::read_to_string(&conf).unwrap().contains("token: 20000"));
+    assert!(fs::read_to_string(&conf).unwrap().contains("token: 9090"));
     // The key never shows in what clpcfctrl says.
     assert!(
         !out.all()

@@ -100,7 +100,7 @@ pub fn corosync_conf(cluster: &Cluster, files: &CorosyncFiles) -> Option<String>
     let _ = writeln!(
         o,
         "    # heartbeat interval {} ms, timeout {} ms",
-        t.ping_interval_ms, t.token_ms
+        t.ping_interval_ms, t.ping_timeout_ms
     );
     let _ = writeln!(o, "    token: {}", t.token_ms);
     o.push_str("    token_coefficient: 0\n");

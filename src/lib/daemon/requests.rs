@@ -12,6 +12,7 @@ use crate::protocol::{Activity, MonitorOp, ObjectKind, Rejection, Settled};
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     Ping,
+    Status,
     Reload,
     Monitor {
         op: MonitorOp,
@@ -42,6 +43,7 @@ enum Route {
 fn route(request: Request) -> Route {
     Route::Engine(match request {
         Request::Ping => return Route::Ping,
+        Request::Status => return Route::Status,
         Request::Reload => return Route::Reload,
         Request::Monitor { op, monitors } => return Route::Monitor { op, monitors },
         Request::RunScript { name, timeout_secs } => {
@@ -154,6 +156,11 @@ impl Daemon {
                         std::process::id()
                     ),
                 });
+                return;
+            }
+            Route::Status => {
+                let answer = self.published_status();
+                let _ = reply.send(answer);
                 return;
             }
             Route::Reload => {

@@ -207,8 +207,15 @@ impl Daemon {
                 self.request_on(server, request, wait_secs, reply);
                 return;
             }
+            Route::Engine(Command::StartService) => {
+                self.start_service(Some(reply));
+                return;
+            }
             Route::Engine(cmd) => cmd,
         };
+        if matches!(cmd, Command::StopService { .. }) {
+            self.cancel_sync_wait();
+        }
         // A server running another configuration than the cluster's starts nothing.
         if let Some(refusal) = self.config_refusal(&cmd) {
             warn!(target: "rc", "command refused: {cmd:?}: this server's configuration differs from the cluster's");

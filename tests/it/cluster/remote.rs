@@ -268,3 +268,44 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
             .then_some(())
     });
 }
+
+#[test]
+fn clpstdn_stops_every_member_and_asks_each_for_its_shutdown() {
+    if skip("clpstdn_every_member") {
+        return;
+    }
+    let mut rig = running_rig(3);
+    for node in 0..3 {
+        wait_group(&rig, node, RunState::Online);
+    }
+    // node3 is down already: nothing to stop there.
+    rig.nodes[2].kill();
+    rig.wait_for("node1 showing node3 Offline", FORM, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
+    let asked = Instant::now();
+    let out = rig.nodes[0].command(crate::daemon::CLPSTDN, &[]);
+    out.success();
+    eprintln!("clpstdn on two members: {} ms", asked.elapsed().as_millis());
+    assert_eq!(out.stdout, "Command succeeded.\n");
+    assert!(
+        out.stderr
+            .contains("server node3 is not a member of the cluster now (Offline): skipped"),
+        "{}",
+        out.all()
+    );
+    for node in 0..2 {
+        rig.wait_for("the service Offline", ANSWER, |rig| {
+            (service(rig, node) == Some(ServiceState::Offline)).then_some(())
+        });
+        wait_group(&rig, node, RunState::Offline);
+        // Under the rig's relocated roots the built-in shutdown refuses:
+        // that it was asked is what shows here.
+        rig.wait_for("the shutdown asked (and refused)", ANSWER, |rig| {
+            std::fs::read_to_string(rig.nodes[node].root().join("var/log/clp/pm.log.cur"))
+                .unwrap_or_default()
+                .contains("refused to shutdown the OS")
+                .then_some(())
+        });
+    }
+}

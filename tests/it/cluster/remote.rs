@@ -11,6 +11,7 @@ use super::harness::{ClusterRig, unavailable};
 use crate::daemon::{CLPCL, CLPGRP};
 
 const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
+const CLPMONCTRL: &str = env!("CARGO_BIN_EXE_clpmonctrl");
 
 const TOKEN_MS: u64 = 1000;
 const FORM: Duration = Duration::from_secs(30);
@@ -308,4 +309,62 @@ fn clpstdn_stops_every_member_and_asks_each_for_its_shutdown() {
                 .then_some(())
         });
     }
+}
+
+#[test]
+fn clprsc_clpmonctrl_and_clpdown_reach_the_server_h_names() {
+    if skip("clprsc_clpmonctrl_clpdown_h") {
+        return;
+    }
+    let rig = running_rig(2);
+    for node in 0..2 {
+        wait_group(&rig, node, RunState::Online);
+    }
+    let log = |node: usize, module: &str| {
+        std::fs::read_to_string(
+            rig.nodes[node]
+                .root()
+                .join(format!("var/log/clp/{module}.log.cur")),
+        )
+        .unwrap_or_default()
+    };
+    // A resource of node2, stopped and started from node1.
+    rig.nodes[0]
+        .command(crate::daemon::CLPRSC, &["-t", "r", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Offline);
+    assert_eq!(group_state(&rig, 0), Some(RunState::Online));
+    rig.nodes[0]
+        .command(crate::daemon::CLPRSC, &["-s", "r", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Online);
+
+    // Monitoring suspended on node2 (its rm log says so), not on node1.
+    rig.nodes[0]
+        .command(CLPMONCTRL, &["-s", "-h", "node2"])
+        .success();
+    rig.wait_for("the suspension in node2's rm log", ANSWER, |_| {
+        log(1, "rm").contains("clpmonctrl: Suspend").then_some(())
+    });
+    assert!(!log(0, "rm").contains("clpmonctrl: Suspend"));
+
+    // node2 stopped and asked to shut down from node1; node1 keeps running.
+    rig.nodes[0]
+        .command(crate::daemon::CLPDOWN, &["-h", "node2"])
+        .success();
+    rig.wait_for("node2's service Offline", ANSWER, |rig| {
+        (service(rig, 1) == Some(ServiceState::Offline)).then_some(())
+    });
+    wait_group(&rig, 1, RunState::Offline);
+    rig.wait_for(
+        "the shutdown asked (and refused) in node2's pm log",
+        ANSWER,
+        |_| {
+            log(1, "pm")
+                .contains("refused to shutdown the OS")
+                .then_some(())
+        },
+    );
+    assert_eq!(service(&rig, 0), Some(ServiceState::Online));
+    assert_eq!(group_state(&rig, 0), Some(RunState::Online));
 }

@@ -19,8 +19,15 @@ use crate::vocab::{OsAction, StopFactor};
 #[derive(Debug, Parser)]
 #[command(name = "clpstdn", version, disable_help_flag = true)]
 pub struct Args {
-    #[command(flatten)]
-    pub options: ShutdownOptions,
+    /// Reboot instead of shutting down
+    #[arg(short = 'r')]
+    pub reboot: bool,
+    /// Only server HOST (default: every server of the cluster, this one last)
+    #[arg(short = 'h', value_name = "HOST")]
+    pub host: Option<String>,
+    /// Internal API timeout in seconds (for each server)
+    #[arg(long, value_name = "SEC", default_value_t = client::DEFAULT_API_TIMEOUT)]
+    pub apito: u64,
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -29,17 +36,22 @@ pub struct Args {
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
         let factor = StopFactor::ClusterShutdown;
-        if self.options.host.is_some() {
-            return client::stop_service_then_os(ctx, &self.options, factor);
+        let one = ShutdownOptions {
+            reboot: self.reboot,
+            host: self.host.clone(),
+            apito: self.apito,
+        };
+        if self.host.is_some() {
+            return client::stop_service_then_os(ctx, &one, factor);
         }
         let servers = clpcl_servers::configured_servers(&ctx.paths)?;
         if servers.len() < 2 {
-            return client::stop_service_then_os(ctx, &self.options, factor);
+            return client::stop_service_then_os(ctx, &one, factor);
         }
         let here = client::server_name(&ctx.paths);
         let request = Request::StopService {
             factor,
-            then: Some(if self.options.reboot {
+            then: Some(if self.reboot {
                 OsAction::Reboot
             } else {
                 OsAction::Shutdown
@@ -47,7 +59,7 @@ impl Program for Args {
         };
         let mut failures = Vec::new();
         for server in servers.iter().filter(|s| **s != here) {
-            let answer = client::call_at(&ctx.paths, Some(server), &request, self.options.apito);
+            let answer = client::call_at(&ctx.paths, Some(server), &request, self.apito);
             match other_server(server, answer) {
                 Stopped::Yes => {}
                 Stopped::AlreadyDown => ctx.warn(&format!(
@@ -66,7 +78,7 @@ impl Program for Args {
                 ),
             ));
         }
-        client::request(&ctx.paths, &request, self.options.apito)?;
+        client::request(&ctx.paths, &request, self.apito)?;
         ctx.println("Command succeeded.")?;
         Ok(0)
     }

@@ -3,7 +3,7 @@ complete -c clpstat -l hb -d 'Show the configuration of every heartbeat resource
 complete -c clpstat -l grp -d 'Show the configuration of every group, or of group NAME' -r
 complete -c clpstat -l rsc -d 'Show the configuration of every group resource, or of NAME' -r
 complete -c clpstat -l mon -d 'Show the configuration of every monitor resource, or of NAME' -r
-complete -c clpstat -s h -d 'Target server (only the local server is supported)' -r
+complete -c clpstat -s h -d 'Show the status as server HOST sees it (its clpd answers over the cluster); configuration views are the cluster\'s whatever HOST is' -r
 complete -c clpstat -s s -d 'Show the cluster status (the default view)'
 complete -c clpstat -l long -d 'Widen the name column of the status view from 17 to 34 characters'
 complete -c clpstat -s g -d 'Show which groups are online on which server (group map)'

@@ -110,6 +110,9 @@ pub struct ClusterSettings {
     pub alerts: AlertRouting,
     /// Module logs rotate to `.pre` at this size (`clp/log/size`).
     pub log_size: u64,
+    /// How long a starting service waits for the other servers' first
+    /// reports (`clp/cluster/syncwait`; zero: no wait).
+    pub server_sync_wait: Duration,
 }
 
 /// Alert destinations (`<messages>`, `cluster/mail`, clp's syslog socket).

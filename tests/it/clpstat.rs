@@ -301,16 +301,22 @@ fn a_snapshot_from_another_pid_is_stale() {
 }
 
 #[test]
-fn another_host_is_a_usage_error() {
+fn another_host_is_asked_through_clpd() {
+    // -h naming another server asks it through this server's clpd (see the
+    // cluster tests); without a clpd to ask, the error says so, with the
+    // exit code of a daemon that is not running.
     let r = running();
     let out = r.sandbox.run(CLPSTAT, &["-h", "node2"]);
-    out.expect_code(2);
-    assert!(
-        out.stderr
-            .contains("-h node2: only the local server (node1) can be queried"),
-        "{}",
-        out.stderr
-    );
+    out.expect_code(6);
+    assert!(out.stderr.contains("clpd is not running"), "{}", out.stderr);
+    // The local server's name and localhost read the local snapshot.
+    for host in ["node1", "localhost"] {
+        r.sandbox.run(CLPSTAT, &["-h", host]).success();
+    }
+    // --local with another server's -h contradicts itself.
+    let both = r.sandbox.run(CLPSTAT, &["--local", "-h", "node2"]);
+    both.expect_code(2);
+    assert!(both.stderr.contains("give one of them"), "{}", both.stderr);
 }
 
 #[test]

@@ -146,6 +146,10 @@ const RELOAD_TIMEOUT_SECS: u64 = 60;
 fn ask_reload(paths: &Paths) -> install::Reload {
     match super::client::call(paths, &Request::Reload, RELOAD_TIMEOUT_SECS) {
         Ok(Reply::Done { note }) => install::Reload::Applied(note),
+        Ok(Reply::Status(_)) => install::Reload::Refused(
+            ErrorKind::Internal,
+            "clpd answered the reload with its status".into(),
+        ),
         Ok(Reply::Rejected(rejection)) => install::Reload::Refused(
             rejection.kind(),
             super::reply_text::rejection_text(&rejection),

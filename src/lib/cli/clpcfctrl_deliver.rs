@@ -91,6 +91,10 @@ pub fn deliver(paths: &Paths, model: &Cluster, strict: bool, force: bool) -> Res
 fn outcome(answer: Result<Reply>, force: bool) -> Outcome {
     match answer {
         Ok(Reply::Done { .. }) => Outcome::Installed,
+        Ok(Reply::Status(_)) => Outcome::Failed(
+            ErrorKind::Internal,
+            "the server answered the install with its status".into(),
+        ),
         Ok(Reply::Rejected(
             down @ (Rejection::ServerOffline { .. } | Rejection::ClusterUnavailable { .. }),
         )) if force => Outcome::Skipped(reply_text::rejection_text(&down)),

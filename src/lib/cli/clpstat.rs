@@ -4,18 +4,26 @@
 //! Status views never talk to clpd: they read `run/clp/status.json`, which clpd
 //! rewrites atomically when what it shows changed, through the one reader
 //! ([`crate::status::read`]) that also tells a stale snapshot or a dead daemon
-//! from a live one (exit code 6).
+//! from a live one (exit code 6). With `-h HOST` naming another server, the
+//! status is HOST's own published snapshot, asked through this server's
+//! clpd (`Request::Status` inside `Request::On`): every server merges the
+//! reports it received, so during a partition each side shows its own view.
 //!
 //! Configuration views need no daemon: they validate the installed clp.conf.
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, local_server_name};
+use super::{Ctx, Program, client, local_server_name, reply_text};
 use crate::config;
-use crate::error::{ClpError, Result};
+use crate::error::{ClpError, ErrorKind, Result};
 use crate::paths::Paths;
-use crate::status::SCHEMA_VERSION;
+use crate::protocol::{Reply, Request};
 use crate::status::render::{self, Section};
+use crate::status::{SCHEMA_VERSION, Snapshot};
+
+/// How long `clpstat -h HOST` waits for HOST's status (its clpd answers at
+/// once from the snapshot at hand; this bounds a busy cluster).
+const REMOTE_STATUS_WAIT_SECS: u64 = 30;
 
 /// Show the cluster status or the cluster configuration.
 #[derive(Debug, Parser)]
@@ -79,7 +87,8 @@ pub struct Args {
     /// Print the whole status snapshot as JSON (clp extension)
     #[arg(long, conflicts_with_all = ["groupmap", "monitors", "heartbeats", "partitions", "config", "long"])]
     pub json: bool,
-    /// Target server (only the local server is supported)
+    /// Show the status as server HOST sees it (its clpd answers over the
+    /// cluster); configuration views are the cluster's whatever HOST is
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Print help
@@ -111,20 +120,23 @@ fn named(opt: &Option<Option<String>>, section: Section) -> Option<(Section, Opt
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        if let Some(host) = &self.host {
-            let local = local_server_name().unwrap_or_default();
-            if *host != local && host != "localhost" {
-                return Err(ClpError::usage(format!(
-                    "-h {host}: only the local server ({local}) can be queried by this version"
-                )));
-            }
-        }
         if let Some((section, name)) = self.config_view() {
+            // The configuration is the cluster's (a push installs it on every
+            // member; one that differs is reported in the status): shown from
+            // this server's copy whatever -h names.
             let text = config_view(&ctx.paths, section, name, self.detail)?;
             ctx.print(&text)?;
             return Ok(0);
         }
-        let snapshot = crate::status::read(&ctx.paths)?;
+        let snapshot = match client::remote_host(&ctx.paths, self.host.as_deref()) {
+            None => crate::status::read(&ctx.paths)?,
+            Some(host) if self.local => {
+                return Err(ClpError::usage(format!(
+                    "--local shows this server's view and -h {host} asks another server's: give one of them"
+                )));
+            }
+            Some(host) => remote_snapshot(&ctx.paths, &host)?,
+        };
         if snapshot.schema > SCHEMA_VERSION {
             ctx.warn(&format!(
                 "the status snapshot has schema {}, this clpstat knows schema {SCHEMA_VERSION}; \
@@ -147,6 +159,21 @@ impl Program for Args {
         };
         ctx.print(&text)?;
         Ok(0)
+    }
+}
+
+/// The status snapshot `host` last published (the cluster as it sees it),
+/// asked through this server's clpd over the cluster.
+fn remote_snapshot(paths: &Paths, host: &str) -> Result<Snapshot> {
+    match client::call_at(paths, Some(host), &Request::Status, REMOTE_STATUS_WAIT_SECS)? {
+        Reply::Status(snapshot) => Ok(*snapshot),
+        Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
+        Reply::Done { note } => Err(ClpError::new(
+            ErrorKind::Internal,
+            format!(
+                "server {host} answered the status request without a status ({note}); is its clp older than this one?"
+            ),
+        )),
     }
 }
 

@@ -193,6 +193,7 @@ pub const PARAMS: &[Param] = &[
     p(Root, "clp/reboot/window", Value("3600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a reboot no longer counts (Max Reboot Count Reset Time)"),
     p(Root, "clp/restartlimit/max", Value("5"), Int { min: 0, max: 999 }, "clp: monitor restarts of one recovery target allowed within clp/restartlimit/window, whatever the monitor's counters say; one more skips the restart step (rm 900) and the ladder goes on to failover and the final action; 0 = unbounded (systemd's StartLimitBurst is 5 too)"),
     p(Root, "clp/restartlimit/window", Value("600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a restart no longer counts toward clp/restartlimit/max (monotonic clock; clpmonctrl -c clears the count)"),
+    p(Root, "clp/cluster/syncwait", Value("300"), Int { min: 0, max: 5940 }, "clp: seconds a server whose cluster service starts waits for every server of the cluster to report (CLUSTERPRO's Server Sync Wait Time, 5 min) before it starts the service and its groups; 0 = no wait; one server never waits"),
     // ---- server ---------------------------------------------------------------
     p(Server, "priority", Required, Int { min: 0, max: 31 }, "V: 0 = master"),
     p(Server, "comment", Value(""), Text, "V"),

@@ -226,6 +226,7 @@ impl Daemon {
                     self.check_configurations();
                     self.publisher.mark_unwritten();
                 }
+                self.sync_progress();
             }
             Err(ReportError::NotAReport) => {}
             Err(e) => warn!(target: "nm", "server {from}: {e}"),
@@ -262,6 +263,7 @@ impl Daemon {
         let local_snapshot = self.own_snapshot();
         self.offer_report(&local_snapshot, self.clock.now(), true);
         self.publisher.mark_unwritten();
+        self.sync_progress();
     }
 
     /// Quorum came or went.
@@ -333,6 +335,28 @@ impl Daemon {
         }
         self.view.out_of_line = out_of_line;
         self.publisher.mark_unwritten();
+    }
+
+    /// The members (clpd running) and, among them, those whose report is at
+    /// hand: what the server sync wait waits for.
+    pub(super) fn reporting_members(&self, now: Instant) -> (Vec<String>, Vec<String>) {
+        let members = self.view.members.members.clone();
+        let reported = self
+            .view
+            .peers
+            .digests(now)
+            .into_iter()
+            .map(|(server, _)| server)
+            .filter(|server| members.contains(server))
+            .collect();
+        (members, reported)
+    }
+
+    /// This server runs another configuration than the cluster's.
+    pub(super) fn runs_another_configuration(&self) -> bool {
+        self.view
+            .out_of_line
+            .contains(&self.core.model().local_server)
     }
 
     /// Why this server refuses to start `cmd`'s group: it runs another

@@ -127,6 +127,10 @@ fn reload(events: &Sender<Event>) -> install::Reload {
     }
     match rx.recv_timeout(RELOAD_WAIT) {
         Ok(Reply::Done { note }) => install::Reload::Applied(note),
+        Ok(Reply::Status(_)) => install::Reload::Refused(
+            ErrorKind::Internal,
+            "clpd answered the reload with its status".into(),
+        ),
         Ok(Reply::Rejected(Rejection::ReloadRefused { kind, detail })) => {
             install::Reload::Refused(kind, detail)
         }

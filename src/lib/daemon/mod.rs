@@ -43,6 +43,7 @@ mod rexec;
 mod seams;
 mod server;
 mod start;
+mod sync_wait;
 #[cfg(test)]
 mod tests;
 
@@ -157,6 +158,8 @@ enum TimerKey {
     Report,
     /// The report of this server may have gone stale.
     PeerStale(String),
+    /// The end of the server sync wait (see [`sync_wait`]).
+    SyncWait,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -229,6 +232,8 @@ struct Daemon {
     remote: remote::Remote,
     /// What the other servers reported (several servers only).
     view: cluster_status::ClusterView,
+    /// The first start of the service waiting for the other servers.
+    sync: sync_wait::SyncWait,
 }
 
 impl Daemon {
@@ -332,6 +337,7 @@ impl Daemon {
                 TimerKey::Remote(_) => self.remote_deadline(),
                 TimerKey::Report => self.report_due(),
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
+                TimerKey::SyncWait => self.sync_progress(),
             }
         }
     }

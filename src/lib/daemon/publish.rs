@@ -266,6 +266,19 @@ impl Daemon {
         }
     }
 
+    /// The snapshot last published (what status.json holds), for
+    /// `clpstat -h` on another server. Answered from the copy at hand, never
+    /// built anew: asking costs the loop one clone.
+    pub(super) fn published_status(&self) -> Reply {
+        match self.publisher.published.latest() {
+            Some(edition) => Reply::Status(Box::new(edition.snapshot.clone())),
+            None => Reply::Rejected(crate::protocol::Rejection::Failed {
+                kind: ErrorKind::State,
+                detail: "clpd has not published its status yet; try again in a moment".into(),
+            }),
+        }
+    }
+
     /// Builds the snapshot, publishes it when its content changed, and writes it.
     fn write_snapshot(&mut self, now: Instant) {
         let own = self.own_snapshot();

@@ -12,6 +12,7 @@ use crate::protocol::{Activity, MonitorOp, ObjectKind, Rejection, Settled};
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     Ping,
+    Status,
     Reload,
     Monitor {
         op: MonitorOp,
@@ -42,6 +43,7 @@ enum Route {
 fn route(request: Request) -> Route {
     Route::Engine(match request {
         Request::Ping => return Route::Ping,
+        Request::Status => return Route::Status,
         Request::Reload => return Route::Reload,
         Request::Monitor { op, monitors } => return Route::Monitor { op, monitors },
         Request::RunScript { name, timeout_secs } => {
@@ -156,6 +158,11 @@ impl Daemon {
                 });
                 return;
             }
+            Route::Status => {
+                let answer = self.published_status();
+                let _ = reply.send(answer);
+                return;
+            }
             Route::Reload => {
                 // The answer says whether the new configuration is the running
                 // one: clpcfctrl --push puts the previous files back when it is not.
@@ -200,8 +207,15 @@ impl Daemon {
                 self.request_on(server, request, wait_secs, reply);
                 return;
             }
+            Route::Engine(Command::StartService) => {
+                self.start_service(Some(reply));
+                return;
+            }
             Route::Engine(cmd) => cmd,
         };
+        if matches!(cmd, Command::StopService { .. }) {
+            self.cancel_sync_wait();
+        }
         // A server running another configuration than the cluster's starts nothing.
         if let Some(refusal) = self.config_refusal(&cmd) {
             warn!(target: "rc", "command refused: {cmd:?}: this server's configuration differs from the cluster's");

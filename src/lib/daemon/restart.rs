@@ -68,7 +68,7 @@ impl Daemon {
             self.core.set_stopped_by_operator(true);
             info!(target: "pm", "the cluster service was stopped by the operator on this boot; not starting it (clpcl -s starts it)");
         } else {
-            self.command(Command::StartService);
+            self.start_service(None);
         }
         self.drain();
     }

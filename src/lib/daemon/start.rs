@@ -197,6 +197,7 @@ impl Daemon {
             cluster: None,
             remote: super::remote::Remote::new(),
             view: Default::default(),
+            sync: Default::default(),
         }
     }
 }

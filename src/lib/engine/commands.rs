@@ -69,7 +69,7 @@ impl Engine {
             }
         };
         match cmd {
-            Command::StartService => match self.service {
+            Command::StartService | Command::StartServiceWithoutGroups => match self.service {
                 Service::Online | Service::Suspended => {
                     reply(effects, Ok("already started".into()))
                 }
@@ -80,7 +80,8 @@ impl Engine {
                     effects.push(Effect::Alert(AlertRef::new("cl", 1, &[&local, "command"])));
                     let mut any = false;
                     let model = self.model.clone();
-                    for group in model.groups.iter().filter(|g| g.auto_start) {
+                    let auto_start = matches!(cmd, Command::StartService);
+                    for group in model.groups.iter().filter(|g| auto_start && g.auto_start) {
                         any = true;
                         for r in &group.resources {
                             self.step_resource(r, ResEvent::Reset, now, effects);
@@ -93,12 +94,41 @@ impl Engine {
                             };
                         }
                     }
-                    if !any && !self.model.groups.is_empty() {
+                    if auto_start && !any && !self.model.groups.is_empty() {
                         effects.push(Effect::Alert(AlertRef::new("rc", 511, &[])));
                     }
                     reply(effects, Ok("started".into()));
                 }
             },
+            Command::StartAutoGroups if self.service != Service::Online => {
+                reply(effects, Ok("the cluster service is not running".into()));
+            }
+            Command::StartAutoGroups => {
+                let model = self.model.clone();
+                let mut any = false;
+                for group in model.groups.iter().filter(|g| g.auto_start) {
+                    any = true;
+                    // One the operator started (or that is busy) meanwhile stays as it is.
+                    if self.check_group_command(&group.name, true).is_err() {
+                        continue;
+                    }
+                    for r in &group.resources {
+                        self.step_resource(r, ResEvent::Reset, now, effects);
+                    }
+                    self.set_plan(
+                        &group.name,
+                        Plan::Activating {
+                            event: ClpEvent::Start,
+                            targets: None,
+                            halted: false,
+                        },
+                    );
+                }
+                if !any && !model.groups.is_empty() {
+                    effects.push(Effect::Alert(AlertRef::new("rc", 511, &[])));
+                }
+                reply(effects, Ok("started".into()));
+            }
             Command::StopService { factor, then } => {
                 if self.service == Service::Offline {
                     reply(effects, Ok("already stopped".into()));

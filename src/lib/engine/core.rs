@@ -191,7 +191,9 @@ impl Core {
             CoreInput::Monitor(input) => self.mon_inputs.push_back(input),
             CoreInput::Operator { req, cmd } => {
                 match &cmd {
-                    Command::StartService => self.stopped_by_operator = false,
+                    Command::StartService | Command::StartServiceWithoutGroups => {
+                        self.stopped_by_operator = false
+                    }
                     Command::StopService { factor, then } => {
                         self.stopped_by_operator =
                             *factor == StopFactor::ClusterShutdown && then.is_none();

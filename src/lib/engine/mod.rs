@@ -84,6 +84,12 @@ impl AlertRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     StartService,
+    /// Start the service without the groups that start automatically: a
+    /// server whose configuration differs from the cluster's runs none.
+    StartServiceWithoutGroups,
+    /// Start the groups that start automatically and can start now (offline,
+    /// not busy): after a start without them, once the servers are in sync.
+    StartAutoGroups,
     /// Stop the service; then run `then` (clpdown, final actions).
     StopService {
         factor: StopFactor,

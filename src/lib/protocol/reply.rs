@@ -17,6 +17,8 @@ pub enum Reply {
     /// The request was carried out. `note` says how it ended, for logs and
     /// people; programs must not parse it.
     Done { note: String },
+    /// The answer to [`super::Request::Status`]: the snapshot as published.
+    Status(Box<crate::status::Snapshot>),
     /// The request was refused or failed.
     Rejected(Rejection),
 }

@@ -10,6 +10,9 @@ use crate::vocab::{OsAction, StopFactor};
 pub enum Request {
     /// Is the daemon alive? (answered at once)
     Ping,
+    /// The status snapshot this server last published, the cluster as it
+    /// sees it (`clpstat -h HOST`; answered at once with [`super::Reply::Status`]).
+    Status,
     /// Start the cluster service (`clpcl -s` on a running clpd).
     StartService,
     /// Stop the cluster service for `factor` (what stop.sh sees in

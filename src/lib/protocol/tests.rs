@@ -5,6 +5,8 @@ use crate::vocab::{OsAction, RunState, StopFactor};
 fn every_request() -> Vec<Request> {
     vec![
         Request::Ping,
+        Request::Status,
+        Request::Status.on("node2", 30),
         Request::StartService,
         Request::StopService {
             factor: StopFactor::ServerShutdown,
@@ -136,14 +138,35 @@ fn every_request_round_trips() {
     }
 }
 
+/// A small snapshot, as `clpstat -h` receives one.
+fn a_snapshot() -> crate::status::Snapshot {
+    use crate::status::{ClusterStatus, SCHEMA_VERSION, ServiceState, Snapshot};
+    Snapshot {
+        schema: SCHEMA_VERSION,
+        generated_at_ms: 1,
+        generated_at: "2026/12/06 08:00:00".into(),
+        daemon_pid: 42,
+        version: "test".into(),
+        cluster: ClusterStatus {
+            name: "cluster".into(),
+            service: ServiceState::Online,
+            config_digest: "0".into(),
+            quorum: None,
+        },
+        servers: vec![],
+        groups: vec![],
+        monitors: vec![],
+    }
+}
+
 #[test]
 fn every_reply_round_trips() {
-    let replies = every_rejection()
-        .into_iter()
-        .map(Reply::Rejected)
-        .chain([Reply::Done {
+    let replies = every_rejection().into_iter().map(Reply::Rejected).chain([
+        Reply::Done {
             note: "started".into(),
-        }]);
+        },
+        Reply::Status(Box::new(a_snapshot())),
+    ]);
     for reply in replies {
         assert_eq!(decode_reply(&encode(&reply)), Ok(reply));
     }

@@ -1,9 +1,11 @@
 //! Clusters of several servers on one machine (Corosync in network
 //! namespaces): formation, a node killed and back, clpd before Corosync; the
-//! whole cluster in every status.json; a push reaching every server.
+//! whole cluster in every status.json; a push reaching every server; the
+//! server sync wait at startup.
 
 mod distribution;
 mod harness;
 mod membership;
 mod remote;
+mod startup;
 mod status;

@@ -11,6 +11,7 @@ use super::harness::{ClusterRig, unavailable};
 use crate::daemon::{CLPCL, CLPGRP};
 
 const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
+const CLPMONCTRL: &str = env!("CARGO_BIN_EXE_clpmonctrl");
 
 const TOKEN_MS: u64 = 1000;
 const FORM: Duration = Duration::from_secs(30);
@@ -267,4 +268,103 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
             .is_ok_and(|t| t.contains(want))
             .then_some(())
     });
+}
+
+#[test]
+fn clpstdn_stops_every_member_and_asks_each_for_its_shutdown() {
+    if skip("clpstdn_every_member") {
+        return;
+    }
+    let mut rig = running_rig(3);
+    for node in 0..3 {
+        wait_group(&rig, node, RunState::Online);
+    }
+    // node3 is down already: nothing to stop there.
+    rig.nodes[2].kill();
+    rig.wait_for("node1 showing node3 Offline", FORM, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
+    let asked = Instant::now();
+    let out = rig.nodes[0].command(crate::daemon::CLPSTDN, &[]);
+    out.success();
+    eprintln!("clpstdn on two members: {} ms", asked.elapsed().as_millis());
+    assert_eq!(out.stdout, "Command succeeded.\n");
+    assert!(
+        out.stderr
+            .contains("server node3 is not a member of the cluster now (Offline): skipped"),
+        "{}",
+        out.all()
+    );
+    for node in 0..2 {
+        rig.wait_for("the service Offline", ANSWER, |rig| {
+            (service(rig, node) == Some(ServiceState::Offline)).then_some(())
+        });
+        wait_group(&rig, node, RunState::Offline);
+        // Under the rig's relocated roots the built-in shutdown refuses:
+        // that it was asked is what shows here.
+        rig.wait_for("the shutdown asked (and refused)", ANSWER, |rig| {
+            std::fs::read_to_string(rig.nodes[node].root().join("var/log/clp/pm.log.cur"))
+                .unwrap_or_default()
+                .contains("refused to shutdown the OS")
+                .then_some(())
+        });
+    }
+}
+
+#[test]
+fn clprsc_clpmonctrl_and_clpdown_reach_the_server_h_names() {
+    if skip("clprsc_clpmonctrl_clpdown_h") {
+        return;
+    }
+    let rig = running_rig(2);
+    for node in 0..2 {
+        wait_group(&rig, node, RunState::Online);
+    }
+    let log = |node: usize, module: &str| {
+        std::fs::read_to_string(
+            rig.nodes[node]
+                .root()
+                .join(format!("var/log/clp/{module}.log.cur")),
+        )
+        .unwrap_or_default()
+    };
+    // A resource of node2, stopped and started from node1.
+    rig.nodes[0]
+        .command(crate::daemon::CLPRSC, &["-t", "r", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Offline);
+    assert_eq!(group_state(&rig, 0), Some(RunState::Online));
+    rig.nodes[0]
+        .command(crate::daemon::CLPRSC, &["-s", "r", "-h", "node2"])
+        .success();
+    wait_group(&rig, 1, RunState::Online);
+
+    // Monitoring suspended on node2 (its rm log says so), not on node1.
+    rig.nodes[0]
+        .command(CLPMONCTRL, &["-s", "-h", "node2"])
+        .success();
+    rig.wait_for("the suspension in node2's rm log", ANSWER, |_| {
+        log(1, "rm").contains("clpmonctrl: Suspend").then_some(())
+    });
+    assert!(!log(0, "rm").contains("clpmonctrl: Suspend"));
+
+    // node2 stopped and asked to shut down from node1; node1 keeps running.
+    rig.nodes[0]
+        .command(crate::daemon::CLPDOWN, &["-h", "node2"])
+        .success();
+    rig.wait_for("node2's service Offline", ANSWER, |rig| {
+        (service(rig, 1) == Some(ServiceState::Offline)).then_some(())
+    });
+    wait_group(&rig, 1, RunState::Offline);
+    rig.wait_for(
+        "the shutdown asked (and refused) in node2's pm log",
+        ANSWER,
+        |_| {
+            log(1, "pm")
+                .contains("refused to shutdown the OS")
+                .then_some(())
+        },
+    );
+    assert_eq!(service(&rig, 0), Some(ServiceState::Online));
+    assert_eq!(group_state(&rig, 0), Some(RunState::Online));
 }

@@ -290,3 +290,66 @@ fn a_server_with_another_configuration_is_reported_and_starts_no_group() {
         .unwrap_or_default();
     assert!(nm.contains("of node3 differs from the cluster's"), "{nm}");
 }
+
+#[test]
+fn clpstat_h_shows_the_cluster_as_the_server_named_sees_it() {
+    if skip("clpstat_h") {
+        return;
+    }
+    let mut rig = three_running();
+    // node1 asking for node2's view prints what node2 prints itself: the
+    // same merged servers, with `*` on node2. Both read node2's snapshot,
+    // so once nothing changes in between they are equal byte for byte.
+    for view in [&[][..], &["-m"][..], &["-n"][..], &["-g"][..]] {
+        let asked: Vec<&str> = view.iter().copied().chain(["-h", "node2"]).collect();
+        rig.wait_for(
+            &format!("clpstat {asked:?} on node1 = clpstat {view:?} on node2"),
+            SHOWN,
+            |rig| {
+                let remote = rig.nodes[0].command(crate::daemon::CLPSTAT, &asked);
+                let local = rig.nodes[1].command(crate::daemon::CLPSTAT, view);
+                (remote.code == 0 && local.code == 0 && remote.stdout == local.stdout).then_some(())
+            },
+        );
+    }
+    let json = rig.nodes[0].command(crate::daemon::CLPSTAT, &["--json", "-h", "node2"]);
+    json.expect_code(0);
+    let snap: Snapshot = serde_json::from_str(&json.stdout).expect("clpstat --json -h: a snapshot");
+    let local: Vec<&str> = snap
+        .servers
+        .iter()
+        .filter(|s| s.local)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(local, ["node2"], "{}", json.stdout);
+    // -h naming this server reads the local snapshot, as on one server.
+    let own = rig.nodes[0].command(crate::daemon::CLPSTAT, &["-h", "node1"]);
+    own.expect_code(0);
+    assert!(own.stdout.contains("*node1"), "{}", own.stdout);
+
+    let unknown = rig.nodes[0].command(crate::daemon::CLPSTAT, &["-h", "node9"]);
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown
+            .stderr
+            .contains("Invalid server name: node9. Servers are: node1, node2, node3"),
+        "{}",
+        unknown.all()
+    );
+    let both = rig.nodes[0].command(crate::daemon::CLPSTAT, &["--local", "-h", "node2"]);
+    assert_ne!(both.code, 0);
+    assert!(both.stderr.contains("give one of them"), "{}", both.all());
+
+    rig.nodes[2].kill();
+    rig.wait_for("node3 Offline on node1", SHOWN, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
+    let gone = rig.nodes[0].command(crate::daemon::CLPSTAT, &["-h", "node3"]);
+    assert_ne!(gone.code, 0);
+    assert!(
+        gone.stderr
+            .contains("server node3 is not a member of the cluster now (Offline)"),
+        "{}",
+        gone.all()
+    );
+}

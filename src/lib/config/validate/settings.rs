@@ -33,6 +33,7 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         watchdog_device: root.text("clp/watchdog/device"),
         alerts: alert_routing(root),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
+        server_sync_wait: root.secs("clp/cluster/syncwait"),
         os_actions: OsActions {
             shutdown,
             reboot,

@@ -241,3 +241,30 @@ fn a_stopped_or_stopping_service_refuses_operations() {
         Rejection::ServiceStopping
     );
 }
+
+#[test]
+fn a_start_without_groups_leaves_them_offline_until_the_automatic_start_is_asked() {
+    use crate::vocab::RunState;
+    let mut sim = Sim::new();
+    // Before the service runs, the automatic start has nothing to do.
+    let (reply, effects) = sim.send(Command::StartAutoGroups);
+    assert!(matches!(reply, Some(Ok(_))), "{reply:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Activate { .. })));
+
+    let (reply, effects) = sim.send(Command::StartServiceWithoutGroups);
+    assert!(matches!(reply, Some(Ok(_))), "{reply:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Activate { .. })));
+    assert_eq!(sim.engine.service(), Service::Online);
+    assert_eq!(sim.engine.group_state("g1"), RunState::Offline);
+
+    // The operator starts g2 meanwhile; the automatic start leaves it be
+    // and starts g1.
+    let (_, effects) = sim.send(Command::StartGroup { group: "g2".into() });
+    sim.settle(effects);
+    assert_eq!(sim.engine.group_state("g2"), RunState::Online);
+    let (reply, effects) = sim.send(Command::StartAutoGroups);
+    assert!(matches!(reply, Some(Ok(_))), "{reply:?}");
+    sim.settle(effects);
+    assert_eq!(sim.engine.group_state("g1"), RunState::Online);
+    assert_eq!(sim.engine.group_state("g2"), RunState::Online);
+}

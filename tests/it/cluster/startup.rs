@@ -1,0 +1,154 @@
+//! The server sync wait: the first start of the service starts the groups
+//! only once every server has reported (or the wait has passed), so that a
+//! server running another configuration never starts them.
+
+use std::time::{Duration, Instant};
+
+use clp::status::{ServerState, ServiceState};
+
+use super::harness::{ClusterRig, unavailable};
+
+const TOKEN_MS: u64 = 1000;
+const FORM: Duration = Duration::from_secs(30);
+/// A change shown on another server, a group's scripts.
+const SHOWN: Duration = Duration::from_secs(15);
+
+fn skip(test: &str) -> bool {
+    match unavailable() {
+        Some(why) => {
+            eprintln!("{test}: skipped: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// Group `ga` (started automatically; its script leaves `ga-online` in the
+/// node's directory while it runs) and the sync wait `wait_secs`.
+fn conf(rig: &ClusterRig, servers: usize, wait_secs: u64, comment: &str) -> String {
+    let extra = format!(
+        "  <clp><cluster><syncwait>{wait_secs}</syncwait></cluster></clp>\n  <group name=\"ga\"><gid>0</gid><comment>{comment}</comment><resource name=\"exec@ra\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"ra\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n"
+    );
+    rig.clp_conf(servers, &extra)
+}
+
+const SCRIPTS: &[(&str, &str)] = &[
+    ("ga/ra/start.sh", "touch \"$N/ga-online\""),
+    ("ga/ra/stop.sh", "rm -f \"$N/ga-online\""),
+];
+
+fn runs_ga(rig: &ClusterRig, node: usize) -> bool {
+    rig.nodes[node].file("ga-online").exists()
+}
+
+fn log(rig: &ClusterRig, node: usize, file: &str) -> String {
+    std::fs::read_to_string(rig.nodes[node].root().join("var/log/clp").join(file))
+        .unwrap_or_default()
+}
+
+fn service(rig: &ClusterRig, node: usize) -> Option<ServiceState> {
+    rig.nodes[node].snapshot().map(|s| s.cluster.service)
+}
+
+#[test]
+fn a_server_with_another_configuration_starts_its_service_but_not_its_groups() {
+    if skip("another_configuration_no_groups") {
+        return;
+    }
+    let mut rig = ClusterRig::new(3, TOKEN_MS);
+    rig.install(&conf(&rig, 3, 60, "first"), SCRIPTS);
+    rig.start_all();
+    rig.wait_for("ga running on every node", FORM, |rig| {
+        (0..3).all(|n| runs_ga(rig, n)).then_some(())
+    });
+    for node in 0..3 {
+        let alerts = log(&rig, node, "alert.log");
+        assert!(
+            alerts.contains("Waiting for all servers to start.")
+                && alerts.contains("All servers have started."),
+            "node{}: {alerts}",
+            node + 1
+        );
+    }
+
+    // node3 misses a push while it is down and comes back with the old one
+    // (started by its boot: the sync wait, then the decision).
+    rig.nodes[2].kill();
+    rig.wait_for("node3 Offline on node1", SHOWN, |rig| {
+        rig.shows(0, &["node1", "node2"]).then_some(())
+    });
+    // As after a reboot: nothing runs there, and clpd's state is of an
+    // earlier boot (so it starts the service instead of taking over).
+    std::fs::remove_file(rig.nodes[2].file("ga-online")).unwrap();
+    let state = rig.nodes[2].root().join("var/lib/clp/state.json");
+    let mut persisted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    persisted["boot_id"] = "an earlier boot".into();
+    std::fs::write(&state, serde_json::to_vec(&persisted).unwrap()).unwrap();
+    let key = rig.nodes[0].authkey();
+    rig.nodes[0].push_with(&conf(&rig, 3, 60, "second"), key.as_deref(), SCRIPTS);
+    let back = Instant::now();
+    rig.nodes[2].start_corosync();
+    rig.nodes[2].start_clpd();
+    rig.wait_for("node3 deciding not to start its groups", FORM, |rig| {
+        log(rig, 2, "nm.log.cur")
+            .contains("its groups are not started")
+            .then_some(())
+    });
+    eprintln!(
+        "node3 back to its groups held: {} ms",
+        back.elapsed().as_millis()
+    );
+    assert!(!runs_ga(&rig, 2), "node3 started ga:\n{}", rig.dump());
+    assert_eq!(service(&rig, 2), Some(ServiceState::Online));
+    rig.wait_for("node3 Caution on node1", SHOWN, |rig| {
+        rig.nodes[0]
+            .server_states()
+            .is_some_and(|s| s.contains(&("node3".to_string(), ServerState::Caution)))
+            .then_some(())
+    });
+    // Brought in line, it may run them again. (The push carries node1's
+    // scripts, whose mark is node1's: the answer is what shows it here.)
+    rig.nodes[0].push_with(&conf(&rig, 3, 60, "second"), key.as_deref(), SCRIPTS);
+    rig.wait_for("node3 Online on node1", SHOWN, |rig| {
+        rig.shows(0, &["node1", "node2", "node3"]).then_some(())
+    });
+    rig.nodes[2]
+        .command(crate::daemon::CLPGRP, &["-s", "ga"])
+        .success();
+}
+
+#[test]
+fn a_server_alone_starts_its_groups_when_the_sync_wait_ends() {
+    if skip("alone_sync_wait") {
+        return;
+    }
+    const WAIT_SECS: u64 = 3;
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    rig.install(&conf(&rig, 2, WAIT_SECS, ""), SCRIPTS);
+    let started = Instant::now();
+    rig.nodes[0].start_corosync();
+    rig.nodes[0].start_clpd();
+    // The service runs at once (clpcl -s is answered); the group waits.
+    rig.wait_for("node1's service Online", SHOWN, |rig| {
+        (service(rig, 0) == Some(ServiceState::Online)).then_some(())
+    });
+    if started.elapsed() < Duration::from_secs(WAIT_SECS) {
+        assert!(!runs_ga(&rig, 0), "ga started before the wait ended");
+    }
+    rig.wait_for(
+        "ga running on node1",
+        Duration::from_secs(WAIT_SECS) + SHOWN,
+        |rig| runs_ga(rig, 0).then_some(()),
+    );
+    let took = started.elapsed();
+    eprintln!("node1 alone: ga running after {} ms", took.as_millis());
+    assert!(took >= Duration::from_secs(WAIT_SECS), "{took:?}");
+    let alerts = log(&rig, 0, "alert.log");
+    assert!(
+        alerts.contains(
+            "Timeout occurred during the wait for startup of all servers. (Cannot communicate with some servers.)"
+        ),
+        "{alerts}"
+    );
+}

@@ -491,7 +491,7 @@ def run_pass(work, bindir, reg):
     if why:
         log(f"cluster pass: skipped: {why}")
         return {"skipped": why}
-    tuned = [int(x) for x in os.environ.get("BENCH_CLUSTER_TUNED", "250,1000").split(",")]
+    tuned = [int(x) for x in os.environ.get("BENCH_CLUSTER_TUNED", "500,2200").split(",")]
     tuned_reps = env_int("BENCH_CLUSTER_REPS", 10)
     tuned_reps = {"kill": tuned_reps, "freeze": tuned_reps}
     # Corosync detects a loss after token + consensus, the heartbeat timeout:

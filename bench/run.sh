@@ -19,7 +19,7 @@
 # BENCH_SCALE_WINDOW (30 s), BENCH_CLUSTER (1; 0 skips the cluster pass),
 # BENCH_CLUSTER_REPS (10 crashes and 10 freezes with the tuned timing),
 # BENCH_CLUSTER_DEFAULT_REPS (1 crash with the default timing),
-# BENCH_CLUSTER_DEFAULT_FREEZES (0), BENCH_CLUSTER_TUNED (250,1000: interval,
+# BENCH_CLUSTER_DEFAULT_FREEZES (0), BENCH_CLUSTER_TUNED (500,2200: interval,
 # timeout in ms), BENCH_CLUSTER_WINDOW (20 s per idle window),
 # BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),

@@ -24,24 +24,7 @@ cd "$(dirname "$0")/.."
 packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime corosync
     libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev"
 
-missing=""
-for p in $packages; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=""
-    elif command -v sudo >/dev/null 2>&1; then
-        as_root="sudo"
-    else
-        echo "tests/run.sh: these packages are missing:$missing; install them as root" >&2
-        exit 1
-    fi
-    echo "tests/run.sh: installing$missing"
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    # shellcheck disable=SC2086 # one word per package
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086 # one word per package
+sh tests/need-packages.sh tests/run.sh $packages
 
 exec cargo test --locked "$@"

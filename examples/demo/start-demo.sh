@@ -9,25 +9,8 @@ cd "$repo"
 # several servers runs on Corosync), and Python, whose HTTP server is the demo
 # application.
 packages="python3 libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev"
-missing=""
-for p in $packages; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=""
-    elif command -v sudo >/dev/null 2>&1; then
-        as_root="sudo"
-    else
-        echo "start-demo.sh: these packages are missing:$missing; install them as root (apt-get install$missing)" >&2
-        exit 1
-    fi
-    echo "start-demo.sh: installing$missing"
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    # shellcheck disable=SC2086 # one word per package
-    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086 # one word per package
+sh "$repo/tests/need-packages.sh" start-demo.sh $packages
 cargo build --release --quiet --bin clpd --bin clpcl --bin clpstat --bin clpgrp --bin clprsc --bin clpcfctrl
 bin="$repo/target/release"
 export CLP_ROOT="$repo/target/demo-root" CLP_HOSTNAME=demo-node PATH="$bin:$PATH"

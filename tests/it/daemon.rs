@@ -387,18 +387,20 @@ impl Rig {
         );
     }
 
-    /// Asserts that the module log of `module` holds the event line
-    /// `<type: module><event: id> text...`. Every alert is there, including
-    /// those the catalog sends to syslog only (rc 30/31/40/41).
+    /// Waits (with the rig's deadline) until the module log of `module`
+    /// holds the event line `<type: module><event: id> text...`. Every alert
+    /// is there, including those the catalog sends to syslog only (rc
+    /// 30/31/40/41). The log has a writer thread of its own: a line may land
+    /// after the status that the same step published.
     pub fn assert_logged(&self, module: &str, id: u32, text: &str) {
         let line = format!("<type: {module}><event: {id}> {text}");
-        let log = fs::read_to_string(self.root().join(format!("var/log/clp/{module}.log.cur")))
-            .unwrap_or_default();
-        assert!(
-            log.contains(&line),
-            "no {line:?} in {module}.log.cur\n{}",
-            self.dump()
-        );
+        let file = self.root().join(format!("var/log/clp/{module}.log.cur"));
+        self.wait_for(&format!("{line:?} in {module}.log.cur"), || {
+            fs::read_to_string(&file)
+                .unwrap_or_default()
+                .contains(&line)
+                .then_some(())
+        });
     }
 
     /// Everything clpd wrote to its module logs (`var/log/clp/*.log.cur`).

@@ -286,9 +286,13 @@ fn a_server_with_another_configuration_is_reported_and_starts_no_group() {
     // The others may still start it.
     let out = rig.nodes[0].command(crate::daemon::CLPGRP, &["-s", "g1"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    let nm = std::fs::read_to_string(rig.nodes[0].root().join("var/log/clp/nm.log.cur"))
-        .unwrap_or_default();
-    assert!(nm.contains("of node3 differs from the cluster's"), "{nm}");
+    // The log has a writer thread of its own: the line may land a moment
+    // after the status that showed node3 Caution.
+    rig.wait_for("node1 logging that node3 differs", SHOWN, |rig| {
+        std::fs::read_to_string(rig.nodes[0].root().join("var/log/clp/nm.log.cur"))
+            .is_ok_and(|nm| nm.contains("of node3 differs from the cluster's"))
+            .then_some(())
+    });
 }
 
 #[test]

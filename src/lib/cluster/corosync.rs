@@ -10,9 +10,9 @@
 use std::cell::RefCell;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cfg, cpg, quorum};
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
@@ -78,7 +78,7 @@ fn drain_wake(fd: &OwnedFd) {
 pub(super) struct Thread {
     pub(super) nodes: Arc<Mutex<NodeMap>>,
     pub(super) renamed: Arc<AtomicBool>,
-    pub(super) sink: Box<dyn Fn(ClusterEvent) + Send>,
+    pub(super) sink: Arc<dyn Fn(ClusterEvent) + Send + Sync>,
     pub(super) incoming: Receiver<Vec<u8>>,
     pub(super) wake: Arc<OwnedFd>,
     pub(super) stop: Arc<AtomicBool>,
@@ -91,9 +91,6 @@ struct Session {
     quorum_fd: i32,
     cpg_fd: i32,
     node_id: u32,
-    /// For the links' states; None when the cfg service would not answer
-    /// (the links then show what the membership implies).
-    cfg: Option<cfg::Handle>,
 }
 
 fn text(what: &str, e: CsError) -> String {
@@ -132,22 +129,12 @@ impl Session {
         let quorum_fd =
             quorum::fd_get(&quorum).map_err(|e| text("cannot poll Corosync's quorum", e))?;
         let cpg_fd = cpg::fd_get(&cpg).map_err(|e| text("cannot poll Corosync's groups", e))?;
-        let cfg = match cfg::initialize(&cfg::Callbacks {
-            corosync_cfg_shutdown_callback_fn: None,
-        }) {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                tracing::warn!(target: "nm", "cannot connect to Corosync's cfg service ({e}): the heartbeat lines follow the membership only");
-                None
-            }
-        };
         Ok(Session {
             quorum,
             cpg,
             quorum_fd,
             cpg_fd,
             node_id,
-            cfg,
         })
     }
 
@@ -219,8 +206,8 @@ impl Thread {
 
     /// Dispatches until the connection ends or clpd stops; returns why it ended.
     fn serve(&self, session: &Session, outbox: &mut Outbox) -> String {
-        let mut last_links: Option<Vec<PeerLinks>> = None;
-        let mut next_link_read = Instant::now();
+        // Dropped when this session ends: the reader then ends too.
+        let links = LinkReader::start(self.nodes.clone(), self.sink.clone(), session.node_id);
         loop {
             if self.renamed.swap(false, Ordering::SeqCst) {
                 // New names for the same members: ask who is in the group.
@@ -231,10 +218,10 @@ impl Thread {
                     Err(e) => return text("cannot read the group's members", e),
                 }
             }
-            let members_changed = self.report_seen();
-            if members_changed || Instant::now() >= next_link_read {
-                next_link_read = Instant::now() + LINK_READ_EVERY;
-                self.report_links(session, &mut last_links);
+            if self.report_seen()
+                && let Some(links) = &links
+            {
+                links.read_now();
             }
             while let Ok(bytes) = self.incoming.try_recv() {
                 outbox.push(bytes);
@@ -258,13 +245,10 @@ impl Thread {
                 PollFd::new(&cpg_fd, PollFlags::IN),
                 PollFd::new(&*self.wake, PollFlags::IN),
             ];
-            let until_links = next_link_read.saturating_duration_since(Instant::now());
-            let wait = if outbox.is_empty() {
-                until_links
-            } else {
-                until_links.min(FLOW_CONTROL_RETRY)
-            };
-            let retry = rustix::event::Timespec::try_from(wait).ok();
+            // Idle: until Corosync or the wake-up descriptor says something.
+            let retry = (!outbox.is_empty())
+                .then(|| rustix::event::Timespec::try_from(FLOW_CONTROL_RETRY).ok())
+                .flatten();
             match rustix::event::poll(&mut fds, retry.as_ref()) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
@@ -291,26 +275,6 @@ impl Thread {
                 self.report_seen();
                 return text("lost Corosync's process groups", e);
             }
-        }
-    }
-
-    /// Reads the links and reports them when they changed.
-    fn report_links(&self, session: &Session, last: &mut Option<Vec<PeerLinks>>) {
-        let Some(handle) = &session.cfg else {
-            return;
-        };
-        let nodes = self
-            .nodes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        match links::read(handle, &nodes, session.node_id) {
-            Ok(peers) if last.as_ref() != Some(&peers) => {
-                *last = Some(peers.clone());
-                (self.sink)(ClusterEvent::Links { peers });
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(target: "nm", "{e}"),
         }
     }
 
@@ -342,5 +306,81 @@ impl Thread {
             (self.sink)(event);
         }
         members_changed
+    }
+}
+
+/// The thread that reads the links' states, with a cfg handle of its own.
+///
+/// Why not on the cluster thread: a cfg call is a synchronous request to
+/// Corosync, which may take long to answer while it is busy forming a
+/// membership; membership, quorum and messages must not wait behind it.
+struct LinkReader {
+    /// A read now (a membership change); the reader also reads every
+    /// [`LINK_READ_EVERY`]. Dropping it ends the reader.
+    now: SyncSender<()>,
+}
+
+impl LinkReader {
+    /// None when the thread cannot start (the heartbeat lines then follow
+    /// the membership only; said in the log).
+    fn start(
+        nodes: Arc<Mutex<NodeMap>>,
+        sink: Arc<dyn Fn(ClusterEvent) + Send + Sync>,
+        local_id: u32,
+    ) -> Option<LinkReader> {
+        let (now, asked) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("corosync-links".into())
+            .spawn(move || read_links(&nodes, &*sink, local_id, &asked));
+        match spawned {
+            Ok(_) => Some(LinkReader { now }),
+            Err(e) => {
+                tracing::warn!(target: "nm", "cannot start the thread that reads the links ({e}): the heartbeat lines follow the membership only");
+                None
+            }
+        }
+    }
+
+    fn read_now(&self) {
+        // Full: a read is already asked for.
+        let _ = self.now.try_send(());
+    }
+}
+
+/// Reads the links at every request and every [`LINK_READ_EVERY`], and
+/// reports them when they changed, until the reader is dropped.
+fn read_links(
+    nodes: &Mutex<NodeMap>,
+    sink: &(dyn Fn(ClusterEvent) + Send + Sync),
+    local_id: u32,
+    asked: &Receiver<()>,
+) {
+    let handle = match cfg::initialize(&cfg::Callbacks {
+        corosync_cfg_shutdown_callback_fn: None,
+    }) {
+        Ok(handle) => handle,
+        Err(e) => {
+            tracing::warn!(target: "nm", "cannot connect to Corosync's cfg service ({e}): the heartbeat lines follow the membership only");
+            return;
+        }
+    };
+    let mut last: Option<Vec<PeerLinks>> = None;
+    loop {
+        let nodes = nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        match links::read(&handle, &nodes, local_id) {
+            Ok(peers) if last.as_ref() != Some(&peers) => {
+                last = Some(peers.clone());
+                sink(ClusterEvent::Links { peers });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(target: "nm", "{e}"),
+        }
+        match asked.recv_timeout(LINK_READ_EVERY) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Each Corosync link to each other server, as this server's Corosync sees
 //! it (knet's per-link `connected`, through the cfg library's node status).
 //!
-//! Read on the cluster thread, never on clpd's loop: at every membership
-//! change and every [`LINK_READ_EVERY`] (one local IPC call per configured
-//! server; a few tens of microseconds each).
+//! Read on a thread of their own (`corosync-links`), never on clpd's loop nor
+//! on the thread that dispatches the membership: at every membership change
+//! and every [`LINK_READ_EVERY`] (one local IPC call per configured server; a
+//! few tens of microseconds each, unless Corosync is busy).
 
 use std::time::Duration;
 

@@ -144,7 +144,7 @@ impl Drop for ClusterLink {
 }
 
 /// Starts the cluster thread; `sink` receives its events (it must not block).
-pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send>) -> Result<ClusterLink> {
+pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send + Sync>) -> Result<ClusterLink> {
     let wake = Arc::new(corosync::wake_fd().map_err(|e| {
         ClpError::failed(format!(
             "cannot create the cluster thread's wake-up descriptor: {e}"
@@ -157,7 +157,7 @@ pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send>) -> Result<C
     let thread = corosync::Thread {
         nodes: nodes.clone(),
         renamed: renamed.clone(),
-        sink,
+        sink: Arc::from(sink),
         incoming,
         wake: wake.clone(),
         stop: stop.clone(),

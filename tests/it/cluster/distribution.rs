@@ -8,26 +8,14 @@ use std::time::{Duration, Instant};
 
 use clp::status::RunState;
 
-use super::harness::{ClusterRig, unavailable};
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 use crate::daemon::CLPGRP;
 use crate::util::{CLPCFCTRL, Output, path_str, write_script};
 
-const TOKEN_MS: u64 = 1000;
-const FORM: Duration = Duration::from_secs(30);
 /// A push's delivery and each server's reload.
 const APPLIED: Duration = Duration::from_secs(30);
 
 const NAMES: [&str; 3] = ["node1", "node2", "node3"];
-
-fn skip(test: &str) -> bool {
-    match unavailable() {
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            true
-        }
-        None => false,
-    }
-}
 
 /// The rig's clp.conf for its first `n` servers with exec groups `groups`
 /// (each `G` with resource `Gr`).
@@ -103,7 +91,7 @@ fn installed(rig: &ClusterRig, node: usize, file: &str) -> Vec<u8> {
 
 /// Whether node `node` runs its copy of g (its scripts' mark).
 fn runs_g(rig: &ClusterRig, node: usize) -> bool {
-    rig.nodes[node].dir.join("g-online").exists()
+    rig.nodes[node].file("g-online").exists()
 }
 
 fn group_state(rig: &ClusterRig, node: usize, group: &str) -> Option<RunState> {

@@ -34,6 +34,25 @@ use crate::util::{path_str, run};
 static RIGS: AtomicU32 = AtomicU32::new(0);
 
 /// Why the harness cannot run here, if it cannot (then the test is skipped).
+/// Corosync's token in the cluster tests (ms): the rig derives the
+/// heartbeat timeout that gives it.
+pub const TOKEN_MS: u64 = 1000;
+
+/// How long a formation may take (Corosync's start, knet's first
+/// heartbeats, clpd's connection retries).
+pub const FORM: Duration = Duration::from_secs(30);
+
+/// True, and says why, when `test` cannot run here (see [`unavailable`]).
+pub fn skip(test: &str) -> bool {
+    match unavailable() {
+        Some(why) => {
+            eprintln!("{test}: skipped: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
 pub fn unavailable() -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return Some("needs root (network namespaces, bind mounts)".into());
@@ -60,7 +79,7 @@ pub struct Node {
     ports: Vec<String>,
     /// The node's address on each link.
     pub addresses: Vec<String>,
-    pub dir: PathBuf,
+    dir: PathBuf,
     corosync: Option<Child>,
     clpd: Option<Child>,
 }

@@ -3,30 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use super::harness::{ClusterRig, unavailable};
-
-/// Corosync's token timeout in these tests (ms).
-const TOKEN_MS: u64 = 1000;
-
-/// How long a formation may take (Corosync's start, knet's first
-/// heartbeats, clpd's connection retries).
-const FORM: Duration = Duration::from_secs(30);
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 
 /// How long the others may take to see a killed node Offline: the token
 /// timeout, consensus (1.2 tokens), the new membership, CPG's report, then
 /// clpd's paced snapshot; four tokens plus two seconds bound it.
 fn offline_within(token_ms: u64) -> Duration {
     Duration::from_millis(4 * token_ms + 2000)
-}
-
-fn skip(test: &str) -> bool {
-    match unavailable() {
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            true
-        }
-        None => false,
-    }
 }
 
 fn all_names(rig: &ClusterRig) -> Vec<String> {

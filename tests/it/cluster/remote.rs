@@ -7,26 +7,14 @@ use nix::sys::signal::Signal;
 
 use clp::status::{RunState, ServiceState};
 
-use super::harness::{ClusterRig, unavailable};
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 use crate::daemon::{CLPCL, CLPGRP};
 
 const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
 const CLPMONCTRL: &str = env!("CARGO_BIN_EXE_clpmonctrl");
 
-const TOKEN_MS: u64 = 1000;
-const FORM: Duration = Duration::from_secs(30);
 /// A command's own answer (forwarding, the group's scripts).
 const ANSWER: Duration = Duration::from_secs(15);
-
-fn skip(test: &str) -> bool {
-    match unavailable() {
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            true
-        }
-        None => false,
-    }
-}
 
 /// The rig's servers with group `g` (one exec resource `r` whose scripts
 /// succeed at once), installed on every node, running and formed.
@@ -59,7 +47,7 @@ fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
 
 /// Whether node `node` runs its copy of g now (its scripts' mark).
 fn group_state(rig: &ClusterRig, node: usize) -> Option<RunState> {
-    let online = rig.nodes[node].dir.join("g-online").exists();
+    let online = rig.nodes[node].file("g-online").exists();
     Some(if online {
         RunState::Online
     } else {

@@ -6,22 +6,10 @@ use std::time::{Duration, Instant};
 
 use clp::status::{ServerState, ServiceState};
 
-use super::harness::{ClusterRig, unavailable};
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 
-const TOKEN_MS: u64 = 1000;
-const FORM: Duration = Duration::from_secs(30);
 /// A change shown on another server, a group's scripts.
 const SHOWN: Duration = Duration::from_secs(15);
-
-fn skip(test: &str) -> bool {
-    match unavailable() {
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            true
-        }
-        None => false,
-    }
-}
 
 /// Group `ga` (started automatically; its script leaves `ga-online` in the
 /// node's directory while it runs) and the sync wait `wait_secs`.

@@ -7,30 +7,14 @@ use std::time::{Duration, Instant};
 
 use clp::status::{HeartbeatState, MonitorState, ServerState, Snapshot};
 
-use super::harness::{ClusterRig, unavailable};
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 use crate::monitor::{escalation, genw, monitors};
-
-/// Corosync's token timeout (= the heartbeat timeout) in these tests (ms).
-const TOKEN_MS: u64 = 1000;
-
-/// How long a formation may take.
-const FORM: Duration = Duration::from_secs(30);
 
 /// How long a change may take to show on another server: the report's
 /// pacing, CPG, the paced write; a membership change adds Corosync's
 /// detection (four tokens); a link Corosync's ping timeout and the links'
 /// read period.
 const SHOWN: Duration = Duration::from_secs(10);
-
-fn skip(test: &str) -> bool {
-    match unavailable() {
-        Some(why) => {
-            eprintln!("{test}: skipped: {why}");
-            true
-        }
-        None => false,
-    }
-}
 
 /// A group `g1` (exec `r1`, not started automatically) and a genw `m1` that
 /// fails on a node while the file `fail.m1` exists in the node's directory.

@@ -812,17 +812,24 @@ def footprint_conf(n, stamp, log):
     return conf, scripts, (k, k, g)
 
 
+def install_conf(clp, conf, scripts, group):
+    """Writes `conf` as clp.conf and, per exec resource of group `group`, its
+    start script (`scripts`) and the common stop script into clp's
+    configuration directory."""
+    clp.confdir.mkdir(parents=True, exist_ok=True)
+    (clp.confdir / "clp.conf").write_text(conf)
+    stop = (CONF / "clp/stop.sh").read_text()
+    for res, text in scripts.items():
+        write_exec(clp.confdir / f"scripts/{group}/{res}/start.sh", text)
+        write_exec(clp.confdir / f"scripts/{group}/{res}/stop.sh", stop)
+
+
 def footprint(n, work, bindir, reg, stamp, window_s):
     name = f"footprint-{n}"
     clp = Clp(name, work, bindir, reg)
     stamps = Path(work) / name / f"{name}.stamps"
     conf, scripts, mix = footprint_conf(n, stamp, stamps)
-    clp.confdir.mkdir(parents=True, exist_ok=True)
-    (clp.confdir / "clp.conf").write_text(conf)
-    stop = (CONF / "clp/stop.sh").read_text()
-    for res, text in scripts.items():
-        write_exec(clp.confdir / f"scripts/fp/{res}/start.sh", text)
-        write_exec(clp.confdir / f"scripts/fp/{res}/stop.sh", stop)
+    install_conf(clp, conf, scripts, "fp")
     log(f"footprint: clpd with {n} monitors ({mix[0]} pidw, {mix[1]} psw, {mix[2]} genw)")
     clp.start()
     try:
@@ -1128,12 +1135,7 @@ def scale_footprint(n, work, bindir, reg, stamp, window_s, port):
     clp = Clp(name, work, bindir, reg)
     counts = scale_counts(n, port is not None)
     conf, scripts = scale_conf(counts, stamp, Path(work) / name / f"{name}.stamps", port)
-    clp.confdir.mkdir(parents=True, exist_ok=True)
-    (clp.confdir / "clp.conf").write_text(conf)
-    stop = (CONF / "clp/stop.sh").read_text()
-    for res, text in scripts.items():
-        write_exec(clp.confdir / f"scripts/sc/{res}/start.sh", text)
-        write_exec(clp.confdir / f"scripts/sc/{res}/stop.sh", stop)
+    install_conf(clp, conf, scripts, "sc")
     log(f"scale: clpd with {n} monitors ({counts})")
     clp.start()
     try:

@@ -59,10 +59,13 @@ pub fn install(paths: &Paths) {
         let line = crate::log::format_line(
             chrono::Local::now(),
             tracing::Level::ERROR,
-            std::process::id(),
-            u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0),
+            crate::log::process_id(),
+            crate::log::current_tid(),
             &body,
         );
+        // What this thread logged in its turn and holds (see log::hold)
+        // precedes the panic in the logs.
+        crate::log::write_held_now();
         if let Ok(mut f) = crate::fsafe::open_log_file(&err_log, crate::fsafe::LOG_FILE_MODE) {
             let _ = f.write_all(line.as_bytes());
             let _ = f.sync_data();

@@ -70,8 +70,8 @@ impl Daemon {
             let line = crate::log::format_line(
                 chrono::Local::now(),
                 level,
-                std::process::id(),
-                u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0),
+                crate::log::process_id(),
+                crate::log::current_tid(),
                 &body,
             );
             logs.write_event_line(crate::log::module_for_target(&alert.module), level, &line);

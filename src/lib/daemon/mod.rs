@@ -269,7 +269,12 @@ impl Daemon {
                 .peek()
                 .map(|Reverse((at, _))| at.saturating_duration_since(self.clock.now()))
                 .unwrap_or(Duration::from_secs(3600));
-            match rx.recv_timeout(timeout) {
+            let received = rx.recv_timeout(timeout);
+            // The turn's log lines reach the log writer once its scripts have
+            // started: the writer's wake-ups come after the spawns, not on the
+            // way from a death to its recovery (see log::hold).
+            let _held = self.logs.as_ref().map(|l| l.hold_on_this_thread());
+            match received {
                 Ok(event) => {
                     self.event(event);
                     // Take everything already queued as one batch.
@@ -294,6 +299,8 @@ impl Daemon {
     fn end_of_batch(&mut self) -> bool {
         self.fire_timers();
         self.drain();
+        // The scripts of the turn have started: its log lines may go now.
+        crate::log::release_held();
         self.flush();
         for (tx, response) in self.outbox.drain(..) {
             let _ = tx.send(response);

@@ -12,9 +12,9 @@
 //! own: everything the child needs (paths, argv, envp, descriptors) is made
 //! before the clone; the child only makes system calls (dup2, the common
 //! [`super::spawn::child_setup`], chdir, execve) and reports a failure's
-//! errno through a close-on-exec pipe, as std does. On x86_64 the child
-//! shares clpd's memory until it executes (`CLONE_VM | CLONE_VFORK`, like
-//! posix_spawn) instead of getting a copy: see [`clone_into`].
+//! errno (see [`Report`]). On x86_64 the child shares clpd's memory until it
+//! executes (`CLONE_VM | CLONE_VFORK`, like posix_spawn) instead of getting a
+//! copy: see [`clone_into`].
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -41,10 +41,19 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte"))
 }
 
+/// A child started by [`spawn_into`]: its pid and a pidfd the kernel made
+/// with it (`CLONE_PIDFD`: no later `pidfd_open`, no window in which the pid
+/// could be another process's).
+pub(super) struct Child {
+    pub pid: u32,
+    pub pidfd: OwnedFd,
+}
+
 /// Starts `launch` in the cgroup whose directory is open as `cgroup`, as a
-/// child of this process (reaped by the caller). Returns its pid once it has
-/// executed the program, or the error that kept it from doing so.
-pub(super) fn spawn_into(cgroup: &File, launch: Launch<'_>) -> io::Result<u32> {
+/// child of this process (reaped by the caller), with stdin from `null`
+/// (open on /dev/null). Returns once it has executed the program, or the
+/// error that kept it from doing so.
+pub(super) fn spawn_into(cgroup: &File, null: &File, launch: Launch<'_>) -> io::Result<Child> {
     let program = cstring(launch.program.as_os_str().as_bytes())?;
     let argv: Vec<CString> = launch
         .argv
@@ -66,15 +75,11 @@ pub(super) fn spawn_into(cgroup: &File, launch: Launch<'_>) -> io::Result<u32> {
     let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     envp_ptrs.push(std::ptr::null());
     let cwd = cstring(launch.cwd.as_os_str().as_bytes())?;
-    let null = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
     let (out_fd, err_fd) = match &launch.output {
         Some((out, err)) => (out.as_raw_fd(), err.as_raw_fd()),
         None => (null.as_raw_fd(), null.as_raw_fd()),
     };
-    let (report_r, report_w) = pipe_cloexec()?;
+    let report = Report::new()?;
     let ctx = ChildCtx {
         null: null.as_raw_fd(),
         out: out_fd,
@@ -83,39 +88,96 @@ pub(super) fn spawn_into(cgroup: &File, launch: Launch<'_>) -> io::Result<u32> {
         program: program.as_ptr(),
         argv: argv_ptrs.as_ptr(),
         envp: envp_ptrs.as_ptr(),
-        report: report_w.as_raw_fd(),
+        report: report.for_child(),
     };
-    let pid = clone_into(cgroup, &ctx)?;
-    drop(report_w);
-    // The pipe closes on exec (nothing to read), or carries the errno.
-    let mut errno = [0u8; 4];
-    let mut got = 0;
-    while got < errno.len() {
-        // SAFETY: reading into a live buffer of the given length.
-        let n = unsafe {
-            libc::read(
-                report_r.as_raw_fd(),
-                errno[got..].as_mut_ptr().cast(),
-                errno.len() - got,
-            )
-        };
-        match n {
-            0 => break,
-            n if n > 0 => got += n.unsigned_abs(),
-            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            _ => break,
+    let child = clone_into(cgroup, &ctx)?;
+    match report.errno()? {
+        None => Ok(child),
+        Some(errno) => {
+            // It never became the program: reap it here, it is nobody else's.
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(child.pid as libc::pid_t, &mut status, 0) };
+            Err(io::Error::from_raw_os_error(errno))
         }
     }
-    if got == errno.len() {
-        // It never became the program: reap it here, it is nobody else's.
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
-    }
-    Ok(pid)
 }
 
+/// How the child reports the errno of a failed setup or exec.
+///
+/// Sharing clpd's memory until it executes (x86_64, `CLONE_VFORK`), it writes
+/// the errno into a slot here: the kernel resumes this thread only after the
+/// child has executed (the slot stays 0) or exited. Elsewhere it is a forked
+/// copy and writes to a close-on-exec pipe, as std does.
+#[cfg(target_arch = "x86_64")]
+struct Report {
+    slot: Box<std::sync::atomic::AtomicI32>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Report {
+    fn new() -> io::Result<Report> {
+        Ok(Report {
+            slot: Box::new(std::sync::atomic::AtomicI32::new(0)),
+        })
+    }
+
+    fn for_child(&self) -> ReportTo {
+        ReportTo::Slot(std::ptr::from_ref(&*self.slot))
+    }
+
+    fn errno(self) -> io::Result<Option<i32>> {
+        let errno = self.slot.load(std::sync::atomic::Ordering::Acquire);
+        Ok((errno != 0).then_some(errno))
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+struct Report {
+    read: OwnedFd,
+    write: Option<OwnedFd>,
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Report {
+    fn new() -> io::Result<Report> {
+        let (read, write) = pipe_cloexec()?;
+        Ok(Report {
+            read,
+            write: Some(write),
+        })
+    }
+
+    fn for_child(&self) -> ReportTo {
+        ReportTo::Pipe(self.write.as_ref().map_or(-1, AsRawFd::as_raw_fd))
+    }
+
+    /// The pipe closes on exec (nothing to read), or carries the errno.
+    fn errno(mut self) -> io::Result<Option<i32>> {
+        drop(self.write.take());
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        while got < errno.len() {
+            // SAFETY: reading into a live buffer of the given length.
+            let n = unsafe {
+                libc::read(
+                    self.read.as_raw_fd(),
+                    errno[got..].as_mut_ptr().cast(),
+                    errno.len() - got,
+                )
+            };
+            match n {
+                0 => break,
+                n if n > 0 => got += n.unsigned_abs(),
+                _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
+        }
+        Ok((got == errno.len()).then(|| i32::from_ne_bytes(errno)))
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
 fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 fills the two descriptors on success.
@@ -124,6 +186,15 @@ fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both are open and owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Where the child writes a failure's errno.
+#[derive(Clone, Copy)]
+enum ReportTo {
+    #[cfg(target_arch = "x86_64")]
+    Slot(*const std::sync::atomic::AtomicI32),
+    #[cfg(not(target_arch = "x86_64"))]
+    Pipe(libc::c_int),
 }
 
 /// Everything the child needs, made before the clone: it only reads this.
@@ -135,7 +206,7 @@ struct ChildCtx {
     program: *const libc::c_char,
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
-    report: libc::c_int,
+    report: ReportTo,
 }
 
 /// The child's stack while it shares clpd's memory (vfork style): the
@@ -160,11 +231,16 @@ const CHILD_STACK: usize = 64 * 1024;
 /// child (it would run on clpd's memory); the child resets every disposition
 /// before it unblocks them ([`super::spawn::child_setup`]).
 #[cfg(target_arch = "x86_64")]
-fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
+fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<Child> {
     let mut stack = vec![0u8; CHILD_STACK];
+    let mut pidfd: libc::c_int = -1;
     // SAFETY: clone_args is plain data, zeroed then filled.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
-    args.flags = CLONE_INTO_CGROUP | libc::CLONE_VM as u64 | libc::CLONE_VFORK as u64;
+    args.flags = CLONE_INTO_CGROUP
+        | libc::CLONE_PIDFD as u64
+        | libc::CLONE_VM as u64
+        | libc::CLONE_VFORK as u64;
+    args.pidfd = std::ptr::from_mut(&mut pidfd) as u64;
     args.exit_signal = libc::SIGCHLD as u64;
     args.cgroup = cgroup.as_raw_fd() as u64;
     // The kernel starts the child with its stack pointer at stack + stack_size;
@@ -204,16 +280,30 @@ fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
             i32::try_from(-ret).unwrap_or(libc::EINVAL),
         ));
     }
-    u32::try_from(ret).map_err(|_| io::Error::other("clone3 returned a bad pid"))
+    child_of(ret, pidfd)
+}
+
+/// The pid clone3 returned and the pidfd it wrote.
+fn child_of(ret: i64, pidfd: libc::c_int) -> io::Result<Child> {
+    if pidfd < 0 {
+        return Err(io::Error::other("clone3 made no pidfd"));
+    }
+    // SAFETY: the kernel made this descriptor for us (close-on-exec); nobody
+    // else owns it.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let pid = u32::try_from(ret).map_err(|_| io::Error::other("clone3 returned a bad pid"))?;
+    Ok(Child { pid, pidfd })
 }
 
 /// Elsewhere: clone3 as a fork (the child gets a copy of this address space
 /// and only this thread), the child going on in [`child_main`].
 #[cfg(not(target_arch = "x86_64"))]
-fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
+fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<Child> {
+    let mut pidfd: libc::c_int = -1;
     // SAFETY: clone_args is plain data, zeroed then filled.
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
-    args.flags = CLONE_INTO_CGROUP;
+    args.flags = CLONE_INTO_CGROUP | libc::CLONE_PIDFD as u64;
+    args.pidfd = std::ptr::from_mut(&mut pidfd) as u64;
     args.exit_signal = libc::SIGCHLD as u64;
     args.cgroup = cgroup.as_raw_fd() as u64;
     // SAFETY: without CLONE_VM this is a fork; the child only runs
@@ -232,7 +322,7 @@ fn clone_into(cgroup: &File, ctx: &ChildCtx) -> io::Result<u32> {
     if pid == 0 {
         child_main(ctx);
     }
-    u32::try_from(pid).map_err(|_| io::Error::other("clone3 returned a bad pid"))
+    child_of(pid, pidfd)
 }
 
 /// Every signal blocked in this thread until dropped (then the previous mask).
@@ -278,8 +368,19 @@ extern "C" fn child_main(ctx: *const ChildCtx) -> ! {
     unsafe {
         let ctx = &*ctx;
         let fail = |errno: i32| -> ! {
-            let bytes = errno.to_ne_bytes();
-            libc::write(ctx.report, bytes.as_ptr().cast(), bytes.len());
+            match ctx.report {
+                // The parent is suspended until this child exits: the slot
+                // is alive, and it reads it after.
+                #[cfg(target_arch = "x86_64")]
+                ReportTo::Slot(slot) => {
+                    (*slot).store(errno.max(1), std::sync::atomic::Ordering::Release)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                ReportTo::Pipe(fd) => {
+                    let bytes = errno.to_ne_bytes();
+                    libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+                }
+            }
             libc::_exit(127)
         };
         let last = || *libc::__errno_location();

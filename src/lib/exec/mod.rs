@@ -170,6 +170,11 @@ pub struct Executor {
     thread: Option<JoinHandle<()>>,
     /// Where script runs get cgroups of their own; None: process groups only.
     cgroups: Option<cgroup::Cgroups>,
+    /// Every script's environment before its spec's variables
+    /// ([`spawn::clean_env`] of clpd's, which does not change while it runs).
+    base_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// /dev/null, open once: every script's stdin.
+    null: std::fs::File,
 }
 
 impl Executor {
@@ -214,7 +219,14 @@ impl Executor {
                     format!("cannot start the script watcher thread: {e}"),
                 )
             })?;
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| ClpError::io("cannot open", std::path::Path::new("/dev/null"), e))?;
         Ok(Executor {
+            base_env: spawn::clean_env(std::env::vars_os()),
+            null,
             tx,
             wake,
             thread: Some(thread),
@@ -245,21 +257,23 @@ impl Executor {
         let started = Instant::now();
         // Born in its cgroup (no migration: see `clone`), or a plain child
         // contained by its process group.
-        let pid = match &run_cgroup {
-            Some((_, dir_fd)) => match spawn::spawn_in_cgroup(&spec, dir_fd) {
-                Ok(pid) => pid,
-                Err(e) => {
-                    remove_run_cgroup(run_cgroup);
-                    return Err(e);
+        let (pid, pidfd) = match &run_cgroup {
+            Some((_, dir_fd)) => {
+                match spawn::spawn_in_cgroup(&spec, &self.base_env, dir_fd, &self.null) {
+                    Ok(child) => (child.pid, Some(child.pidfd)),
+                    Err(e) => {
+                        remove_run_cgroup(run_cgroup);
+                        return Err(e);
+                    }
                 }
-            },
+            }
             None => {
-                let mut cmd = spawn::build(&spec)?;
+                let mut cmd = spawn::build(&spec, &self.base_env)?;
                 let child = cmd
                     .spawn()
                     .map_err(|e| ClpError::io("cannot run script", &program, e))?;
                 // `child` is dropped without waiting: the watcher reaps through the pidfd.
-                child.id()
+                (child.id(), None)
             }
         };
         let cgroup = run_cgroup.and_then(|(dir, dir_fd)| {
@@ -272,12 +286,16 @@ impl Executor {
         });
         let cgroup_dir = cgroup.as_ref().map(|c| c.dir.clone());
         // Our unreaped child cannot vanish or be replaced, so this pidfd is its.
-        let pidfd = match i32::try_from(pid)
-            .ok()
-            .and_then(RPid::from_raw)
-            .ok_or(rustix::io::Errno::SRCH)
-            .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
-        {
+        let pidfd = match pidfd.map_or_else(
+            || {
+                i32::try_from(pid)
+                    .ok()
+                    .and_then(RPid::from_raw)
+                    .ok_or(rustix::io::Errno::SRCH)
+                    .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
+            },
+            Ok,
+        ) {
             Ok(fd) => fd,
             Err(e) => {
                 reap_now(pid);
@@ -483,8 +501,25 @@ fn reap_now(pid: u32) {
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), parsed
 /// after the last `)` so that a command name with spaces or parentheses is harmless.
 pub fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
+    use std::io::Read;
+    // One read into a buffer the whole line fits in (std's read_to_string
+    // probes with small reads first: five system calls for one file that the
+    // loop reads on every script start).
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    // The name may hold any bytes; what follows its last ')' is ASCII. Field
+    // 22 ends well within the buffer even with the longest name.
+    let after = buf[..len].iter().rposition(|b| *b == b')')?;
+    parse_start_time(std::str::from_utf8(&buf[after..len]).ok()?)
 }
 
 /// The start time from the text of a `/proc/<pid>/stat`.

@@ -180,7 +180,7 @@ struct Prepared {
 
 /// Direct execution when the script is executable, `/bin/sh <script>`
 /// otherwise; the clean environment ([`clean_env`]) plus the spec's variables.
-fn prepare(spec: &ScriptSpec) -> Result<Prepared> {
+fn prepare(spec: &ScriptSpec, base_env: &[(OsString, OsString)]) -> Result<Prepared> {
     if !spec.cwd.is_dir() {
         return Err(ClpError::not_found(format!(
             "cannot run script {}: its directory {} does not exist",
@@ -199,7 +199,7 @@ fn prepare(spec: &ScriptSpec) -> Result<Prepared> {
         )
     };
     argv.extend(spec.args.iter().map(OsString::from));
-    let mut env = clean_env(std::env::vars_os());
+    let mut env = base_env.to_vec();
     for (k, v) in &spec.env {
         let k = OsString::from(k);
         env.retain(|(n, _)| *n != k);
@@ -216,8 +216,8 @@ fn prepare(spec: &ScriptSpec) -> Result<Prepared> {
 /// Builds the `Command` for a spec ([`prepare`]): new session, default
 /// signal state, stdin from /dev/null, every inherited descriptor above 2
 /// close-on-exec.
-pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
-    let p = prepare(spec)?;
+pub(super) fn build(spec: &ScriptSpec, base_env: &[(OsString, OsString)]) -> Result<Command> {
+    let p = prepare(spec, base_env)?;
     let mut cmd = Command::new(&p.program);
     cmd.args(p.argv.iter().skip(1))
         .env_clear()
@@ -238,10 +238,16 @@ pub(super) fn build(spec: &ScriptSpec) -> Result<Command> {
 
 /// Starts a spec as a child born in the cgroup whose directory is open as
 /// `cgroup` ([`super::clone`]), with the same setup as [`build`]'s.
-pub(super) fn spawn_in_cgroup(spec: &ScriptSpec, cgroup: &File) -> Result<u32> {
-    let p = prepare(spec)?;
+pub(super) fn spawn_in_cgroup(
+    spec: &ScriptSpec,
+    base_env: &[(OsString, OsString)],
+    cgroup: &File,
+    null: &File,
+) -> Result<super::clone::Child> {
+    let p = prepare(spec, base_env)?;
     super::clone::spawn_into(
         cgroup,
+        null,
         super::clone::Launch {
             program: &p.program,
             argv: p.argv,

@@ -137,6 +137,9 @@ impl ModuleLogs {
     /// WARN/ERROR, and to stderr when asked. Through the writer thread when one
     /// runs: never blocks then.
     pub fn write_event_line(&self, module: &'static str, level: Level, line: &str) {
+        if super::hold::hold(self, module, level, line) {
+            return;
+        }
         match self.queue.get() {
             Some(queue) => {
                 if !queue.push(module, level, line) {

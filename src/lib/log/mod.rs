@@ -120,7 +120,10 @@ pub fn init_daemon_logging(
 }
 
 mod files;
+mod hold;
 pub(crate) mod queue;
+
+pub use hold::{HoldGuard, release_held, write_held_now};
 
 pub use files::{LogKind, ModuleLogs, cur_path, pre_path};
 
@@ -200,7 +203,7 @@ where
         let line = format_line(
             Local::now(),
             *meta.level(),
-            std::process::id(),
+            process_id(),
             current_tid(),
             &body,
         );
@@ -209,8 +212,20 @@ where
     }
 }
 
-fn current_tid() -> u32 {
-    u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0)
+/// This process's id, asked once: clpd logs many lines and never forks
+/// without executing at once.
+pub fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// The calling thread's id, asked once per thread.
+pub fn current_tid() -> u32 {
+    thread_local! {
+        static TID: u32 = u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0);
+    }
+    TID.try_with(|t| *t)
+        .unwrap_or_else(|_| u32::try_from(nix::unistd::gettid().as_raw()).unwrap_or(0))
 }
 
 /// The level column: five characters.

@@ -132,6 +132,7 @@ pub fn command_spec(
             timeout
         }),
         kill_grace: COMMAND_KILL_GRACE,
+        identify: false,
     }
 }
 

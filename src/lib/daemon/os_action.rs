@@ -60,6 +60,7 @@ pub fn plan(action: OsAction, commands: &OsActions, paths: &Paths) -> Result<Pla
         output: Output::Discard,
         timeout: Some(Duration::from_secs(300)),
         kill_grace: Duration::from_secs(5),
+        identify: false,
     }))
 }
 

@@ -90,6 +90,7 @@ impl Daemon {
             output: Output::Discard,
             timeout: Some(Duration::from_secs(timeout_secs.max(1))),
             kill_grace: KILL_GRACE,
+            identify: false,
         };
         self.next_extra_tag += 1;
         let tag = REXEC_TAGS + self.next_extra_tag;

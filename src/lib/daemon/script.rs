@@ -96,6 +96,7 @@ pub fn resource_script(
         output: user_output(paths, exec),
         timeout: sync.then_some(timeout),
         kill_grace: KILL_GRACE,
+        identify: true,
     })
 }
 

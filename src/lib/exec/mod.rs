@@ -110,6 +110,11 @@ pub struct ScriptSpec {
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL of the process group.
     pub kill_grace: Duration,
+    /// Read the run's start time for [`Spawned::start_time`]: for runs a
+    /// successor clpd must recognise (resource scripts, kept in clpd's
+    /// state); a monitor's check or an alert command does without (opening
+    /// `/proc/<pid>/stat` is a good part of a spawn's cost).
+    pub identify: bool,
 }
 
 /// Where a script's stdout and stderr go.
@@ -133,7 +138,8 @@ pub struct Spawned {
     /// Equal to `pid`: the script leads its own session and group.
     pub pgid: u32,
     /// Field 22 of `/proc/<pid>/stat`, to recognise the process after a daemon
-    /// restart (0 if it could not be read).
+    /// restart (0 if it could not be read, or not asked for: see
+    /// [`ScriptSpec::identify`]).
     pub start_time: u64,
     /// The run's own cgroup, when it has one.
     pub cgroup: Option<std::path::PathBuf>,
@@ -308,10 +314,14 @@ impl Executor {
                 ));
             }
         };
-        let start_time = process_start_time(pid).unwrap_or_else(|| {
-            tracing::warn!(target: "exec", "cannot read the start time of pid {pid}");
+        let start_time = if spec.identify {
+            process_start_time(pid).unwrap_or_else(|| {
+                tracing::warn!(target: "exec", "cannot read the start time of pid {pid}");
+                0
+            })
+        } else {
             0
-        });
+        };
         tracing::debug!(
             target: "exec",
             "spawned {} as pid {pid} (tag {tag}, timeout {:?})",

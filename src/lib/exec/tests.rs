@@ -34,6 +34,7 @@ fn spec(program: impl Into<PathBuf>, args: &[&str]) -> ScriptSpec {
         output: Output::Discard,
         timeout: None,
         kill_grace: Duration::from_secs(2),
+        identify: true,
     }
 }
 

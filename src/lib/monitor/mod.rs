@@ -21,6 +21,7 @@ pub mod pidw;
 pub mod pool;
 pub mod probe;
 pub mod psw;
+mod psw_probe;
 pub mod userw;
 
 use crate::model::{Cluster, Monitor, MonitorKind};

@@ -26,6 +26,7 @@ pub static SHARED_SCAN: ScanCache = ScanCache::new(SCAN_MAX_AGE);
 
 /// A live process as a scan saw it.
 struct Seen {
+    pid: u32,
     /// The arguments joined by spaces (empty for kernel threads).
     cmdline: String,
     comm: String,
@@ -81,7 +82,11 @@ impl ProcScan {
                     _ => continue,
                 }
             };
-            scan.procs.push(Seen { cmdline, comm });
+            scan.procs.push(Seen {
+                pid: pid.parse().unwrap_or(0),
+                cmdline,
+                comm,
+            });
         }
         scan
     }
@@ -98,10 +103,18 @@ impl ProcScan {
         }
         self.procs
             .iter()
-            .filter(|p| {
-                (!p.cmdline.is_empty() && glob(pattern, &p.cmdline)) || glob(pattern, &p.comm)
-            })
+            .filter(|p| matches(pattern, &p.cmdline, &p.comm))
             .count()
+    }
+
+    /// The pids of the processes that matched `pattern` in this scan, in
+    /// the order of /proc.
+    pub fn matching_pids(&self, pattern: &str) -> Vec<u32> {
+        self.procs
+            .iter()
+            .filter(|p| matches(pattern, &p.cmdline, &p.comm))
+            .map(|p| p.pid)
+            .collect()
     }
 
     /// A process counts once per text it shows (command line and name once
@@ -120,8 +133,14 @@ impl ProcScan {
     }
 }
 
+/// Whether a process with this command line (empty for a kernel thread) and
+/// name matches `pattern`.
+pub(super) fn matches(pattern: &str, cmdline: &str, comm: &str) -> bool {
+    (!cmdline.is_empty() && glob(pattern, cmdline)) || glob(pattern, comm)
+}
+
 /// Reads /proc/`pid`/`file` into `buf`; false when it cannot be read.
-fn read_into(path: &mut String, pid: &str, file: &str, buf: &mut Vec<u8>) -> bool {
+pub(super) fn read_into(path: &mut String, pid: &str, file: &str, buf: &mut Vec<u8>) -> bool {
     path.clear();
     path.push_str("/proc/");
     path.push_str(pid);
@@ -165,7 +184,7 @@ fn name_and_liveness(stat: &[u8]) -> Option<(std::borrow::Cow<'_, str>, bool)> {
 }
 
 /// The NUL-separated arguments of a `cmdline` file, joined by spaces.
-fn join_args(raw: &[u8]) -> String {
+pub(super) fn join_args(raw: &[u8]) -> String {
     let mut out = String::with_capacity(raw.len());
     for arg in raw.split(|c| *c == 0).filter(|a| !a.is_empty()) {
         if !out.is_empty() {
@@ -241,6 +260,17 @@ impl ScanCache {
             .map(|(_, scan)| scan.clone())
     }
 
+    /// The latest scan when it is at most `age` old at `now`, whether or not
+    /// it was taken before an invalidation: a list of candidates that the
+    /// caller checks one by one (see [`PswProbe`]), never a count.
+    pub fn recent(&self, now: Instant, age: Duration) -> Option<Arc<ProcScan>> {
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.latest
+            .as_ref()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= age)
+            .map(|(_, scan)| scan.clone())
+    }
+
     /// A scan at most `max_age` old at `now`: the latest, the one being
     /// taken, or a new one taken here with `scan`. None when a scan taken by
     /// another check is still running at `give_up`.
@@ -283,53 +313,14 @@ impl ScanCache {
     }
 }
 
-/// psw as a probe (a /proc read can block on a process stuck in the kernel:
-/// off the loop).
-pub struct PswProbe {
-    pattern: String,
-    min: u32,
-}
-
-impl PswProbe {
-    pub fn new(spec: &crate::model::PswSpec) -> Self {
-        PswProbe {
-            pattern: spec.process_name.clone(),
-            min: spec.min_count,
-        }
-    }
-}
-
-impl super::Probe for PswProbe {
-    /// Most checks count in a scan another check took: in the loop, no thread.
-    fn answer_now(&mut self) -> Option<CheckResult> {
-        let scan = SHARED_SCAN.fresh(Instant::now())?;
-        Some(judge(&self.pattern, self.min, scan.count(&self.pattern)))
-    }
-
-    fn check(&mut self, timeout: Duration) -> CheckResult {
-        let now = Instant::now();
-        let budget = if timeout.is_zero() {
-            Duration::from_secs(60)
-        } else {
-            timeout * 9 / 10
-        };
-        match SHARED_SCAN.get(now, now + budget, ProcScan::take) {
-            Some(scan) => judge(&self.pattern, self.min, scan.count(&self.pattern)),
-            None => CheckResult::Failed(
-                "the /proc scan shared by the psw monitors has not ended within the timeout \
-                 (a process may be stuck in the kernel)"
-                    .into(),
-            ),
-        }
-    }
-}
+pub use super::psw_probe::PswProbe;
 
 /// One psw check in a scan of its own.
 pub fn check(pattern: &str, min: u32) -> CheckResult {
     judge(pattern, min, count(pattern))
 }
 
-fn judge(pattern: &str, min: u32, found: usize) -> CheckResult {
+pub(super) fn judge(pattern: &str, min: u32, found: usize) -> CheckResult {
     if found >= min as usize {
         CheckResult::Ok
     } else {
@@ -478,6 +469,7 @@ mod tests {
     fn one_process(name: &str) -> ProcScan {
         ProcScan {
             procs: vec![Seen {
+                pid: 1,
                 cmdline: format!("{name} --flag"),
                 comm: name.to_string(),
             }],
@@ -512,6 +504,7 @@ mod tests {
     #[test]
     fn exact_patterns_count_as_the_wildcard_matching_does() {
         let seen = |cmdline: &str, comm: &str| Seen {
+            pid: 1,
             cmdline: cmdline.into(),
             comm: comm.into(),
         };

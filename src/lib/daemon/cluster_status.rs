@@ -197,13 +197,15 @@ impl Daemon {
 
     /// This server's own snapshot, as it would publish it alone.
     pub(super) fn own_snapshot(&self) -> Snapshot {
-        snapshot::build(
+        let mut own = snapshot::build(
             self.core.engine(),
             self.core.monitors(),
             std::process::id(),
             &self.config_digest,
             self.epoch_ms,
-        )
+        );
+        self.show_sync_wait(&mut own);
+        own
     }
 
     /// A status report from `from`.

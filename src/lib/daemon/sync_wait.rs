@@ -18,8 +18,14 @@
 //! wait again: the reports are flowing and the configuration check is
 //! current. A stop during the wait cancels it (nm 9); the next start waits
 //! anew. One server, or a wait of 0, never waits.
+//!
+//! While it waits, the status says so: the service is `Starting` and this
+//! server's line `Online Pending` (in its report too, so every server shows
+//! it), as CLUSTERPRO shows a server that has not finished its start; the
+//! groups are Offline until the wait ends.
 
 use super::*;
+use crate::status::{ServerState, ServiceState, Snapshot};
 
 /// Where the start-up wait stands.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +132,8 @@ impl Daemon {
             }
         }
         self.sync = SyncWait::Over;
+        // The status no longer shows the wait, whatever the engine does next.
+        self.publisher.mark_unwritten();
         if self.runs_another_configuration() {
             error!(target: "nm", "the configuration (clp.conf) of this server differs from the cluster's: its groups are not started; bring it in line with clpcfctrl --push, then start them (clpgrp -s)");
             return;
@@ -139,8 +147,19 @@ impl Daemon {
             return;
         }
         self.sync = SyncWait::NotYet;
+        self.publisher.mark_unwritten();
         let local = self.core.model().local_server.clone();
         self.alert(&Alert::from_catalog(&local, "nm", 9, &[]));
+    }
+
+    /// This server's own status while the wait lasts: the service
+    /// `Starting`, its line `Online Pending` (the engine's service is Online:
+    /// monitors run and commands are taken, but the groups wait).
+    pub(super) fn show_sync_wait(&self, snapshot: &mut Snapshot) {
+        if !matches!(self.sync, SyncWait::Waiting { .. }) {
+            return;
+        }
+        show_waiting(snapshot);
     }
 
     /// Hands an operator's command (with `reply`) or clpd's own to the engine.
@@ -154,6 +173,19 @@ impl Daemon {
                 self.core.push(CoreInput::Operator { req, cmd });
             }
             None => self.command(cmd),
+        }
+    }
+}
+
+/// `snapshot` (this server's own) as it shows while the wait lasts.
+fn show_waiting(snapshot: &mut Snapshot) {
+    if snapshot.cluster.service != ServiceState::Online {
+        return;
+    }
+    snapshot.cluster.service = ServiceState::Starting;
+    for server in snapshot.servers.iter_mut().filter(|s| s.local) {
+        if server.status == ServerState::Online {
+            server.status = ServerState::OnlinePending;
         }
     }
 }
@@ -215,6 +247,30 @@ mod tests {
                 silent: names(&["node2"]),
             }
         );
+    }
+
+    #[test]
+    fn while_waiting_the_service_is_starting_and_this_server_online_pending() {
+        use crate::status::merge::tests::healthy;
+        let mut own = healthy(&["node1", "node2"], "node1", false);
+        show_waiting(&mut own);
+        assert_eq!(own.cluster.service, ServiceState::Starting);
+        let states: Vec<(bool, ServerState)> =
+            own.servers.iter().map(|s| (s.local, s.status)).collect();
+        // Only this server's own line: the other one is as it was.
+        assert_eq!(
+            states,
+            [
+                (true, ServerState::OnlinePending),
+                (false, ServerState::Offline)
+            ]
+        );
+        // A service that is not Online (stopping, suspended) shows as it is.
+        let mut stopping = healthy(&["node1", "node2"], "node1", false);
+        stopping.cluster.service = ServiceState::Stopping;
+        let before = stopping.clone();
+        show_waiting(&mut stopping);
+        assert_eq!(stopping, before);
     }
 
     #[test]

@@ -19,10 +19,15 @@
 //!   under server S: among the other running members, who hears S on that
 //!   heartbeat (each hearer's own view; the speaker's view of the hearer when
 //!   the hearer did not say). Heard by all: `Normal`; by some: `Caution`; by
-//!   none: `Error`; no other running member: `Normal` (nothing to hear; the
-//!   Offline server line says the rest). Nobody said anything: `Unknown`.
-//!   In a two-server cluster a cut link is therefore `Error` on both lines;
-//!   `Caution` needs three servers or more.
+//!   none of two or more: `Error`; no other running member: `Normal`
+//!   (nothing to hear; the Offline server line says the rest). Nobody said
+//!   anything: `Unknown`. With one other running member (two servers), a
+//!   link it does not hear S on is `Caution`: Corosync then shows the link
+//!   down on both sides, so which end failed cannot be told, and both still
+//!   hear each other on another link (they are members), so the cluster has
+//!   lost a path, not a server. `Error` says more: S's end of the link is
+//!   the one at fault (the others hear each other on it), or the link is
+//!   down between every pair of servers.
 //! * **Other heartbeats and network partition resources** (witness, disk,
 //!   ping, http): what S reports for its own line.
 //! * **Groups** come from the server that runs them: the first server in
@@ -291,7 +296,9 @@ impl<'a> View<'a> {
             HeartbeatState::Unknown
         } else if heard.iter().all(|up| *up) {
             HeartbeatState::Normal
-        } else if heard.iter().any(|up| *up) {
+        } else if heard.iter().any(|up| *up) || others.len() < 2 {
+            // Heard by some; or the one other server does not hear S, which
+            // blames neither end (see the module documentation).
             HeartbeatState::Caution
         } else {
             HeartbeatState::Error

@@ -14,6 +14,14 @@
 //! `c<pid><n>n<i>` (nodes), `<n>` counting the rigs of this process. Drop
 //! kills the processes it started, by pid, and deletes the namespaces it made,
 //! by name, also when the test panicked.
+//!
+//! Commands run inside a node have `CLP_COROSYNC_START` set to the node's
+//! `start-corosync.sh`, so `clpcl -s` there starts Corosync as the rig does
+//! (in the node, on its derived corosync.conf); the script keeps the pid in
+//! the node's `corosync.pid`. Such a Corosync, and a clpd `clpcl -s`
+//! launched (its `run/clp/clpd.pid`), are not the rig's children: the rig
+//! kills them by those pids, after checking the pid still names that
+//! program.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -119,6 +127,7 @@ impl Node {
             .args(args)
             .env("CLP_ROOT", self.root())
             .env("CLP_HOSTNAME", &self.name)
+            .env("CLP_COROSYNC_START", self.file(COROSYNC_START))
             .env_remove("CLP_LOG")
             .current_dir(&self.dir);
         cmd
@@ -210,13 +219,54 @@ impl Node {
         self.clpd = Some(child);
     }
 
+    /// Writes the script `clpcl -s` runs here to start Corosync: as
+    /// [`Node::start_corosync`] does, in the background, its pid kept in
+    /// `corosync.pid` for the rig's cleanup.
+    fn write_corosync_start(&self) {
+        let conf = self.root().join("etc/clp/corosync.conf");
+        let script = format!(
+            "#!/bin/sh
+# CLP_COROSYNC_START of {name}: Corosync inside the node (clpcl runs there).
+corosync -f -c '{conf}' </dev/null >>'{out}' 2>>'{err}' &
+echo $! > '{pid}'
+",
+            name = self.name,
+            conf = path_str(&conf),
+            out = path_str(&self.file("corosync.out")),
+            err = path_str(&self.file("corosync.err")),
+            pid = path_str(&self.file(COROSYNC_PID)),
+        );
+        let path = self.file(COROSYNC_START);
+        fs::write(&path, script).unwrap();
+        set_mode(&path, 0o755);
+    }
+
+    /// The pid of the Corosync `clpcl -s` started here, while it runs.
+    pub fn started_corosync(&self) -> Option<i32> {
+        running_pid(&self.file(COROSYNC_PID), "corosync")
+    }
+
+    /// The pid of a clpd the rig did not start (`clpcl -s` launched it),
+    /// while it runs.
+    pub fn launched_clpd(&self) -> Option<i32> {
+        let pid = running_pid(&self.root().join("run/clp/clpd.pid"), "clpd")?;
+        let ours = self
+            .clpd
+            .as_ref()
+            .is_some_and(|c| i32::try_from(c.id()).ok() == Some(pid));
+        (!ours).then_some(pid)
+    }
+
     /// The pids of this node's processes (`ip netns exec` and `sh` exec
-    /// theirs, so each child's pid is the program's).
+    /// theirs, so each child's pid is the program's), with those `clpcl -s`
+    /// started.
     pub fn pids(&self) -> Vec<i32> {
         [&self.corosync, &self.clpd]
             .into_iter()
             .flatten()
             .map(|c| i32::try_from(c.id()).unwrap())
+            .chain(self.started_corosync())
+            .chain(self.launched_clpd())
             .collect()
     }
 
@@ -240,18 +290,37 @@ impl Node {
     /// machine says goodbye to nobody: a clpd killed first would leave the
     /// group through its live Corosync); reaps them.
     pub fn kill(&mut self) {
-        let children: Vec<Child> = [self.corosync.take(), self.clpd.take()]
+        // A Corosync or clpd `clpcl -s` started is not our child (init
+        // reaps it): killed by pid in the same order, then awaited until
+        // gone, so that the namespace goes with nothing inside.
+        let started_corosync = self.started_corosync();
+        let launched_clpd = self.launched_clpd();
+        let corosync = self.corosync.take();
+        let clpd = self.clpd.take();
+        let child_pid = |c: &Option<Child>| c.as_ref().map(|c| i32::try_from(c.id()).unwrap());
+        let order = [
+            child_pid(&corosync),
+            started_corosync,
+            child_pid(&clpd),
+            launched_clpd,
+        ];
+        for pid in order.into_iter().flatten() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        for mut child in [corosync, clpd].into_iter().flatten() {
+            let _ = child.wait();
+        }
+        let strangers: Vec<i32> = [started_corosync, launched_clpd]
             .into_iter()
             .flatten()
             .collect();
-        for child in &children {
-            let _ = kill(
-                Pid::from_raw(i32::try_from(child.id()).unwrap()),
-                Signal::SIGKILL,
-            );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while strangers.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
         }
-        for mut child in children {
-            let _ = child.wait();
+        let _ = fs::remove_file(self.file(COROSYNC_PID));
+        for pid in [order[0], order[1]].into_iter().flatten() {
+            remove_corosync_shm(pid);
         }
         // The rig's clp.conf has no groups: clpd has no scripts to leave behind.
     }
@@ -280,6 +349,54 @@ impl Node {
 
 /// Links (Corosync links, heartbeats `lankhb1`, `lankhb2`) between the nodes.
 pub const LINKS: usize = 2;
+
+/// The node's script that starts Corosync for `clpcl -s` (in its directory).
+const COROSYNC_START: &str = "start-corosync.sh";
+/// Where that script keeps the pid of the Corosync it started.
+const COROSYNC_PID: &str = "corosync.pid";
+
+/// The pid in `file` if a process of that pid runs `program` (a pid file
+/// may outlive its process, and the pid be taken by another).
+fn running_pid(file: &Path, program: &str) -> Option<i32> {
+    let pid: i32 = fs::read_to_string(file).ok()?.trim().parse().ok()?;
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == program && alive(pid)).then_some(pid)
+}
+
+/// Removes what the killed Corosync `pid` left in `/dev/shm`: a Corosync
+/// killed with SIGKILL leaves its blackbox (8 MiB) and the ring buffers of
+/// its IPC connections (libqb names them with the server's and the client's
+/// pids), and `/dev/shm` is memory shared by every test on the machine.
+fn remove_corosync_shm(pid: i32) {
+    let Ok(entries) = fs::read_dir("/dev/shm") else {
+        return;
+    };
+    let blackbox = format!("qb-corosync-{pid}-blackbox-");
+    let pid = pid.to_string();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let connection = name.strip_prefix("qb-").is_some_and(|rest| {
+            let mut fields = rest.split('-');
+            let (a, b) = (fields.next(), fields.next());
+            a.is_some_and(|a| a.bytes().all(|c| c.is_ascii_digit()))
+                && b.is_some_and(|b| b.bytes().all(|c| c.is_ascii_digit()))
+                && (a == Some(pid.as_str()) || b == Some(pid.as_str()))
+        });
+        if name.starts_with(&blackbox) {
+            let _ = fs::remove_file(entry.path());
+        } else if connection {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether `pid` runs (a zombie keeps its entry until reaped: it runs no more).
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
 
 /// N nodes on two bridges.
 pub struct ClusterRig {
@@ -348,7 +465,7 @@ impl ClusterRig {
                 fs::create_dir_all(dir.join(d)).unwrap();
             }
             ip(&["netns", "add", &netns]);
-            cluster.nodes.push(Node {
+            let node = Node {
                 name,
                 netns: netns.clone(),
                 ports: ports.clone(),
@@ -356,7 +473,9 @@ impl ClusterRig {
                 dir,
                 corosync: None,
                 clpd: None,
-            });
+            };
+            node.write_corosync_start();
+            cluster.nodes.push(node);
             for (link, (port, address)) in ports.iter().zip(&addresses).enumerate() {
                 let eth = format!("eth{link}");
                 ip(&[

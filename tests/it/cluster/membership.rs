@@ -109,8 +109,15 @@ fn clpd_started_before_corosync_waits_and_joins_when_it_comes_up() {
             })
             .then_some(())
     });
-    wait_shown(&rig, &[0], &["node1"], FORM);
-    wait_shown(&rig, &[1], &["node2"], FORM);
+    // Each shows itself starting (waiting for the other: the server sync
+    // wait) and the other Offline.
+    use clp::status::ServerState::{Offline, OnlinePending};
+    for (node, want) in [(0, [OnlinePending, Offline]), (1, [Offline, OnlinePending])] {
+        rig.wait_for("each clpd showing itself Online Pending", FORM, |rig| {
+            let states = rig.nodes[node].server_states()?;
+            states.iter().map(|(_, s)| *s).eq(want).then_some(())
+        });
+    }
     for node in &mut rig.nodes {
         node.start_corosync();
     }

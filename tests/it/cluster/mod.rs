@@ -1,11 +1,14 @@
 //! Clusters of several servers on one machine (Corosync in network
 //! namespaces): formation, a node killed and back, clpd before Corosync; the
 //! whole cluster in every status.json; a push reaching every server; the
-//! server sync wait at startup.
+//! server sync wait at startup; `clpcl -s` starting Corosync and clpd; the
+//! README's two-server quick start.
 
 mod distribution;
 mod harness;
 mod membership;
+mod quickstart;
 mod remote;
+mod service;
 mod startup;
 mod status;

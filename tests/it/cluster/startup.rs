@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clp::status::{ServerState, ServiceState};
 
 use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
+use crate::daemon::CLPSTAT;
 
 /// A change shown on another server, a group's scripts.
 const SHOWN: Duration = Duration::from_secs(15);
@@ -88,7 +89,10 @@ fn a_server_with_another_configuration_starts_its_service_but_not_its_groups() {
         back.elapsed().as_millis()
     );
     assert!(!runs_ga(&rig, 2), "node3 started ga:\n{}", rig.dump());
-    assert_eq!(service(&rig, 2), Some(ServiceState::Online));
+    // The wait is over (Starting no more); the snapshot follows the log line.
+    rig.wait_for("node3's service Online", SHOWN, |rig| {
+        (service(rig, 2) == Some(ServiceState::Online)).then_some(())
+    });
     rig.wait_for("node3 Caution on node1", SHOWN, |rig| {
         rig.nodes[0]
             .server_states()
@@ -111,18 +115,31 @@ fn a_server_alone_starts_its_groups_when_the_sync_wait_ends() {
     if skip("alone_sync_wait") {
         return;
     }
-    const WAIT_SECS: u64 = 3;
+    const WAIT_SECS: u64 = 6;
     let mut rig = ClusterRig::new(2, TOKEN_MS);
     rig.install(&conf(&rig, 2, WAIT_SECS, ""), SCRIPTS);
     let started = Instant::now();
     rig.nodes[0].start_corosync();
     rig.nodes[0].start_clpd();
-    // The service runs at once (clpcl -s is answered); the group waits.
-    rig.wait_for("node1's service Online", SHOWN, |rig| {
-        (service(rig, 0) == Some(ServiceState::Online)).then_some(())
+    // The service runs at once (clpcl -s is answered) but shows that it
+    // waits: Starting, this server Online Pending; the group waits.
+    rig.wait_for("node1's service Starting", SHOWN, |rig| {
+        (service(rig, 0) == Some(ServiceState::Starting)).then_some(())
     });
+    let stat = rig.nodes[0].command(CLPSTAT, &[]);
+    let json = rig.nodes[0].command(CLPSTAT, &["--json"]);
     if started.elapsed() < Duration::from_secs(WAIT_SECS) {
         assert!(!runs_ga(&rig, 0), "ga started before the wait ended");
+        let line = stat.stdout.lines().find(|l| l.contains("*node1 "));
+        assert!(
+            line.is_some_and(|l| l.contains(": Online Pending")),
+            "{}",
+            stat.stdout
+        );
+        let snap: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        assert_eq!(snap["cluster"]["service"], "Starting", "{}", json.stdout);
+        assert_eq!(snap["servers"][0]["status"], "Online Pending");
+        assert_eq!(snap["groups"][0]["status"], "Offline");
     }
     rig.wait_for(
         "ga running on node1",
@@ -132,6 +149,13 @@ fn a_server_alone_starts_its_groups_when_the_sync_wait_ends() {
     let took = started.elapsed();
     eprintln!("node1 alone: ga running after {} ms", took.as_millis());
     assert!(took >= Duration::from_secs(WAIT_SECS), "{took:?}");
+    rig.wait_for("node1's service Online after the wait", SHOWN, |rig| {
+        (service(rig, 0) == Some(ServiceState::Online)
+            && rig.nodes[0]
+                .server_states()
+                .is_some_and(|s| s[0] == ("node1".to_string(), ServerState::Online)))
+        .then_some(())
+    });
     let alerts = log(&rig, 0, "alert.log");
     assert!(
         alerts.contains(

@@ -227,6 +227,70 @@ fn one_link_down_turns_its_heartbeat_lines_without_a_membership_change() {
 }
 
 #[test]
+fn one_of_two_links_cut_between_two_servers_is_caution_under_both() {
+    if skip("two_servers_one_link_cut") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    rig.start_all();
+    let both = ["node1", "node2"];
+    rig.wait_for(
+        "both links Normal under both servers on both",
+        FORM,
+        |rig| {
+            (0..2)
+                .all(|o| {
+                    rig.shows(o, &both)
+                        && both.iter().all(|s| {
+                            ["lankhb1", "lankhb2"]
+                                .iter()
+                                .all(|hb| heartbeat(rig, o, s, hb) == Some(HeartbeatState::Normal))
+                        })
+                })
+                .then_some(())
+        },
+    );
+    // node2's second link is cut (its port on the rig's bridge): Corosync on
+    // each side sees that link down for the other. Neither end can be
+    // blamed, and the first link keeps both members: Caution, not Error.
+    let cut = Instant::now();
+    rig.link_on(1, 1, false);
+    rig.wait_for("lankhb2 Caution under both servers on both", SHOWN, |rig| {
+        (0..2)
+            .all(|o| {
+                both.iter()
+                    .all(|s| heartbeat(rig, o, s, "lankhb2") == Some(HeartbeatState::Caution))
+            })
+            .then_some(())
+    });
+    eprintln!(
+        "two servers, link cut to Caution on both: {} ms",
+        cut.elapsed().as_millis()
+    );
+    for o in 0..2 {
+        assert!(rig.shows(o, &both), "node{}:\n{}", o + 1, rig.dump());
+        for s in both {
+            assert_eq!(
+                heartbeat(&rig, o, s, "lankhb1"),
+                Some(HeartbeatState::Normal)
+            );
+        }
+    }
+    let text = rig.nodes[0].command(crate::daemon::CLPSTAT, &[]).stdout;
+    let cautions = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("lankhb2") && l.contains(": Caution"))
+        .count();
+    assert_eq!(cautions, 2, "{text}");
+    rig.link_on(1, 1, true);
+    rig.wait_for("lankhb2 Normal again on node1", SHOWN, |rig| {
+        both.iter()
+            .all(|s| heartbeat(rig, 0, s, "lankhb2") == Some(HeartbeatState::Normal))
+            .then_some(())
+    });
+}
+
+#[test]
 fn a_server_with_another_configuration_is_reported_and_starts_no_group() {
     if skip("another_configuration") {
         return;

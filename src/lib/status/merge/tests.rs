@@ -304,7 +304,7 @@ fn a_member_without_a_fresh_report_is_unknown() {
 }
 
 #[test]
-fn a_cut_link_between_two_servers_is_error_on_both_lines() {
+fn a_cut_link_between_two_servers_is_caution_on_both_lines() {
     let m = model(&TWO, "server1");
     let down = [
         ("server1", "lankhb1", "server2"),
@@ -321,8 +321,10 @@ fn a_cut_link_between_two_servers_is_error_on_both_lines() {
         &members(&TWO),
         &links(&TWO, &down),
     );
+    // Corosync says the link is down on both sides: neither end can be
+    // blamed, and lankhb2 keeps both servers members.
     for name in TWO {
-        assert_eq!(hb(&out, name, "lankhb1"), HeartbeatState::Error);
+        assert_eq!(hb(&out, name, "lankhb1"), HeartbeatState::Caution);
         assert_eq!(hb(&out, name, "lankhb2"), HeartbeatState::Normal);
         assert_eq!(server(&out, name).status, ServerState::Online);
     }
@@ -363,6 +365,50 @@ fn a_link_down_for_one_of_three_servers_is_caution_for_the_others() {
 }
 
 #[test]
+fn a_link_down_between_every_pair_of_three_servers_is_error_on_every_line() {
+    let m = model(&THREE, "a");
+    let down: Vec<(&str, &str, &str)> = THREE
+        .iter()
+        .flat_map(|o| {
+            THREE
+                .iter()
+                .filter(move |p| *p != o)
+                .map(move |p| (*o, "lankhb1", *p))
+        })
+        .collect();
+    let out = run(
+        &m,
+        &healthy(&THREE, "a", true),
+        &[
+            peer(healthy(&THREE, "b", false), "b", Duration::ZERO),
+            peer(healthy(&THREE, "c", false), "c", Duration::ZERO),
+        ],
+        &members(&THREE),
+        &links(&THREE, &down),
+    );
+    for name in THREE {
+        assert_eq!(hb(&out, name, "lankhb1"), HeartbeatState::Error, "{name}");
+        assert_eq!(hb(&out, name, "lankhb2"), HeartbeatState::Normal, "{name}");
+    }
+}
+
+#[test]
+fn with_one_of_three_servers_down_a_cut_link_is_caution_as_with_two() {
+    let m = model(&THREE, "a");
+    let down = [("a", "lankhb1", "b"), ("b", "lankhb1", "a")];
+    let out = run(
+        &m,
+        &healthy(&THREE, "a", true),
+        &[peer(healthy(&THREE, "b", false), "b", Duration::ZERO)],
+        &members(&["a", "b"]),
+        &links(&THREE, &down),
+    );
+    assert_eq!(hb(&out, "a", "lankhb1"), HeartbeatState::Caution);
+    assert_eq!(hb(&out, "b", "lankhb1"), HeartbeatState::Caution);
+    assert_eq!(hb(&out, "c", "lankhb1"), HeartbeatState::Offline);
+}
+
+#[test]
 fn the_hearer_says_whether_it_hears_and_the_speaker_answers_for_a_silent_one() {
     let m = model(&TWO, "server1");
     // server2 does not hear server1 on lankhb1, server1 still hears server2.
@@ -378,7 +424,7 @@ fn the_hearer_says_whether_it_hears_and_the_speaker_answers_for_a_silent_one() {
         &members(&TWO),
         &l,
     );
-    assert_eq!(hb(&out, "server1", "lankhb1"), HeartbeatState::Error);
+    assert_eq!(hb(&out, "server1", "lankhb1"), HeartbeatState::Caution);
     assert_eq!(hb(&out, "server2", "lankhb1"), HeartbeatState::Normal);
     // server2 said nothing about lankhb2: server1's view of server2 answers.
     l.retain(|x| !(x.observer == "server2" && x.heartbeat == "lankhb2"));
@@ -396,7 +442,7 @@ fn the_hearer_says_whether_it_hears_and_the_speaker_answers_for_a_silent_one() {
         &members(&TWO),
         &l,
     );
-    assert_eq!(hb(&out, "server1", "lankhb2"), HeartbeatState::Error);
+    assert_eq!(hb(&out, "server1", "lankhb2"), HeartbeatState::Caution);
     // Nobody said anything about a link: Unknown.
     let out = run(
         &m,

@@ -118,10 +118,10 @@ impl Daemon {
             self.run_alert_command(command, alert, routing.command_timeout);
         }
         if alert.level == crate::alert::Level::Error && self.error_snapshots.claim() {
-            self.timers.push(Reverse((
+            self.timers.push(
                 self.clock.now() + ERROR_SNAPSHOT_DELAY,
                 TimerKey::ErrorSnapshot(alert.module.clone()),
-            )));
+            );
         }
     }
 

@@ -157,7 +157,7 @@ impl Daemon {
             return;
         }
         self.view.report_timer = Some(at);
-        self.timers.push(Reverse((at, TimerKey::Report)));
+        self.timers.push(at, TimerKey::Report);
     }
 
     fn send_report(&mut self, report: &Report) {
@@ -221,7 +221,7 @@ impl Daemon {
                 let now = self.clock.now();
                 let (stale_at, new) = self.view.peers.receive(from, report, now);
                 self.timers
-                    .push(Reverse((stale_at, TimerKey::PeerStale(from.to_string()))));
+                    .push(stale_at, TimerKey::PeerStale(from.to_string()));
                 // A refresh saying nothing new costs no write of status.json
                 // (the ages it shows are those of its last write).
                 if new {

@@ -135,7 +135,7 @@ impl Daemon {
             } => self.deactivate(op, &resource, &group, event, factor, pid),
             Effect::ArmStall { op, after } => {
                 self.timers
-                    .push(Reverse((self.clock.now() + after, TimerKey::Stall(op))));
+                    .push(self.clock.now() + after, TimerKey::Stall(op));
             }
             Effect::ForgetAsync { resource, pid } => {
                 let tags: Vec<u64> = self

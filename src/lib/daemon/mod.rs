@@ -46,13 +46,13 @@ mod start;
 mod sync_wait;
 #[cfg(test)]
 mod tests;
+mod timers;
 
 use alerts::ErrorSnapshots;
 use start::load_config;
 pub use start::run;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -208,7 +208,7 @@ struct Daemon {
     /// so a pidw check of one needs no /proc read.
     watched_async: HashMap<u32, u64>,
     next_extra_tag: u64,
-    timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
+    timers: timers::Timers,
     replies: HashMap<ReqId, Sender<Reply>>,
     /// Answers waiting for the end of the batch.
     outbox: Vec<(Sender<Reply>, Reply)>,
@@ -256,10 +256,8 @@ impl Daemon {
             return;
         };
         let every = Duration::from_micros(usec / 2).max(Duration::from_millis(100));
-        self.timers.push(Reverse((
-            self.clock.now() + every,
-            TimerKey::SystemdWatchdog,
-        )));
+        self.timers
+            .push(self.clock.now() + every, TimerKey::SystemdWatchdog);
     }
 
     fn main_loop(&mut self, rx: &Receiver<Event>) {
@@ -267,7 +265,7 @@ impl Daemon {
             let timeout = self
                 .timers
                 .peek()
-                .map(|Reverse((at, _))| at.saturating_duration_since(self.clock.now()))
+                .map(|(at, _)| at.saturating_duration_since(self.clock.now()))
                 .unwrap_or(Duration::from_secs(3600));
             let received = rx.recv_timeout(timeout);
             // The turn's log lines reach the log writer once its scripts have
@@ -299,6 +297,7 @@ impl Daemon {
     fn end_of_batch(&mut self) -> bool {
         self.fire_timers();
         self.drain();
+        self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
         crate::log::release_held();
         self.flush();
@@ -317,15 +316,15 @@ impl Daemon {
         // work not yet due (the paced snapshot write would wait for the next
         // event).
         let now = self.clock.now();
-        while let Some(Reverse((at, key))) = self.timers.peek() {
+        while let Some((at, key)) = self.timers.peek() {
             let slack = match key {
                 TimerKey::Monitor(_, MonTimer::Check { .. }) => TIMER_SLACK,
                 _ => Duration::ZERO,
             };
-            if *at > now + slack {
+            if at > now + slack {
                 break;
             }
-            let Some(Reverse((_, key))) = self.timers.pop() else {
+            let Some((_, key)) = self.timers.pop() else {
                 break;
             };
             match key {
@@ -357,12 +356,15 @@ impl Daemon {
                 check,
                 result,
                 elapsed,
-            } => self.core.push(MonInput::CheckDone {
-                monitor,
-                check,
-                result,
-                elapsed,
-            }),
+            } => {
+                self.timers.check_answered(check);
+                self.core.push(MonInput::CheckDone {
+                    monitor,
+                    check,
+                    result,
+                    elapsed,
+                })
+            }
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
             Event::Cluster(event) => self.cluster_event(event),

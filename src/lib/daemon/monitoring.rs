@@ -29,10 +29,8 @@ impl Daemon {
                 timer,
                 after,
             } => {
-                self.timers.push(Reverse((
-                    self.clock.now() + after,
-                    TimerKey::Monitor(monitor, timer),
-                )));
+                self.timers
+                    .push(self.clock.now() + after, TimerKey::Monitor(monitor, timer));
             }
             MonEffect::Alert(a) => self.effect(Effect::Alert(a)),
             MonEffect::PreAction {
@@ -49,6 +47,7 @@ impl Daemon {
     }
 
     pub(super) fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
+        self.timers.check_answered(check);
         self.core.push(MonInput::CheckDone {
             monitor: monitor.to_string(),
             check,

@@ -155,7 +155,7 @@ impl Daemon {
         };
         match pace {
             Pace::WriteNow => self.write_snapshot(now),
-            Pace::WriteAt(due) => self.timers.push(Reverse((due, TimerKey::Publish))),
+            Pace::WriteAt(due) => self.timers.push(due, TimerKey::Publish),
             Pace::Pending => {}
         }
         if snapshot_now {

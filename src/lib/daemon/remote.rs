@@ -146,7 +146,7 @@ impl Daemon {
             return;
         }
         let at = self.clock.now() + Duration::from_secs(wait_secs);
-        self.timers.push(Reverse((at, TimerKey::Remote(id))));
+        self.timers.push(at, TimerKey::Remote(id));
     }
 
     /// A forwarded request's deadline (the timer of request `id`).

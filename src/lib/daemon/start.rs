@@ -180,7 +180,7 @@ impl Daemon {
             tags: HashMap::new(),
             watched_async: HashMap::new(),
             next_extra_tag: 0,
-            timers: BinaryHeap::new(),
+            timers: Default::default(),
             replies: HashMap::new(),
             outbox: Vec::new(),
             next_req: 1,

@@ -90,7 +90,7 @@ impl Daemon {
             } else {
                 let until = self.clock.now() + wait;
                 self.sync = SyncWait::Waiting { until };
-                self.timers.push(Reverse((until, TimerKey::SyncWait)));
+                self.timers.push(until, TimerKey::SyncWait);
                 let local = self.core.model().local_server.clone();
                 self.alert(&Alert::from_catalog(&local, "nm", 5, &[]));
                 info!(target: "nm", "the groups start once every server has reported, or in {} s (clp/cluster/syncwait)", wait.as_secs());

@@ -306,11 +306,7 @@ fn a_paced_snapshot_write_keeps_its_deadline_when_checks_fire_early() {
         monitors: Vec::new(),
     });
     rig.daemon.end_of_batch();
-    let armed = |d: &Daemon| {
-        d.timers
-            .iter()
-            .any(|Reverse((_, k))| matches!(k, TimerKey::Publish))
-    };
+    let armed = |d: &Daemon| d.timers.keys().any(|k| matches!(k, TimerKey::Publish));
     assert!(armed(&rig.daemon), "the paced write has a deadline");
     // Just short of it (within the slack monitor checks may fire early) the
     // deadline must neither fire nor be lost.

@@ -4,8 +4,10 @@
 //! server sync wait at startup.
 
 mod distribution;
+mod flapping;
 mod harness;
 mod membership;
 mod remote;
+mod selfcheck;
 mod startup;
 mod status;

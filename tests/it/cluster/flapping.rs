@@ -139,7 +139,13 @@ fn corosync_memberships(node: &super::harness::Node) -> usize {
 
 /// After flapping: every clpd shows all three Online and agrees with its
 /// Corosync's group, within `limit`. Prints what each node formed and told.
-fn converges(rig: &ClusterRig, limit: Duration, started: Instant) {
+fn converges(rig: &mut ClusterRig, limit: Duration, started: Instant) {
+    // A Corosync that ended is no clpd's fault: say it plainly.
+    for node in &mut rig.nodes {
+        if let Some(status) = node.corosync_ended() {
+            panic!("{}'s Corosync ended while flapping: {status}", node.name);
+        }
+    }
     let stopped = Instant::now();
     rig.wait_for(
         "every clpd showing Corosync's own group (all three)",
@@ -186,7 +192,7 @@ fn after_twenty_seconds_of_flapping_under_load_every_clpd_follows_corosync() {
     let rounds = flap_for(&rig, Duration::from_secs(20), FLAP_TOKEN_MS);
     drop(load);
     eprintln!("{rounds} rounds of flapping (token {FLAP_TOKEN_MS} ms, two busy shells)");
-    converges(&rig, FORM, started);
+    converges(&mut rig, FORM, started);
 }
 
 #[test]
@@ -219,6 +225,6 @@ fn flapping_for_minutes_never_leaves_a_deaf_clpd() {
         let rounds = flap_for(&rig, Duration::from_secs(60), FLAP_TOKEN_MS);
         drop(load);
         eprintln!("cycle {cycle}: {rounds} rounds of flapping");
-        converges(&rig, FORM, started);
+        converges(&mut rig, FORM, started);
     }
 }

@@ -267,6 +267,11 @@ impl Node {
             .map(|child| i32::try_from(child.id()).unwrap())
     }
 
+    /// How this node's Corosync ended, if it did (without waiting).
+    pub fn corosync_ended(&mut self) -> Option<std::process::ExitStatus> {
+        self.corosync.as_mut()?.try_wait().ok().flatten()
+    }
+
     /// The module log `nm` of this node's clpd (membership and Corosync).
     pub fn nm_log(&self) -> String {
         fs::read_to_string(self.root().join("var/log/clp/nm.log.cur")).unwrap_or_default()

@@ -10,14 +10,14 @@
 use std::cell::RefCell;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cfg, cpg, quorum};
+use rust_corosync::{CsError, DispatchFlags, NodeId, TrackFlags, cpg, quorum};
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
 
-use super::links::{self, LINK_READ_EVERY, PeerLinks};
+use super::watcher::Watcher;
 use super::{Backoff, ClusterEvent, GROUP, NodeMap, Outbox, SendOutcome};
 
 /// How soon a message refused by flow control is offered again.
@@ -78,6 +78,7 @@ fn drain_wake(fd: &OwnedFd) {
 pub(super) struct Thread {
     pub(super) nodes: Arc<Mutex<NodeMap>>,
     pub(super) renamed: Arc<AtomicBool>,
+    pub(super) reconnect: Arc<AtomicBool>,
     pub(super) sink: Arc<dyn Fn(ClusterEvent) + Send + Sync>,
     pub(super) incoming: Receiver<Vec<u8>>,
     pub(super) wake: Arc<OwnedFd>,
@@ -160,6 +161,8 @@ impl Thread {
             match Session::open() {
                 Ok(session) => {
                     backoff.reset();
+                    // A new connection is what an earlier ask wanted.
+                    self.reconnect.store(false, Ordering::SeqCst);
                     reported_unavailable = false;
                     (self.sink)(ClusterEvent::Connected {
                         node_id: session.node_id,
@@ -207,8 +210,12 @@ impl Thread {
     /// Dispatches until the connection ends or clpd stops; returns why it ended.
     fn serve(&self, session: &Session, outbox: &mut Outbox) -> String {
         // Dropped when this session ends: the reader then ends too.
-        let links = LinkReader::start(self.nodes.clone(), self.sink.clone(), session.node_id);
+        let watcher = Watcher::start(self.nodes.clone(), self.sink.clone(), session.node_id);
         loop {
+            if self.reconnect.swap(false, Ordering::SeqCst) {
+                self.report_seen();
+                return "clpd asked for a new connection".into();
+            }
             if self.renamed.swap(false, Ordering::SeqCst) {
                 // New names for the same members: ask who is in the group.
                 match cpg::membership_get(&session.cpg, GROUP) {
@@ -219,9 +226,9 @@ impl Thread {
                 }
             }
             if self.report_seen()
-                && let Some(links) = &links
+                && let Some(watcher) = &watcher
             {
-                links.read_now();
+                watcher.read_now();
             }
             while let Ok(bytes) = self.incoming.try_recv() {
                 outbox.push(bytes);
@@ -306,81 +313,5 @@ impl Thread {
             (self.sink)(event);
         }
         members_changed
-    }
-}
-
-/// The thread that reads the links' states, with a cfg handle of its own.
-///
-/// Why not on the cluster thread: a cfg call is a synchronous request to
-/// Corosync, which may take long to answer while it is busy forming a
-/// membership; membership, quorum and messages must not wait behind it.
-struct LinkReader {
-    /// A read now (a membership change); the reader also reads every
-    /// [`LINK_READ_EVERY`]. Dropping it ends the reader.
-    now: SyncSender<()>,
-}
-
-impl LinkReader {
-    /// None when the thread cannot start (the heartbeat lines then follow
-    /// the membership only; said in the log).
-    fn start(
-        nodes: Arc<Mutex<NodeMap>>,
-        sink: Arc<dyn Fn(ClusterEvent) + Send + Sync>,
-        local_id: u32,
-    ) -> Option<LinkReader> {
-        let (now, asked) = mpsc::sync_channel(1);
-        let spawned = std::thread::Builder::new()
-            .name("corosync-links".into())
-            .spawn(move || read_links(&nodes, &*sink, local_id, &asked));
-        match spawned {
-            Ok(_) => Some(LinkReader { now }),
-            Err(e) => {
-                tracing::warn!(target: "nm", "cannot start the thread that reads the links ({e}): the heartbeat lines follow the membership only");
-                None
-            }
-        }
-    }
-
-    fn read_now(&self) {
-        // Full: a read is already asked for.
-        let _ = self.now.try_send(());
-    }
-}
-
-/// Reads the links at every request and every [`LINK_READ_EVERY`], and
-/// reports them when they changed, until the reader is dropped.
-fn read_links(
-    nodes: &Mutex<NodeMap>,
-    sink: &(dyn Fn(ClusterEvent) + Send + Sync),
-    local_id: u32,
-    asked: &Receiver<()>,
-) {
-    let handle = match cfg::initialize(&cfg::Callbacks {
-        corosync_cfg_shutdown_callback_fn: None,
-    }) {
-        Ok(handle) => handle,
-        Err(e) => {
-            tracing::warn!(target: "nm", "cannot connect to Corosync's cfg service ({e}): the heartbeat lines follow the membership only");
-            return;
-        }
-    };
-    let mut last: Option<Vec<PeerLinks>> = None;
-    loop {
-        let nodes = nodes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        match links::read(&handle, &nodes, local_id) {
-            Ok(peers) if last.as_ref() != Some(&peers) => {
-                last = Some(peers.clone());
-                sink(ClusterEvent::Links { peers });
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(target: "nm", "{e}"),
-        }
-        match asked.recv_timeout(LINK_READ_EVERY) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
     }
 }

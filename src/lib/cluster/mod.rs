@@ -13,12 +13,15 @@
 
 mod backoff;
 mod corosync;
+pub mod hearing;
 pub mod links;
 mod nodes;
 mod outbox;
 pub mod report;
+mod watcher;
 
 pub use backoff::Backoff;
+pub use hearing::{Hearing, HearingCheck};
 pub use links::PeerLinks;
 pub use nodes::NodeMap;
 pub use outbox::{Outbox, SendOutcome};
@@ -62,6 +65,10 @@ pub enum ClusterEvent {
     Lost { reason: String },
     /// The state of every link to every other server, when it changed.
     Links { peers: Vec<PeerLinks> },
+    /// The servers in the group as Corosync answers a question asked on
+    /// another connection than the callbacks' (at each membership change and
+    /// every few seconds): what [`HearingCheck`] compares clpd's members with.
+    Observed { servers: Vec<String> },
 }
 
 /// The membership view after `event`, or None when it leaves it as it was.
@@ -80,7 +87,8 @@ pub fn apply(membership: &Membership, event: &ClusterEvent) -> Option<Membership
         ClusterEvent::Connected { .. }
         | ClusterEvent::Unavailable { .. }
         | ClusterEvent::Message { .. }
-        | ClusterEvent::Links { .. } => return None,
+        | ClusterEvent::Links { .. }
+        | ClusterEvent::Observed { .. } => return None,
     }
     (next != *membership).then_some(next)
 }
@@ -103,6 +111,8 @@ pub struct ClusterLink {
     nodes: Arc<Mutex<NodeMap>>,
     /// Set with new `nodes`: the thread reports the members again.
     renamed: Arc<AtomicBool>,
+    /// Set by [`ClusterLink::reconnect`].
+    reconnect: Arc<AtomicBool>,
 }
 
 impl ClusterLink {
@@ -135,6 +145,39 @@ impl ClusterLink {
     }
 }
 
+impl ClusterLink {
+    /// Asks the thread to close its connection to Corosync and open a new
+    /// one (a new join brings the whole membership again). Never blocks; a
+    /// thread stuck in a call to Corosync does it when the call returns.
+    pub fn reconnect(&self) {
+        self.reconnect.store(true, Ordering::SeqCst);
+        corosync::wake(&self.wake);
+    }
+}
+
+#[cfg(test)]
+impl ClusterLink {
+    /// A link with no thread behind it, for the loop's tests; the receiver
+    /// gets what is sent.
+    pub(crate) fn detached() -> (ClusterLink, mpsc::Receiver<Vec<u8>>) {
+        let (outgoing, incoming) = mpsc::sync_channel(SEND_QUEUE);
+        let link = ClusterLink {
+            outgoing,
+            wake: Arc::new(corosync::wake_fd().expect("an eventfd")),
+            stop: Arc::default(),
+            nodes: Arc::default(),
+            renamed: Arc::default(),
+            reconnect: Arc::default(),
+        };
+        (link, incoming)
+    }
+
+    /// Whether [`ClusterLink::reconnect`] was asked and not yet done.
+    pub(crate) fn reconnect_asked(&self) -> bool {
+        self.reconnect.load(Ordering::SeqCst)
+    }
+}
+
 impl Drop for ClusterLink {
     /// Asks the thread to leave the group and end; does not wait for it.
     fn drop(&mut self) {
@@ -153,10 +196,12 @@ pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send + Sync>) -> R
     let stop = Arc::new(AtomicBool::new(false));
     let nodes = Arc::new(Mutex::new(nodes));
     let renamed = Arc::new(AtomicBool::new(false));
+    let reconnect = Arc::new(AtomicBool::new(false));
     let (outgoing, incoming) = mpsc::sync_channel(SEND_QUEUE);
     let thread = corosync::Thread {
         nodes: nodes.clone(),
         renamed: renamed.clone(),
+        reconnect: reconnect.clone(),
         sink: Arc::from(sink),
         incoming,
         wake: wake.clone(),
@@ -172,6 +217,7 @@ pub fn start(nodes: NodeMap, sink: Box<dyn Fn(ClusterEvent) + Send + Sync>) -> R
         stop,
         nodes,
         renamed,
+        reconnect,
     })
 }
 

@@ -155,9 +155,39 @@ fn the_link_refuses_beyond_its_bound_without_blocking() {
         stop: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
         nodes: Default::default(),
         renamed: Default::default(),
+        reconnect: Default::default(),
     };
     assert_eq!(link.send(vec![1]), Ok(()));
     assert_eq!(link.send(vec![2]), Err(SendError::QueueFull));
     drop(rx);
     assert_eq!(link.send(vec![3]), Err(SendError::Stopped));
+}
+
+#[test]
+fn reconnect_is_a_flag_and_a_wake_up_never_a_wait() {
+    let (link, _sent) = ClusterLink::detached();
+    assert!(!link.reconnect_asked());
+    link.reconnect();
+    link.reconnect();
+    assert!(link.reconnect_asked());
+    // The thread's poll would wake: the eventfd counts the asks.
+    let mut buf = [0u8; 8];
+    assert_eq!(rustix::io::read(&*link.wake, &mut buf).ok(), Some(8));
+    assert_eq!(u64::from_ne_bytes(buf), 2);
+}
+
+#[test]
+fn an_observed_group_leaves_the_membership_view_as_it_was() {
+    let m = model(&[("a", 0), ("b", 1)]);
+    let view = Membership::local_only(&m);
+    // Only the callbacks move the view; the answer is for the self-check.
+    assert_eq!(
+        apply(
+            &view,
+            &ClusterEvent::Observed {
+                servers: vec!["a".into(), "b".into()]
+            }
+        ),
+        None
+    );
 }

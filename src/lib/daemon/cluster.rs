@@ -53,10 +53,12 @@ impl Daemon {
         match &event {
             ClusterEvent::Connected { node_id } => {
                 self.remote.cluster_down = None;
+                self.view.hearing.reset();
                 info!(target: "nm", "connected to Corosync as node {node_id}")
             }
             ClusterEvent::Unavailable { reason, retry_in } => {
                 self.remote.cluster_down = Some(reason.clone());
+                self.view.hearing.reset();
                 warn!(
                     target: "nm",
                     "Corosync is not reachable ({reason}); is it running on this server? Retrying every {}s at most",
@@ -80,12 +82,13 @@ impl Daemon {
             }
             ClusterEvent::Lost { reason } => {
                 self.remote.cluster_down = Some(reason.clone());
+                self.view.hearing.reset();
                 warn!(
                     target: "nm",
                     "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
                 )
             }
-            ClusterEvent::Links { .. } => {}
+            ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
         }
         if let Some(next) = cluster::apply(self.core.membership(), &event) {
             self.core.set_membership(next);
@@ -106,6 +109,7 @@ impl Daemon {
             }
             ClusterEvent::Lost { .. } => self.cluster_lost(),
             ClusterEvent::Links { peers } => self.cluster_links(&peers),
+            ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
             ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
         }
     }

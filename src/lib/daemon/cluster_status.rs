@@ -39,6 +39,15 @@ pub(super) struct ClusterView {
     out_of_line: Vec<String>,
     /// The last failure to send, logged once until a send succeeds.
     send_failed: bool,
+    /// How long the members Corosync answers have differed from `members`.
+    pub(super) hearing: crate::cluster::HearingCheck,
+}
+
+impl ClusterView {
+    /// The servers the cluster thread last said are in the group.
+    pub(super) fn members(&self) -> &[String] {
+        &self.members.members
+    }
 }
 
 impl Daemon {

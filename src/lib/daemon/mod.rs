@@ -27,6 +27,7 @@ pub mod snapshot;
 
 mod alerts;
 mod cluster;
+mod cluster_hearing;
 mod cluster_links;
 mod cluster_status;
 mod config_push;

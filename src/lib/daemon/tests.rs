@@ -79,11 +79,6 @@ struct Rig {
 /// One server `node1`, group g; `resources` and `monitors` are the inner XML of
 /// `<resource>` (after the types) and `<monitor>`.
 fn rig(resources: &str, monitors: &str) -> Rig {
-    let root = tempfile::tempdir().unwrap();
-    let paths = Paths::new(root.path());
-    for dir in [paths.run_dir(), paths.state_dir(), paths.log_dir()] {
-        std::fs::create_dir_all(dir).unwrap();
-    }
     let text = format!(
         r#"<?xml version="1.0" encoding="ASCII"?>
 <root>
@@ -94,7 +89,17 @@ fn rig(resources: &str, monitors: &str) -> Rig {
   <monitor><types name="genw"/><types name="pidw"/>{monitors}</monitor>
 </root>"#
     );
-    let model = crate::config::test_model(&text, "node1");
+    rig_with(&text)
+}
+
+/// A daemon of server `node1` of the clp.conf `text`.
+fn rig_with(text: &str) -> Rig {
+    let root = tempfile::tempdir().unwrap();
+    let paths = Paths::new(root.path());
+    for dir in [paths.run_dir(), paths.state_dir(), paths.log_dir()] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let model = crate::config::test_model(text, "node1");
     let alerts = AlertWriter::start(
         AlertLog::new(&paths, 1000),
         64,
@@ -314,4 +319,131 @@ fn a_paced_snapshot_write_keeps_its_deadline_when_checks_fire_early() {
     assert!(armed(&rig.daemon), "the deadline fired early and was lost");
     rig.advance(Duration::from_millis(10));
     assert!(!armed(&rig.daemon), "the write happened at its deadline");
+}
+
+/// Two servers, this one `node1`, with a cluster link that leads nowhere
+/// (the test plays the cluster thread's part).
+fn cluster_rig() -> Rig {
+    let servers: String = (1..=2)
+        .map(|i| {
+            format!(
+                r#"<server name="node{i}"><priority>{}</priority><device id="0"><type>lan</type><info>10.9.0.{i}</info></device></server>"#,
+                i - 1
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"<?xml version="1.0" encoding="ASCII"?>
+<root><cluster><name>c</name></cluster>{servers}<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat></root>"#
+    );
+    let mut rig = rig_with(&text);
+    let (link, _sent) = crate::cluster::ClusterLink::detached();
+    rig.daemon.cluster = Some(link);
+    rig
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+impl Rig {
+    fn cluster(&mut self, event: crate::cluster::ClusterEvent) {
+        self.daemon.event(Event::Cluster(event));
+        self.daemon.end_of_batch();
+    }
+
+    fn reconnect_asked(&self) -> bool {
+        self.daemon
+            .cluster
+            .as_ref()
+            .is_some_and(crate::cluster::ClusterLink::reconnect_asked)
+    }
+
+    /// The alert log's records, once `count` are written (its own thread
+    /// writes them).
+    fn wait_alerts(&self, count: usize) -> Vec<crate::alert::Alert> {
+        let path = self.daemon.paths.alert_log_file();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let alerts = crate::alert::read_alerts(&path);
+            if alerts.len() >= count || Instant::now() > deadline {
+                return alerts;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn a_clpd_deaf_to_a_leave_says_so_with_an_alert_and_reconnects() {
+    use crate::cluster::{ClusterEvent, hearing::DEAF_AFTER};
+    let mut rig = cluster_rig();
+    rig.cluster(ClusterEvent::Connected { node_id: 1 });
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    rig.cluster(ClusterEvent::Observed {
+        servers: names(&["node1", "node2"]),
+    });
+    // node2 left, and Corosync's callback never came: the answers say so
+    // every two seconds.
+    let every = Duration::from_secs(2);
+    let mut waited = Duration::ZERO;
+    while waited < DEAF_AFTER {
+        rig.cluster(ClusterEvent::Observed {
+            servers: names(&["node1"]),
+        });
+        assert!(!rig.reconnect_asked(), "deaf after only {waited:?}");
+        rig.advance(every);
+        waited += every;
+    }
+    rig.cluster(ClusterEvent::Observed {
+        servers: names(&["node1"]),
+    });
+    assert!(rig.reconnect_asked());
+    // node2's join raised nm 1; the self-check adds nm 80 for node2.
+    let alerts = rig.wait_alerts(2);
+    let deaf: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.module == "nm" && a.event_id == 80)
+        .collect();
+    assert_eq!(deaf.len(), 1, "{alerts:?}");
+    assert!(deaf[0].message.contains("node2"), "{:?}", deaf[0]);
+}
+
+#[test]
+fn a_difference_the_callbacks_settle_in_time_is_not_deafness() {
+    use crate::cluster::{ClusterEvent, hearing::DEAF_AFTER};
+    let mut rig = cluster_rig();
+    rig.cluster(ClusterEvent::Connected { node_id: 1 });
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1"]),
+        unknown: vec![],
+    });
+    // Corosync's answer is ahead of its callback for a while...
+    rig.cluster(ClusterEvent::Observed {
+        servers: names(&["node1", "node2"]),
+    });
+    rig.advance(DEAF_AFTER - Duration::from_secs(1));
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    rig.advance(Duration::from_secs(2));
+    rig.cluster(ClusterEvent::Observed {
+        servers: names(&["node1", "node2"]),
+    });
+    assert!(!rig.reconnect_asked());
+    // ...and while disconnected everybody counts down on purpose.
+    rig.cluster(ClusterEvent::Lost {
+        reason: "test".into(),
+    });
+    for _ in 0..8 {
+        rig.cluster(ClusterEvent::Observed {
+            servers: names(&["node1", "node2"]),
+        });
+        rig.advance(Duration::from_secs(2));
+    }
+    assert!(!rig.reconnect_asked());
 }

@@ -278,6 +278,60 @@ echo $! > '{pid}'
         }
     }
 
+    /// Sends `sig` to this node's Corosync only (SIGSTOP: a Corosync
+    /// starved of CPU, that misses the token while its clpd runs on).
+    pub fn signal_corosync(&self, sig: Signal) {
+        if let Some(child) = &self.corosync {
+            let _ = kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), sig);
+        }
+    }
+
+    /// The servers whose clpd is in the group `clp` as this node's Corosync
+    /// lists them (`corosync-cpgtool`, node id N = nodeN), sorted; None when
+    /// Corosync does not answer.
+    pub fn corosync_group(&self) -> Option<Vec<String>> {
+        let out = self.command("corosync-cpgtool", &["-d", ","]);
+        if out.code != 0 {
+            return None;
+        }
+        let mut servers: Vec<String> = out
+            .stdout
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(',').collect();
+                match fields.as_slice() {
+                    ["clp", _pid, node] => Some(format!("node{}", node.trim())),
+                    _ => None,
+                }
+            })
+            .collect();
+        servers.sort();
+        servers.dedup();
+        Some(servers)
+    }
+
+    /// The pid of this node's clpd, while the rig runs one.
+    pub fn clpd_pid(&self) -> Option<i32> {
+        self.clpd
+            .as_ref()
+            .map(|child| i32::try_from(child.id()).unwrap())
+    }
+
+    /// How this node's Corosync ended, if it did (without waiting).
+    pub fn corosync_ended(&mut self) -> Option<std::process::ExitStatus> {
+        self.corosync.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// The module log `nm` of this node's clpd (membership and Corosync).
+    pub fn nm_log(&self) -> String {
+        fs::read_to_string(self.root().join("var/log/clp/nm.log.cur")).unwrap_or_default()
+    }
+
+    /// The records of this node's alert log.
+    pub fn alerts(&self) -> Vec<clp::alert::Alert> {
+        clp::alert::read_alerts(&clp::paths::Paths::new(self.root()).alert_log_file())
+    }
+
     /// Sends `sig` to every process of the node (SIGSTOP freezes it,
     /// SIGCONT thaws it).
     pub fn signal(&self, sig: Signal) {

@@ -5,10 +5,12 @@
 //! README's two-server quick start.
 
 mod distribution;
+mod flapping;
 mod harness;
 mod membership;
 mod quickstart;
 mod remote;
+mod selfcheck;
 mod service;
 mod startup;
 mod status;

@@ -133,6 +133,7 @@ pub fn command_spec(
         }),
         kill_grace: COMMAND_KILL_GRACE,
         identify: false,
+        cgroup_label: None,
     }
 }
 

@@ -251,6 +251,7 @@ impl Daemon {
             timeout: Some(spec.preaction.timeout),
             kill_grace: Duration::from_secs(2),
             identify: false,
+            cgroup_label: None,
         };
         let tag = PRE_ACTION_TAGS + id;
         match self.executor.spawn(tag, run) {

@@ -61,6 +61,7 @@ pub fn plan(action: OsAction, commands: &OsActions, paths: &Paths) -> Result<Pla
         timeout: Some(Duration::from_secs(300)),
         kill_grace: Duration::from_secs(5),
         identify: false,
+        cgroup_label: None,
     }))
 }
 

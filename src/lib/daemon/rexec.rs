@@ -91,6 +91,7 @@ impl Daemon {
             timeout: Some(Duration::from_secs(timeout_secs.max(1))),
             kill_grace: KILL_GRACE,
             identify: false,
+            cgroup_label: None,
         };
         self.next_extra_tag += 1;
         let tag = REXEC_TAGS + self.next_extra_tag;

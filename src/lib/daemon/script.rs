@@ -97,6 +97,7 @@ pub fn resource_script(
         timeout: sync.then_some(timeout),
         kill_grace: KILL_GRACE,
         identify: true,
+        cgroup_label: None,
     })
 }
 

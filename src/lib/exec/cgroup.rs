@@ -281,8 +281,15 @@ impl Cgroups {
     /// The cgroup of one script run, opened: the spare of its script when
     /// there is one, else a new one. The child is born into it (`clone3`
     /// with `CLONE_INTO_CGROUP`).
-    pub(super) fn create_run(&self, program: &Path) -> io::Result<(PathBuf, fs::File)> {
-        let label = script_label(program);
+    pub(super) fn create_run(
+        &self,
+        program: &Path,
+        label: Option<&str>,
+    ) -> io::Result<(PathBuf, fs::File)> {
+        let label = match label {
+            Some(l) => clean_label(l),
+            None => script_label(program),
+        };
         if let Some(dir) = self.spares.take(&label) {
             match open_dir(&dir) {
                 Ok(f) => return Ok((dir, f)),
@@ -496,6 +503,12 @@ fn script_label(program: &Path) -> String {
         (None, Some(s)) => s,
         _ => "script".into(),
     };
+    clean_label(&raw)
+}
+
+/// `raw` as a part of a cgroup's name: letters, digits, `-` and `_`, at most
+/// 48 characters.
+fn clean_label(raw: &str) -> String {
     raw.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -115,6 +115,11 @@ pub struct ScriptSpec {
     /// state); a monitor's check or an alert command does without (opening
     /// `/proc/<pid>/stat` is a good part of a spawn's cost).
     pub identify: bool,
+    /// What the run's cgroup is named after (runs under the same name reuse
+    /// an emptied cgroup, one at a time): None for the script's directory and
+    /// name, which tells the scripts of resources and monitors apart; a
+    /// program several monitors share (`/bin/true`) is named per monitor.
+    pub cgroup_label: Option<String>,
 }
 
 /// Where a script's stdout and stderr go.
@@ -254,7 +259,7 @@ impl Executor {
         let run_cgroup = self
             .cgroups
             .as_ref()
-            .map(|c| c.create_run(&program))
+            .map(|c| c.create_run(&program, spec.cgroup_label.as_deref()))
             .transpose()
             .unwrap_or_else(|e| {
                 tracing::warn!(target: "exec", "cannot create a cgroup for {}: {e}; it is contained by its process group only", program.display());

@@ -35,6 +35,7 @@ fn spec(program: impl Into<PathBuf>, args: &[&str]) -> ScriptSpec {
         timeout: None,
         kill_grace: Duration::from_secs(2),
         identify: true,
+        cgroup_label: None,
     }
 }
 

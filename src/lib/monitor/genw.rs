@@ -41,6 +41,7 @@ pub fn spec(paths: &Paths, host: &HostInfo, monitor: &Monitor, genw: &GenwSpec) 
         timeout: genw.sync.then(|| monitor.timeout + Duration::from_secs(1)),
         kill_grace: Duration::from_secs(2),
         identify: false,
+        cgroup_label: Some(format!("genw-{}", monitor.name)),
     }
 }
 

@@ -5,7 +5,9 @@
 //! * Sockets: as `ipw` says (unprivileged datagram first, raw as the
 //!   fallback), opened when a check needs one. A datagram socket only gets
 //!   its own replies and stays open; a raw socket gets every ICMP packet of
-//!   the host, so it is closed as soon as no check waits for a reply.
+//!   the host, so it is closed once no check has waited for a reply for
+//!   [`RAW_LINGER`] (not at once: monitors at 1 s would open and close it
+//!   for every check).
 //! * Replies are told apart by sequence number (the thread numbers every echo
 //!   it sends, whichever monitor it is for), by source address, and on raw
 //!   sockets by the identifier too; a late reply to an earlier check, or a
@@ -30,6 +32,9 @@ pub struct IcmpTarget {
     /// Entries that are not addresses (the validator rejects them; kept safe).
     pub invalid: Vec<String>,
 }
+
+/// How long a raw socket stays open with no check waiting on it.
+pub(super) const RAW_LINGER: Duration = Duration::from_secs(2);
 
 /// Index of a family in the per-family arrays.
 fn family(ip: &IpAddr) -> usize {
@@ -100,6 +105,8 @@ pub(super) struct Icmp {
     seq: u16,
     /// Sequence number -> (check token, address index).
     waiting: HashMap<u16, (u64, usize)>,
+    /// Since when no check waits on the open raw socket(s).
+    idle_since: Option<Instant>,
 }
 
 /// What a socket said: a reply for (token, address index) from `from`.
@@ -116,6 +123,7 @@ impl Icmp {
             modes: [None, None],
             id: ipw::next_identifier(),
             seq: 0,
+            idle_since: None,
             waiting: HashMap::new(),
         }
     }
@@ -152,6 +160,7 @@ impl Icmp {
         register: &mut dyn FnMut(&Socket, usize) -> std::io::Result<()>,
     ) -> bool {
         let mut any_socket = false;
+        self.idle_since = None;
         for (i, ip) in target.targets.iter().enumerate() {
             let f = family(ip);
             self.seq = self.seq.wrapping_add(1);
@@ -178,19 +187,42 @@ impl Icmp {
         any_socket
     }
 
-    /// The check ended: its echoes no longer wait; a raw socket nobody waits
-    /// on is closed.
-    pub(super) fn forget(&mut self, token: u64, echoes: &Echoes) {
+    /// The check ended: its echoes no longer wait. A raw socket nobody waits
+    /// on is closed [`RAW_LINGER`] later ([`Icmp::close_idle`]).
+    pub(super) fn forget(&mut self, token: u64, echoes: &Echoes, now: Instant) {
         for seq in &echoes.seqs {
             if self.waiting.get(seq).is_some_and(|(t, _)| *t == token) {
                 self.waiting.remove(seq);
             }
         }
-        if self.waiting.is_empty() {
-            for s in &mut self.socks {
-                if s.as_ref().is_some_and(|(_, m)| *m == Mode::Raw) {
-                    *s = None;
-                }
+        if self.waiting.is_empty() && self.has_raw() {
+            self.idle_since = Some(now);
+        }
+    }
+
+    fn has_raw(&self) -> bool {
+        self.socks
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|(_, m)| *m == Mode::Raw))
+    }
+
+    /// When an idle raw socket is due to close, if one is.
+    pub(super) fn close_due(&self) -> Option<Instant> {
+        self.idle_since.map(|at| at + RAW_LINGER)
+    }
+
+    /// Closes the raw sockets nobody has waited on for [`RAW_LINGER`].
+    pub(super) fn close_idle(&mut self, now: Instant) {
+        if self.close_due().is_none_or(|due| due > now) {
+            return;
+        }
+        self.idle_since = None;
+        if !self.waiting.is_empty() {
+            return;
+        }
+        for s in &mut self.socks {
+            if s.as_ref().is_some_and(|(_, m)| *m == Mode::Raw) {
+                *s = None;
             }
         }
     }
@@ -226,4 +258,40 @@ impl Icmp {
 /// Whether a reply for address `index` of `target` counts.
 pub(super) fn answers(target: &IcmpTarget, reply: &Reply) -> bool {
     reply.from.is_some() && target.targets.get(reply.index).copied() == reply.from
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A raw socket (root) outlives the check that opened it by
+    /// RAW_LINGER, then closes; a datagram socket stays open.
+    #[test]
+    fn an_idle_raw_socket_closes_after_the_linger_only() {
+        let mut icmp = Icmp::new();
+        let target = IcmpTarget {
+            targets: vec!["127.0.0.1".parse().unwrap()],
+            invalid: Vec::new(),
+        };
+        let t0 = Instant::now();
+        let mut echoes = Echoes::new(&target, Duration::from_secs(3), t0);
+        if !icmp.send_round(1, &target, &mut echoes, t0, &mut |_, _| Ok(())) {
+            eprintln!("skipped: no ICMP socket here");
+            return;
+        }
+        let raw = icmp.has_raw();
+        icmp.forget(1, &echoes, t0);
+        icmp.close_idle(t0 + RAW_LINGER - Duration::from_millis(1));
+        assert!(icmp.socks[0].is_some(), "closed before the linger");
+        // A check in between keeps it open: its send clears the idle mark.
+        let mut again = Echoes::new(&target, Duration::from_secs(3), t0);
+        assert!(icmp.send_round(2, &target, &mut again, t0, &mut |_, _| Ok(())));
+        icmp.close_idle(t0 + RAW_LINGER);
+        assert!(icmp.socks[0].is_some(), "closed while a check waits");
+        icmp.forget(2, &again, t0 + RAW_LINGER);
+        icmp.close_idle(t0 + RAW_LINGER * 2);
+        assert_eq!(icmp.socks[0].is_some(), !raw, "raw {raw}");
+        assert_eq!(icmp.close_due(), None);
+    }
 }

@@ -239,10 +239,10 @@ impl Machine {
             // would only spin until it.
             let next_deadline = self.deadlines.peek().map(|Reverse((at, _))| *at);
             let flush_at = self.pending.first().map(|p| p.at + BATCH_WAIT);
-            let wake_at = match (next_deadline, flush_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let wake_at = [next_deadline, flush_at, self.icmp.close_due()]
+                .into_iter()
+                .flatten()
+                .min();
             let timeout = wake_at.map(|at| {
                 let left = at.saturating_duration_since(Instant::now());
                 let ms = left.as_nanos().div_ceil(1_000_000);
@@ -272,6 +272,7 @@ impl Machine {
             }
             let now = Instant::now();
             self.expire(now);
+            self.icmp.close_idle(now);
             if (self.conns.is_empty() && self.pings.is_empty())
                 || self
                     .pending
@@ -444,7 +445,7 @@ impl Machine {
         let Some(ping) = self.pings.remove(&token) else {
             return;
         };
-        self.icmp.forget(token, &ping.echoes);
+        self.icmp.forget(token, &ping.echoes, Instant::now());
         let result = result.unwrap_or_else(|| match &ping.slot.target {
             NetTarget::Icmp(t) => ping.echoes.no_answer(t),
             NetTarget::Http(_) => CheckResult::TimedOut,

@@ -87,7 +87,7 @@ const MAX_SPARES: usize = 1024;
 pub(super) struct Spares {
     /// `<prefix><clpd pid>-`: what precedes `<n>-<label>` in our names.
     own: String,
-    by_label: Mutex<HashMap<String, PathBuf>>,
+    by_label: Mutex<HashMap<String, RunCgroup>>,
 }
 
 impl Spares {
@@ -98,31 +98,33 @@ impl Spares {
         }
     }
 
-    fn take(&self, label: &str) -> Option<PathBuf> {
+    fn take(&self, label: &str) -> Option<RunCgroup> {
         self.by_label.lock().ok()?.remove(label)
     }
 
-    /// Keeps the empty run cgroup `dir` for its script's next run; false
-    /// when it is not one of ours, its script has a spare already, or there
-    /// are enough (the caller removes it).
-    pub fn keep(&self, dir: &Path) -> bool {
-        let Some(label) = dir
+    /// Keeps the empty run cgroup `cg` (and its open descriptors) for its
+    /// script's next run; gives it back when it is not one of ours, its
+    /// script has a spare already, or there are enough (the caller removes
+    /// it).
+    pub fn keep(&self, cg: RunCgroup) -> Result<(), RunCgroup> {
+        let Some(label) = cg
+            .dir
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_prefix(&self.own))
             .and_then(|rest| rest.split_once('-'))
             .map(|(_, label)| label.to_string())
         else {
-            return false;
+            return Err(cg);
         };
         let Ok(mut spares) = self.by_label.lock() else {
-            return false;
+            return Err(cg);
         };
         if spares.len() >= MAX_SPARES || spares.contains_key(&label) {
-            return false;
+            return Err(cg);
         }
-        spares.insert(label, dir.to_path_buf());
-        true
+        spares.insert(label, cg);
+        Ok(())
     }
 }
 
@@ -281,34 +283,20 @@ impl Cgroups {
     /// The cgroup of one script run, opened: the spare of its script when
     /// there is one, else a new one. The child is born into it (`clone3`
     /// with `CLONE_INTO_CGROUP`).
-    pub(super) fn create_run(
-        &self,
-        program: &Path,
-        label: Option<&str>,
-    ) -> io::Result<(PathBuf, fs::File)> {
+    pub(super) fn create_run(&self, program: &Path, label: Option<&str>) -> io::Result<RunCgroup> {
         let label = match label {
             Some(l) => clean_label(l),
             None => script_label(program),
         };
-        if let Some(dir) = self.spares.take(&label) {
-            match open_dir(&dir) {
-                Ok(f) => return Ok((dir, f)),
-                Err(e) => {
-                    tracing::debug!(target: "exec", "cannot reuse cgroup {}: {e}", dir.display());
-                    let _ = fs::remove_dir(&dir);
-                }
-            }
+        if let Some(cg) = self.spares.take(&label) {
+            return Ok(cg);
         }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.base.join(format!("{}{n}-{label}", self.spares.own));
         fs::create_dir(&dir)?;
-        match open_dir(&dir) {
-            Ok(f) => Ok((dir, f)),
-            Err(e) => {
-                let _ = fs::remove_dir(&dir);
-                Err(e)
-            }
-        }
+        RunCgroup::open(dir.clone()).inspect_err(|_| {
+            let _ = fs::remove_dir(&dir);
+        })
     }
 
     /// Removes every empty cgroup with our prefix (not clpd's leaf): what
@@ -366,15 +354,24 @@ fn open_dir(dir: &Path) -> io::Result<fs::File> {
 #[derive(Debug)]
 pub(super) struct RunCgroup {
     pub dir: PathBuf,
+    /// The directory itself, open for `CLONE_INTO_CGROUP`.
+    pub dir_fd: fs::File,
     /// `cgroup.events`, polled for POLLPRI: the kernel signals every change of
     /// `populated`.
     pub events: fs::File,
 }
 
 impl RunCgroup {
+    /// Both stay open while the cgroup serves runs, a spare's included: a
+    /// genw check at 1 s would otherwise open them every second.
     pub fn open(dir: PathBuf) -> io::Result<RunCgroup> {
+        let dir_fd = open_dir(&dir)?;
         let events = fs::File::open(dir.join("cgroup.events"))?;
-        Ok(RunCgroup { dir, events })
+        Ok(RunCgroup {
+            dir,
+            dir_fd,
+            events,
+        })
     }
 
     /// Whether processes remain (true when it cannot be read: keep it).

@@ -269,15 +269,14 @@ impl Executor {
         // Born in its cgroup (no migration: see `clone`), or a plain child
         // contained by its process group.
         let (pid, pidfd) = match &run_cgroup {
-            Some((_, dir_fd)) => {
-                match spawn::spawn_in_cgroup(&spec, &self.base_env, dir_fd, &self.null) {
-                    Ok(child) => (child.pid, Some(child.pidfd)),
-                    Err(e) => {
-                        remove_run_cgroup(run_cgroup);
-                        return Err(e);
-                    }
+            Some(cg) => match spawn::spawn_in_cgroup(&spec, &self.base_env, &cg.dir_fd, &self.null)
+            {
+                Ok(child) => (child.pid, Some(child.pidfd)),
+                Err(e) => {
+                    remove_run_cgroup(run_cgroup);
+                    return Err(e);
                 }
-            }
+            },
             None => {
                 let mut cmd = spawn::build(&spec, &self.base_env)?;
                 let child = cmd
@@ -287,14 +286,7 @@ impl Executor {
                 (child.id(), None)
             }
         };
-        let cgroup = run_cgroup.and_then(|(dir, dir_fd)| {
-            drop(dir_fd);
-            cgroup::RunCgroup::open(dir.clone())
-                .map_err(|e| {
-                    tracing::warn!(target: "exec", "cannot follow cgroup {}: {e}", dir.display());
-                })
-                .ok()
-        });
+        let cgroup = run_cgroup;
         let cgroup_dir = cgroup.as_ref().map(|c| c.dir.clone());
         // Our unreaped child cannot vanish or be replaced, so this pidfd is its.
         let pidfd = match pidfd.map_or_else(
@@ -479,10 +471,9 @@ impl Drop for Executor {
 }
 
 /// Removes a run cgroup nothing entered (the spawn failed).
-fn remove_run_cgroup(run: Option<(PathBuf, std::fs::File)>) {
-    if let Some((dir, procs)) = run {
-        drop(procs);
-        let _ = std::fs::remove_dir(&dir);
+fn remove_run_cgroup(run: Option<cgroup::RunCgroup>) {
+    if let Some(cg) = run {
+        let _ = cg.remove();
     }
 }
 

@@ -371,14 +371,20 @@ impl Watcher {
         {
             self.drain_tokens.remove(&token);
             self.handles.remove(token, cg.events_fd().as_fd());
-            if self.spares.as_ref().is_some_and(|s| s.keep(&cg.dir)) {
-                // Nothing is left for a pending SIGKILL of this run to reach;
-                // it must not reach the next run born here.
-                self.group_kills
-                    .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
-                tracing::debug!(target: "exec", "kept the empty cgroup {} for reuse", cg.dir.display());
-                return;
-            }
+            // Nothing is left for a pending SIGKILL of this run to reach; it
+            // must not reach the next run born here.
+            self.group_kills
+                .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
+            let cg = match &self.spares {
+                Some(spares) => match spares.keep(cg) {
+                    Ok(()) => {
+                        tracing::debug!(target: "exec", "kept an empty cgroup for reuse");
+                        return;
+                    }
+                    Err(cg) => cg,
+                },
+                None => cg,
+            };
             match cg.remove() {
                 Ok(()) => {
                     tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())

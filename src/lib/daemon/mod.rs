@@ -29,6 +29,7 @@ mod alerts;
 mod cluster;
 mod cluster_links;
 mod cluster_status;
+mod collect;
 mod config_push;
 mod effects;
 mod file_writer;

@@ -1,5 +1,5 @@
 complete -c clpcfctrl -s x -d 'The directory holding clp.conf and scripts/ [default: current directory; with --check alone: the installed configuration]' -r -F
-complete -c clpcfctrl -s h -d 'Target server (only the local server is supported)' -r
+complete -c clpcfctrl -s h -d 'The server to push to (that server only) or pull from [default: this server]' -r
 complete -c clpcfctrl -s p -d 'Port of the target server (accepted, unused)' -r
 complete -c clpcfctrl -l push -d 'Validate DIR/clp.conf and DIR/scripts, install them (on every member of a cluster), ask clpd to reload'
 complete -c clpcfctrl -l pull -d 'Write the installed clp.conf and scripts to DIR'

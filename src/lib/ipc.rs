@@ -36,11 +36,21 @@ pub fn socket_path(paths: &Paths) -> PathBuf {
     paths.socket_file()
 }
 
+/// The largest reply clpd writes and a program reads: a log archive or a
+/// configuration from another server ([`Reply::Packed`], base64 of at most
+/// 64 MiB). Requests stay within [`MAX_FRAME`]: anyone allowed to connect
+/// sends them, while replies come from clpd itself.
+pub const MAX_REPLY_FRAME: u32 = 96 << 20;
+
 /// Writes one frame holding `bytes`.
 pub fn write_frame(stream: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    write_frame_within(stream, bytes, MAX_FRAME)
+}
+
+fn write_frame_within(stream: &mut impl Write, bytes: &[u8], limit: u32) -> io::Result<()> {
     let len = u32::try_from(bytes.len())
         .ok()
-        .filter(|l| *l <= MAX_FRAME)
+        .filter(|l| *l <= limit)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "message too large"))?;
     stream.write_all(&len.to_be_bytes())?;
     stream.write_all(bytes)?;
@@ -49,13 +59,17 @@ pub fn write_frame(stream: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
 
 /// Reads one frame; refuses oversized frames before reading them.
 pub fn read_frame(stream: &mut impl Read) -> io::Result<Vec<u8>> {
+    read_frame_within(stream, MAX_FRAME)
+}
+
+fn read_frame_within(stream: &mut impl Read, limit: u32) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len)?;
     let len = u32::from_be_bytes(len);
-    if len > MAX_FRAME {
+    if len > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("message of {len} bytes exceeds the limit of {MAX_FRAME}"),
+            format!("message of {len} bytes exceeds the limit of {limit}"),
         ));
     }
     let mut buf = vec![0u8; len as usize];
@@ -73,7 +87,7 @@ pub fn call(paths: &Paths, request: &Request, timeout: Duration) -> Result<Reply
         .map_err(|e| ClpError::io("cannot configure", &path, e))?;
     write_frame(&mut stream, &protocol::encode(request))
         .map_err(|e| ClpError::io("cannot send to clpd at", &path, e))?;
-    let bytes = read_frame(&mut stream).map_err(|e| match e.kind() {
+    let bytes = read_frame_within(&mut stream, MAX_REPLY_FRAME).map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClpError::new(
             ErrorKind::Timeout,
             format!(
@@ -138,7 +152,7 @@ pub fn serve(mut stream: UnixStream, answer: impl FnOnce(Request) -> Option<Repl
         }
     };
     if let Some(reply) = reply {
-        let _ = write_frame(&mut stream, &protocol::encode(&reply));
+        let _ = write_frame_within(&mut stream, &protocol::encode(&reply), MAX_REPLY_FRAME);
     }
 }
 

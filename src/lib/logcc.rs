@@ -60,11 +60,13 @@ use crate::model::{MonitorKind, ResourceKind};
 use crate::paths::Paths;
 
 mod oscmd;
+mod packed;
 mod snapshot;
 
 use oscmd::OsCommand;
 #[cfg(test)]
 use oscmd::run_captured;
+pub use packed::{MAX_SENT_ARCHIVE, collect_packed, save_archive};
 pub use snapshot::{elog_path, error_snapshot};
 
 /// What `clplogcc -t` collects.

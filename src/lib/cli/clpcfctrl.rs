@@ -51,7 +51,7 @@ pub struct Args {
     /// Accepted for compatibility; clp always validates before installing
     #[arg(long)]
     pub nocheck: bool,
-    /// Target server (only the local server is supported)
+    /// The server to push to (that server only) or pull from [default: this server]
     #[arg(short = 'h', value_name = "HOST")]
     pub host: Option<String>,
     /// Port of the target server (accepted, unused)
@@ -64,13 +64,13 @@ pub struct Args {
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
-        if let Some(host) = &self.host {
-            let local = local_server_name().unwrap_or_default();
-            if *host != local && host != "localhost" {
-                return Err(ClpError::usage(format!(
-                    "-h {host}: only the local server ({local}) can be configured by this version"
-                )));
-            }
+        let remote = super::client::remote_host(&ctx.paths, self.host.as_deref());
+        if let Some(host) = &remote
+            && self.check
+        {
+            return Err(ClpError::usage(format!(
+                "-h {host}: --check reads the files of this server; use -h with --push or --pull"
+            )));
         }
         if self.nocheck {
             ctx.warn(
@@ -82,6 +82,24 @@ impl Program for Args {
             return check(ctx, &self, local.as_deref());
         }
         let dir = self.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        if let Some(host) = &remote {
+            if self.pull {
+                deliver::pull_from(&ctx.paths, host, &dir)?;
+                ctx.println("Command succeeded.")?;
+                return Ok(0);
+            }
+            let outcome = deliver::push_to(&ctx.paths, host, &dir, self.strict)?;
+            let servers = [(host.clone(), outcome)];
+            for line in deliver::remote_lines(&servers) {
+                ctx.println(&line)?;
+            }
+            if let Some(err) = deliver::failure_on(&servers) {
+                return Err(err);
+            }
+            ctx.println("The upload is completed successfully.(cfmgr:0)")?;
+            ctx.println("Command succeeded.")?;
+            return Ok(0);
+        }
         if self.pull {
             install::pull(&ctx.paths, &dir)?;
             ctx.println("Command succeeded.")?;
@@ -146,7 +164,7 @@ const RELOAD_TIMEOUT_SECS: u64 = 60;
 fn ask_reload(paths: &Paths) -> install::Reload {
     match super::client::call(paths, &Request::Reload, RELOAD_TIMEOUT_SECS) {
         Ok(Reply::Done { note }) => install::Reload::Applied(note),
-        Ok(Reply::Status(_)) => install::Reload::Refused(
+        Ok(Reply::Status(_) | Reply::Packed(_)) => install::Reload::Refused(
             ErrorKind::Internal,
             "clpd answered the reload with its status".into(),
         ),

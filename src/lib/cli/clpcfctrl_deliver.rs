@@ -4,7 +4,13 @@
 //! and Corosync (a [`Request::InstallConfig`] aimed with `-h`). Each target
 //! checks and installs it itself, with the function a local push uses, and
 //! reloads; one line per server says how it went.
+//!
+//! `-h HOST` aims at one other server: `--push -h HOST` checks the
+//! directory here and installs it on HOST only (bringing one server in
+//! line; this server's files stay as they are), `--pull -h HOST` writes
+//! HOST's installed configuration into the directory.
 
+use crate::config;
 use crate::config::bundle;
 use crate::error::{ClpError, ErrorKind, Result};
 use crate::model::Cluster;
@@ -88,10 +94,83 @@ pub fn deliver(paths: &Paths, model: &Cluster, strict: bool, force: bool) -> Res
     ))
 }
 
+/// How long `--pull -h HOST` waits for HOST's packed configuration.
+const PULL_WAIT_SECS: u64 = 60;
+
+/// Writes `host`'s installed configuration into `dest` (as a local pull does).
+pub fn pull_from(paths: &Paths, host: &str, dest: &std::path::Path) -> Result<()> {
+    match client::call_at(paths, Some(host), &Request::PullConfig, PULL_WAIT_SECS)? {
+        Reply::Packed(packed) => bundle::unpack_pulled(&packed.0, dest),
+        Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
+        Reply::Done { .. } | Reply::Status(_) => Err(ClpError::new(
+            ErrorKind::Internal,
+            format!(
+                "server {host} answered without its configuration; is its clp older than this one?"
+            ),
+        )),
+    }
+}
+
+/// Checks the directory `dir` here for `host` and installs it on `host` only.
+pub fn push_to(paths: &Paths, host: &str, dir: &std::path::Path, strict: bool) -> Result<Outcome> {
+    let conf = dir.join(crate::paths::CONFIG_FILE);
+    let scripts = dir.join(crate::paths::SCRIPTS_DIR);
+    let label = conf.display().to_string();
+    let checked = config::check_file(&conf, Some(&scripts), Some(host), &label)?;
+    if let Some(model) = &checked.cluster
+        && model.server(host).is_none()
+    {
+        return Err(ClpError::usage(format!(
+            "-h {host}: not a server of {label}; a configuration goes only to its own servers"
+        )));
+    }
+    if checked.report.is_refused(strict) || checked.cluster.is_none() {
+        return Err(ClpError::config(format!(
+            "{}nothing was sent to {host}",
+            checked.report
+        )));
+    }
+    let has_key = [dir.join(crate::paths::AUTHKEY_FILE), paths.authkey_file()]
+        .iter()
+        .any(|key| key.is_file());
+    if !has_key {
+        return Err(ClpError::usage(format!(
+            "no cluster key in {} nor on this server: push the configuration on this server first \
+             (it makes the key), then -h {host}",
+            dir.display()
+        )));
+    }
+    let packed = bundle::pack_dir(dir, &paths.authkey_file())?;
+    let request = Request::InstallConfig {
+        bundle: ConfigBundle(packed),
+        strict,
+    };
+    Ok(outcome(
+        client::call_at(paths, Some(host), &request, DELIVERY_WAIT_SECS),
+        false,
+    ))
+}
+
+/// The line of a push to other servers only (`-h HOST`): no line for this one.
+pub fn remote_lines(servers: &[(String, Outcome)]) -> Vec<String> {
+    lines("", servers).split_off(1)
+}
+
+/// As [`failure`], for a push that did not install anything on this server.
+pub fn failure_on(servers: &[(String, Outcome)]) -> Option<ClpError> {
+    let mut err = failure(servers)?;
+    err.message = err.message.replacen(
+        "the configuration was installed on this server but not on",
+        "the configuration was not installed on",
+        1,
+    );
+    Some(err)
+}
+
 fn outcome(answer: Result<Reply>, force: bool) -> Outcome {
     match answer {
         Ok(Reply::Done { .. }) => Outcome::Installed,
-        Ok(Reply::Status(_)) => Outcome::Failed(
+        Ok(Reply::Status(_) | Reply::Packed(_)) => Outcome::Failed(
             ErrorKind::Internal,
             "the server answered the install with its status".into(),
         ),

@@ -115,7 +115,7 @@ impl Program for Args {
         for req in &requests {
             let answer = client::call_at(&ctx.paths, self.host.as_deref(), req, self.apito)
                 .and_then(|reply| match reply {
-                    Reply::Done { .. } | Reply::Status(_) => Ok(()),
+                    Reply::Done { .. } | Reply::Status(_) | Reply::Packed(_) => Ok(()),
                     Reply::Rejected(Rejection::AlreadyInState { .. }) if all => Ok(()),
                     Reply::Rejected(rejection) => Err(reply_text::rejection_error(&rejection)),
                 });

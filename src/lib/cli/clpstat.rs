@@ -174,6 +174,10 @@ fn remote_snapshot(paths: &Paths, host: &str) -> Result<Snapshot> {
                 "server {host} answered the status request without a status ({note}); is its clp older than this one?"
             ),
         )),
+        Reply::Packed(_) => Err(ClpError::new(
+            ErrorKind::Internal,
+            format!("server {host} answered the status request with bytes"),
+        )),
     }
 }
 

@@ -102,7 +102,7 @@ fn other_server(server: &str, answer: Result<Reply>) -> Stopped {
         Ok(Reply::Rejected(rejection)) => {
             named(rejection.kind(), reply_text::rejection_text(&rejection))
         }
-        Ok(Reply::Status(_)) => named(
+        Ok(Reply::Status(_) | Reply::Packed(_)) => named(
             ErrorKind::Internal,
             "the server answered the stop with its status".into(),
         ),

@@ -125,7 +125,7 @@ pub fn into_result(reply: Reply) -> crate::error::Result<String> {
     match reply {
         Reply::Done { note } => Ok(note),
         // Only Request::Status is answered so; it has no note.
-        Reply::Status(_) => Ok(String::new()),
+        Reply::Status(_) | Reply::Packed(_) => Ok(String::new()),
         Reply::Rejected(rejection) => Err(rejection_error(&rejection)),
     }
 }

@@ -41,20 +41,47 @@ pub fn pack_installed(paths: &Paths) -> Result<Vec<u8>> {
             conf.display()
         )));
     }
+    pack(
+        &conf,
+        &paths.scripts_dir(),
+        &paths.authkey_file(),
+        &paths.config_dir(),
+    )
+}
+
+/// Packs the configuration directory `dir` (clp.conf, scripts/) for one
+/// other server (`clpcfctrl --push -h HOST`), with the directory's cluster
+/// key, else `installed_key` (this server's, which every member shares).
+pub fn pack_dir(dir: &Path, installed_key: &Path) -> Result<Vec<u8>> {
+    let conf = dir.join(CONFIG_FILE);
+    if !conf.is_file() {
+        return Err(ClpError::not_found(format!(
+            "{} does not exist; give the directory holding clp.conf with -x",
+            conf.display()
+        )));
+    }
+    let own_key = dir.join(AUTHKEY_FILE);
+    let key = if fs::symlink_metadata(&own_key).is_ok() {
+        own_key
+    } else {
+        installed_key.to_path_buf()
+    };
+    pack(&conf, &dir.join(SCRIPTS_DIR), &key, dir)
+}
+
+fn pack(conf: &Path, scripts: &Path, key: &Path, dir: &Path) -> Result<Vec<u8>> {
     let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
     // Links are packed as links, which the receiver refuses: a push never
     // installs one, so one here means someone changed the files by hand.
     tar.follow_symlinks(false);
-    let packing = |e: io::Error| ClpError::io("cannot pack", &paths.config_dir(), e);
-    tar.append_path_with_name(&conf, CONFIG_FILE)
+    let packing = |e: io::Error| ClpError::io("cannot pack", dir, e);
+    tar.append_path_with_name(conf, CONFIG_FILE)
         .map_err(packing)?;
-    let scripts = paths.scripts_dir();
     if scripts.is_dir() {
-        tar.append_dir_all(SCRIPTS_DIR, &scripts).map_err(packing)?;
+        tar.append_dir_all(SCRIPTS_DIR, scripts).map_err(packing)?;
     }
-    let key = paths.authkey_file();
-    if fs::symlink_metadata(&key).is_ok() {
-        tar.append_path_with_name(&key, AUTHKEY_FILE)
+    if fs::symlink_metadata(key).is_ok() {
+        tar.append_path_with_name(key, AUTHKEY_FILE)
             .map_err(packing)?;
     }
     let bytes = tar
@@ -124,6 +151,36 @@ pub fn unpack(bundle: &[u8], dest: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes a configuration packed by another server into `dest` as a local
+/// `clpcfctrl --pull` writes the installed one: clp.conf, scripts/ and the
+/// cluster key (0600). Unpacked first into a private directory inside
+/// `dest`, with every check [`unpack`] makes, and removed afterwards.
+pub fn unpack_pulled(bundle: &[u8], dest: &Path) -> Result<()> {
+    use super::tree::{self, CONF_MODE, Links};
+    fs::create_dir_all(dest).map_err(|e| ClpError::io("cannot create", dest, e))?;
+    let staged = tree::fresh_dir(dest, ".clpcfctrl-pull-")?;
+    let copied = unpack(bundle, &staged).and_then(|()| {
+        let conf = staged.join(CONFIG_FILE);
+        if !conf.is_file() {
+            return Err(ClpError::config(
+                "the configuration received holds no clp.conf".to_string(),
+            ));
+        }
+        tree::copy_file(&conf, dest, CONFIG_FILE, CONF_MODE)?;
+        let scripts = staged.join(SCRIPTS_DIR);
+        if scripts.is_dir() {
+            tree::copy_tree(&scripts, dest, SCRIPTS_DIR, Links::Keep)?;
+        }
+        let key = staged.join(AUTHKEY_FILE);
+        if key.is_file() {
+            tree::copy_file(&key, dest, AUTHKEY_FILE, super::cluster_key::KEY_MODE)?;
+        }
+        Ok(())
+    });
+    let removed = tree::remove_tree(&staged);
+    copied.and(removed)
 }
 
 /// `name` when it is one a configuration directory holds.

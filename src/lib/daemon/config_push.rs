@@ -127,7 +127,7 @@ fn reload(events: &Sender<Event>) -> install::Reload {
     }
     match rx.recv_timeout(RELOAD_WAIT) {
         Ok(Reply::Done { note }) => install::Reload::Applied(note),
-        Ok(Reply::Status(_)) => install::Reload::Refused(
+        Ok(Reply::Status(_) | Reply::Packed(_)) => install::Reload::Refused(
             ErrorKind::Internal,
             "clpd answered the reload with its status".into(),
         ),

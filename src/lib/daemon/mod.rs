@@ -30,6 +30,7 @@ mod cluster;
 mod cluster_hearing;
 mod cluster_links;
 mod cluster_status;
+mod collect;
 mod config_push;
 mod effects;
 mod file_writer;
@@ -101,11 +102,17 @@ enum Event {
     },
     /// News from the cluster thread (several servers only).
     Cluster(crate::cluster::ClusterEvent),
-    /// The answer to request `id` that `origin` forwarded here.
+    /// The answer to a request that `origin` forwarded here, encoded off
+    /// the loop (a log archive is large) for message `transfer`.
     RemoteAnswer {
-        id: u64,
         origin: String,
-        reply: Reply,
+        transfer: u64,
+        parts: Vec<Vec<u8>>,
+    },
+    /// A large message of `from` joined from its parts, read off the loop.
+    RemoteWhole {
+        from: String,
+        incoming: crate::remote::Incoming,
     },
 }
 
@@ -155,6 +162,8 @@ enum TimerKey {
     Publish,
     /// The deadline of a request forwarded to another server.
     Remote(u64),
+    /// Time to see whether this server's message in parts still moves.
+    PacedStall,
     /// Time to send this server's report to the others (see [`cluster_status`]).
     Report,
     /// The report of this server may have gone stale.
@@ -342,6 +351,7 @@ impl Daemon {
                 // The flush at the end of this turn writes what waited.
                 TimerKey::Publish => {}
                 TimerKey::Remote(_) => self.remote_deadline(),
+                TimerKey::PacedStall => self.paced_check(),
                 TimerKey::Report => self.report_due(),
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
                 TimerKey::SyncWait => self.sync_progress(),
@@ -369,7 +379,16 @@ impl Daemon {
             Event::Signal(sig) => self.signal(sig),
             Event::Request { request, reply } => self.request(request, reply),
             Event::Cluster(event) => self.cluster_event(event),
-            Event::RemoteAnswer { id, origin, reply } => self.send_answer(id, origin, reply),
+            Event::RemoteAnswer {
+                origin,
+                transfer,
+                parts,
+            } => {
+                if self.queue_parts(&origin, transfer, parts).is_err() {
+                    warn!(target: "rc", "could not send an answer to {origin}; it will see no answer");
+                }
+            }
+            Event::RemoteWhole { from, incoming } => self.incoming(&from, incoming),
         }
     }
 

@@ -7,7 +7,7 @@
 //! went away is dropped by the closed channel. Nothing here waits: sending
 //! queues, and the target's answer comes back to its loop as an event.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::*;
 use crate::protocol::{NoAnswerCause, ObjectKind, Rejection};
@@ -28,8 +28,13 @@ pub(super) struct Remote {
     serving: Arc<AtomicUsize>,
     /// Messages of other servers arriving in parts.
     assembler: remote::Assembler,
-    /// This server's number for its next message sent in parts.
-    next_transfer: u64,
+    /// This server's number for its next message sent in parts (shared
+    /// with the threads that encode large answers).
+    next_transfer: Arc<AtomicU64>,
+    /// This server's messages in parts, leaving a few at a time.
+    pub(super) paced: remote::Paced,
+    /// A [`TimerKey::PacedStall`] is on the timer heap.
+    paced_timer: bool,
 }
 
 /// Why a message did not leave.
@@ -47,7 +52,9 @@ impl Remote {
             cluster_down: Some("not connected to Corosync yet".into()),
             serving: Arc::new(AtomicUsize::new(0)),
             assembler: remote::Assembler::default(),
-            next_transfer: 1,
+            next_transfer: Arc::new(AtomicU64::new(1)),
+            paced: remote::Paced::default(),
+            paced_timer: false,
         }
     }
 }
@@ -159,21 +166,77 @@ impl Daemon {
 
     /// Queues `message` for Corosync, in parts when it is large.
     fn send_message(&mut self, message: &Message) -> std::result::Result<(), NotSent> {
-        let transfer = self.remote.next_transfer;
+        let transfer = self.remote.next_transfer.fetch_add(1, Ordering::SeqCst);
         let parts = remote::encode_parts(message, transfer).ok_or(NotSent::TooLarge)?;
-        if parts.len() > 1 {
-            self.remote.next_transfer += 1;
+        if self.cluster.is_none() {
+            return Err(NotSent::NotQueued);
         }
-        let link = self.cluster.as_ref().ok_or(NotSent::NotQueued)?;
-        for bytes in parts {
-            link.send(bytes).map_err(|_| NotSent::NotQueued)?;
+        let to = message.recipient().to_string();
+        self.queue_parts(&to, transfer, parts)
+            .map_err(|()| NotSent::NotQueued)
+    }
+
+    /// Sends a whole message at once, or queues message `transfer`'s parts
+    /// to leave paced ([`remote::Paced`]).
+    pub(super) fn queue_parts(
+        &mut self,
+        to: &str,
+        transfer: u64,
+        mut parts: Vec<Vec<u8>>,
+    ) -> std::result::Result<(), ()> {
+        let Some(link) = self.cluster.as_ref() else {
+            return Err(());
+        };
+        if parts.len() == 1 {
+            let whole = parts.pop().unwrap_or_default();
+            return link.send(whole).map_err(|_| ());
         }
+        info!(target: "rc", "message {transfer} for {to}: {} parts, sent {} at a time", parts.len(), remote::PACED_WINDOW);
+        let now = self.now();
+        self.remote.paced.push(to, transfer, parts, now);
+        self.paced_pump();
         Ok(())
+    }
+
+    /// Hands Corosync the parts that may leave now.
+    fn paced_pump(&mut self) {
+        let ready = self.remote.paced.ready();
+        let link_gone = match self.cluster.as_ref() {
+            Some(link) => ready.into_iter().any(|bytes| link.send(bytes).is_err()),
+            None => true,
+        };
+        if link_gone {
+            for dropped in self.remote.paced.clear() {
+                warn!(target: "rc", "message {} for {} not sent: the cluster thread's queue refused a part", dropped.transfer, dropped.to);
+            }
+        }
+        if !self.remote.paced.is_empty() && !self.remote.paced_timer {
+            self.remote.paced_timer = true;
+            let at = self.clock.now() + Duration::from_millis(remote::PACED_STALL_MS / 3);
+            self.timers.push(Reverse((at, TimerKey::PacedStall)));
+        }
+    }
+
+    /// The stall timer: drops a message in parts that no longer moves.
+    pub(super) fn paced_check(&mut self) {
+        self.remote.paced_timer = false;
+        self.paced_prune();
+        self.paced_pump();
+    }
+
+    fn paced_prune(&mut self) {
+        let membership = self.core.membership().clone();
+        let now = self.now();
+        for dropped in self.remote.paced.prune(now, |s| membership.is_up(s)) {
+            warn!(target: "rc", "message {} for {} abandoned: {}", dropped.transfer, dropped.to, dropped.why);
+        }
     }
 
     /// After a membership change: requests whose target left will not be answered.
     pub(super) fn remote_targets_left(&mut self) {
         let membership = self.core.membership().clone();
+        self.paced_prune();
+        self.paced_pump();
         self.remote.assembler.forget(|s| membership.is_up(s));
         for settled in self.remote.pending.left(|s| membership.is_up(s)) {
             warn!(target: "rc", "request {}: its server left the cluster before answering", settled.id);
@@ -186,7 +249,7 @@ impl Daemon {
         self.incoming(from, remote::decode(bytes));
     }
 
-    fn incoming(&mut self, from: &str, incoming: Incoming) {
+    pub(super) fn incoming(&mut self, from: &str, incoming: Incoming) {
         let message = match incoming {
             Incoming::Message(m) => m,
             Incoming::UnknownKind(kind) => {
@@ -233,12 +296,20 @@ impl Daemon {
                     .add(from, transfer, index, count, &data)
                 {
                     remote::Assembled::Waiting => {}
-                    remote::Assembled::Whole(bytes) => {
-                        self.incoming(from, remote::decode_whole(&bytes))
-                    }
+                    remote::Assembled::Whole(bytes) => self.decode_joined(from, bytes),
                     remote::Assembled::Dropped(why) => {
                         warn!(target: "nm", "dropped a message of {from} sent in parts: {why}")
                     }
+                }
+            }
+            // One of this server's own parts came back in the cluster's
+            // order: the next ones may leave.
+            Message::Part {
+                transfer, index, ..
+            } if from == local => {
+                let now = self.now();
+                if self.remote.paced.delivered(transfer, index, now) {
+                    self.paced_pump();
                 }
             }
             // For another server.
@@ -278,6 +349,7 @@ impl Daemon {
         let (tx, rx) = mpsc::channel();
         let events = self.events.clone();
         let waiter_origin = origin.clone();
+        let transfers = self.remote.next_transfer.clone();
         let spawned = std::thread::Builder::new()
             .name("remote-answer".into())
             .spawn(move || {
@@ -289,10 +361,13 @@ impl Daemon {
                     })
                 });
                 serving.fetch_sub(1, Ordering::SeqCst);
+                // Encoded here: a log archive's answer takes a while to cut.
+                let transfer = transfers.fetch_add(1, Ordering::SeqCst);
+                let parts = encode_answer(id, &waiter_origin, reply, transfer);
                 let _ = events.send(Event::RemoteAnswer {
-                    id,
                     origin: waiter_origin,
-                    reply,
+                    transfer,
+                    parts,
                 });
             });
         if let Err(e) = spawned {
@@ -313,25 +388,62 @@ impl Daemon {
 
     /// Sends the answer to `origin`'s request `id`.
     pub(super) fn send_answer(&mut self, id: u64, origin: String, reply: Reply) {
-        let message = Message::Answer {
-            id,
-            origin: origin.clone(),
-            reply,
-        };
-        let sent = match self.send_message(&message) {
-            // A reply larger than even parts carry: say so briefly.
-            Err(NotSent::TooLarge) => self.send_message(&Message::Answer {
-                id,
-                origin: origin.clone(),
-                reply: rejected(Rejection::Failed {
-                    kind: ErrorKind::Failed,
-                    detail: "the answer was too large to send; see the server's logs".into(),
-                }),
-            }),
-            other => other,
-        };
-        if sent.is_err() {
+        let transfer = self.remote.next_transfer.fetch_add(1, Ordering::SeqCst);
+        let parts = encode_answer(id, &origin, reply, transfer);
+        if self.queue_parts(&origin, transfer, parts).is_err() {
             warn!(target: "rc", "could not send the answer to request {id} of {origin}; it will see no answer");
         }
     }
+
+    /// A message joined from its parts: read here when small, else on a
+    /// thread (a log archive's JSON is tens of MiB) that hands it back.
+    fn decode_joined(&mut self, from: &str, bytes: Vec<u8>) {
+        if bytes.len() <= DECODE_ON_LOOP {
+            self.incoming(from, remote::decode_whole(&bytes));
+            return;
+        }
+        let events = self.events.clone();
+        let sender = from.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("remote-decode".into())
+            .spawn(move || {
+                let incoming = remote::decode_whole(&bytes);
+                let _ = events.send(Event::RemoteWhole {
+                    from: sender,
+                    incoming,
+                });
+            });
+        if let Err(e) = spawned {
+            warn!(target: "nm", "dropped a message of {from} sent in parts: cannot start a thread to read it: {e}");
+        }
+    }
+}
+
+/// A message joined from parts up to this size is read on the loop.
+const DECODE_ON_LOOP: usize = 1024 * 1024;
+
+/// The bytes of the answer to `origin`'s request `id`: one message, or the
+/// parts of message `transfer`. A reply larger than even parts carry is
+/// replaced by a short rejection that says so.
+fn encode_answer(id: u64, origin: &str, reply: Reply, transfer: u64) -> Vec<Vec<u8>> {
+    let message = Message::Answer {
+        id,
+        origin: origin.to_string(),
+        reply,
+    };
+    if let Some(parts) = remote::encode_parts(&message, transfer) {
+        return parts;
+    }
+    let short = Message::Answer {
+        id,
+        origin: origin.to_string(),
+        reply: rejected(Rejection::Failed {
+            kind: ErrorKind::Failed,
+            detail: format!(
+                "the answer was larger than the {} bytes a message between servers may be; see the server's logs",
+                remote::MAX_WHOLE
+            ),
+        }),
+    };
+    remote::encode(&short).into_iter().collect()
 }

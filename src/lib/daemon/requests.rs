@@ -32,6 +32,14 @@ enum Route {
         bundle: crate::protocol::ConfigBundle,
         strict: bool,
     },
+    /// A clplogcc archive of the server named (maybe this one).
+    CollectLogs {
+        server: String,
+        kind: String,
+        syslog_generations: u32,
+    },
+    /// The installed configuration, packed.
+    PullConfig,
     /// For the server named (maybe this one).
     On {
         server: String,
@@ -53,6 +61,18 @@ fn route(request: Request) -> Route {
         Request::InstallConfig { bundle, strict } => {
             return Route::InstallConfig { bundle, strict };
         }
+        Request::CollectLogs {
+            server,
+            kind,
+            syslog_generations,
+        } => {
+            return Route::CollectLogs {
+                server,
+                kind,
+                syslog_generations,
+            };
+        }
+        Request::PullConfig => return Route::PullConfig,
         Request::On {
             server,
             request,
@@ -197,6 +217,18 @@ impl Daemon {
             }
             Route::InstallConfig { bundle, strict } => {
                 self.install_config(bundle, strict, reply);
+                return;
+            }
+            Route::CollectLogs {
+                server,
+                kind,
+                syslog_generations,
+            } => {
+                self.collect_logs(server, kind, syslog_generations, reply);
+                return;
+            }
+            Route::PullConfig => {
+                self.pull_config(reply);
                 return;
             }
             Route::On {

@@ -21,6 +21,9 @@ pub enum Reply {
     Status(Box<crate::status::Snapshot>),
     /// The request was refused or failed.
     Rejected(Rejection),
+    /// The bytes asked for: a log archive ([`super::Request::CollectLogs`])
+    /// or a packed configuration ([`super::Request::PullConfig`]).
+    Packed(super::ConfigBundle),
 }
 
 /// The kinds of named objects a request may refer to.

@@ -82,6 +82,19 @@ pub enum Request {
         bundle: ConfigBundle,
         strict: bool,
     },
+    /// Make `server`'s clplogcc archive (`kind`: `type1`, `type2` or
+    /// `type3`; `syslog_generations` as `-r`), answered with
+    /// [`super::Reply::Packed`]. A clpd asked for another server passes the
+    /// request on to it once (`clplogcc -h HOST`: collected through HOST).
+    CollectLogs {
+        server: String,
+        kind: String,
+        syslog_generations: u32,
+    },
+    /// The installed configuration packed as a push sends it (clp.conf,
+    /// scripts, cluster key), answered with [`super::Reply::Packed`]
+    /// (`clpcfctrl --pull -h HOST`).
+    PullConfig,
 }
 
 /// A packed configuration directory (tar + gzip). It holds the cluster key:

@@ -16,11 +16,13 @@
 //! clock, so the daemon's loop stays the only owner of time.
 
 mod message;
+mod paced;
 mod parts;
 mod pending;
 #[cfg(test)]
 mod tests;
 
 pub use message::{Incoming, MAX_MESSAGE, Message, decode, decode_whole, encode};
+pub use paced::{Abandoned, Paced, STALL_MS as PACED_STALL_MS, WINDOW as PACED_WINDOW};
 pub use parts::{Assembled, Assembler, MAX_WHOLE, PART_DATA, encode_parts};
 pub use pending::{Pending, Settled};

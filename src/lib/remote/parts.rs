@@ -20,9 +20,14 @@ use super::message::{MAX_MESSAGE, Message, encode_unbounded};
 /// them, which leaves room for the envelope under [`MAX_MESSAGE`].
 pub const PART_DATA: usize = 45 * 1024;
 
-/// The largest message sent in parts (a configuration bundle is capped
-/// below this by the local socket's frame already).
-pub const MAX_WHOLE: usize = 2 * 1024 * 1024;
+/// The largest message sent in parts: the answer carrying a log archive of
+/// another server (at most 64 MiB, 4/3 of it as base64, and the envelope).
+/// A configuration bundle is far smaller (the local socket's frame caps it).
+pub const MAX_WHOLE: usize = 96 * 1024 * 1024;
+
+/// What a receiver reserves for a message in parts before its bytes come:
+/// a forged count must not make it reserve [`MAX_WHOLE`].
+const RESERVE: usize = 1024 * 1024;
 
 /// The number of parts of the largest message.
 const MAX_PARTS: usize = MAX_WHOLE.div_ceil(PART_DATA);
@@ -111,7 +116,7 @@ impl Assembler {
                     transfer,
                     count,
                     next: 0,
-                    bytes: Vec::with_capacity(count as usize * PART_DATA),
+                    bytes: Vec::with_capacity((count as usize * PART_DATA).min(RESERVE)),
                 },
             );
         }

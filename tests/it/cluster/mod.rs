@@ -2,11 +2,13 @@
 //! namespaces): formation, a node killed and back, clpd before Corosync; the
 //! whole cluster in every status.json; a push reaching every server; the
 //! server sync wait at startup; `clpcl -s` starting Corosync and clpd; the
-//! README's two-server quick start.
+//! README's two-server quick start; clplogcc and clpcfctrl -h against the
+//! other servers; membership followed through flapping.
 
 mod distribution;
 mod flapping;
 mod harness;
+mod logcc;
 mod membership;
 mod quickstart;
 mod remote;

@@ -213,7 +213,7 @@ impl Daemon {
         if !self.remote.paced.is_empty() && !self.remote.paced_timer {
             self.remote.paced_timer = true;
             let at = self.clock.now() + Duration::from_millis(remote::PACED_STALL_MS / 3);
-            self.timers.push(Reverse((at, TimerKey::PacedStall)));
+            self.timers.push(at, TimerKey::PacedStall);
         }
     }
 

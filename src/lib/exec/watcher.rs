@@ -451,14 +451,7 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
-        self.handles.remove(id, e.pidfd.as_fd());
-        let contained = e.cgroup.take().map(|cg| {
-            // Followed until empty: a kill of this run (timeout, stop) still
-            // reaches what the script left behind.
-            let dir = cg.dir.clone();
-            self.start_draining(e.pgid, cg);
-            dir
-        });
+        let contained = e.cgroup.as_ref().map(|cg| cg.dir.clone());
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
@@ -488,7 +481,15 @@ impl Watcher {
             };
             // Not contained: a lost exit would leave its resource waiting for
             // ever; in clpd a panic here ends the daemon (see crate::panics).
+            // First: the daemon may be waiting for this exit to start the next
+            // script, and what follows is this thread's bookkeeping.
             (self.notify)(finished);
+        }
+        self.handles.remove(id, e.pidfd.as_fd());
+        if let Some(cg) = e.cgroup.take() {
+            // Followed until empty: a kill of this run (timeout, stop) still
+            // reaches what the script left behind.
+            self.start_draining(e.pgid, cg);
         }
         // After the report: removing an emptied cgroup is housekeeping, and
         // the daemon may be waiting for this exit to start the next script.

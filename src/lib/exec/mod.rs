@@ -507,32 +507,55 @@ fn reap_now(pid: u32) {
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), parsed
 /// after the last `)` so that a command name with spaces or parentheses is harmless.
 pub fn process_start_time(pid: u32) -> Option<u64> {
-    use std::io::Read;
-    // One read into a buffer the whole line fits in (std's read_to_string
-    // probes with small reads first: five system calls for one file that the
-    // loop reads on every script start).
-    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    process_state_and_start_time(pid).map(|(_, start)| start)
+}
+
+/// (state letter, start time) of process `pid`, from one read of its `stat`
+/// into a buffer on the stack: the loop reads it on every script start and
+/// every pidw check (std's read_to_string probes with small reads first).
+pub fn process_state_and_start_time(pid: u32) -> Option<(u8, u64)> {
+    use std::io::{Read, Write};
+    use std::os::unix::ffi::OsStrExt;
+
+    let mut path = [0u8; 32];
+    let len = {
+        let mut w = &mut path[..];
+        write!(w, "/proc/{pid}/stat").ok()?;
+        32 - w.len()
+    };
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&path[..len]));
+    let mut file = std::fs::File::open(path).ok()?;
+    // A stat line is a few hundred bytes; 1 KiB holds the longest.
     let mut buf = [0u8; 1024];
-    let mut len = 0;
-    while len < buf.len() {
-        match file.read(&mut buf[len..]) {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return None,
         }
     }
-    // The name may hold any bytes; what follows its last ')' is ASCII. Field
-    // 22 ends well within the buffer even with the longest name.
-    let after = buf[..len].iter().rposition(|b| *b == b')')?;
-    parse_start_time(std::str::from_utf8(&buf[after..len]).ok()?)
+    parse_stat(&buf[..n])
+}
+
+/// (state, start time) from the text of a `stat` file: after the name's
+/// closing parenthesis come field 3 (state) ... field 22 (start time).
+fn parse_stat(stat: &[u8]) -> Option<(u8, u64)> {
+    let close = stat.iter().rposition(|b| *b == b')')?;
+    let mut fields = stat[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    let start = fields.nth(18)?;
+    let start = std::str::from_utf8(start).ok()?.parse().ok()?;
+    Some((state, start))
 }
 
 /// The start time from the text of a `/proc/<pid>/stat`.
+#[cfg(test)]
 fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    // After ')': field 3 (state) is index 0, so field 22 is index 19.
-    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+    parse_stat(stat.as_bytes()).map(|(_, start)| start)
 }
 
 /// Sends `sig` to process group `pgid`. Refuses pgid 0 and 1 and clpd's own group.

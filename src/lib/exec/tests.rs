@@ -538,6 +538,10 @@ fn start_time_is_parsed_after_the_last_paren() {
         "4242 (a) b (c) d) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100";
     assert_eq!(parse_start_time(stat), Some(987654));
     assert_eq!(parse_start_time("garbage"), None);
+    // A name with parentheses and spaces; the state of a zombie.
+    let line = "7 (a) b) (c) Z 1 7 7 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 123456 0 0";
+    assert_eq!(parse_start_time(line), Some(123456));
+    assert_eq!(parse_start_time("7 (x) S 1"), None);
     let me = std::process::id();
     assert!(process_start_time(me).is_some());
 }

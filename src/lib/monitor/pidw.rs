@@ -13,51 +13,11 @@ use crate::vocab::CheckResult;
 pub fn check(pid: Option<AsyncPid>) -> CheckResult {
     match pid {
         None => CheckResult::Failed("the start script of the target is not running".into()),
-        Some(p) => match state_and_start_time(p.pid) {
+        Some(p) => match crate::exec::process_state_and_start_time(p.pid) {
             Some((state, t)) if t == p.start_time && state != b'Z' => CheckResult::Ok,
             _ => CheckResult::Failed(format!("process {} has exited", p.pid)),
         },
     }
-}
-
-/// (state letter, start time) of process `pid`, from one read of its `stat`.
-fn state_and_start_time(pid: u32) -> Option<(u8, u64)> {
-    use std::io::{Read, Write};
-    use std::os::unix::ffi::OsStrExt;
-
-    let mut path = [0u8; 32];
-    let len = {
-        let mut w = &mut path[..];
-        write!(w, "/proc/{pid}/stat").ok()?;
-        32 - w.len()
-    };
-    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&path[..len]));
-    let mut file = std::fs::File::open(path).ok()?;
-    // A stat line is a few hundred bytes; 1 KiB holds the longest.
-    let mut buf = [0u8; 1024];
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    parse_stat(&buf[..n])
-}
-
-/// (state, start time) from the text of a `stat` file: after the name's
-/// closing parenthesis come field 3 (state) ... field 22 (start time).
-fn parse_stat(stat: &[u8]) -> Option<(u8, u64)> {
-    let close = stat.iter().rposition(|b| *b == b')')?;
-    let mut fields = stat[close + 1..]
-        .split(u8::is_ascii_whitespace)
-        .filter(|f| !f.is_empty());
-    let state = *fields.next()?.first()?;
-    let start = fields.nth(18)?;
-    let start = std::str::from_utf8(start).ok()?.parse().ok()?;
-    Some((state, start))
 }
 
 // ---- pidw in the kinds table (monitor::kinds) -------------------------------
@@ -141,12 +101,9 @@ mod tests {
     #[test]
     fn the_stat_line_agrees_with_the_executor() {
         let me = std::process::id();
-        let (state, start) = state_and_start_time(me).unwrap();
+        let (state, start) = crate::exec::process_state_and_start_time(me).unwrap();
         assert_eq!(Some(start), crate::exec::process_start_time(me));
         assert_ne!(state, b'Z');
-        let line = b"7 (a) b) (c) Z 1 7 7 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 123456 0 0";
-        assert_eq!(parse_stat(line), Some((b'Z', 123456)));
-        assert_eq!(parse_stat(b"7 (x) S 1"), None);
     }
 
     #[test]
@@ -155,7 +112,7 @@ mod tests {
         let pid = child.id();
         let start = crate::exec::process_start_time(pid).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while state_and_start_time(pid).map(|s| s.0) != Some(b'Z') {
+        while crate::exec::process_state_and_start_time(pid).map(|s| s.0) != Some(b'Z') {
             assert!(std::time::Instant::now() < deadline, "never a zombie");
             std::thread::yield_now();
         }

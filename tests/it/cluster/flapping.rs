@@ -139,6 +139,18 @@ fn corosync_memberships(node: &super::harness::Node) -> usize {
 
 /// After flapping: every clpd shows all three Online and agrees with its
 /// Corosync's group, within `limit`. Prints what each node formed and told.
+/// Three servers with the flapping token, formed: every one Online on every node.
+fn formed_three() -> ClusterRig {
+    let mut rig = ClusterRig::new(3, FLAP_TOKEN_MS);
+    rig.start_all();
+    rig.wait_for("all three Online on every node", FORM, |rig| {
+        (0..3)
+            .all(|o| rig.shows(o, &["node1", "node2", "node3"]))
+            .then_some(())
+    });
+    rig
+}
+
 fn converges(rig: &mut ClusterRig, limit: Duration, started: Instant) {
     // A Corosync that ended is no clpd's fault: say it plainly.
     for node in &mut rig.nodes {
@@ -181,13 +193,7 @@ fn after_twenty_seconds_of_flapping_under_load_every_clpd_follows_corosync() {
         return;
     }
     let started = Instant::now();
-    let mut rig = ClusterRig::new(3, FLAP_TOKEN_MS);
-    rig.start_all();
-    rig.wait_for("all three Online on every node", FORM, |rig| {
-        (0..3)
-            .all(|o| rig.shows(o, &["node1", "node2", "node3"]))
-            .then_some(())
-    });
+    let mut rig = formed_three();
     let load = Load::start(2);
     let rounds = flap_for(&rig, Duration::from_secs(20), FLAP_TOKEN_MS);
     drop(load);
@@ -210,13 +216,7 @@ fn flapping_for_minutes_never_leaves_a_deaf_clpd() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(2);
     let started = Instant::now();
-    let mut rig = ClusterRig::new(3, FLAP_TOKEN_MS);
-    rig.start_all();
-    rig.wait_for("all three Online on every node", FORM, |rig| {
-        (0..3)
-            .all(|o| rig.shows(o, &["node1", "node2", "node3"]))
-            .then_some(())
-    });
+    let mut rig = formed_three();
     let end = started + Duration::from_secs(minutes * 60);
     let mut cycle = 0;
     while Instant::now() < end {

@@ -248,6 +248,10 @@ mod tests {
         while super::super::psw::count(&pattern) < n && Instant::now() < deadline {
             std::thread::yield_now();
         }
+        // The shared scan is the whole test binary's: one another test took
+        // a moment ago does not show these (clpd invalidates it likewise
+        // when it starts processes).
+        SHARED_SCAN.invalidate(Instant::now());
         children
     }
 
@@ -256,10 +260,16 @@ mod tests {
         child.wait().unwrap();
     }
 
+    /// A sleep argument no other test binary running on this machine uses.
+    fn unique(seconds: u32) -> String {
+        format!("{seconds}.{}", std::process::id())
+    }
+
     #[test]
     fn followed_processes_answer_on_the_loop_until_one_ends() {
-        let mut children = sleeps("418.25", 2);
-        let mut p = probe("sleep 418.25", 2);
+        let arg = unique(418);
+        let mut children = sleeps(&arg, 2);
+        let mut p = probe(&format!("sleep {arg}"), 2);
         assert_eq!(p.answer_now(), None, "nothing followed yet: to the pool");
         assert_eq!(p.check(Duration::from_secs(5)), CheckResult::Ok);
         assert_eq!(p.followed.len(), 2);
@@ -272,7 +282,7 @@ mod tests {
             matches!(&result, CheckResult::Failed(m) if m.contains("1 process")),
             "{result:?}"
         );
-        let more = sleeps("418.25", 1);
+        let more = sleeps(&arg, 1);
         // The scan of the failed check was fresh; after the invalidation a
         // recovery makes, the next check counts in a new one.
         SHARED_SCAN.invalidate(Instant::now());
@@ -286,27 +296,29 @@ mod tests {
         // A shell that runs under one command line, then executes another.
         let dir = tempfile::tempdir().unwrap();
         let go = dir.path().join("go");
+        let then = unique(419);
         let child = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "while [ ! -e {} ]; do sleep 0.02; done; exec sleep 419.5",
+                "while [ ! -e {} ]; do sleep 0.02; done; exec sleep {then}",
                 go.display()
             ))
             .spawn()
             .unwrap();
         let pattern = format!(
-            "sh -c while [ ! -e {} ]; do sleep 0.02; done; exec sleep 419.5",
+            "sh -c while [ ! -e {} ]; do sleep 0.02; done; exec sleep {then}",
             go.display()
         );
         let deadline = Instant::now() + Duration::from_secs(10);
         while super::super::psw::count(&pattern) < 1 && Instant::now() < deadline {
             std::thread::yield_now();
         }
+        SHARED_SCAN.invalidate(Instant::now());
         let mut p = probe(&pattern, 1);
         assert_eq!(p.check(Duration::from_secs(5)), CheckResult::Ok);
         std::fs::write(&go, "").unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while super::super::psw::count("sleep 419.5") < 1 && Instant::now() < deadline {
+        while super::super::psw::count(&format!("sleep {then}")) < 1 && Instant::now() < deadline {
             std::thread::yield_now();
         }
         // Alive, so the loop still answers from what it confirmed lately...

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench import (
     CLK_TCK, Registry, alive, cmdline, cpu_ticks, env_float, env_int, loadavg, log, memory, now_ns, summary_ms,
+    wait_gone,
 )
 
 SERVERS = 3
@@ -59,6 +60,27 @@ def _ip(*args):
         raise RuntimeError(f"ip {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
 
 
+def remove_corosync_shm(pid):
+    """Removes what the killed Corosync `pid` left in /dev/shm: killed with
+    SIGKILL, it leaves its libqb blackbox (8 MiB) and the ring buffers of its
+    IPC connections (named with the server's and the client's pids); /dev/shm
+    is memory the whole machine shares."""
+    pid = str(pid)
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return
+    for name in names:
+        path = Path("/dev/shm") / name
+        if name.startswith(f"qb-corosync-{pid}-blackbox-"):
+            path.unlink(missing_ok=True)
+            continue
+        fields = name.split("-")
+        if (len(fields) > 2 and fields[0] == "qb" and fields[1].isdigit() and fields[2].isdigit()
+                and pid in (fields[1], fields[2])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _netns_file(work):
     return Path(work) / "netns"
 
@@ -77,6 +99,8 @@ def cleanup(work):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            if extra == "corosync" and wait_gone(pid, 5):
+                remove_corosync_shm(pid)
     try:
         names = _netns_file(work).read_text().split()
     except OSError:
@@ -145,6 +169,8 @@ class Node:
                 pass
         for child in children:
             child.wait()
+        if self.corosync is not None:
+            remove_corosync_shm(self.corosync.pid)
         self.corosync = self.clpd = None
 
     def signal(self, sig):

@@ -111,19 +111,21 @@ pub(super) fn spawn_into(cgroup: &File, null: &File, launch: Launch<'_>) -> io::
 /// copy and writes to a close-on-exec pipe, as std does.
 #[cfg(target_arch = "x86_64")]
 struct Report {
-    slot: Box<std::sync::atomic::AtomicI32>,
+    /// On the spawning thread's stack: it stays put while the child runs
+    /// (the `Report` is not moved between `for_child` and `errno`).
+    slot: std::sync::atomic::AtomicI32,
 }
 
 #[cfg(target_arch = "x86_64")]
 impl Report {
     fn new() -> io::Result<Report> {
         Ok(Report {
-            slot: Box::new(std::sync::atomic::AtomicI32::new(0)),
+            slot: std::sync::atomic::AtomicI32::new(0),
         })
     }
 
     fn for_child(&self) -> ReportTo {
-        ReportTo::Slot(std::ptr::from_ref(&*self.slot))
+        ReportTo::Slot(std::ptr::from_ref(&self.slot))
     }
 
     fn errno(self) -> io::Result<Option<i32>> {

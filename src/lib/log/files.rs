@@ -140,6 +140,11 @@ impl ModuleLogs {
         if super::hold::hold(self, module, level, line) {
             return;
         }
+        self.send_event_line(module, level, line);
+    }
+
+    /// [`Self::write_event_line`] past any hold: to the writer, or here.
+    pub(super) fn send_event_line(&self, module: &'static str, level: Level, line: &str) {
         match self.queue.get() {
             Some(queue) => {
                 if !queue.push(module, level, line) {

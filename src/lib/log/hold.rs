@@ -65,7 +65,7 @@ impl Drop for HoldGuard {
             return;
         };
         for (module, level, line) in held.lines {
-            held.logs.write_event_line(module, level, &line);
+            held.logs.send_event_line(module, level, &line);
         }
     }
 }
@@ -84,13 +84,8 @@ pub fn release_held() {
     else {
         return;
     };
-    // Written with the hold lifted: `hold` would take them back.
-    let guard = HELD.try_with(|h| h.borrow_mut().take()).ok().flatten();
     for (module, level, line) in lines {
-        logs.write_event_line(module, level, &line);
-    }
-    if let Some(held) = guard {
-        let _ = HELD.try_with(|h| *h.borrow_mut() = Some(held));
+        logs.send_event_line(module, level, &line);
     }
 }
 
@@ -125,7 +120,7 @@ pub fn write_held_now() {
         return;
     };
     for (module, level, line) in held.lines {
-        held.logs.write_event_line(module, level, &line);
+        held.logs.send_event_line(module, level, &line);
     }
     held.logs.sync();
 }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
 
-use super::psw::{ProcScan, SHARED_SCAN, join_args, judge, matches, read_into};
+use super::psw::{ProcScan, SHARED_SCAN, glob, join_args, judge, read_into};
 use crate::vocab::CheckResult;
 
 /// How long a followed process's name counts without being read again.
@@ -91,10 +91,8 @@ impl PswProbe {
     /// Reads the followed processes' names again; keeps those that still
     /// match and live.
     fn reconfirm(&mut self) {
-        let pattern = std::mem::take(&mut self.pattern);
         self.followed
-            .retain(|f| still_matches(&pattern, f.pid) && alive(&f.pidfd));
-        self.pattern = pattern;
+            .retain(|f| still_matches(&self.pattern, f.pid) && alive(&f.pidfd));
     }
 
     /// Follows candidates of `scan` (not followed yet) until `min` are, each
@@ -198,13 +196,12 @@ fn still_matches(pattern: &str, pid: u32) -> bool {
         // A kernel thread or a zombie: psw counts neither as a follower.
         return false;
     }
-    if matches(pattern, &cmdline, "") {
+    if glob(pattern, &cmdline) {
         return true;
     }
     read_into(&mut path, &pid_text, "comm", &mut buf)
-        && matches(
+        && glob(
             pattern,
-            "",
             &String::from_utf8_lossy(buf.strip_suffix(b"\n").unwrap_or(&buf)),
         )
 }

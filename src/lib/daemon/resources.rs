@@ -31,6 +31,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, true, event, None, None)
             }
+            Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, true),
             None => self.not_configured(op, resource),
         }
     }
@@ -51,6 +52,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, false, event, Some(factor), pid)
             }
+            Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, false),
             None => self.not_configured(op, resource),
         }
     }

@@ -22,6 +22,7 @@ mod daemon_restart;
 mod examples;
 mod faults;
 mod faults_logs;
+mod fip;
 mod hardening;
 mod layers;
 mod logs;

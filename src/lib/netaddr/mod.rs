@@ -85,20 +85,39 @@ pub fn guard_rule(relocated: bool, initial_namespace: Option<bool>) -> Result<()
         ),
         None => Err(
             "clpd runs under a relocated root (CLP_ROOT) and cannot tell whether its network \
-             namespace is the machine's own (/proc/self/ns/net, /proc/1/ns/net); \
-             start it in a network namespace of its own"
+             namespace is the machine's own (/proc/1/ns/net is not readable and the namespace \
+             is not one of /run/netns); start it in a network namespace of its own \
+             (nsenter --net=/run/netns/NAME)"
                 .into(),
         ),
     }
 }
 
-/// Whether this process is in the network namespace of pid 1 (`None` when
-/// either link cannot be read).
+/// The inode number recent kernels give the initial network namespace
+/// (`PROC_NET_INIT_INO`); older ones number it like any other.
+const PROC_NET_INIT_INO: u64 = 0xEFFF_FFF9;
+
+/// Whether this process is in the machine's initial network namespace:
+/// `/proc/1/ns/net` compared with its own when it can be read (a container
+/// may deny it even to root); else the fixed number of the initial
+/// namespace; else whether its namespace is one of those named in
+/// `/run/netns` (`ip netns add`), which are never the initial one. `None`
+/// when none of these tells.
 pub fn in_initial_namespace() -> Option<bool> {
     use std::os::unix::fs::MetadataExt;
     let own = std::fs::metadata("/proc/self/ns/net").ok()?;
-    let init = std::fs::metadata("/proc/1/ns/net").ok()?;
-    Some(own.dev() == init.dev() && own.ino() == init.ino())
+    let same = |m: &std::fs::Metadata| m.dev() == own.dev() && m.ino() == own.ino();
+    if let Ok(init) = std::fs::metadata("/proc/1/ns/net") {
+        return Some(same(&init));
+    }
+    if own.ino() == PROC_NET_INIT_INO {
+        return Some(true);
+    }
+    let named = std::fs::read_dir("/run/netns")
+        .ok()?
+        .flatten()
+        .any(|entry| std::fs::metadata(entry.path()).is_ok_and(|m| same(&m)));
+    named.then_some(false)
 }
 
 /// [`guard_rule`] for this process.
@@ -177,7 +196,7 @@ mod tests {
         let refused = guard_rule(true, Some(true)).unwrap_err();
         assert!(refused.contains("nsenter --net="), "{refused}");
         assert!(guard_rule(true, None).is_err());
-        // This test process: the rule agrees with what /proc says.
+        // This test process: the rule agrees with what can be told of its namespace.
         assert_eq!(guard(true).is_ok(), in_initial_namespace() == Some(false));
     }
 }

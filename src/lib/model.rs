@@ -618,7 +618,8 @@ pub struct FipSpec {
     /// prefix of the interface address whose subnet holds it is used.
     pub prefix: Option<u8>,
     /// The duplicate check: probes `interval` apart, `retry + 1` of them,
-    /// an answer awaited until `timeout` after the last.
+    /// an answer awaited until `timeout` after the last; no check when
+    /// `timeout` is 0.
     pub probe_interval: Duration,
     pub probe_timeout: Duration,
     pub probe_retry: u32,

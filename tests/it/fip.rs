@@ -440,3 +440,161 @@ fn a_relocated_root_in_the_machines_own_namespace_refuses() {
         "{why}"
     );
 }
+
+/// Milliseconds since the Unix epoch, as the snapshot's times are.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// `clpgrp -s g` until the floating address is Online (its state's time in
+/// the snapshot), and until the observer's neighbour entry (reset to a
+/// former owner first, polled with `ip neigh`, a few ms a round) shows
+/// clpd's MAC: `rounds` times, medians in milliseconds.
+fn activation_rounds(nets: &Nets, rig: &Rig, rounds: usize) -> (u128, u128) {
+    let mac = nets.server_mac();
+    let mut online = Vec::new();
+    let mut switched = Vec::new();
+    for _ in 0..rounds {
+        rig.run(CLPGRP, &["-t", "g"]).success();
+        rig.wait_snap("vip Offline", |s| vip(s) == RunState::Offline);
+        ip(&[
+            "-n",
+            &nets.observer,
+            "neigh",
+            "replace",
+            FIP_V4,
+            "lladdr",
+            OLD_MAC,
+            "dev",
+            "eth0",
+            "nud",
+            "stale",
+        ]);
+        let t0 = Instant::now();
+        let t0_ms = now_ms();
+        // The observer is watched while clpgrp waits for the group.
+        let mut clpgrp = rig
+            .command(CLPGRP)
+            .args(["-s", "g"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let seen = rig.wait_for("the observer's entry to show clpd's MAC", || {
+            nets.observer_neigh(FIP_V4)
+                .contains(&mac)
+                .then(Instant::now)
+        });
+        let done = clpgrp.wait().unwrap();
+        assert!(done.success(), "clpgrp -s g: {done}");
+        let snap = rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+        let since = snap
+            .groups
+            .iter()
+            .flat_map(|g| &g.resources)
+            .find(|r| r.name == "vip")
+            .map_or(0, |r| u128::from(r.since_ms));
+        online.push(since.saturating_sub(t0_ms));
+        switched.push((seen - t0).as_millis());
+    }
+    let median = |v: &mut Vec<u128>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    (median(&mut online), median(&mut switched))
+}
+
+#[test]
+fn activation_time_with_and_without_the_duplicate_check() {
+    if skip("activation_time_with_and_without_the_duplicate_check") {
+        return;
+    }
+    let nets = Nets::new();
+    const ROUNDS: usize = 5;
+    let checked = Rig::new();
+    checked.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, false));
+    start_in(&nets, &checked);
+    checked.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    let (with_online, with_switch) = activation_rounds(&nets, &checked, ROUNDS);
+    checked.run(CLPCL, &["-t"]).success();
+    assert!(!nets.has(FIP_V4), "clpcl -t removes it");
+
+    let unchecked = Rig::new();
+    unchecked.install(&fip_conf(
+        FIP_V4,
+        "<ping><timeout>0</timeout></ping>",
+        NO_RETRY,
+        false,
+    ));
+    start_in(&nets, &unchecked);
+    unchecked.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    let (without_online, without_switch) = activation_rounds(&nets, &unchecked, ROUNDS);
+    eprintln!(
+        "fip activation, median of {ROUNDS}: with the duplicate check (1 probe, 1 s): clpgrp -s -> Online {with_online} ms, \
+         observer switched {with_switch} ms; without: Online {without_online} ms, observer switched {without_switch} ms"
+    );
+    // The check waits its whole timeout for an address nobody holds.
+    assert!(with_switch >= 1000, "{with_switch}");
+    assert!(
+        without_switch < with_switch,
+        "{without_switch} {with_switch}"
+    );
+}
+
+#[test]
+fn a_restarted_clpd_adopts_the_address_it_left() {
+    if skip("a_restarted_clpd_adopts_the_address_it_left") {
+        return;
+    }
+    let nets = Nets::new();
+    let rig = Rig::new();
+    rig.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, true));
+    start_in(&nets, &rig);
+    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    rig.kill_daemon();
+    assert!(nets.has(FIP_V4), "the address outlives clpd");
+    start_in(&nets, &rig);
+    rig.wait_snap("vip Online, fipw Normal after the restart", |s| {
+        vip(s) == RunState::Online && s.monitors.iter().any(|m| m.status == MonitorState::Normal)
+    });
+    assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
+    let shown = nets.server_addresses();
+    assert_eq!(
+        shown.matches(&format!("inet {FIP_V4}/")).count(),
+        1,
+        "{shown}"
+    );
+    // The successor owns it: its deactivation removes it.
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    rig.wait_snap("vip Offline", |s| vip(s) == RunState::Offline);
+    assert!(!nets.has(FIP_V4), "{}", nets.server_addresses());
+}
+
+#[test]
+fn an_address_present_before_activation_is_taken_as_the_resources() {
+    if skip("an_address_present_before_activation_is_taken_as_the_resources") {
+        return;
+    }
+    let nets = Nets::new();
+    ip(&[
+        "-n",
+        &nets.server,
+        "addr",
+        "add",
+        &format!("{FIP_V4}/24"),
+        "dev",
+        "eth0",
+    ]);
+    let rig = Rig::new();
+    rig.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, false));
+    start_in(&nets, &rig);
+    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    rig.wait_for("the adoption in the rc log", || {
+        fs::read_to_string(rig.root().join("var/log/clp/rc.log.cur"))
+            .unwrap_or_default()
+            .contains("fip vip: 10.77.0.100 is on eth0 already; taken as this resource's")
+            .then_some(())
+    });
+    assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
+}

@@ -270,7 +270,7 @@ pub const PARAMS: &[Param] = &[
     // recalled (values RG), under element names of our choice (?).
     p(Resource("fip"), "parameters/ip", Required, Text, "V: IPv4 or IPv6, optionally /prefix"),
     p(Resource("fip"), "parameters/ping/interval", Value("1"), SECS, "RG values, ? names: duplicate check, seconds between probes"),
-    p(Resource("fip"), "parameters/ping/timeout", Value("1"), SECS, "RG values, ? names: wait for an answer after the last probe"),
+    p(Resource("fip"), "parameters/ping/timeout", Value("1"), SECS0, "RG values, ? names: wait for an answer after the last probe; 0 = no duplicate check"),
     p(Resource("fip"), "parameters/ping/retry", Value("5"), Int { min: 0, max: 100 }, "RG values, ? names: probes after the first"),
     p(Resource("fip"), "parameters/ping/force", Value("0"), Flag, "RG values, ? names: forced FIP activation"),
     p(Resource("fip"), "parameters/arp/count", Value("1"), Int { min: 0, max: 100 }, "RG values, ? names: ARP / NA send count"),

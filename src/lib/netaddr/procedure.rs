@@ -3,9 +3,10 @@
 //! Activation: (1) the safety rule; (2) an address already there is adopted
 //! (a restarted clpd, or an operator who added it); (3) the interface whose
 //! subnet holds it; (4) its link, when a down link is a failure; (5) the
-//! duplicate check: ARP probes for IPv4, the kernel's duplicate address
-//! detection for IPv6 (the address added, then waited for until it is no
-//! longer tentative); (6) the address added; (7) announced. Deactivation
+//! duplicate check, unless its timeout is 0: ARP probes for IPv4, the
+//! kernel's duplicate address detection for IPv6 (the address added, then
+//! waited for until it is no longer tentative); (6) the address added;
+//! (7) announced. Deactivation
 //! removes it; an address already gone is a success.
 //!
 //! Whatever the answer, the steps end in bounded time: netlink reads time
@@ -138,6 +139,12 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
         )
     })?;
     match address {
+        IpAddr::V4(_) if spec.probe_timeout.is_zero() => {
+            add(&mut nl, name, &holder, address, prefix, false)?;
+        }
+        IpAddr::V6(_) if spec.probe_timeout.is_zero() => {
+            add(&mut nl, name, &holder, address, prefix, true)?;
+        }
         IpAddr::V4(v4) => {
             let claim = probe_ipv4(&sock, v4, spec).map_err(|e| {
                 format!(

@@ -21,8 +21,8 @@ pub fn runs_resource(kind: &str) -> bool {
     defaults::SUPPORTED_RESOURCES.contains(&kind)
 }
 
-/// Whether clp runs monitors of type `kind`. Some types clp knows the
-/// parameters of (fipw) are read and shown but not run: the kinds table
+/// Whether clp runs monitors of type `kind`. A type clp knows the
+/// parameters of may be read and shown but not run: the kinds table
 /// (`monitor::kinds::KINDS`, `Checks::Kept`) decides.
 pub fn runs_monitor(kind: &str) -> bool {
     crate::monitor::RUNNABLE.contains(&kind)

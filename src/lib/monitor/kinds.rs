@@ -60,7 +60,7 @@ pub enum Checks {
     /// Computed by the engine from the states of its members (mtw).
     Members,
     /// Read, validated and shown, but not run by this version: the monitor is
-    /// shown Offline and problems inside it are warnings (fipw).
+    /// shown Offline and problems inside it are warnings (no kind today).
     Kept,
 }
 

@@ -370,11 +370,30 @@ fn ipv6_fip_passes_dad_is_reachable_and_removed() {
         return;
     }
     let nets = Nets::new();
+    ip(&[
+        "-n",
+        &nets.observer,
+        "-6",
+        "neigh",
+        "replace",
+        FIP_V6,
+        "lladdr",
+        OLD_MAC,
+        "dev",
+        "eth0",
+        "nud",
+        "stale",
+    ]);
     let rig = Rig::new();
     rig.install(&fip_conf(FIP_V6, QUICK, NO_RETRY, false));
     let started = Instant::now();
     start_in(&nets, &rig);
     rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    // The unsolicited neighbour advertisement (Override) moved the observer's entry.
+    let mac = nets.server_mac();
+    rig.wait_for("the observer's IPv6 entry to show clpd's MAC", || {
+        nets.observer_neigh(FIP_V6).contains(&mac).then_some(())
+    });
     eprintln!(
         "fip IPv6: clpcl -s -> Online: {} ms (the kernel's DAD included)",
         started.elapsed().as_millis()
@@ -600,4 +619,41 @@ fn an_address_present_before_activation_is_taken_as_the_resources() {
             .then_some(())
     });
     assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
+}
+
+#[test]
+fn fipw_with_monmii_sees_the_link_go_down_and_come_back() {
+    if skip("fipw_with_monmii_sees_the_link_go_down_and_come_back") {
+        return;
+    }
+    let nets = Nets::new();
+    let rig = Rig::new();
+    // No recovery: the monitor's state is what is watched.
+    let conf = fip_conf(FIP_V4, QUICK, NO_RETRY, true)
+        .replace(
+            "<emergency><threshold><restart>3</restart>",
+            "<emergency><threshold><restart>0</restart>",
+        )
+        .replace(
+            "<fipw name=\"fipw1\">",
+            "<fipw name=\"fipw1\"><parameters><monmii>1</monmii></parameters>",
+        );
+    rig.install(&conf);
+    start_in(&nets, &rig);
+    let normal = |s: &Snapshot| s.monitors.iter().any(|m| m.status == MonitorState::Normal);
+    rig.wait_snap("vip Online, fipw Normal", |s| {
+        vip(s) == RunState::Online && normal(s)
+    });
+    // The observer's end of the pair goes down: clpd's eth0 loses its carrier.
+    ip(&["-n", &nets.observer, "link", "set", "eth0", "down"]);
+    let snap = rig.wait_snap("fipw Error", |s| {
+        s.monitors.iter().any(|m| m.status == MonitorState::Error)
+    });
+    let detail = snap.monitors[0].detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("NIC eth0 of floating IP address 10.77.0.100 (vip): link is down"),
+        "{detail}"
+    );
+    ip(&["-n", &nets.observer, "link", "set", "eth0", "up"]);
+    rig.wait_snap("fipw Normal again", normal);
 }

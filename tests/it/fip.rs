@@ -619,6 +619,20 @@ fn an_address_present_before_activation_is_taken_as_the_resources() {
             .then_some(())
     });
     assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
+    // A copy on a second interface goes with the deactivation too.
+    ip(&[
+        "-n",
+        &nets.server,
+        "addr",
+        "add",
+        &format!("{FIP_V4}/32"),
+        "dev",
+        "lo",
+    ]);
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    rig.wait_snap("vip Offline", |s| vip(s) == RunState::Offline);
+    let all = ip(&["-n", &nets.server, "addr", "show"]);
+    assert!(!all.contains(&format!("inet {FIP_V4}/")), "{all}");
 }
 
 #[test]

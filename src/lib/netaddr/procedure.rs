@@ -27,6 +27,8 @@ use crate::model::FipSpec;
 /// How long IPv6 duplicate address detection may take beyond the probe
 /// window configured (the kernel's own is one second by default).
 const DAD_MARGIN: Duration = Duration::from_secs(3);
+/// How many times a deactivation removes the address before it gives up.
+const MAX_REMOVALS: usize = 8;
 /// How often the address's state is read while its detection runs.
 const DAD_POLL: Duration = Duration::from_millis(20);
 
@@ -73,27 +75,37 @@ pub fn deactivate(name: &str, spec: &FipSpec, relocated: bool) -> Outcome {
     let address = spec.address;
     let result = (|| {
         let mut nl = Netlink::open().map_err(|e| netlink_failed(name, e))?;
-        let addrs = nl.addresses().map_err(|e| netlink_failed(name, e))?;
-        let Some(present) = find(&addrs, address).cloned() else {
-            info!(target: "rc", "fip {name}: {address} is on no interface already; nothing to remove");
-            return Ok(());
-        };
-        guard(relocated)
-            .map_err(|why| format!("fip {name}: refused to remove {address}: {why}"))?;
-        match nl.remove(present.index, address, present.prefix) {
-            Ok(()) => {
-                info!(target: "rc", "fip {name}: removed {address}/{} from {}", present.prefix, present.interface);
-                Ok(())
+        // Until a fresh list shows it nowhere: the removal is verified, and
+        // a copy an operator put on a second interface goes too.
+        for round in 0..MAX_REMOVALS {
+            let addrs = nl.addresses().map_err(|e| netlink_failed(name, e))?;
+            let Some(present) = find(&addrs, address).cloned() else {
+                if round == 0 {
+                    info!(target: "rc", "fip {name}: {address} is on no interface already; nothing to remove");
+                }
+                return Ok(());
+            };
+            guard(relocated)
+                .map_err(|why| format!("fip {name}: refused to remove {address}: {why}"))?;
+            match nl.remove(present.index, address, present.prefix) {
+                Ok(()) => {
+                    info!(target: "rc", "fip {name}: removed {address}/{} from {}", present.prefix, present.interface)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                    info!(target: "rc", "fip {name}: {address} went away from {} by itself", present.interface)
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "fip {name}: cannot remove {address} from {}: {e}",
+                        present.interface
+                    ));
+                }
             }
-            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
-                info!(target: "rc", "fip {name}: {address} went away from {} by itself", present.interface);
-                Ok(())
-            }
-            Err(e) => Err(format!(
-                "fip {name}: cannot remove {address} from {}: {e}",
-                present.interface
-            )),
         }
+        Err(format!(
+            "fip {name}: {address} is still on an interface after {MAX_REMOVALS} removals; \
+             something adds it again (ip monitor address shows who)"
+        ))
     })();
     Outcome {
         result,

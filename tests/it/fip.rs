@@ -20,21 +20,21 @@ use clp::status::{MonitorState, RunState, Snapshot};
 use crate::daemon::{CLPCL, CLPGRP, HOST, Rig};
 use crate::util::run;
 
-static NETS: AtomicU32 = AtomicU32::new(0);
+pub static NETS: AtomicU32 = AtomicU32::new(0);
 
 /// The network both namespaces share, and the addresses on it.
 const SERVER_V4: &str = "10.77.0.1/24";
 const OBSERVER_V4: &str = "10.77.0.2/24";
-const FIP_V4: &str = "10.77.0.100";
+pub const FIP_V4: &str = "10.77.0.100";
 const SERVER_V6: &str = "fd77::1/64";
 const OBSERVER_V6: &str = "fd77::2/64";
 const FIP_V6: &str = "fd77::100";
 /// A hardware address nobody has: the observer's neighbour entry for the
 /// floating address starts there, so that only an announcement can change it.
-const OLD_MAC: &str = "02:00:00:00:00:99";
+pub const OLD_MAC: &str = "02:00:00:00:00:99";
 
 /// Why these tests cannot run here, if they cannot.
-fn skip(test: &str) -> bool {
+pub fn skip(test: &str) -> bool {
     let why = if !nix::unistd::geteuid().is_root() {
         Some("needs root (network namespaces)")
     } else if run(Command::new("nsenter").arg("--version")).code != 0 {
@@ -50,7 +50,7 @@ fn skip(test: &str) -> bool {
     why.is_some()
 }
 
-fn ip(args: &[&str]) -> String {
+pub fn ip(args: &[&str]) -> String {
     let out = run(Command::new("ip").args(args));
     assert_eq!(out.code, 0, "ip {}: {}", args.join(" "), out.all());
     out.stdout
@@ -142,7 +142,7 @@ impl Drop for Nets {
 }
 
 /// Runs `f` on a thread that entered network namespace `ns`.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let file = fs::File::open(format!("/run/netns/{ns}")).unwrap();
     std::thread::spawn(move || {
         // SAFETY: setns on an open namespace file; it moves this thread only.
@@ -157,7 +157,7 @@ fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static)
 /// A clp.conf with group `g` of fip `vip` (`fip_params` inside its
 /// `<parameters>`, `act` inside its `<act>`) and, with `fipw`, a fipw on it
 /// checking every second.
-fn fip_conf(address: &str, fip_params: &str, act: &str, fipw: bool) -> String {
+pub fn fip_conf(address: &str, fip_params: &str, act: &str, fipw: bool) -> String {
     let monitor = if fipw {
         r#"  <monitor><types name="fipw"/>
     <fipw name="fipw1"><target>vip</target><polling><interval>1</interval><timeout>5</timeout><reconfirmation>0</reconfirmation></polling>
@@ -186,10 +186,10 @@ fn fip_conf(address: &str, fip_params: &str, act: &str, fipw: bool) -> String {
 
 /// A quick duplicate check (one probe, half a second) and no retry or
 /// failover of a failed activation.
-const QUICK: &str = "<ping><retry>0</retry><timeout>1</timeout></ping>";
-const NO_RETRY: &str = "<retry>0</retry><fo>0</fo>";
+pub const QUICK: &str = "<ping><retry>0</retry><timeout>1</timeout></ping>";
+pub const NO_RETRY: &str = "<retry>0</retry><fo>0</fo>";
 
-fn vip(s: &Snapshot) -> RunState {
+pub fn vip(s: &Snapshot) -> RunState {
     s.groups
         .iter()
         .flat_map(|g| &g.resources)
@@ -464,7 +464,7 @@ fn a_relocated_root_in_the_machines_own_namespace_refuses() {
 }
 
 /// Milliseconds since the Unix epoch, as the snapshot's times are.
-fn now_ms() -> u128 {
+pub fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())

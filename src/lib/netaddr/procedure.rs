@@ -182,7 +182,11 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
             }
         }
     }
-    let checked = started.elapsed();
+    let check = if spec.probe_timeout.is_zero() {
+        "no duplicate check".to_string()
+    } else {
+        format!("duplicate check {} ms", started.elapsed().as_millis())
+    };
     announce(&sock, address, spec.announce_count).map_err(|e| {
         format!(
             "fip {name}: {address} is up on {} but its announcement failed: {e}",
@@ -191,9 +195,8 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
     })?;
     info!(
         target: "rc",
-        "fip {name}: {address}/{prefix} up on {} (duplicate check {} ms, {} announcement(s))",
+        "fip {name}: {address}/{prefix} up on {} ({check}, {} announcement(s))",
         holder.interface,
-        checked.as_millis(),
         spec.announce_count
     );
     Ok(())

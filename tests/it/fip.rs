@@ -415,8 +415,8 @@ fn ipv6_fip_passes_dad_is_reachable_and_removed() {
 }
 
 #[test]
-fn ipv6_duplicate_is_found_by_dad() {
-    if skip("ipv6_duplicate_is_found_by_dad") {
+fn ipv6_duplicate_is_found_by_dad_unless_forced() {
+    if skip("ipv6_duplicate_is_found_by_dad_unless_forced") {
         return;
     }
     let nets = Nets::new();
@@ -440,6 +440,32 @@ fn ipv6_duplicate_is_found_by_dad() {
         "IP address fd77::100 already exists on the network.",
     );
     assert!(!nets.has(FIP_V6), "{}", nets.server_addresses());
+    rig.run(CLPCL, &["-t"]).success();
+
+    // Forced: fip 11, and the address is added without detection.
+    let forced = Rig::new();
+    forced.install(&fip_conf(
+        FIP_V6,
+        "<ping><retry>0</retry><timeout>1</timeout><force>1</force></ping>",
+        NO_RETRY,
+        false,
+    ));
+    start_in(&nets, &forced);
+    forced.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    forced.assert_alert(
+        "fip",
+        11,
+        "IP address fd77::100 will be forcefully activated.",
+    );
+    let shown = nets.server_addresses();
+    let line = shown
+        .lines()
+        .find(|l| l.contains(&format!("inet6 {FIP_V6}/")))
+        .unwrap_or_default();
+    assert!(
+        line.contains("nodad") && !line.contains("dadfailed"),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -697,3 +697,39 @@ fn fipw_with_monmii_sees_the_link_go_down_and_come_back() {
     ip(&["-n", &nets.observer, "link", "set", "eth0", "up"]);
     rig.wait_snap("fipw Normal again", normal);
 }
+
+#[test]
+fn a_down_link_fails_the_activation_only_when_monmii_says_so() {
+    if skip("a_down_link_fails_the_activation_only_when_monmii_says_so") {
+        return;
+    }
+    let nets = Nets::new();
+    ip(&["-n", &nets.server, "link", "set", "eth0", "down"]);
+    let strict = Rig::new();
+    strict.install(&fip_conf(FIP_V4, "<monmii>1</monmii>", NO_RETRY, false));
+    start_in(&nets, &strict);
+    let snap = strict.wait_snap("vip failed", |s| vip(s) == RunState::OnlineFailure);
+    assert!(
+        vip_error(&snap)
+            .contains("the link of eth0 is down (parameters/monmii makes that a failure)"),
+        "{}",
+        strict.dump()
+    );
+    assert!(!nets.has(FIP_V4), "{}", nets.server_addresses());
+    strict.run(CLPCL, &["-t"]).success();
+
+    // By default a down link is no failure: the address goes up, unchecked.
+    let lenient = Rig::new();
+    lenient.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, false));
+    start_in(&nets, &lenient);
+    lenient.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    assert!(nets.has(FIP_V4), "{}", nets.server_addresses());
+    lenient.wait_for("the warning in the rc log", || {
+        fs::read_to_string(lenient.root().join("var/log/clp/rc.log.cur"))
+            .unwrap_or_default()
+            .contains(
+                "fip vip: the link of eth0 is down; adding 10.77.0.100 without the duplicate check",
+            )
+            .then_some(())
+    });
+}

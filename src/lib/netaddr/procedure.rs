@@ -136,11 +136,37 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
         ));
     };
     let prefix = spec.prefix.unwrap_or(holder.prefix);
-    if spec.link_down_fails && !link_up(&holder.interface).unwrap_or(false) {
-        return Err(format!(
-            "fip {name}: the link of {} is down (parameters/monmii makes that a failure)",
+    let link_state = link_up(&holder.interface);
+    if spec.link_down_fails {
+        match &link_state {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "fip {name}: the link of {} is down (parameters/monmii makes that a failure)",
+                    holder.interface
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "fip {name}: cannot read the link state of {}: {e}",
+                    holder.interface
+                ));
+            }
+        }
+    }
+    // Only a link known to be down skips the check below.
+    let link = !matches!(link_state, Ok(false));
+    // Nobody can answer a probe through a link that is down (and IPv6's
+    // detection would wait for the link): the address goes up unchecked,
+    // as a down link is not a failure here.
+    let unchecked = spec.probe_timeout.is_zero() || !link;
+    if !link && !spec.probe_timeout.is_zero() {
+        warn!(
+            target: "rc",
+            "fip {name}: the link of {} is down; adding {address} without the duplicate check \
+             (parameters/monmii 1 makes a down link a failure)",
             holder.interface
-        ));
+        );
     }
     let started = Instant::now();
     let sock = PacketSocket::open(holder.index, ETH_P_ARP).map_err(|e| {
@@ -150,10 +176,10 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
         )
     })?;
     match address {
-        IpAddr::V4(_) if spec.probe_timeout.is_zero() => {
+        IpAddr::V4(_) if unchecked => {
             add(&mut nl, name, &holder, address, prefix, false)?;
         }
-        IpAddr::V6(_) if spec.probe_timeout.is_zero() => {
+        IpAddr::V6(_) if unchecked => {
             add(&mut nl, name, &holder, address, prefix, true)?;
         }
         IpAddr::V4(v4) => {
@@ -182,17 +208,16 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
             }
         }
     }
-    let check = if spec.probe_timeout.is_zero() {
+    let check = if unchecked {
         "no duplicate check".to_string()
     } else {
         format!("duplicate check {} ms", started.elapsed().as_millis())
     };
-    announce(&sock, address, spec.announce_count).map_err(|e| {
-        format!(
-            "fip {name}: {address} is up on {} but its announcement failed: {e}",
-            holder.interface
-        )
-    })?;
+    // The address is up: a failed announcement slows the neighbours down
+    // (they find it when their entries expire) but does not undo it.
+    if let Err(e) = announce(&sock, address, spec.announce_count) {
+        warn!(target: "rc", "fip {name}: {address} is up on {} but its announcement failed: {e}", holder.interface);
+    }
     info!(
         target: "rc",
         "fip {name}: {address}/{prefix} up on {} ({check}, {} announcement(s))",

@@ -733,3 +733,44 @@ fn a_down_link_fails_the_activation_only_when_monmii_says_so() {
             .then_some(())
     });
 }
+
+#[test]
+fn an_interface_without_ethernet_gets_the_address_without_arp() {
+    if skip("an_interface_without_ethernet_gets_the_address_without_arp") {
+        return;
+    }
+    let nets = Nets::new();
+    // A tun device: no hardware address, and no carrier while nobody reads it.
+    ip(&[
+        "-n",
+        &nets.server,
+        "tuntap",
+        "add",
+        "dev",
+        "tun0",
+        "mode",
+        "tun",
+    ]);
+    ip(&[
+        "-n",
+        &nets.server,
+        "addr",
+        "add",
+        "10.88.0.1/24",
+        "dev",
+        "tun0",
+    ]);
+    ip(&["-n", &nets.server, "link", "set", "tun0", "up"]);
+    let rig = Rig::new();
+    rig.install(&fip_conf("10.88.0.100", QUICK, NO_RETRY, false));
+    start_in(&nets, &rig);
+    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
+    let shown = ip(&["-n", &nets.server, "addr", "show", "dev", "tun0"]);
+    assert!(shown.contains("inet 10.88.0.100/24"), "{shown}");
+    rig.wait_for("the warning in the rc log", || {
+        fs::read_to_string(rig.root().join("var/log/clp/rc.log.cur"))
+            .unwrap_or_default()
+            .contains("fip vip: tun0 has no Ethernet address: no ARP probe or announcement")
+            .then_some(())
+    });
+}

@@ -45,7 +45,8 @@ impl Daemon {
     }
 
     /// The answer of a resource's work done off the loop: its alerts, then
-    /// its result for the engine.
+    /// its result for the engine (whose activation or deactivation failure
+    /// alert carries the reason).
     pub(super) fn resource_work_done(
         &mut self,
         op: u64,
@@ -55,9 +56,6 @@ impl Daemon {
         let local = self.core.model().local_server.clone();
         for (module, id, arg) in alerts {
             self.alert(&Alert::from_catalog(&local, module, id, &[&arg]));
-        }
-        if let Err(why) = &result {
-            warn!(target: "rc", "{why}");
         }
         self.core.push(Input::ScriptDone { op, result });
     }

@@ -154,13 +154,11 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
             }
         }
     }
-    // Only a link known to be down skips the check below.
-    let link = !matches!(link_state, Ok(false));
     // Nobody can answer a probe through a link that is down (and IPv6's
     // detection would wait for the link): the address goes up unchecked,
-    // as a down link is not a failure here.
-    let unchecked = spec.probe_timeout.is_zero() || !link;
-    if !link && !spec.probe_timeout.is_zero() {
+    // as a down link is not a failure here. An unreadable state is no reason.
+    let link_down = matches!(link_state, Ok(false));
+    if link_down && !spec.probe_timeout.is_zero() {
         warn!(
             target: "rc",
             "fip {name}: the link of {} is down; adding {address} without the duplicate check \
@@ -169,21 +167,35 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
         );
     }
     let started = Instant::now();
-    let sock = PacketSocket::open(holder.index, ETH_P_ARP).map_err(|e| {
-        format!(
-            "fip {name}: cannot open a packet socket on {}: {e}",
-            holder.interface
-        )
-    })?;
-    match address {
-        IpAddr::V4(_) if unchecked => {
+    // ARP and neighbour advertisements are Ethernet frames: an interface
+    // without an Ethernet address (a tunnel) has neither probes nor
+    // announcements, only the kernel's IPv6 detection.
+    let sock = match PacketSocket::open(holder.index, ETH_P_ARP) {
+        Ok(sock) => Some(sock),
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+            warn!(target: "rc", "fip {name}: {} has no Ethernet address: no ARP probe or announcement for {address}", holder.interface);
+            None
+        }
+        Err(e) => {
+            return Err(format!(
+                "fip {name}: cannot open a packet socket on {}: {e}",
+                holder.interface
+            ));
+        }
+    };
+    let unchecked = spec.probe_timeout.is_zero() || link_down;
+    match (address, &sock) {
+        (IpAddr::V4(_), _) if unchecked => {
             add(&mut nl, name, &holder, address, prefix, false)?;
         }
-        IpAddr::V6(_) if unchecked => {
+        (IpAddr::V6(_), _) if unchecked => {
             add(&mut nl, name, &holder, address, prefix, true)?;
         }
-        IpAddr::V4(v4) => {
-            let claim = probe_ipv4(&sock, v4, spec).map_err(|e| {
+        (IpAddr::V4(_), None) => {
+            add(&mut nl, name, &holder, address, prefix, false)?;
+        }
+        (IpAddr::V4(v4), Some(sock)) => {
+            let claim = probe_ipv4(sock, v4, spec).map_err(|e| {
                 format!(
                     "fip {name}: the duplicate check on {} failed: {e}",
                     holder.interface
@@ -194,7 +206,7 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
             }
             add(&mut nl, name, &holder, address, prefix, false)?;
         }
-        IpAddr::V6(_) => {
+        (IpAddr::V6(_), _) => {
             add(&mut nl, name, &holder, address, prefix, false)?;
             if let Err(why) = wait_for_dad(&mut nl, name, spec, &holder, prefix) {
                 let _ = nl.remove(holder.index, address, prefix);
@@ -208,14 +220,16 @@ fn bring_up(name: &str, spec: &FipSpec, alerts: &mut Vec<(u32, String)>) -> Resu
             }
         }
     }
-    let check = if unchecked {
+    let check = if unchecked || (address.is_ipv4() && sock.is_none()) {
         "no duplicate check".to_string()
     } else {
         format!("duplicate check {} ms", started.elapsed().as_millis())
     };
     // The address is up: a failed announcement slows the neighbours down
     // (they find it when their entries expire) but does not undo it.
-    if let Err(e) = announce(&sock, address, spec.announce_count) {
+    if let Some(sock) = &sock
+        && let Err(e) = announce(sock, address, spec.announce_count)
+    {
         warn!(target: "rc", "fip {name}: {address} is up on {} but its announcement failed: {e}", holder.interface);
     }
     info!(

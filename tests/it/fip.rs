@@ -57,13 +57,13 @@ pub fn ip(args: &[&str]) -> String {
 }
 
 /// clpd's namespace and the observer's, joined by `eth0` on both sides.
-struct Nets {
-    server: String,
-    observer: String,
+pub struct Nets {
+    pub server: String,
+    pub observer: String,
 }
 
 impl Nets {
-    fn new() -> Nets {
+    pub fn new() -> Nets {
         let n = NETS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("f{}{n}", std::process::id());
         let nets = Nets {
@@ -107,11 +107,11 @@ impl Nets {
     }
 
     /// The addresses of clpd's `eth0`, as `ip` shows them.
-    fn server_addresses(&self) -> String {
+    pub fn server_addresses(&self) -> String {
         ip(&["-n", &self.server, "addr", "show", "dev", "eth0"])
     }
 
-    fn has(&self, address: &str) -> bool {
+    pub fn has(&self, address: &str) -> bool {
         self.server_addresses().contains(&format!(
             "inet{} {address}/",
             if address.contains(':') { "6" } else { "" }
@@ -197,7 +197,7 @@ pub fn vip(s: &Snapshot) -> RunState {
         .map_or(RunState::Unknown, |r| r.status)
 }
 
-fn vip_error(s: &Snapshot) -> String {
+pub fn vip_error(s: &Snapshot) -> String {
     s.groups
         .iter()
         .flat_map(|g| &g.resources)
@@ -207,7 +207,7 @@ fn vip_error(s: &Snapshot) -> String {
 }
 
 /// Starts clpd in the server namespace (`clpcl -s` there launches it).
-fn start_in(nets: &Nets, rig: &Rig) {
+pub fn start_in(nets: &Nets, rig: &Rig) {
     nets.inside(rig, CLPCL, &["-s"]).success();
 }
 
@@ -591,77 +591,6 @@ fn activation_time_with_and_without_the_duplicate_check() {
 }
 
 #[test]
-fn a_restarted_clpd_adopts_the_address_it_left() {
-    if skip("a_restarted_clpd_adopts_the_address_it_left") {
-        return;
-    }
-    let nets = Nets::new();
-    let rig = Rig::new();
-    rig.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, true));
-    start_in(&nets, &rig);
-    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
-    rig.kill_daemon();
-    assert!(nets.has(FIP_V4), "the address outlives clpd");
-    start_in(&nets, &rig);
-    rig.wait_snap("vip Online, fipw Normal after the restart", |s| {
-        vip(s) == RunState::Online && s.monitors.iter().any(|m| m.status == MonitorState::Normal)
-    });
-    assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
-    let shown = nets.server_addresses();
-    assert_eq!(
-        shown.matches(&format!("inet {FIP_V4}/")).count(),
-        1,
-        "{shown}"
-    );
-    // The successor owns it: its deactivation removes it.
-    rig.run(CLPGRP, &["-t", "g"]).success();
-    rig.wait_snap("vip Offline", |s| vip(s) == RunState::Offline);
-    assert!(!nets.has(FIP_V4), "{}", nets.server_addresses());
-}
-
-#[test]
-fn an_address_present_before_activation_is_taken_as_the_resources() {
-    if skip("an_address_present_before_activation_is_taken_as_the_resources") {
-        return;
-    }
-    let nets = Nets::new();
-    ip(&[
-        "-n",
-        &nets.server,
-        "addr",
-        "add",
-        &format!("{FIP_V4}/24"),
-        "dev",
-        "eth0",
-    ]);
-    let rig = Rig::new();
-    rig.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, false));
-    start_in(&nets, &rig);
-    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
-    rig.wait_for("the adoption in the rc log", || {
-        fs::read_to_string(rig.root().join("var/log/clp/rc.log.cur"))
-            .unwrap_or_default()
-            .contains("fip vip: 10.77.0.100 is on eth0 already; taken as this resource's")
-            .then_some(())
-    });
-    assert!(rig.alert_messages("fip", 10).is_empty(), "{}", rig.dump());
-    // A copy on a second interface goes with the deactivation too.
-    ip(&[
-        "-n",
-        &nets.server,
-        "addr",
-        "add",
-        &format!("{FIP_V4}/32"),
-        "dev",
-        "lo",
-    ]);
-    rig.run(CLPGRP, &["-t", "g"]).success();
-    rig.wait_snap("vip Offline", |s| vip(s) == RunState::Offline);
-    let all = ip(&["-n", &nets.server, "addr", "show"]);
-    assert!(!all.contains(&format!("inet {FIP_V4}/")), "{all}");
-}
-
-#[test]
 fn fipw_with_monmii_sees_the_link_go_down_and_come_back() {
     if skip("fipw_with_monmii_sees_the_link_go_down_and_come_back") {
         return;
@@ -696,81 +625,4 @@ fn fipw_with_monmii_sees_the_link_go_down_and_come_back() {
     );
     ip(&["-n", &nets.observer, "link", "set", "eth0", "up"]);
     rig.wait_snap("fipw Normal again", normal);
-}
-
-#[test]
-fn a_down_link_fails_the_activation_only_when_monmii_says_so() {
-    if skip("a_down_link_fails_the_activation_only_when_monmii_says_so") {
-        return;
-    }
-    let nets = Nets::new();
-    ip(&["-n", &nets.server, "link", "set", "eth0", "down"]);
-    let strict = Rig::new();
-    strict.install(&fip_conf(FIP_V4, "<monmii>1</monmii>", NO_RETRY, false));
-    start_in(&nets, &strict);
-    let snap = strict.wait_snap("vip failed", |s| vip(s) == RunState::OnlineFailure);
-    assert!(
-        vip_error(&snap)
-            .contains("the link of eth0 is down (parameters/monmii makes that a failure)"),
-        "{}",
-        strict.dump()
-    );
-    assert!(!nets.has(FIP_V4), "{}", nets.server_addresses());
-    strict.run(CLPCL, &["-t"]).success();
-
-    // By default a down link is no failure: the address goes up, unchecked.
-    let lenient = Rig::new();
-    lenient.install(&fip_conf(FIP_V4, QUICK, NO_RETRY, false));
-    start_in(&nets, &lenient);
-    lenient.wait_snap("vip Online", |s| vip(s) == RunState::Online);
-    assert!(nets.has(FIP_V4), "{}", nets.server_addresses());
-    lenient.wait_for("the warning in the rc log", || {
-        fs::read_to_string(lenient.root().join("var/log/clp/rc.log.cur"))
-            .unwrap_or_default()
-            .contains(
-                "fip vip: the link of eth0 is down; adding 10.77.0.100 without the duplicate check",
-            )
-            .then_some(())
-    });
-}
-
-#[test]
-fn an_interface_without_ethernet_gets_the_address_without_arp() {
-    if skip("an_interface_without_ethernet_gets_the_address_without_arp") {
-        return;
-    }
-    let nets = Nets::new();
-    // A tun device: no hardware address, and no carrier while nobody reads it.
-    ip(&[
-        "-n",
-        &nets.server,
-        "tuntap",
-        "add",
-        "dev",
-        "tun0",
-        "mode",
-        "tun",
-    ]);
-    ip(&[
-        "-n",
-        &nets.server,
-        "addr",
-        "add",
-        "10.88.0.1/24",
-        "dev",
-        "tun0",
-    ]);
-    ip(&["-n", &nets.server, "link", "set", "tun0", "up"]);
-    let rig = Rig::new();
-    rig.install(&fip_conf("10.88.0.100", QUICK, NO_RETRY, false));
-    start_in(&nets, &rig);
-    rig.wait_snap("vip Online", |s| vip(s) == RunState::Online);
-    let shown = ip(&["-n", &nets.server, "addr", "show", "dev", "tun0"]);
-    assert!(shown.contains("inet 10.88.0.100/24"), "{shown}");
-    rig.wait_for("the warning in the rc log", || {
-        fs::read_to_string(rig.root().join("var/log/clp/rc.log.cur"))
-            .unwrap_or_default()
-            .contains("fip vip: tun0 has no Ethernet address: no ARP probe or announcement")
-            .then_some(())
-    });
 }

@@ -23,6 +23,7 @@ mod examples;
 mod faults;
 mod faults_logs;
 mod fip;
+mod fip_cases;
 mod fip_move;
 mod hardening;
 mod layers;

@@ -4,9 +4,10 @@
 # Extra arguments go to cargo test (e.g. tests/run.sh --test it hardening).
 #
 # The tests start real servers and tools on loopback and in temporary roots:
-#   iproute2       ip, ss: network namespaces and veth pairs (ipw, miiw)
+#   iproute2       ip, ss: network namespaces and veth pairs (ipw, miiw, fip)
 #   mount          mount, umount, losetup: loop devices, tmpfs (diskw, full log directory)
-#   util-linux     setpriv: attacks run as the user nobody
+#   util-linux     setpriv: attacks run as the user nobody; nsenter: clpd in a
+#                  network namespace of the test's own (fip)
 #   e2fsprogs      mkfs.ext4 (diskw on a loop device)
 #   openssl        certificates for the HTTPS server httpw watches
 #   python3        HTTP servers, the demo application, the lock-everything attacker

@@ -20,6 +20,7 @@ pub mod log;
 pub mod logcc;
 pub mod model;
 pub mod monitor;
+pub mod netaddr;
 pub mod panics;
 pub mod paths;
 pub mod pidfile;

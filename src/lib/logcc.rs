@@ -298,7 +298,9 @@ fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
     };
     let mut out = Vec::new();
     for r in &cluster.resources {
-        let ResourceKind::Exec(spec) = &r.kind;
+        let ResourceKind::Exec(spec) = &r.kind else {
+            continue;
+        };
         if let Some(log) = &spec.userlog {
             out.push((
                 format!("user log of resource {}", r.name),

@@ -305,12 +305,14 @@ pub struct Resource {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ResourceKind {
     Exec(ExecSpec),
+    Fip(FipSpec),
 }
 
 impl ResourceKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             ResourceKind::Exec(_) => "exec",
+            ResourceKind::Fip(_) => "fip",
         }
     }
 }
@@ -604,6 +606,30 @@ pub struct MtwSpec {
     pub error_threshold: u32,
     /// Warning when at least this many members are in error (0 = never).
     pub warning_threshold: u32,
+}
+
+/// A floating IP address (`fip`): added on the interface whose subnet holds
+/// it, after a check that nobody else answers for it, and announced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FipSpec {
+    /// `parameters/ip`.
+    pub address: std::net::IpAddr,
+    /// The prefix written after the address (`/24`); without one the
+    /// prefix of the interface address whose subnet holds it is used.
+    pub prefix: Option<u8>,
+    /// The duplicate check: probes `interval` apart, `retry + 1` of them,
+    /// an answer awaited until `timeout` after the last; no check when
+    /// `timeout` is 0.
+    pub probe_interval: Duration,
+    pub probe_timeout: Duration,
+    pub probe_retry: u32,
+    /// Activate even when another host answers for the address (fip 11).
+    pub force: bool,
+    /// Gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6)
+    /// sent once the address is up.
+    pub announce_count: u32,
+    /// Fail the activation when the interface's link is down.
+    pub link_down_fails: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

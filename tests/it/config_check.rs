@@ -150,7 +150,7 @@ fn unsupported_objects_are_counted_in_the_summary() {
     out.success();
     assert!(
         out.stdout.contains(
-            "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 2 monitor(s), 4 object(s) not supported; 4 warning(s)"
+            "valid: cluster cluster2, 2 server(s), 1 group(s), 2 resource(s), 2 monitor(s), 3 object(s) not supported; 3 warning(s)"
         ),
         "{}",
         out.stdout
@@ -474,11 +474,11 @@ fn an_empty_depend_name_means_no_dependency() {
         ],
     );
     let out = check(&sandbox, "server1", &dir, &["--strict"]);
-    // --strict: the four unsupported objects of the fixture are still refused,
+    // --strict: the three unsupported objects of the fixture are still refused,
     // but the empty dependencies add nothing, neither error nor warning.
     out.expect_code(3);
     assert!(
-        out.stdout.contains("invalid: 0 error(s), 4 warning(s)"),
+        out.stdout.contains("invalid: 0 error(s), 3 warning(s)"),
         "{}",
         out.stdout
     );
@@ -499,29 +499,21 @@ fn an_empty_depend_name_means_no_dependency() {
 #[test]
 fn problems_inside_objects_clp_does_not_run_are_warnings() {
     let sandbox = Sandbox::new();
-    // As in real files written by a generator: a fip depending on a resource that
-    // does not exist, and a fipw (kept and shown, not run) whose target has a typo.
+    // As in real files written by a generator: an md (kept and shown, not
+    // run) depending on a resource that does not exist.
     let dir = edited_two_node(
         &sandbox,
-        &[
-            (
-                "        <ip>192.168.10.100</ip>\n      </parameters>\n",
-                "        <ip>192.168.10.100</ip>\n      </parameters>\n      <depend name=\"vip9\"/>\n",
-            ),
-            (
-                "  </monitor>\n",
-                "    <types name=\"fipw\"/>\n    <fipw name=\"fipw1\">\n      <target>fip</target>\n      <relation>\n        <type>grp</type>\n        <name>failover1</name>\n      </relation>\n    </fipw>\n  </monitor>\n",
-            ),
-        ],
+        &[(
+            "      </parameters>\n    </md>\n",
+            "      </parameters>\n      <depend name=\"vip9\"/>\n    </md>\n",
+        )],
     );
     let out = check(&sandbox, "server1", &dir, &[]);
     out.success();
     let expected = [
-        "clp.conf:87: warning: /root/resource/fip@fip1/depend@vip9: depends on resource vip9, which does not exist \
-         (a warning only: clp does not run fip resources yet; --strict refuses it)",
-        "warning: /root/monitor/fipw@fipw1/target: target resource fip does not exist. Resources are: fip1, md1, exec1 \
-         (a warning only: clp does not run fipw monitors yet; --strict refuses it)",
-        "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 3 monitor(s), 4 object(s) not supported; 6 warning(s)",
+        "warning: /root/resource/md@md1/depend@vip9: depends on resource vip9, which does not exist \
+         (a warning only: clp does not run md resources yet; --strict refuses it)",
+        "valid: cluster cluster2, 2 server(s), 1 group(s), 2 resource(s), 2 monitor(s), 3 object(s) not supported; 4 warning(s)",
     ];
     for line in expected {
         assert!(out.stdout.contains(line), "{line:?} not in\n{}", out.stdout);
@@ -530,7 +522,7 @@ fn problems_inside_objects_clp_does_not_run_are_warnings() {
     let out = check(&sandbox, "server1", &dir, &["--strict"]);
     out.expect_code(3);
     assert!(
-        out.stdout.contains("invalid: 0 error(s), 6 warning(s)"),
+        out.stdout.contains("invalid: 0 error(s), 4 warning(s)"),
         "{}",
         out.stdout
     );
@@ -621,7 +613,6 @@ fn two_node_model() {
         [
             ("monitor".to_string(), "mdw1".to_string()),
             ("networkpartition".into(), "pingnp1".into()),
-            ("resource".into(), "fip1".into()),
             ("resource".into(), "md1".into()),
         ]
     );
@@ -644,7 +635,9 @@ fn failsafe_base_model() {
     assert_eq!(g.comment, "業務グループ");
     assert_eq!(g.resources, ["exec"]);
     let exec = c.resource("exec").unwrap();
-    let ResourceKind::Exec(spec) = &exec.kind;
+    let ResourceKind::Exec(spec) = &exec.kind else {
+        panic!("an exec resource")
+    };
     assert_eq!(spec.start, ScriptPath::Bundled("start.sh".into()));
     assert_eq!(spec.stop, ScriptPath::Bundled("stop.sh".into()));
     assert!(spec.start_sync && spec.stop_sync);
@@ -706,7 +699,9 @@ fn two_groups_db_model() {
 fn sss_template_model() {
     let c = model("sss-template", "node1");
     let db = c.resource("exec-db").unwrap();
-    let ResourceKind::Exec(db_spec) = &db.kind;
+    let ResourceKind::Exec(db_spec) = &db.kind else {
+        panic!("an exec resource")
+    };
     assert_eq!(db_spec.start_timeout, Duration::from_secs(300));
     assert_eq!(db_spec.stop_timeout, Duration::from_secs(120));
     assert_eq!(db_spec.userlog.as_deref(), Some("/var/log/clp/exec-db.log"));
@@ -723,7 +718,9 @@ fn sss_template_model() {
     );
 
     let app = c.resource("exec-app").unwrap();
-    let ResourceKind::Exec(app_spec) = &app.kind;
+    let ResourceKind::Exec(app_spec) = &app.kind else {
+        panic!("an exec resource")
+    };
     assert!(
         !app_spec.start_sync,
         "parameters/act/sync 0 is asynchronous"

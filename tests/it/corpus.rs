@@ -33,6 +33,14 @@ enum Refused {
     /// A later skeleton: two servers without devices or heartbeats, which
     /// cannot find each other (CLUSTERPRO too needs a LAN heartbeat).
     NoHeartbeat,
+    /// A floating IP resource without its address (a generator's template,
+    /// or `<ip>` outside `<parameters>`): clp runs fip resources, and one
+    /// without an address cannot run.
+    FipWithoutAddress,
+    /// A fipw whose `<target>` names no resource (`fip`, while the resource
+    /// is `fip1`; later commits of the same file fixed it): the monitor
+    /// runs, and cannot know which address to watch.
+    FipwTargetMissing,
 }
 
 /// The files that must be refused, by name (`history/` for older versions).
@@ -124,6 +132,42 @@ const REFUSED: &[(&str, Refused)] = &[
     (
         "history/y-oga-Hyper-V-Replica-Cluster__WAN_WithDDNSresource_ForWS2012R2_AutoScripts_tool5_setup_ecx_Primary_clp.conf@2e2a486",
         Refused::IllFormed,
+    ),
+    (
+        "ecx-CreateClusterOnLinux__template_scripts_clpcreate_v2_clp.conf",
+        Refused::FipWithoutAddress,
+    ),
+    (
+        "ecx-CreateClusterOnLinux__template_scripts_clpcreate_v2_test.txt",
+        Refused::FipWithoutAddress,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@a670ea0",
+        Refused::FipWithoutAddress,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@125e813",
+        Refused::FipwTargetMissing,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@21d2668",
+        Refused::FipwTargetMissing,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@646ea19",
+        Refused::FipwTargetMissing,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@a2cdecf",
+        Refused::FipwTargetMissing,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@ad2400f",
+        Refused::FipwTargetMissing,
+    ),
+    (
+        "history/ecx-CreateClusterOnLinux__src_clp.conf@d6d8f8d",
+        Refused::FipwTargetMissing,
     ),
 ];
 
@@ -262,12 +306,16 @@ fn templates_are_refused_naming_file_and_line() {
             Refused::IllFormed => format!("{label}:"),
             Refused::NoServer => format!("{label}: /root/server: no <server> is defined"),
             Refused::NoHeartbeat => format!("{label}: /root/heartbeat: a cluster of 2 servers"),
+            Refused::FipWithoutAddress => format!("{label}:"),
+            Refused::FipwTargetMissing => format!("{label}:"),
         };
         let what = match why {
             Refused::Placeholders => "template placeholder",
             Refused::IllFormed => "malformed XML",
             Refused::NoServer => "no <server>",
             Refused::NoHeartbeat => "needs at least one LAN heartbeat",
+            Refused::FipWithoutAddress => "/parameters/ip: is required",
+            Refused::FipwTargetMissing => "/target: target resource fip does not exist",
         };
         let hit = out
             .stdout

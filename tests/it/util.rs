@@ -63,11 +63,6 @@ pub const VALID: &[Valid] = &[
                 "network partition resource pingnp1 (type pingnp) is not supported by this version and will not run",
             ),
             (
-                82,
-                "/root/resource/fip@fip1",
-                "resource fip1 (type fip) is not supported by this version and will not run",
-            ),
-            (
                 89,
                 "/root/resource/md@md1",
                 "resource md1 (type md) is not supported by this version and will not run",

@@ -265,6 +265,16 @@ pub const PARAMS: &[Param] = &[
     p(Resource("exec"), "parameters/logrotate/size", Value("1000000"), Int { min: 1, max: 9_999_999_999, }, "V"),
     p(Resource("exec"), "parameters/logrotate/generation", Unset, Int { min: 1, max: 99 }, "?"),
     p(Resource("exec"), "parameters/script", Unset, Opaque, "RG: script editor bookkeeping"),
+    // ---- fip ------------------------------------------------------------------
+    // The address is verified; the tuning is the Builder's "Tuning" tab as
+    // recalled (values RG), under element names of our choice (?).
+    p(Resource("fip"), "parameters/ip", Required, Text, "V: IPv4 or IPv6, optionally /prefix"),
+    p(Resource("fip"), "parameters/ping/interval", Value("1"), SECS, "RG values, ? names: duplicate check, seconds between probes"),
+    p(Resource("fip"), "parameters/ping/timeout", Value("1"), SECS0, "RG values, ? names: wait for an answer after the last probe; 0 = no duplicate check"),
+    p(Resource("fip"), "parameters/ping/retry", Value("5"), Int { min: 0, max: 100 }, "RG values, ? names: probes after the first"),
+    p(Resource("fip"), "parameters/ping/force", Value("0"), Flag, "RG values, ? names: forced FIP activation"),
+    p(Resource("fip"), "parameters/arp/count", Value("1"), Int { min: 0, max: 100 }, "RG values, ? names: ARP / NA send count"),
+    p(Resource("fip"), "parameters/monmii", Value("0"), Flag, "RG values, ? names: judge NIC link down as failure"),
     // ---- every monitor --------------------------------------------------------
     p(AnyMonitor, "comment", Value(""), Text, "V"),
     p(AnyMonitor, "target", Value(""), Text, "V: gating resource for Active timing"),
@@ -386,7 +396,7 @@ pub const PARAMS: &[Param] = &[
 ];
 
 /// Group resource types clp runs.
-pub const SUPPORTED_RESOURCES: &[&str] = &["exec"];
+pub const SUPPORTED_RESOURCES: &[&str] = &["exec", "fip"];
 /// Monitor types clp knows the parameters of: the kinds table's.
 pub const SUPPORTED_MONITORS: &[&str] = crate::monitor::kinds::NAMES;
 /// Heartbeat types clp reads: the LAN heartbeats become Corosync links and the

@@ -21,8 +21,8 @@ pub fn runs_resource(kind: &str) -> bool {
     defaults::SUPPORTED_RESOURCES.contains(&kind)
 }
 
-/// Whether clp runs monitors of type `kind`. Some types clp knows the
-/// parameters of (fipw) are read and shown but not run: the kinds table
+/// Whether clp runs monitors of type `kind`. A type clp knows the
+/// parameters of may be read and shown but not run: the kinds table
 /// (`monitor::kinds::KINDS`, `Checks::Kept`) decides.
 pub fn runs_monitor(kind: &str) -> bool {
     crate::monitor::RUNNABLE.contains(&kind)
@@ -79,8 +79,8 @@ mod tests {
 
     #[test]
     fn what_runs() {
-        assert!(runs_resource("exec") && !runs_resource("fip"));
-        assert!(runs_monitor("genw") && !runs_monitor("fipw") && !runs_monitor("mysqlw"));
+        assert!(runs_resource("exec") && runs_resource("fip") && !runs_resource("disk"));
+        assert!(runs_monitor("genw") && runs_monitor("fipw") && !runs_monitor("mysqlw"));
         assert!(!runs_heartbeat("lankhb", 1) && !runs_heartbeat("witnesshb", 1));
         assert!(runs_heartbeat("lankhb", 2) && runs_heartbeat("lanhb", 3));
         assert!(runs_heartbeat("witnesshb", 2) && !runs_heartbeat("diskhb", 2));

@@ -34,6 +34,7 @@ mod collect;
 mod config_push;
 mod effects;
 mod file_writer;
+mod fip;
 mod monitoring;
 mod peers;
 mod publish;
@@ -113,6 +114,14 @@ enum Event {
     RemoteWhole {
         from: String,
         incoming: crate::remote::Incoming,
+    },
+    /// A resource's activation or deactivation done off the loop (a
+    /// floating IP) finished: its result, and the alerts (module, event id,
+    /// %1) it raises.
+    ResourceWork {
+        op: u64,
+        result: std::result::Result<(), String>,
+        alerts: Vec<(&'static str, u32, String)>,
     },
 }
 
@@ -389,6 +398,9 @@ impl Daemon {
                 }
             }
             Event::RemoteWhole { from, incoming } => self.incoming(&from, incoming),
+            Event::ResourceWork { op, result, alerts } => {
+                self.resource_work_done(op, result, alerts)
+            }
         }
     }
 

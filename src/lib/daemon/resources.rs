@@ -7,8 +7,9 @@
 //! engine's sequencing, retries, stall deadlines and final actions work for
 //! any kind unchanged.
 //!
-//! exec is the first kind: start.sh and stop.sh with CLUSTERPRO's
-//! variables ([`script`], run by `run_script`). A new kind (a floating IP, a
+//! exec runs start.sh and stop.sh with CLUSTERPRO's variables ([`script`],
+//! run by `run_script`); fip brings its address up or down on a thread
+//! (`fip.rs`) that answers with `Event::ResourceWork`. A new kind (a
 //! disk) adds its variant to `model::ResourceKind`, its reading of the
 //! configuration, and one arm in each function here that starts its work
 //! off the loop (a configurable command through the executor, or a thread
@@ -31,6 +32,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, true, event, None, None)
             }
+            Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, true),
             None => self.not_configured(op, resource),
         }
     }
@@ -51,6 +53,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, false, event, Some(factor), pid)
             }
+            Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, false),
             None => self.not_configured(op, resource),
         }
     }

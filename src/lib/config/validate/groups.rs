@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// What the outer activation and deactivation timeouts of a fip add 180 s
+/// to, so that they default to 1800 s as for every non-exec resource.
+const FIP_INNER: Duration = Duration::from_secs(1620);
+
 impl Validator<'_, '_> {
     pub(super) fn groups(
         &mut self,
@@ -224,16 +228,29 @@ impl Validator<'_, '_> {
                     Some(_) => depends.push(target),
                 }
             }
+            // CLUSTERPRO's default dependencies: without any <depend>, an exec
+            // resource waits for the floating addresses of its group.
+            let explicit = inst.el.elements().any(|e| e.name == "depend");
+            if !explicit && inst.kind == "exec" {
+                depends.extend(self.group_fips(instances, groups, group.as_deref()));
+            }
             if !runs_resource(inst.kind) {
                 unsupported::relax(self.report, mark, "resource", inst.kind);
             }
-            if scope != Scope::Resource("exec") {
-                continue;
-            }
             let Some(group) = group else { continue };
-            let spec = self.exec(&obj, &group, inst.name);
-            let start_timeout = spec.start_timeout;
-            let stop_timeout = spec.stop_timeout;
+            let (kind, start_timeout, stop_timeout) = match scope {
+                Scope::Resource("exec") => {
+                    let spec = self.exec(&obj, &group, inst.name);
+                    let (start, stop) = (spec.start_timeout, spec.stop_timeout);
+                    (ResourceKind::Exec(spec), start, stop)
+                }
+                Scope::Resource("fip") => match self.fip(&obj) {
+                    // The outer timeouts default to 1800 s: 180 s past 1620 s.
+                    Some(spec) => (ResourceKind::Fip(spec), FIP_INNER, FIP_INNER),
+                    None => continue,
+                },
+                _ => continue,
+            };
             let outer = |set: bool, value: Duration, inner: Duration| {
                 if set {
                     value
@@ -269,12 +286,29 @@ impl Validator<'_, '_> {
                     retry: obj.u32("deact/retry"),
                     final_action: ResourceFinalAction::from_code(obj.int("deact/action")),
                 },
-                kind: ResourceKind::Exec(spec),
+                kind,
             });
         }
         let lines: HashMap<&str, u32> = instances.iter().map(|i| (i.name, i.el.line)).collect();
         self.check_cycles(&out, &lines);
         out
+    }
+
+    /// The fip members of `group` (the default dependencies of its exec resources).
+    fn group_fips(
+        &self,
+        instances: &[Instance<'_>],
+        groups: &[Group],
+        group: Option<&str>,
+    ) -> Vec<String> {
+        let Some(g) = group.and_then(|name| groups.iter().find(|g| g.name == name)) else {
+            return Vec::new();
+        };
+        g.resources
+            .iter()
+            .filter(|m| instances.iter().any(|i| i.name == *m && i.kind == "fip"))
+            .cloned()
+            .collect()
     }
 
     /// A user log path: absolute (a relative one would land wherever clpd runs).

@@ -401,6 +401,22 @@ pub(super) fn resource_block(index: usize, entry: &Entry<'_, Resource>, detail: 
                     b.row("Rotation Size", size.to_string());
                 }
             }
+            ResourceKind::Fip(fip) => {
+                let address = match fip.prefix {
+                    Some(p) => format!("{}/{p}", fip.address),
+                    None => fip.address.to_string(),
+                };
+                b.row("IP Address", address);
+                b.row("Ping Interval", secs(fip.probe_interval));
+                b.row("Ping Timeout", secs(fip.probe_timeout));
+                b.row("Ping Retry Count", fip.probe_retry.to_string());
+                b.row("Forced FIP Activation", on_off(fip.force));
+                b.row("ARP Send Count", fip.announce_count.to_string());
+                b.row(
+                    "Judge NIC Link Down as Failure",
+                    on_off(fip.link_down_fails),
+                );
+            }
         }
         let act = &resource.activation;
         b.row("Activation Timeout", secs(act.timeout));

@@ -39,6 +39,7 @@ pub mod core;
 mod core_tests;
 pub mod membership;
 mod persistence;
+pub mod placement;
 mod recovery;
 mod sequencing;
 #[cfg(test)]

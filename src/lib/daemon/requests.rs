@@ -254,6 +254,10 @@ impl Daemon {
             self.outbox.push((reply, Reply::Rejected(refusal)));
             return;
         }
+        // With several servers a group starts where its claim is accepted.
+        let Some((cmd, reply)) = self.placement_command(cmd, reply) else {
+            return;
+        };
         let req = self.next_req;
         self.next_req += 1;
         self.replies.insert(req, reply);
@@ -333,6 +337,7 @@ impl Daemon {
                 self.config_digest = digest;
                 self.carry_out(effects);
                 self.follow_reloaded_servers();
+                self.placement_reloaded();
                 info!(target: "pm", "the configuration was reloaded");
                 Ok("the configuration was reloaded".into())
             }

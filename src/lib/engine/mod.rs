@@ -108,6 +108,23 @@ pub enum Command {
         group: String,
         dest: Option<String>,
     },
+    /// Start `group` here because this server's claim of it was accepted
+    /// (several servers): `event` is what its start scripts see.
+    PlaceGroup {
+        group: String,
+        event: ClpEvent,
+    },
+    /// Stop `group` here because it leaves for another server (`factor`:
+    /// GROUPMOVE or GROUPFAILOVER, what its stop scripts see).
+    LeaveGroup {
+        group: String,
+        factor: StopFactor,
+    },
+    /// A monitor's failover step: stop `group` here, then it goes to the
+    /// next server of its policy ([`Effect::Failover`]).
+    FailoverGroup {
+        group: String,
+    },
     /// `force`: also start what it depends on.
     StartResource {
         resource: String,
@@ -195,6 +212,13 @@ pub enum Effect {
     Os(OsAction),
     /// The cluster service stopped (the daemon exits if it was asked to).
     ServiceStopped,
+    /// `group` is being stopped here to fail over (a resource's activation
+    /// failed past its retries, `resource`, or a monitor's failover step):
+    /// once it is offline, the next server of its policy takes it.
+    Failover {
+        group: String,
+        resource: Option<String>,
+    },
 }
 
 /// The cluster service.

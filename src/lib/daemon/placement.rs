@@ -1,0 +1,680 @@
+//! Groups on exactly one server: the daemon's side of `engine::placement`.
+//!
+//! The table and its rules are pure (`engine::placement`); here they meet
+//! the cluster: claims, releases and news of a group placed travel over CPG
+//! (`remote::Message`), every server applies them in delivery order, and this
+//! server starts a group only when its own claim comes back accepted. After
+//! every batch [`Daemon::placement_after_batch`] looks at the groups this
+//! server is moving in or out: a group that left is released (naming the
+//! next server), a group that arrived is announced, and the claims now due
+//! are sent (after the server sync wait, with quorum, while the service
+//! runs). A lost server's groups are claimed past its gate: the release
+//! deadline, or the forced stop command run here ([`Tag::ForcedStop`]).
+//!
+//! A one-server clp.conf never comes here: its groups start as they always
+//! did.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::engine::ClpEvent;
+use crate::engine::placement::{ClaimReason, Placement, PlacementEffect, Verdict};
+use crate::protocol::Rejection;
+use crate::remote::Message;
+use crate::vocab::RunState;
+
+/// How long a move forwarded to the group's owner may take.
+const FORWARDED_MOVE_SECS: u64 = 600;
+
+/// A group leaving this server.
+#[derive(Debug, Clone)]
+struct Leaving {
+    /// Who takes it; None: chosen once it is offline (a failover).
+    next: Option<String>,
+    reason: ClaimReason,
+    /// It failed here (the next destination leaves this server out).
+    failed: bool,
+    /// The resource whose activation failed, for rc 201.
+    resource: Option<String>,
+}
+
+/// The daemon's placement state.
+#[derive(Default)]
+pub(super) struct Places {
+    pub(super) table: Placement,
+    leaving: BTreeMap<String, Leaving>,
+    /// Groups this server's accepted claims are starting, and why.
+    arriving: BTreeMap<String, ClaimReason>,
+    /// Operators' starts waiting for their claim's verdict.
+    claim_replies: BTreeMap<String, Sender<Reply>>,
+    /// Operators' moves waiting for the destination to run the group.
+    move_replies: BTreeMap<String, (String, Sender<Reply>)>,
+}
+
+fn failed(detail: String) -> Reply {
+    Reply::Rejected(Rejection::Failed {
+        kind: ErrorKind::State,
+        detail,
+    })
+}
+
+impl Daemon {
+    fn several_servers(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    fn local_name(&self) -> String {
+        self.core.model().local_server.clone()
+    }
+
+    fn rc_alert(&mut self, id: u32, args: &[&str]) {
+        let local = self.local_name();
+        self.alert(&Alert::from_catalog(&local, "rc", id, args));
+    }
+
+    fn send_placement(&mut self, message: &Message) {
+        let sent = match (&self.cluster, crate::remote::encode(message)) {
+            (Some(link), Some(bytes)) => link.send(bytes).is_ok(),
+            _ => false,
+        };
+        if !sent {
+            warn!(target: "rc", "could not send {message:?} to the other servers");
+            if let Message::Claim { group, .. } = message {
+                self.places.table.claim_not_sent(group);
+            }
+        }
+    }
+
+    /// The automatic start of the groups with several servers: each is
+    /// claimed by the server its policy prefers.
+    pub(super) fn want_auto_start(&mut self) {
+        let model = self.core.model().clone();
+        self.places.table.want_auto_start(&model);
+        if !model.groups.iter().any(|g| g.auto_start) && !model.groups.is_empty() {
+            self.rc_alert(511, &[]);
+        }
+    }
+
+    /// The membership changed: lost owners' gates start, moves to a server
+    /// that left fail.
+    pub(super) fn placement_membership(&mut self) {
+        if !self.several_servers() {
+            return;
+        }
+        let model = self.core.model().clone();
+        let membership = self.core.membership().clone();
+        let now = self.now();
+        for effect in self
+            .places
+            .table
+            .membership_changed(&model, &membership, now)
+        {
+            match effect {
+                PlacementEffect::RunForcedStop { server } => self.run_forced_stop(&server),
+                PlacementEffect::WakeAt(at) => {
+                    let at = self.epoch + Duration::from_millis(at);
+                    self.timers.push(at, TimerKey::Placement);
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .places
+            .move_replies
+            .iter()
+            .filter(|(_, (dest, _))| !membership.is_up(dest))
+            .map(|(g, _)| g.clone())
+            .collect();
+        for group in gone {
+            if let Some((dest, reply)) = self.places.move_replies.remove(&group) {
+                self.rc_alert(52, &[&group]);
+                self.outbox.push((
+                    reply,
+                    failed(format!(
+                        "Server {dest} left the cluster before group {group} ran there"
+                    )),
+                ));
+            }
+        }
+    }
+
+    /// What another server's report says it owns (and its failure marks,
+    /// while this server has not synced yet).
+    pub(super) fn placement_report(
+        &mut self,
+        from: &str,
+        owned: &[String],
+        marks: &BTreeMap<String, Vec<String>>,
+    ) {
+        let membership = self.core.membership().clone();
+        self.places.table.learn(from, owned, &membership);
+        if self.sync != sync_wait::SyncWait::Over {
+            self.places.table.learn_marks(marks);
+        }
+    }
+
+    /// A claim, release or placement news of `from`, in the cluster's order.
+    pub(super) fn placement_message(&mut self, from: &str, message: Message) {
+        let local = self.local_name();
+        let membership = self.core.membership().clone();
+        match message {
+            Message::Claim {
+                group,
+                server,
+                reason,
+            } if server == from => {
+                let verdict = self
+                    .places
+                    .table
+                    .apply_claim(&group, &server, reason, &membership);
+                info!(target: "rc", "claim of group {group} by {server} ({reason:?}): {verdict:?}");
+                if server == local {
+                    self.own_claim(&group, reason, verdict);
+                }
+            }
+            Message::Release {
+                group,
+                server,
+                next,
+                reason,
+                failed,
+            } if server == from => {
+                info!(target: "rc", "group {group} released by {server} (next: {next:?}, {reason:?}, failed there: {failed})");
+                let next = next.as_deref().zip(reason.or(Some(ClaimReason::Move)));
+                self.places
+                    .table
+                    .apply_release(&group, &server, next, failed);
+            }
+            Message::Placed {
+                group,
+                server,
+                online,
+            } if server == from => {
+                let waiting = self
+                    .places
+                    .move_replies
+                    .get(&group)
+                    .is_some_and(|(dest, _)| *dest == server);
+                if waiting && let Some((_, reply)) = self.places.move_replies.remove(&group) {
+                    let (id, answer) = if online {
+                        (
+                            51,
+                            Reply::Done {
+                                note: format!("group {group} runs on {server}"),
+                            },
+                        )
+                    } else {
+                        (
+                            52,
+                            failed(format!(
+                                "Group {group} could not be started on {server}; see its logs"
+                            )),
+                        )
+                    };
+                    self.rc_alert(id, &[&group]);
+                    self.outbox.push((reply, answer));
+                }
+            }
+            other => {
+                warn!(target: "nm", "ignored a placement message that {from} sent in another server's name: {other:?}")
+            }
+        }
+    }
+
+    /// This server's claim came back with its verdict.
+    fn own_claim(&mut self, group: &str, reason: ClaimReason, verdict: Verdict) {
+        let reply = self.places.claim_replies.remove(group);
+        if verdict == Verdict::Refused {
+            let owner = self
+                .places
+                .table
+                .owner(group)
+                .unwrap_or("another server")
+                .to_string();
+            let local = self.local_name();
+            self.rc_alert(66, &[&local, group, &format!("it runs on {owner}")]);
+            if let Some(reply) = reply {
+                self.outbox.push((
+                    reply,
+                    failed(format!(
+                        "Server {local} is not in a condition to start group {group}: it runs on {owner}"
+                    )),
+                ));
+            }
+            return;
+        }
+        let event = match reason {
+            ClaimReason::Failover => {
+                self.rc_alert(60, &[group]);
+                ClpEvent::Failover
+            }
+            _ => ClpEvent::Start,
+        };
+        self.places.arriving.insert(group.to_string(), reason);
+        let cmd = Command::PlaceGroup {
+            group: group.to_string(),
+            event,
+        };
+        match reply {
+            Some(reply) => {
+                let req = self.next_req;
+                self.next_req += 1;
+                self.replies.insert(req, reply);
+                self.core.push(CoreInput::Operator { req, cmd });
+            }
+            None => self.command(cmd),
+        }
+    }
+
+    /// A group leaves to fail over (the engine stopped it here).
+    pub(super) fn failover_effect(&mut self, group: String, resource: Option<String>) {
+        if !self.several_servers() {
+            return;
+        }
+        self.places.leaving.insert(
+            group,
+            Leaving {
+                next: None,
+                reason: ClaimReason::Failover,
+                failed: true,
+                resource,
+            },
+        );
+    }
+
+    /// An operator's command with several servers: a start is claimed first,
+    /// a move or stop of a group another server runs goes to that server.
+    /// Returns the command and its reply when the engine takes it as it is.
+    pub(super) fn placement_command(
+        &mut self,
+        cmd: Command,
+        reply: Sender<Reply>,
+    ) -> Option<(Command, Sender<Reply>)> {
+        if !self.several_servers() {
+            return Some((cmd, reply));
+        }
+        let local = self.local_name();
+        let membership = self.core.membership().clone();
+        let group = match &cmd {
+            Command::StartGroup { group }
+            | Command::StopGroup { group }
+            | Command::MoveGroup { group, .. } => group.clone(),
+            _ => return Some((cmd, reply)),
+        };
+        if self.core.model().group(&group).is_none() || self.core.service() != Service::Online {
+            // The engine says what is wrong.
+            return Some((cmd, reply));
+        }
+        let owner = self.places.table.owner(&group).map(str::to_string);
+        let elsewhere = owner
+            .as_deref()
+            .filter(|o| *o != local && membership.is_up(o))
+            .map(str::to_string);
+        match cmd {
+            Command::StartGroup { .. } => {
+                if let Some(o) = elsewhere {
+                    self.rc_alert(23, &[&local, &group]);
+                    self.outbox.push((
+                        reply,
+                        failed(format!(
+                            "Server {local} is not in a condition to start group {group}: it runs on {o}"
+                        )),
+                    ));
+                    return None;
+                }
+                if owner.as_deref() == Some(local.as_str()) {
+                    return Some((cmd, reply));
+                }
+                if !membership.is_quorate() {
+                    self.outbox.push((
+                        reply,
+                        failed(format!("Server {local} is not in a condition to start group {group}: its partition has no quorum")),
+                    ));
+                    return None;
+                }
+                if self.places.table.pending_claim(&group).is_some()
+                    || self.places.claim_replies.contains_key(&group)
+                {
+                    self.outbox.push((
+                        reply,
+                        Reply::Rejected(Rejection::Busy {
+                            what: crate::protocol::Activity::Group {
+                                name: group.clone(),
+                                state: None,
+                            },
+                        }),
+                    ));
+                    return None;
+                }
+                self.places.claim_replies.insert(group.clone(), reply);
+                self.claim(&group, ClaimReason::Operator);
+                None
+            }
+            Command::StopGroup { .. } | Command::MoveGroup { .. } if elsewhere.is_some() => {
+                let target = elsewhere.unwrap_or_default();
+                let request = match cmd {
+                    Command::MoveGroup { group, dest } => Request::MoveGroup { group, dest },
+                    _ => Request::StopGroup { group },
+                };
+                self.request_on(target, request, FORWARDED_MOVE_SECS, reply);
+                None
+            }
+            Command::MoveGroup { dest, .. } => {
+                self.start_move(&group, dest, reply);
+                None
+            }
+            other => Some((other, reply)),
+        }
+    }
+
+    /// `clpgrp -m` on the server that runs the group.
+    fn start_move(&mut self, group: &str, dest: Option<String>, reply: Sender<Reply>) {
+        let local = self.local_name();
+        let model = self.core.model().clone();
+        let membership = self.core.membership().clone();
+        if self.core.engine().group_state(group) != RunState::Online
+            || self.places.table.owner(group) != Some(local.as_str())
+        {
+            self.outbox.push((
+                reply,
+                failed(format!(
+                    "Group {group} is not online on any server; start it with clpgrp -s"
+                )),
+            ));
+            return;
+        }
+        let chosen = match dest {
+            Some(d) if d == local => {
+                self.outbox.push((
+                    reply,
+                    Reply::Rejected(Rejection::AlreadyInState {
+                        object: crate::protocol::ObjectKind::Group,
+                        name: group.to_string(),
+                        state: crate::protocol::Settled::OnServer { server: d },
+                    }),
+                ));
+                return;
+            }
+            Some(d) => {
+                let allowed = model.group(group).is_some_and(|g| g.policy.contains(&d));
+                if !allowed || !membership.is_up(&d) {
+                    self.outbox.push((
+                        reply,
+                        failed(format!(
+                            "Server {d} is not in a condition to start group {group}: {}",
+                            if allowed {
+                                "it is not running"
+                            } else {
+                                "it is not in the group's failover policy"
+                            }
+                        )),
+                    ));
+                    return;
+                }
+                d
+            }
+            None => match self
+                .places
+                .table
+                .destination(&model, &membership, group, Some(&local))
+            {
+                Ok(d) => d,
+                Err(none) => {
+                    self.rc_alert(65, &[group, &none.reason()]);
+                    self.outbox.push((
+                        reply,
+                        Reply::Rejected(Rejection::NoDestination {
+                            group: group.to_string(),
+                            servers: model.servers.iter().map(|s| s.name.clone()).collect(),
+                        }),
+                    ));
+                    return;
+                }
+            },
+        };
+        self.rc_alert(50, &[group]);
+        self.leave(group, chosen.clone(), ClaimReason::Move);
+        self.places
+            .move_replies
+            .insert(group.to_string(), (chosen, reply));
+    }
+
+    fn leave(&mut self, group: &str, next: String, reason: ClaimReason) {
+        self.places.leaving.insert(
+            group.to_string(),
+            Leaving {
+                next: Some(next),
+                reason,
+                failed: false,
+                resource: None,
+            },
+        );
+        self.command(Command::LeaveGroup {
+            group: group.to_string(),
+            factor: StopFactor::GroupMove,
+        });
+    }
+
+    fn claim(&mut self, group: &str, reason: ClaimReason) {
+        let server = self.local_name();
+        self.places.table.claim_sent(group, reason);
+        self.send_placement(&Message::Claim {
+            group: group.to_string(),
+            server,
+            reason,
+        });
+    }
+
+    /// After each batch: groups that finished leaving or arriving, then the
+    /// claims and failbacks now due. True when it queued engine commands.
+    pub(super) fn placement_after_batch(&mut self) -> bool {
+        if !self.several_servers() {
+            return false;
+        }
+        let local = self.local_name();
+        let model = self.core.model().clone();
+        let membership = self.core.membership().clone();
+        // Arrived (or could not).
+        let arrived: Vec<(String, ClaimReason, RunState)> = self
+            .places
+            .arriving
+            .iter()
+            .map(|(g, r)| (g.clone(), *r, self.core.engine().group_state(g)))
+            .filter(|(_, _, s)| !matches!(s, RunState::OnlinePending))
+            .collect();
+        for (group, reason, state) in arrived {
+            self.places.arriving.remove(&group);
+            let online = state == RunState::Online;
+            if reason == ClaimReason::Failover {
+                self.rc_alert(if online { 61 } else { 62 }, &[&group]);
+            }
+            self.send_placement(&Message::Placed {
+                group,
+                server: local.clone(),
+                online,
+            });
+        }
+        // Left (or could not).
+        let left: Vec<(String, RunState)> = self
+            .places
+            .leaving
+            .keys()
+            .map(|g| (g.clone(), self.core.engine().group_state(g)))
+            .filter(|(_, s)| matches!(s, RunState::Offline | RunState::OfflineFailure))
+            .collect();
+        for (group, state) in left {
+            let Some(leaving) = self.places.leaving.remove(&group) else {
+                continue;
+            };
+            if state == RunState::OfflineFailure {
+                let id = match leaving.reason {
+                    ClaimReason::Failover => 62,
+                    ClaimReason::Failback => 76,
+                    _ => 52,
+                };
+                self.rc_alert(id, &[&group]);
+                if let Some((_, reply)) = self.places.move_replies.remove(&group) {
+                    self.outbox.push((
+                        reply,
+                        failed(format!("Group {group} could not be stopped on {local}")),
+                    ));
+                }
+                continue;
+            }
+            let next = match leaving.next {
+                Some(n) => Some(n),
+                None => {
+                    // The failure mark of this server applies to the choice.
+                    let mut table = self.places.table.clone();
+                    table.apply_release(&group, &local, None, leaving.failed);
+                    match table.destination(&model, &membership, &group, Some(&local)) {
+                        Ok(d) => {
+                            self.rc_alert(64, &[&d, &group, "failover"]);
+                            if let Some(r) = &leaving.resource {
+                                self.rc_alert(201, &[&group, &d, r]);
+                            } else {
+                                self.rc_alert(60, &[&group]);
+                            }
+                            Some(d)
+                        }
+                        Err(none) => {
+                            self.rc_alert(65, &[&group, &none.reason()]);
+                            None
+                        }
+                    }
+                }
+            };
+            let reason = next.as_ref().map(|_| leaving.reason);
+            self.send_placement(&Message::Release {
+                group,
+                server: local.clone(),
+                next,
+                reason,
+                failed: leaving.failed,
+            });
+        }
+        // Owned here but offline (stopped by an operator, by the service's
+        // stop, or never started): released, nobody takes it by itself.
+        let idle: Vec<String> = self
+            .places
+            .table
+            .owned_by(&local)
+            .into_iter()
+            .filter(|g| {
+                !self.places.arriving.contains_key(g)
+                    && !self.places.leaving.contains_key(g)
+                    && self.core.engine().group_state(g) == RunState::Offline
+            })
+            .collect();
+        for group in idle {
+            self.send_placement(&Message::Release {
+                group,
+                server: local.clone(),
+                next: None,
+                reason: None,
+                failed: false,
+            });
+        }
+        self.placement_progress()
+    }
+
+    /// Sends the claims now due and starts the failbacks now due.
+    fn placement_progress(&mut self) -> bool {
+        let synced = self.sync == sync_wait::SyncWait::Over
+            && self.core.service() == Service::Online
+            && !self.runs_another_configuration();
+        if !synced {
+            return false;
+        }
+        let model = self.core.model().clone();
+        let membership = self.core.membership().clone();
+        let now = self.now();
+        let mut queued = false;
+        for (group, reason) in self.places.table.due_claims(&model, &membership, now, true) {
+            if reason == ClaimReason::Failover
+                && let Some(lost) = self.places.table.owner(&group).map(str::to_string)
+            {
+                let local = self.local_name();
+                self.rc_alert(64, &[&local, &group, &format!("server {lost} is down")]);
+            }
+            self.claim(&group, reason);
+        }
+        let (_, reported) = self.reporting_members(self.clock.now());
+        for (group, dest) in self.places.table.failbacks(&model, &membership) {
+            let idle = self.core.engine().group_state(&group) == RunState::Online;
+            if !idle || !reported.contains(&dest) || self.places.leaving.contains_key(&group) {
+                continue;
+            }
+            self.rc_alert(74, &[&group]);
+            self.leave(&group, dest, ClaimReason::Failback);
+            queued = true;
+        }
+        queued
+    }
+
+    /// Runs the configured forced stop command against `server`.
+    fn run_forced_stop(&mut self, server: &str) {
+        let model = self.core.model().clone();
+        let Some(forced) = &model.settings.forced_stop else {
+            return;
+        };
+        let local = self.local_name();
+        let mut spec = crate::alert::route::command_spec(
+            &forced.command,
+            &Alert::from_catalog(&local, "rc", 411, &[]),
+            &self.host,
+            self.paths.root().to_path_buf(),
+            forced.timeout,
+        );
+        spec.env.extend([
+            ("CLP_SERVER_DOWN".to_string(), server.to_string()),
+            ("CLP_SERVER_LOCAL".to_string(), local.clone()),
+            ("CLP_FORCESTOP_MODE".to_string(), "1".to_string()),
+        ]);
+        self.rc_alert(411, &[]);
+        self.next_extra_tag += 1;
+        let tag = FORCED_STOP_TAGS + self.next_extra_tag;
+        match self.executor.spawn(tag, spec) {
+            Ok(s) => {
+                info!(target: "rc", "forced stop of server {server}: running {:?} (pid {})", forced.command, s.pid);
+                self.tags.insert(
+                    tag,
+                    Tag::ForcedStop {
+                        server: server.to_string(),
+                    },
+                );
+            }
+            Err(e) => {
+                error!(target: "rc", "forced stop of server {server}: cannot run {:?}: {e}", forced.command);
+                self.forced_stop_ended(server, Outcome::Lost);
+            }
+        }
+    }
+
+    /// The forced stop command against `server` ended.
+    pub(super) fn forced_stop_ended(&mut self, server: &str, outcome: Outcome) {
+        let ok = outcome == Outcome::Exited(0);
+        if ok {
+            self.rc_alert(412, &[]);
+            info!(target: "rc", "forced stop of server {server} succeeded: its groups may fail over");
+        } else {
+            let why = outcome_text(outcome);
+            if outcome == Outcome::TimedOut {
+                self.rc_alert(432, &[]);
+            } else {
+                self.rc_alert(431, &[&why]);
+            }
+            self.rc_alert(433, &[server]);
+            error!(target: "rc", "forced stop of server {server} failed ({why}): its groups do not fail over; check the server and start them by hand (clpgrp -s) once it is stopped");
+        }
+        self.places.table.forced_stop_done(server, ok);
+    }
+
+    /// A new configuration: forget the groups it no longer has.
+    pub(super) fn placement_reloaded(&mut self) {
+        let model = self.core.model().clone();
+        self.places.table.retain_groups(&model);
+    }
+}
+
+/// Tags of forced stop commands.
+pub(super) const FORCED_STOP_TAGS: u64 = 1 << 57;

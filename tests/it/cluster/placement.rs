@@ -1,0 +1,218 @@
+//! Groups on exactly one server: started on the first server of their
+//! policy only, failed over when that server dies (after the release
+//! deadline), moved with `clpgrp -m`, returned by automatic failback, failed
+//! over after an activation failure, and held when the forced stop fails.
+
+use std::time::{Duration, Instant};
+
+use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
+use crate::daemon::CLPGRP;
+
+/// A group's scripts, a move, a failover past the deadline.
+const MOVED: Duration = Duration::from_secs(30);
+
+/// Groups `g` (manual failback) and, with `failback`, `b` (automatic); the
+/// release deadline of 1 s; `extra_settings` in `<clp><cluster>`.
+fn conf(rig: &ClusterRig, extra_settings: &str, extra_groups: &str) -> String {
+    let extra = format!(
+        "  <clp><cluster><syncwait>20</syncwait><releasedeadline>1</releasedeadline>{extra_settings}</cluster></clp>\n  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n{extra_groups}  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n{}  </resource>\n",
+        if extra_groups.is_empty() {
+            ""
+        } else {
+            "    <exec name=\"rb\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n"
+        }
+    );
+    rig.clp_conf(2, &extra)
+}
+
+/// Each start leaves `<group>-online` in the node's directory and appends
+/// what it saw to `<group>-log` (the node's rc log of its starts).
+fn scripts(group: &str, resource: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("{group}/{resource}/start.sh"),
+            format!(
+                "echo \"start $CLP_EVENT $CLP_SERVER $CLP_PRIORITY\" >> \"$N/{group}-log\"; touch \"$N/{group}-online\""
+            ),
+        ),
+        (
+            format!("{group}/{resource}/stop.sh"),
+            format!(
+                "echo \"stop $CLP_EVENT $CLP_FACTOR\" >> \"$N/{group}-log\"; rm -f \"$N/{group}-online\""
+            ),
+        ),
+    ]
+}
+
+fn install(rig: &ClusterRig, conf: &str, scripts: &[(String, String)]) {
+    let scripts: Vec<(&str, &str)> = scripts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    rig.install(conf, &scripts);
+}
+
+fn runs(rig: &ClusterRig, node: usize, group: &str) -> bool {
+    rig.nodes[node].file(&format!("{group}-online")).exists()
+}
+
+fn starts(rig: &ClusterRig, node: usize, group: &str) -> String {
+    std::fs::read_to_string(rig.nodes[node].file(&format!("{group}-log"))).unwrap_or_default()
+}
+
+fn alerts(rig: &ClusterRig, node: usize) -> String {
+    std::fs::read_to_string(rig.nodes[node].root().join("var/log/clp/alert.log"))
+        .unwrap_or_default()
+}
+
+fn formed(rig: &mut ClusterRig) {
+    rig.start_all();
+    rig.wait_for("both servers Online on both", FORM, |rig| {
+        (0..2)
+            .all(|o| rig.shows(o, &["node1", "node2"]))
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_group_runs_on_one_server_fails_over_moves_and_comes_back() {
+    if skip("placement_failover") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    let back_group = "  <group name=\"b\"><gid>1</gid><failback>1</failback><resource name=\"exec@rb\"/></group>\n";
+    let mut all = scripts("g", "r");
+    all.extend(scripts("b", "rb"));
+    install(&rig, &conf(&rig, "", back_group), &all);
+    formed(&mut rig);
+    rig.wait_for("g and b running on node1", MOVED, |rig| {
+        (runs(rig, 0, "g") && runs(rig, 0, "b")).then_some(())
+    });
+    // Settled: node2 never ran them (its start log is empty), and both
+    // servers name node1 (clpgrp -n).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(starts(&rig, 1, "g"), "", "{}", rig.dump());
+    assert_eq!(starts(&rig, 0, "g"), "start START HOME 1\n");
+    rig.wait_for("clpgrp -n g naming node1 on node2", MOVED, |rig| {
+        let out = rig.nodes[1].command(CLPGRP, &["-n", "g"]);
+        (out.stdout.trim() == "node1").then_some(())
+    });
+
+    // node1 dies: after the deadline (1 s) node2 takes both over.
+    rig.nodes[0].kill();
+    let killed = Instant::now();
+    rig.wait_for("g and b running on node2", MOVED, |rig| {
+        (runs(rig, 1, "g") && runs(rig, 1, "b")).then_some(())
+    });
+    eprintln!(
+        "failover: node1 killed -> g online on node2 in {} ms (token {TOKEN_MS} ms, release deadline 1 s)",
+        killed.elapsed().as_millis()
+    );
+    assert_eq!(starts(&rig, 1, "g"), "start FAILOVER OTHER 2\n");
+    let node2_alerts = alerts(&rig, 1);
+    assert!(
+        node2_alerts.contains("Failover group g has started.")
+            && node2_alerts
+                .contains("Server node2 has been set as the destination for the group g"),
+        "{node2_alerts}"
+    );
+
+    // node1 returns (its marks of a crashed machine gone): b fails back
+    // (automatic), g stays on node2 (manual failback).
+    for group in ["g", "b"] {
+        let _ = std::fs::remove_file(rig.nodes[0].file(&format!("{group}-online")));
+    }
+    rig.nodes[0].start_corosync();
+    rig.nodes[0].start_clpd();
+    rig.wait_for("b back on node1, not on node2", MOVED, |rig| {
+        (runs(rig, 0, "b") && !runs(rig, 1, "b")).then_some(())
+    });
+    assert!(
+        starts(&rig, 1, "b").contains("stop START GROUPMOVE"),
+        "{}",
+        starts(&rig, 1, "b")
+    );
+    assert!(runs(&rig, 1, "g") && !runs(&rig, 0, "g"), "{}", rig.dump());
+
+    // clpgrp -m from node1 (the owner is node2: the request goes there):
+    // it answers once g runs on node1; then back to node2 with -a.
+    let out = rig.nodes[0].command(CLPGRP, &["-m", "g"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, rig.dump());
+    assert!(runs(&rig, 0, "g") && !runs(&rig, 1, "g"), "{}", rig.dump());
+    assert!(
+        starts(&rig, 1, "g").ends_with("stop FAILOVER GROUPMOVE\n")
+            || starts(&rig, 1, "g").contains("GROUPMOVE")
+    );
+    let out = rig.nodes[0].command(CLPGRP, &["-m", "g", "-a", "node2"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, rig.dump());
+    assert!(runs(&rig, 1, "g") && !runs(&rig, 0, "g"), "{}", rig.dump());
+    // A start where another server runs it is refused.
+    let out = rig.nodes[0].command(CLPGRP, &["-s", "g"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("not in a condition to start group g"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_failed_activation_fails_the_group_over_and_a_failed_forced_stop_holds_it() {
+    if skip("placement_activation_forced") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    // g's start fails on node1 only (act/retry 0, act/fo 1).
+    let conf_text = conf(&rig, "<forcestop><command>echo \"$CLP_SERVER_DOWN from $CLP_SERVER_LOCAL\" > \"$N/forced\"; exit 1</command><timeout>10</timeout></forcestop>", "")
+        .replace(
+            "<exec name=\"r\"><parameters>",
+            "<exec name=\"r\"><act><retry>0</retry><fo>1</fo><action>2</action></act><parameters>",
+        );
+    let all = vec![
+        (
+            "g/r/start.sh".to_string(),
+            "echo \"start $CLP_EVENT $CLP_SERVER\" >> \"$N/g-log\"; [ -e \"$N/fail\" ] && exit 1; touch \"$N/g-online\"".to_string(),
+        ),
+        (
+            "g/r/stop.sh".to_string(),
+            "echo \"stop $CLP_FACTOR\" >> \"$N/g-log\"; rm -f \"$N/g-online\"".to_string(),
+        ),
+    ];
+    install(&rig, &conf_text, &all);
+    std::fs::write(rig.nodes[0].file("fail"), "").unwrap();
+    formed(&mut rig);
+    rig.wait_for("g running on node2 after failing on node1", MOVED, |rig| {
+        runs(rig, 1, "g").then_some(())
+    });
+    let node1 = alerts(&rig, 0);
+    assert!(
+        node1.contains(
+            "Group(g) will be moved to server(node2) since activating  resource(r) failed."
+        ) || node1.contains("will be moved to server(node2)"),
+        "{node1}"
+    );
+    assert!(
+        starts(&rig, 0, "g").contains("stop GROUPFAILOVER"),
+        "{}",
+        starts(&rig, 0, "g")
+    );
+    assert_eq!(starts(&rig, 1, "g"), "start FAILOVER OTHER\n");
+
+    // node2 dies while node1's forced stop command fails: g stays down.
+    rig.nodes[1].kill();
+    rig.wait_for("the forced stop failing on node1", MOVED, |rig| {
+        alerts(rig, 0)
+            .contains(
+                "Group failover has been canceled because forced stop of server node2 failed.",
+            )
+            .then_some(())
+    });
+    assert_eq!(
+        std::fs::read_to_string(rig.nodes[0].file("forced"))
+            .unwrap()
+            .trim(),
+        "node2 from node1"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!runs(&rig, 0, "g"), "{}", rig.dump());
+}

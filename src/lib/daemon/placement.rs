@@ -49,6 +49,9 @@ pub(super) struct Places {
     claim_replies: BTreeMap<String, Sender<Reply>>,
     /// Operators' moves waiting for the destination to run the group.
     move_replies: BTreeMap<String, (String, Sender<Reply>)>,
+    /// Groups this server released, until its release comes back: the
+    /// table still names this server meanwhile.
+    releasing: std::collections::BTreeSet<String>,
 }
 
 fn failed(detail: String) -> Reply {
@@ -73,14 +76,21 @@ impl Daemon {
     }
 
     fn send_placement(&mut self, message: &Message) {
+        if let Message::Release { group, .. } = message {
+            self.places.releasing.insert(group.clone());
+        }
         let sent = match (&self.cluster, crate::remote::encode(message)) {
             (Some(link), Some(bytes)) => link.send(bytes).is_ok(),
             _ => false,
         };
         if !sent {
             warn!(target: "rc", "could not send {message:?} to the other servers");
-            if let Message::Claim { group, .. } = message {
-                self.places.table.claim_not_sent(group);
+            match message {
+                Message::Claim { group, .. } => self.places.table.claim_not_sent(group),
+                Message::Release { group, .. } => {
+                    self.places.releasing.remove(group);
+                }
+                _ => {}
             }
         }
     }
@@ -179,6 +189,9 @@ impl Daemon {
                 failed,
             } if server == from => {
                 info!(target: "rc", "group {group} released by {server} (next: {next:?}, {reason:?}, failed there: {failed})");
+                if server == local {
+                    self.places.releasing.remove(&group);
+                }
                 let next = next.as_deref().zip(reason.or(Some(ClaimReason::Move)));
                 self.places
                     .table
@@ -562,6 +575,7 @@ impl Daemon {
             .filter(|g| {
                 !self.places.arriving.contains_key(g)
                     && !self.places.leaving.contains_key(g)
+                    && !self.places.releasing.contains(g)
                     && self.core.engine().group_state(g) == RunState::Offline
             })
             .collect();

@@ -65,6 +65,35 @@ fn alerts(rig: &ClusterRig, node: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The rc logs and alert logs of both servers, for a failed wait.
+fn logs(rig: &ClusterRig) -> String {
+    (0..2)
+        .map(|n| {
+            let dir = rig.nodes[n].root().join("var/log/clp");
+            let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+            format!(
+                "=== node{}\n--- rc.log\n{}--- alert.log\n{}",
+                n + 1,
+                read("rc.log.cur"),
+                read("alert.log")
+            )
+        })
+        .collect()
+}
+
+/// Waits until `done` holds, or fails with both servers' rc and alert logs.
+fn wait(rig: &ClusterRig, what: &str, done: impl Fn(&ClusterRig) -> bool) {
+    let deadline = Instant::now() + MOVED;
+    while !done(rig) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}\n{}",
+            logs(rig)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn formed(rig: &mut ClusterRig) {
     rig.start_all();
     rig.wait_for("both servers Online on both", FORM, |rig| {
@@ -117,18 +146,24 @@ fn a_group_runs_on_one_server_fails_over_moves_and_comes_back() {
         "{node2_alerts}"
     );
 
-    // node1 returns (its marks of a crashed machine gone): b fails back
-    // (automatic), g stays on node2 (manual failback).
+    // node1 returns as after a reboot (nothing runs there, clpd's state is
+    // of an earlier boot): b fails back (automatic), g stays on node2
+    // (manual failback).
     for group in ["g", "b"] {
         let _ = std::fs::remove_file(rig.nodes[0].file(&format!("{group}-online")));
     }
+    let state = rig.nodes[0].root().join("var/lib/clp/state.json");
+    let mut persisted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    persisted["boot_id"] = "an earlier boot".into();
+    std::fs::write(&state, serde_json::to_vec(&persisted).unwrap()).unwrap();
     rig.nodes[0].start_corosync();
     rig.nodes[0].start_clpd();
-    rig.wait_for("b back on node1, not on node2", MOVED, |rig| {
-        (runs(rig, 0, "b") && !runs(rig, 1, "b")).then_some(())
+    wait(&rig, "b back on node1, not on node2", |rig| {
+        runs(rig, 0, "b") && !runs(rig, 1, "b")
     });
     assert!(
-        starts(&rig, 1, "b").contains("stop START GROUPMOVE"),
+        starts(&rig, 1, "b").contains("GROUPMOVE"),
         "{}",
         starts(&rig, 1, "b")
     );
@@ -163,11 +198,15 @@ fn a_failed_activation_fails_the_group_over_and_a_failed_forced_stop_holds_it() 
     }
     let mut rig = ClusterRig::new(2, TOKEN_MS);
     // g's start fails on node1 only (act/retry 0, act/fo 1).
-    let conf_text = conf(&rig, "<forcestop><command>echo \"$CLP_SERVER_DOWN from $CLP_SERVER_LOCAL\" > \"$N/forced\"; exit 1</command><timeout>10</timeout></forcestop>", "")
-        .replace(
-            "<exec name=\"r\"><parameters>",
-            "<exec name=\"r\"><act><retry>0</retry><fo>1</fo><action>2</action></act><parameters>",
-        );
+    let forced = rig.nodes[0].file("forced");
+    let forced_stop = format!(
+        "<forcestop><command>echo \"$CLP_SERVER_DOWN from $CLP_SERVER_LOCAL\" > {}; exit 1</command><timeout>10</timeout></forcestop>",
+        forced.display()
+    );
+    let conf_text = conf(&rig, &forced_stop, "").replace(
+        "<exec name=\"r\"><parameters>",
+        "<exec name=\"r\"><act><retry>0</retry><fo>1</fo><action>2</action></act><parameters>",
+    );
     let all = vec![
         (
             "g/r/start.sh".to_string(),
@@ -181,8 +220,8 @@ fn a_failed_activation_fails_the_group_over_and_a_failed_forced_stop_holds_it() 
     install(&rig, &conf_text, &all);
     std::fs::write(rig.nodes[0].file("fail"), "").unwrap();
     formed(&mut rig);
-    rig.wait_for("g running on node2 after failing on node1", MOVED, |rig| {
-        runs(rig, 1, "g").then_some(())
+    wait(&rig, "g running on node2 after failing on node1", |rig| {
+        runs(rig, 1, "g")
     });
     let node1 = alerts(&rig, 0);
     assert!(

@@ -225,7 +225,7 @@ pub const PARAMS: &[Param] = &[
     p(Group, "start", Value("1"), Flag, "V: 1 automatic startup"),
     p(Group, "failover", Value("1"), Flag, "V: 1 automatic failover"),
     p(Group, "failback", Value("0"), Flag, "V: 0 manual failback"),
-    p(Group, "exclusive", Value("0"), Int { min: 0, max: 2 }, "V: X 3.3.5 only"),
+    p(Group, "exclusive", Value("0"), Int { min: 0, max: 2 }, "V: X 3.3.5 only; clp: 1 normal exclusion (a group avoids a server running another group with 1 while another server is free of one), 2 absolute (never on a server running another group with 2: no destination, rc 65)"),
     p(Group, "policy/order", Unset, Int { min: 0, max: 31 }, "V: policy@server/order"),
     p(Group, "resource", Unset, Text, "V: resource@type@name members"),
     p(Group, "depend/act/depend", Unset, Opaque, "V: depend@group"),

@@ -52,6 +52,8 @@ pub(super) struct Places {
     /// Groups this server released, until its release comes back: the
     /// table still names this server meanwhile.
     releasing: std::collections::BTreeSet<String>,
+    /// Claims are held for want of quorum (said once per loss).
+    quorum_held: bool,
 }
 
 fn failed(detail: String) -> Reply {
@@ -601,6 +603,12 @@ impl Daemon {
         }
         let model = self.core.model().clone();
         let membership = self.core.membership().clone();
+        if membership.is_quorate() {
+            self.places.quorum_held = false;
+        } else if !self.places.quorum_held {
+            self.places.quorum_held = true;
+            warn!(target: "rc", "this server's partition has no quorum: it starts and takes over no group until it has (a two-server cluster gains it once both servers have met)");
+        }
         let now = self.now();
         let mut queued = false;
         for (group, reason) in self.places.table.due_claims(&model, &membership, now, true) {

@@ -255,3 +255,98 @@ fn a_failed_activation_fails_the_group_over_and_a_failed_forced_stop_holds_it() 
     std::thread::sleep(Duration::from_secs(3));
     assert!(!runs(&rig, 0, "g"), "{}", rig.dump());
 }
+
+/// Three servers: startup races end with each group on one server,
+/// absolute-exclusive groups on different servers, a monitor's failover
+/// step moves its group, and the majority takes a killed server's groups.
+#[test]
+fn three_servers_place_each_group_once_and_the_majority_takes_over() {
+    if skip("placement_three_servers") {
+        return;
+    }
+    let mut rig = ClusterRig::new(3, TOKEN_MS);
+    let groups = ["x1", "x2", "m"];
+    let mut xml = String::from(
+        "  <clp><cluster><syncwait>20</syncwait><releasedeadline>1</releasedeadline></cluster></clp>\n",
+    );
+    for (gid, group) in groups.iter().enumerate() {
+        let exclusive = if group.starts_with('x') {
+            "<exclusive>2</exclusive>"
+        } else {
+            ""
+        };
+        xml += &format!(
+            "  <group name=\"{group}\"><gid>{gid}</gid>{exclusive}<resource name=\"exec@{group}r\"/></group>\n"
+        );
+    }
+    xml += "  <resource>\n    <types name=\"exec\"/>\n";
+    for group in groups {
+        xml += &format!(
+            "    <exec name=\"{group}r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n"
+        );
+    }
+    xml += "  </resource>\n";
+    // mw fails wherever the node has a `mfail` mark (node1 only): its
+    // failover step (restart 0, fo 1) sends m to the next server.
+    xml += &crate::monitor::monitors(&[crate::monitor::genw("mw")
+        .active("mr")
+        .interval(1)
+        .recover_grp("m")
+        .emergency(&crate::monitor::escalation(0, 1, 1))]);
+    let text = rig.clp_conf(3, &xml);
+    let mut all = Vec::new();
+    for group in groups {
+        all.extend(scripts(group, &format!("{group}r")));
+    }
+    all.push((
+        "monitor.s/mw/genw.sh".to_string(),
+        "[ -e \"$N/mfail\" ] && exit 1; exit 0".to_string(),
+    ));
+    install(&rig, &text, &all);
+    std::fs::write(rig.nodes[0].file("mfail"), "").unwrap();
+    // Every server starts at once: their claims race.
+    rig.start_all();
+    let holders = |rig: &ClusterRig, group: &str| -> Vec<usize> {
+        (0..3).filter(|n| runs(rig, *n, group)).collect()
+    };
+    let once = |rig: &ClusterRig| {
+        for group in groups {
+            let on = holders(rig, group);
+            assert!(on.len() <= 1, "{group} runs on {on:?}\n{}", logs(rig));
+        }
+    };
+    wait(&rig, "x1 on node1, x2 on node2, m on node2", |rig| {
+        once(rig);
+        holders(rig, "x1") == [0] && holders(rig, "x2") == [1] && holders(rig, "m") == [1]
+    });
+    // m started on node1, failed its monitor there and moved.
+    assert!(
+        starts(&rig, 0, "m").contains("stop START GROUPFAILOVER"),
+        "{}",
+        starts(&rig, 0, "m")
+    );
+    assert_eq!(starts(&rig, 1, "m"), "start FAILOVER OTHER 2\n");
+    let node1 = alerts(&rig, 0);
+    assert!(
+        node1.contains(
+            "Recovery target m failed over because an error was detected in monitoring mw."
+        ),
+        "{node1}"
+    );
+
+    // node2 dies: node1 and node3 keep quorum; x2 goes to node3 (node1 runs
+    // x1, of the same exclusion rule), m to node3 (it failed on node1).
+    rig.nodes[1].kill();
+    let killed = Instant::now();
+    wait(&rig, "x2 and m on node3", |rig| {
+        for group in groups {
+            assert!(holders(rig, group).iter().filter(|n| **n != 1).count() <= 1);
+        }
+        runs(rig, 2, "x2") && runs(rig, 2, "m")
+    });
+    eprintln!(
+        "three servers: node2 killed -> x2 and m online on node3 in {} ms",
+        killed.elapsed().as_millis()
+    );
+    assert!(runs(&rig, 0, "x1") && !runs(&rig, 0, "x2") && !runs(&rig, 0, "m"));
+}

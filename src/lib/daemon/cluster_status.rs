@@ -233,6 +233,7 @@ impl Daemon {
         match wire::decode::<Report>(bytes) {
             Ok(report) => {
                 self.placement_report(from, &report.owned, &report.marks);
+                self.both_active_check(from, &report.snapshot.groups);
                 let now = self.clock.now();
                 let (stale_at, new) = self.view.peers.receive(from, report, now);
                 self.timers

@@ -164,6 +164,35 @@ impl Daemon {
         }
     }
 
+    /// Both-active: `from` reports groups online there that run here too
+    /// (a partition healed, or a clpd adopted what it ran before): the
+    /// server later in the group's policy stops it at once (rc 92).
+    pub(super) fn both_active_check(&mut self, from: &str, groups: &[crate::status::GroupStatus]) {
+        let local = self.local_name();
+        let model = self.core.model().clone();
+        for reported in groups {
+            let name = reported.name.as_str();
+            let there =
+                reported.status == RunState::Online && reported.current.as_deref() == Some(from);
+            let here = self.core.engine().group_state(name) == RunState::Online
+                && !self.places.leaving.contains_key(name)
+                && !self.places.arriving.contains_key(name);
+            if !there || !here {
+                continue;
+            }
+            let loser = crate::engine::placement::both_active_loser(&model, name, &local, from);
+            if loser != local {
+                warn!(target: "rc", "group {name} is online on {from} too: {from} stops it (it comes later in the group's policy)");
+                continue;
+            }
+            self.rc_alert(92, &[name]);
+            error!(target: "rc", "group {name} is online on {from} too: stopping it here (this server comes later in its policy)");
+            self.command(Command::StopGroup {
+                group: name.to_string(),
+            });
+        }
+    }
+
     /// A claim, release or placement news of `from`, in the cluster's order.
     pub(super) fn placement_message(&mut self, from: &str, message: Message) {
         let local = self.local_name();

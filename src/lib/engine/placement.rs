@@ -491,6 +491,19 @@ impl Placement {
     }
 }
 
+/// Both-active (a group online on two servers, after a partition healed):
+/// the one of `a` and `b` that stops it, the later in the group's policy
+/// (the lower priority); a server outside the policy comes last.
+pub fn both_active_loser<'a>(model: &Cluster, group: &str, a: &'a str, b: &'a str) -> &'a str {
+    let rank = |s: &str| {
+        model
+            .group(group)
+            .and_then(|g| g.policy.iter().position(|p| p == s))
+            .unwrap_or(usize::MAX)
+    };
+    if (rank(a), a) > (rank(b), b) { a } else { b }
+}
+
 fn millis(d: Duration) -> Millis {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

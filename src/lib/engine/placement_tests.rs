@@ -483,3 +483,20 @@ fn the_position_in_the_policy_is_what_scripts_see() {
     assert_eq!(script_position(&m, "g"), (2, "OTHER"));
     assert_eq!(script_position(&m, "h"), (1, "HOME"));
 }
+
+#[test]
+fn of_two_servers_running_a_group_the_later_in_its_policy_stops_it() {
+    let m = model(
+        3,
+        &[(
+            "g",
+            r#"<policy name="c"><order>0</order></policy><policy name="a"><order>1</order></policy>"#,
+        )],
+        "",
+        "a",
+    );
+    assert_eq!(both_active_loser(&m, "g", "a", "c"), "a");
+    assert_eq!(both_active_loser(&m, "g", "c", "a"), "a");
+    // b is not in the policy: it stops.
+    assert_eq!(both_active_loser(&m, "g", "c", "b"), "b");
+}

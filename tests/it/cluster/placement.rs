@@ -350,3 +350,45 @@ fn three_servers_place_each_group_once_and_the_majority_takes_over() {
     );
     assert!(runs(&rig, 0, "x1") && !runs(&rig, 0, "x2") && !runs(&rig, 0, "m"));
 }
+
+/// A two-server cluster cut in two: without network partition resolution
+/// both sides keep quorum (two_node) and node2 takes g over; once healed,
+/// g is online on both and node2, later in g's policy, stops it (rc 92).
+#[test]
+fn after_a_partition_heals_the_lower_priority_server_stops_a_group_running_twice() {
+    if skip("placement_both_active") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    install(&rig, &conf(&rig, "", ""), &scripts("g", "r"));
+    formed(&mut rig);
+    wait(&rig, "g on node1", |rig| runs(rig, 0, "g"));
+    rig.link(1, false);
+    wait(
+        &rig,
+        "g on node2 too (the partition is not resolved here)",
+        |rig| runs(rig, 1, "g"),
+    );
+    rig.link(1, true);
+    let healed = Instant::now();
+    wait(&rig, "g on node1 only", |rig| {
+        runs(rig, 0, "g") && !runs(rig, 1, "g")
+    });
+    eprintln!(
+        "both-active after the heal resolved in {} ms",
+        healed.elapsed().as_millis()
+    );
+    let node2 = alerts(&rig, 1);
+    assert!(
+        node2.contains("Group g has started on more than one server."),
+        "{node2}"
+    );
+    assert!(!alerts(&rig, 0).contains("Group g has started on more than one server."));
+    // Both tables name node1 again.
+    for node in 0..2 {
+        rig.wait_for("clpgrp -n g naming node1", MOVED, |rig| {
+            let out = rig.nodes[node].command(CLPGRP, &["-n", "g"]);
+            (out.stdout.trim() == "node1").then_some(())
+        });
+    }
+}

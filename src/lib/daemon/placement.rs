@@ -54,6 +54,9 @@ pub(super) struct Places {
     releasing: std::collections::BTreeSet<String>,
     /// Claims are held for want of quorum (said once per loss).
     quorum_held: bool,
+    /// Requested failovers among `move_replies` (the destination says
+    /// rc 61/62, not this server rc 51/52).
+    failing_over: std::collections::BTreeSet<String>,
 }
 
 fn failed(detail: String) -> Reply {
@@ -137,6 +140,7 @@ impl Daemon {
             .map(|(g, _)| g.clone())
             .collect();
         for group in gone {
+            self.places.failing_over.remove(&group);
             if let Some((dest, reply)) = self.places.move_replies.remove(&group) {
                 self.rc_alert(52, &[&group]);
                 self.outbox.push((
@@ -254,7 +258,9 @@ impl Daemon {
                             )),
                         )
                     };
-                    self.rc_alert(id, &[&group]);
+                    if !self.places.failing_over.remove(&group) {
+                        self.rc_alert(id, &[&group]);
+                    }
                     self.outbox.push((reply, answer));
                 }
             }
@@ -410,8 +416,56 @@ impl Daemon {
         }
     }
 
+    /// clprexec --failover with several servers: the server that runs the
+    /// group fails it over to the next of its policy (answered when it runs
+    /// there); a group that runs nowhere is started here.
+    pub(super) fn placement_failover(&mut self, group: String, reply: Sender<Reply>) {
+        let local = self.local_name();
+        let membership = self.core.membership().clone();
+        let owner = self.places.table.owner(&group).map(str::to_string);
+        if self.core.model().group(&group).is_some()
+            && self.core.service() == Service::Online
+            && let Some(o) = owner.filter(|o| *o != local && membership.is_up(o))
+        {
+            self.request_on(
+                o,
+                Request::FailoverGroup { group },
+                FORWARDED_MOVE_SECS,
+                reply,
+            );
+            return;
+        }
+        let here = self.places.table.owner(&group) == Some(local.as_str())
+            && self.core.engine().group_state(&group) == RunState::Online;
+        if here {
+            self.start_leaving(&group, None, ClaimReason::Failover, reply);
+            return;
+        }
+        let Some((cmd, reply)) = self.placement_command(Command::StartGroup { group }, reply)
+        else {
+            return;
+        };
+        let req = self.next_req;
+        self.next_req += 1;
+        self.replies.insert(req, reply);
+        info!(target: "rc", "command: {cmd:?}");
+        self.core.push(CoreInput::Operator { req, cmd });
+    }
+
     /// `clpgrp -m` on the server that runs the group.
     fn start_move(&mut self, group: &str, dest: Option<String>, reply: Sender<Reply>) {
+        self.start_leaving(group, dest, ClaimReason::Move, reply);
+    }
+
+    /// A move (`reason` Move) or a requested failover (Failover: this
+    /// server's failure mark applies to the choice) of a group running here.
+    fn start_leaving(
+        &mut self,
+        group: &str,
+        dest: Option<String>,
+        reason: ClaimReason,
+        reply: Sender<Reply>,
+    ) {
         let local = self.local_name();
         let model = self.core.model().clone();
         let membership = self.core.membership().clone();
@@ -456,11 +510,13 @@ impl Daemon {
                 }
                 d
             }
-            None => match self
-                .places
-                .table
-                .destination(&model, &membership, group, Some(&local))
-            {
+            None => match {
+                let mut table = self.places.table.clone();
+                if reason == ClaimReason::Failover {
+                    table.apply_release(group, &local, None, true);
+                }
+                table.destination(&model, &membership, group, Some(&local))
+            } {
                 Ok(d) => d,
                 Err(none) => {
                     self.rc_alert(65, &[group, &none.reason()]);
@@ -475,8 +531,26 @@ impl Daemon {
                 }
             },
         };
-        self.rc_alert(50, &[group]);
-        self.leave(group, chosen.clone(), ClaimReason::Move);
+        if reason == ClaimReason::Failover {
+            self.rc_alert(64, &[&chosen, group, "failover requested"]);
+            self.places.failing_over.insert(group.to_string());
+            self.places.leaving.insert(
+                group.to_string(),
+                Leaving {
+                    next: Some(chosen.clone()),
+                    reason,
+                    failed: true,
+                    resource: None,
+                },
+            );
+            self.command(Command::LeaveGroup {
+                group: group.to_string(),
+                factor: StopFactor::GroupFailover,
+            });
+        } else {
+            self.rc_alert(50, &[group]);
+            self.leave(group, chosen.clone(), ClaimReason::Move);
+        }
         self.places
             .move_replies
             .insert(group.to_string(), (chosen, reply));
@@ -556,6 +630,7 @@ impl Daemon {
                     _ => 52,
                 };
                 self.rc_alert(id, &[&group]);
+                self.places.failing_over.remove(&group);
                 if let Some((_, reply)) = self.places.move_replies.remove(&group) {
                     self.outbox.push((
                         reply,

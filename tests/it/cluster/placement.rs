@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 use crate::daemon::CLPGRP;
 
+const CLPREXEC: &str = env!("CARGO_BIN_EXE_clprexec");
+
 /// A group's scripts, a move, a failover past the deadline.
 const MOVED: Duration = Duration::from_secs(30);
 
@@ -188,6 +190,20 @@ fn a_group_runs_on_one_server_fails_over_moves_and_comes_back() {
         out.stderr.contains("not in a condition to start group g"),
         "{}",
         out.stderr
+    );
+    // clprexec --failover: node2 runs g and fails it over to node1.
+    let out = rig.nodes[0].command(CLPREXEC, &["--failover", "g"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, logs(&rig));
+    assert!(runs(&rig, 0, "g") && !runs(&rig, 1, "g"), "{}", logs(&rig));
+    assert!(
+        starts(&rig, 0, "g").ends_with("start FAILOVER HOME 1\n"),
+        "{}",
+        starts(&rig, 0, "g")
+    );
+    assert!(
+        starts(&rig, 1, "g").ends_with("stop START GROUPFAILOVER\n"),
+        "{}",
+        starts(&rig, 1, "g")
     );
 }
 

@@ -37,6 +37,7 @@ mod file_writer;
 mod monitoring;
 mod peers;
 mod placement;
+mod placement_ops;
 mod publish;
 mod remote;
 mod requests;

@@ -24,42 +24,42 @@ use crate::remote::Message;
 use crate::vocab::RunState;
 
 /// How long a move forwarded to the group's owner may take.
-const FORWARDED_MOVE_SECS: u64 = 600;
+pub(super) const FORWARDED_MOVE_SECS: u64 = 600;
 
 /// A group leaving this server.
 #[derive(Debug, Clone)]
-struct Leaving {
+pub(super) struct Leaving {
     /// Who takes it; None: chosen once it is offline (a failover).
-    next: Option<String>,
-    reason: ClaimReason,
+    pub(super) next: Option<String>,
+    pub(super) reason: ClaimReason,
     /// It failed here (the next destination leaves this server out).
-    failed: bool,
+    pub(super) failed: bool,
     /// The resource whose activation failed, for rc 201.
-    resource: Option<String>,
+    pub(super) resource: Option<String>,
 }
 
 /// The daemon's placement state.
 #[derive(Default)]
 pub(super) struct Places {
     pub(super) table: Placement,
-    leaving: BTreeMap<String, Leaving>,
+    pub(super) leaving: BTreeMap<String, Leaving>,
     /// Groups this server's accepted claims are starting, and why.
-    arriving: BTreeMap<String, ClaimReason>,
+    pub(super) arriving: BTreeMap<String, ClaimReason>,
     /// Operators' starts waiting for their claim's verdict.
-    claim_replies: BTreeMap<String, Sender<Reply>>,
+    pub(super) claim_replies: BTreeMap<String, Sender<Reply>>,
     /// Operators' moves waiting for the destination to run the group.
-    move_replies: BTreeMap<String, (String, Sender<Reply>)>,
+    pub(super) move_replies: BTreeMap<String, (String, Sender<Reply>)>,
     /// Groups this server released, until its release comes back: the
     /// table still names this server meanwhile.
-    releasing: std::collections::BTreeSet<String>,
+    pub(super) releasing: std::collections::BTreeSet<String>,
     /// Claims are held for want of quorum (said once per loss).
-    quorum_held: bool,
+    pub(super) quorum_held: bool,
     /// Requested failovers among `move_replies` (the destination says
     /// rc 61/62, not this server rc 51/52).
-    failing_over: std::collections::BTreeSet<String>,
+    pub(super) failing_over: std::collections::BTreeSet<String>,
 }
 
-fn failed(detail: String) -> Reply {
+pub(super) fn failed(detail: String) -> Reply {
     Reply::Rejected(Rejection::Failed {
         kind: ErrorKind::State,
         detail,
@@ -67,15 +67,15 @@ fn failed(detail: String) -> Reply {
 }
 
 impl Daemon {
-    fn several_servers(&self) -> bool {
+    pub(super) fn several_servers(&self) -> bool {
         self.cluster.is_some()
     }
 
-    fn local_name(&self) -> String {
+    pub(super) fn local_name(&self) -> String {
         self.core.model().local_server.clone()
     }
 
-    fn rc_alert(&mut self, id: u32, args: &[&str]) {
+    pub(super) fn rc_alert(&mut self, id: u32, args: &[&str]) {
         let local = self.local_name();
         self.alert(&Alert::from_catalog(&local, "rc", id, args));
     }
@@ -331,248 +331,7 @@ impl Daemon {
         );
     }
 
-    /// An operator's command with several servers: a start is claimed first,
-    /// a move or stop of a group another server runs goes to that server.
-    /// Returns the command and its reply when the engine takes it as it is.
-    pub(super) fn placement_command(
-        &mut self,
-        cmd: Command,
-        reply: Sender<Reply>,
-    ) -> Option<(Command, Sender<Reply>)> {
-        if !self.several_servers() {
-            return Some((cmd, reply));
-        }
-        let local = self.local_name();
-        let membership = self.core.membership().clone();
-        let group = match &cmd {
-            Command::StartGroup { group }
-            | Command::StopGroup { group }
-            | Command::MoveGroup { group, .. } => group.clone(),
-            _ => return Some((cmd, reply)),
-        };
-        if self.core.model().group(&group).is_none() || self.core.service() != Service::Online {
-            // The engine says what is wrong.
-            return Some((cmd, reply));
-        }
-        let owner = self.places.table.owner(&group).map(str::to_string);
-        let elsewhere = owner
-            .as_deref()
-            .filter(|o| *o != local && membership.is_up(o))
-            .map(str::to_string);
-        match cmd {
-            Command::StartGroup { .. } => {
-                if let Some(o) = elsewhere {
-                    self.rc_alert(23, &[&local, &group]);
-                    self.outbox.push((
-                        reply,
-                        failed(format!(
-                            "Server {local} is not in a condition to start group {group}: it runs on {o}"
-                        )),
-                    ));
-                    return None;
-                }
-                if owner.as_deref() == Some(local.as_str()) {
-                    return Some((cmd, reply));
-                }
-                if !membership.is_quorate() {
-                    self.outbox.push((
-                        reply,
-                        failed(format!("Server {local} is not in a condition to start group {group}: its partition has no quorum")),
-                    ));
-                    return None;
-                }
-                if self.places.table.pending_claim(&group).is_some()
-                    || self.places.claim_replies.contains_key(&group)
-                {
-                    self.outbox.push((
-                        reply,
-                        Reply::Rejected(Rejection::Busy {
-                            what: crate::protocol::Activity::Group {
-                                name: group.clone(),
-                                state: None,
-                            },
-                        }),
-                    ));
-                    return None;
-                }
-                self.places.claim_replies.insert(group.clone(), reply);
-                self.claim(&group, ClaimReason::Operator);
-                None
-            }
-            Command::StopGroup { .. } | Command::MoveGroup { .. } if elsewhere.is_some() => {
-                let target = elsewhere.unwrap_or_default();
-                let request = match cmd {
-                    Command::MoveGroup { group, dest } => Request::MoveGroup { group, dest },
-                    _ => Request::StopGroup { group },
-                };
-                self.request_on(target, request, FORWARDED_MOVE_SECS, reply);
-                None
-            }
-            Command::MoveGroup { dest, .. } => {
-                self.start_move(&group, dest, reply);
-                None
-            }
-            other => Some((other, reply)),
-        }
-    }
-
-    /// clprexec --failover with several servers: the server that runs the
-    /// group fails it over to the next of its policy (answered when it runs
-    /// there); a group that runs nowhere is started here.
-    pub(super) fn placement_failover(&mut self, group: String, reply: Sender<Reply>) {
-        let local = self.local_name();
-        let membership = self.core.membership().clone();
-        let owner = self.places.table.owner(&group).map(str::to_string);
-        if self.core.model().group(&group).is_some()
-            && self.core.service() == Service::Online
-            && let Some(o) = owner.filter(|o| *o != local && membership.is_up(o))
-        {
-            self.request_on(
-                o,
-                Request::FailoverGroup { group },
-                FORWARDED_MOVE_SECS,
-                reply,
-            );
-            return;
-        }
-        let here = self.places.table.owner(&group) == Some(local.as_str())
-            && self.core.engine().group_state(&group) == RunState::Online;
-        if here {
-            self.start_leaving(&group, None, ClaimReason::Failover, reply);
-            return;
-        }
-        let Some((cmd, reply)) = self.placement_command(Command::StartGroup { group }, reply)
-        else {
-            return;
-        };
-        let req = self.next_req;
-        self.next_req += 1;
-        self.replies.insert(req, reply);
-        info!(target: "rc", "command: {cmd:?}");
-        self.core.push(CoreInput::Operator { req, cmd });
-    }
-
-    /// `clpgrp -m` on the server that runs the group.
-    fn start_move(&mut self, group: &str, dest: Option<String>, reply: Sender<Reply>) {
-        self.start_leaving(group, dest, ClaimReason::Move, reply);
-    }
-
-    /// A move (`reason` Move) or a requested failover (Failover: this
-    /// server's failure mark applies to the choice) of a group running here.
-    fn start_leaving(
-        &mut self,
-        group: &str,
-        dest: Option<String>,
-        reason: ClaimReason,
-        reply: Sender<Reply>,
-    ) {
-        let local = self.local_name();
-        let model = self.core.model().clone();
-        let membership = self.core.membership().clone();
-        if self.core.engine().group_state(group) != RunState::Online
-            || self.places.table.owner(group) != Some(local.as_str())
-        {
-            self.outbox.push((
-                reply,
-                failed(format!(
-                    "Group {group} is not online on any server; start it with clpgrp -s"
-                )),
-            ));
-            return;
-        }
-        let chosen = match dest {
-            Some(d) if d == local => {
-                self.outbox.push((
-                    reply,
-                    Reply::Rejected(Rejection::AlreadyInState {
-                        object: crate::protocol::ObjectKind::Group,
-                        name: group.to_string(),
-                        state: crate::protocol::Settled::OnServer { server: d },
-                    }),
-                ));
-                return;
-            }
-            Some(d) => {
-                let allowed = model.group(group).is_some_and(|g| g.policy.contains(&d));
-                if !allowed || !membership.is_up(&d) {
-                    self.outbox.push((
-                        reply,
-                        failed(format!(
-                            "Server {d} is not in a condition to start group {group}: {}",
-                            if allowed {
-                                "it is not running"
-                            } else {
-                                "it is not in the group's failover policy"
-                            }
-                        )),
-                    ));
-                    return;
-                }
-                d
-            }
-            None => match {
-                let mut table = self.places.table.clone();
-                if reason == ClaimReason::Failover {
-                    table.apply_release(group, &local, None, true);
-                }
-                table.destination(&model, &membership, group, Some(&local))
-            } {
-                Ok(d) => d,
-                Err(none) => {
-                    self.rc_alert(65, &[group, &none.reason()]);
-                    self.outbox.push((
-                        reply,
-                        Reply::Rejected(Rejection::NoDestination {
-                            group: group.to_string(),
-                            servers: model.servers.iter().map(|s| s.name.clone()).collect(),
-                        }),
-                    ));
-                    return;
-                }
-            },
-        };
-        if reason == ClaimReason::Failover {
-            self.rc_alert(64, &[&chosen, group, "failover requested"]);
-            self.places.failing_over.insert(group.to_string());
-            self.places.leaving.insert(
-                group.to_string(),
-                Leaving {
-                    next: Some(chosen.clone()),
-                    reason,
-                    failed: true,
-                    resource: None,
-                },
-            );
-            self.command(Command::LeaveGroup {
-                group: group.to_string(),
-                factor: StopFactor::GroupFailover,
-            });
-        } else {
-            self.rc_alert(50, &[group]);
-            self.leave(group, chosen.clone(), ClaimReason::Move);
-        }
-        self.places
-            .move_replies
-            .insert(group.to_string(), (chosen, reply));
-    }
-
-    fn leave(&mut self, group: &str, next: String, reason: ClaimReason) {
-        self.places.leaving.insert(
-            group.to_string(),
-            Leaving {
-                next: Some(next),
-                reason,
-                failed: false,
-                resource: None,
-            },
-        );
-        self.command(Command::LeaveGroup {
-            group: group.to_string(),
-            factor: StopFactor::GroupMove,
-        });
-    }
-
-    fn claim(&mut self, group: &str, reason: ClaimReason) {
+    pub(super) fn claim(&mut self, group: &str, reason: ClaimReason) {
         let server = self.local_name();
         self.places.table.claim_sent(group, reason);
         self.send_placement(&Message::Claim {
@@ -589,8 +348,6 @@ impl Daemon {
             return false;
         }
         let local = self.local_name();
-        let model = self.core.model().clone();
-        let membership = self.core.membership().clone();
         // Arrived (or could not).
         let arrived: Vec<(String, ClaimReason, RunState)> = self
             .places
@@ -643,9 +400,7 @@ impl Daemon {
                 Some(n) => Some(n),
                 None => {
                     // The failure mark of this server applies to the choice.
-                    let mut table = self.places.table.clone();
-                    table.apply_release(&group, &local, None, leaving.failed);
-                    match table.destination(&model, &membership, &group, Some(&local)) {
+                    match self.next_server(&group, leaving.failed) {
                         Ok(d) => {
                             self.rc_alert(64, &[&d, &group, "failover"]);
                             if let Some(r) = &leaving.resource {

@@ -325,7 +325,10 @@ impl Daemon {
         for (tx, response) in self.outbox.drain(..) {
             let _ = tx.send(response);
         }
-        self.exiting && self.core.service() == Service::Offline && self.core.is_quiet()
+        self.exiting
+            && self.core.service() == Service::Offline
+            && self.core.is_quiet()
+            && self.releases_delivered()
     }
 
     fn fire_timers(&mut self) {

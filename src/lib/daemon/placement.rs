@@ -54,6 +54,8 @@ pub(super) struct Places {
     pub(super) releasing: std::collections::BTreeSet<String>,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
+    /// clpd is ending: how long it waits for its releases to come back.
+    exit_wait_until: Option<Instant>,
     /// Requested failovers among `move_replies` (the destination says
     /// rc 61/62, not this server rc 51/52).
     pub(super) failing_over: std::collections::BTreeSet<String>,
@@ -479,6 +481,29 @@ impl Daemon {
             }
             self.claim(&group, reason);
         }
+        // Groups running here that nobody owns: a clpd restarted on the same
+        // boot took them over from its predecessor, and its table starts
+        // empty; it claims them (another server owning one is both-active,
+        // resolved from the reports).
+        let adopted: Vec<String> = model
+            .groups
+            .iter()
+            .map(|g| g.name.clone())
+            .filter(|g| {
+                self.places.table.owner(g).is_none()
+                    && self.places.table.pending_claim(g).is_none()
+                    && !self.places.arriving.contains_key(g)
+                    && !self.places.leaving.contains_key(g)
+                    && matches!(
+                        self.core.engine().group_state(g),
+                        RunState::Online | RunState::OnlinePending | RunState::OnlineFailure
+                    )
+            })
+            .collect();
+        for group in adopted {
+            info!(target: "rc", "group {group} runs here and nobody owns it (taken over from the previous clpd): claiming it");
+            self.claim(&group, ClaimReason::Start);
+        }
         let (_, reported) = self.reporting_members(self.clock.now());
         for (group, dest) in self.places.table.failbacks(&model, &membership) {
             let idle = self.core.engine().group_state(&group) == RunState::Online;
@@ -548,6 +573,25 @@ impl Daemon {
             error!(target: "rc", "forced stop of server {server} failed ({why}): its groups do not fail over; check the server and start them by hand (clpgrp -s) once it is stopped");
         }
         self.places.table.forced_stop_done(server, ok);
+    }
+
+    /// clpd may end once its releases have come back in the cluster's order
+    /// (the others then know its groups are free, rather than finding a
+    /// lost owner), or after a few seconds without them.
+    pub(super) fn releases_delivered(&mut self) -> bool {
+        if self.cluster.is_none() || self.places.releasing.is_empty() {
+            return true;
+        }
+        let now = self.clock.now();
+        match self.places.exit_wait_until {
+            Some(until) => now >= until,
+            None => {
+                let until = now + Duration::from_secs(3);
+                self.places.exit_wait_until = Some(until);
+                self.timers.push(until, TimerKey::Placement);
+                false
+            }
+        }
     }
 
     /// A new configuration: forget the groups it no longer has.

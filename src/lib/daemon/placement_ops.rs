@@ -27,6 +27,10 @@ impl Daemon {
             Command::StartGroup { group }
             | Command::StopGroup { group }
             | Command::MoveGroup { group, .. } => group.clone(),
+            Command::StartResource { resource, .. } => match self.core.model().resource(resource) {
+                Some(r) => r.group.clone(),
+                None => return Some((cmd, reply)),
+            },
             _ => return Some((cmd, reply)),
         };
         if self.core.model().group(&group).is_none() || self.core.service() != Service::Online {
@@ -39,6 +43,20 @@ impl Daemon {
             .filter(|o| *o != local && membership.is_up(o))
             .map(str::to_string);
         match cmd {
+            Command::StartResource { .. } => {
+                // A resource of a group another server runs would run twice.
+                if let Some(o) = elsewhere {
+                    self.rc_alert(23, &[&local, &group]);
+                    self.outbox.push((
+                        reply,
+                        failed(format!(
+                            "Server {local} is not in a condition to start group {group}: it runs on {o}"
+                        )),
+                    ));
+                    return None;
+                }
+                Some((cmd, reply))
+            }
             Command::StartGroup { .. } => {
                 if let Some(o) = elsewhere {
                     self.rc_alert(23, &[&local, &group]);
@@ -52,6 +70,18 @@ impl Daemon {
                 }
                 if owner.as_deref() == Some(local.as_str()) {
                     return Some((cmd, reply));
+                }
+                if let Some(lost) = owner.as_deref().filter(|o| !membership.is_up(o))
+                    && let Some(why) = self.lost_owner_holds(lost)
+                {
+                    self.rc_alert(66, &[&local, &group, &why]);
+                    self.outbox.push((
+                        reply,
+                        failed(format!(
+                            "Server {local} is not in a condition to start group {group}: {why}"
+                        )),
+                    ));
+                    return None;
                 }
                 if !membership.is_quorate() {
                     self.outbox.push((
@@ -93,6 +123,25 @@ impl Daemon {
             }
             other => Some((other, reply)),
         }
+    }
+
+    /// Why a group of lost server `lost` may not be started here yet: its
+    /// release deadline has not passed and no forced stop succeeded. A
+    /// failed forced stop leaves the decision to the operator (rc 433 said
+    /// to start the groups by hand once the server is stopped).
+    fn lost_owner_holds(&self, lost: &str) -> Option<String> {
+        use crate::engine::placement::Forced;
+        let deadline = self.core.model().settings.release_deadline;
+        let table = &self.places.table;
+        if table.gate_open(lost, self.now(), deadline)
+            || table.lost(lost).is_some_and(|l| l.forced == Forced::Failed)
+        {
+            return None;
+        }
+        Some(format!(
+            "it ran on {lost}, which may still be releasing it: wait for clp/cluster/releasedeadline ({} s) after contact was lost, or for its forced stop",
+            deadline.as_secs()
+        ))
     }
 
     /// clprexec --failover with several servers: the server that runs the

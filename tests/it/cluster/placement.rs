@@ -408,3 +408,55 @@ fn after_a_partition_heals_the_lower_priority_server_stops_a_group_running_twice
         });
     }
 }
+
+/// Failover time, repeated: the owner of g killed (Corosync first), until g
+/// runs on the other server; the killed server then comes back as after a
+/// reboot and is the next trial's survivor. `CLP_FAILOVER_TRIALS` (default
+/// 10) trials; prints every time, the median and the largest.
+#[test]
+#[ignore = "a measurement: CLP_FAILOVER_TRIALS trials of about 10 s each"]
+fn failover_time_over_repeated_kills() {
+    if skip("placement_failover_trials") {
+        return;
+    }
+    let trials: usize = std::env::var("CLP_FAILOVER_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(10);
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    install(&rig, &conf(&rig, "", ""), &scripts("g", "r"));
+    formed(&mut rig);
+    wait(&rig, "g on node1", |rig| runs(rig, 0, "g"));
+    let mut owner = 0;
+    let mut times = Vec::new();
+    for _ in 0..trials {
+        let other = 1 - owner;
+        rig.nodes[owner].kill();
+        let killed = Instant::now();
+        wait(&rig, "g on the survivor", |rig| runs(rig, other, "g"));
+        times.push(killed.elapsed().as_millis());
+        // Back as after a reboot: nothing runs, the state is of another boot.
+        let _ = std::fs::remove_file(rig.nodes[owner].file("g-online"));
+        let state = rig.nodes[owner].root().join("var/lib/clp/state.json");
+        if let Ok(bytes) = std::fs::read(&state) {
+            let mut persisted: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            persisted["boot_id"] = "an earlier boot".into();
+            std::fs::write(&state, serde_json::to_vec(&persisted).unwrap()).unwrap();
+        }
+        rig.nodes[owner].start_corosync();
+        rig.nodes[owner].start_clpd();
+        rig.wait_for("both servers Online again", FORM, |rig| {
+            (0..2)
+                .all(|o| rig.shows(o, &["node1", "node2"]))
+                .then_some(())
+        });
+        owner = other;
+    }
+    let mut sorted = times.clone();
+    sorted.sort();
+    eprintln!(
+        "failover over {trials} kills (token {TOKEN_MS} ms, release deadline 1 s): {times:?} ms; median {} ms, max {} ms",
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1]
+    );
+}

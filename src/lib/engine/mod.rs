@@ -23,6 +23,8 @@
 //! clpd and a reload.
 
 #[cfg(test)]
+mod failover_tests;
+#[cfg(test)]
 mod generation_tests;
 pub mod monitor;
 #[cfg(test)]

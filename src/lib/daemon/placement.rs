@@ -54,6 +54,8 @@ pub(super) struct Places {
     pub(super) releasing: std::collections::BTreeSet<String>,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
+    /// Why the service is stopping (kept until it runs again).
+    stop_factor: Option<StopFactor>,
     /// clpd is ending: how long it waits for its releases to come back.
     exit_wait_until: Option<Instant>,
     /// Requested failovers among `move_replies` (the destination says
@@ -428,8 +430,17 @@ impl Daemon {
                 failed: leaving.failed,
             });
         }
+        // Why the service stops, while it does: a stop of this server only
+        // (clpdown, SIGTERM: SERVERSHUTDOWN) hands its groups over.
+        match self.core.service() {
+            Service::Stopping { factor, .. } => self.places.stop_factor = Some(factor),
+            Service::Online | Service::Suspended => self.places.stop_factor = None,
+            Service::Offline => {}
+        }
+        let hand_over = self.places.stop_factor == Some(StopFactor::ServerShutdown);
         // Owned here but offline (stopped by an operator, by the service's
-        // stop, or never started): released, nobody takes it by itself.
+        // stop, or never started): released, nobody takes it by itself;
+        // after a server shutdown, to the next server of its policy.
         let idle: Vec<String> = self
             .places
             .table
@@ -443,11 +454,25 @@ impl Daemon {
             })
             .collect();
         for group in idle {
+            let next = hand_over
+                .then(|| self.next_server(&group, false).ok())
+                .flatten()
+                .filter(|_| {
+                    self.core
+                        .model()
+                        .group(&group)
+                        .is_some_and(|g| g.auto_failover)
+                });
+            if let Some(n) = &next {
+                info!(target: "rc", "this server shuts down: group {group} goes to {n}");
+                self.rc_alert(64, &[n, &group, "server shutdown"]);
+            }
+            let reason = next.as_ref().map(|_| ClaimReason::Failover);
             self.send_placement(&Message::Release {
                 group,
                 server: local.clone(),
-                next: None,
-                reason: None,
+                next,
+                reason,
                 failed: false,
             });
         }

@@ -205,6 +205,22 @@ fn a_group_runs_on_one_server_fails_over_moves_and_comes_back() {
         "{}",
         starts(&rig, 1, "g")
     );
+    // node1 shuts down (clpdown: this server only, SERVERSHUTDOWN; the OS
+    // part refuses under the rig's root): its groups go to node2 at once.
+    let down = Instant::now();
+    rig.nodes[0].command(crate::daemon::CLPDOWN, &[]).success();
+    wait(&rig, "g and b handed over to node2", |rig| {
+        runs(rig, 1, "g") && runs(rig, 1, "b") && !runs(rig, 0, "g")
+    });
+    eprintln!(
+        "clpdown on node1 -> g and b online on node2 in {} ms",
+        down.elapsed().as_millis()
+    );
+    assert!(
+        starts(&rig, 0, "g").ends_with("stop FAILOVER SERVERSHUTDOWN\n"),
+        "{}",
+        starts(&rig, 0, "g")
+    );
 }
 
 #[test]

@@ -232,7 +232,12 @@ impl Daemon {
         }
         match wire::decode::<Report>(bytes) {
             Ok(report) => {
-                self.placement_report(from, &report.owned, &report.marks);
+                self.placement_report(
+                    from,
+                    report.snapshot.cluster.service,
+                    &report.owned,
+                    &report.marks,
+                );
                 self.both_active_check(from, &report.snapshot.groups);
                 let now = self.clock.now();
                 let (stale_at, new) = self.view.peers.receive(from, report, now);

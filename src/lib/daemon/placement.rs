@@ -56,6 +56,11 @@ pub(super) struct Places {
     pub(super) quorum_held: bool,
     /// Why the service is stopping (kept until it runs again).
     stop_factor: Option<StopFactor>,
+    /// Servers whose release said their service stops, until a report says
+    /// it runs again (reports and releases of a server arrive in order).
+    stopping: std::collections::BTreeSet<String>,
+    /// Each other server's cluster service as its last report said.
+    services: BTreeMap<String, crate::status::ServiceState>,
     /// clpd is ending: how long it waits for its releases to come back.
     exit_wait_until: Option<Instant>,
     /// Requested failovers among `move_replies` (the destination says
@@ -114,6 +119,26 @@ impl Daemon {
         }
     }
 
+    /// The membership with only the servers that may take a group up:
+    /// members whose cluster service runs (Online, or Starting: in its sync
+    /// wait) as they last reported, and that did not say they are stopping.
+    pub(super) fn eligible(&self) -> crate::engine::membership::Membership {
+        use crate::engine::membership::MemberState;
+        use crate::status::ServiceState;
+        let mut view = self.core.membership().clone();
+        for server in self.core.model().servers.iter().map(|s| s.name.as_str()) {
+            let stopped = self
+                .places
+                .services
+                .get(server)
+                .is_some_and(|s| !matches!(s, ServiceState::Online | ServiceState::Starting));
+            if stopped || self.places.stopping.contains(server) {
+                view.set_state(server, MemberState::Down);
+            }
+        }
+        view
+    }
+
     /// The membership changed: lost owners' gates start, moves to a server
     /// that left fail.
     pub(super) fn placement_membership(&mut self) {
@@ -162,11 +187,17 @@ impl Daemon {
     pub(super) fn placement_report(
         &mut self,
         from: &str,
+        service: crate::status::ServiceState,
         owned: &[String],
         marks: &BTreeMap<String, Vec<String>>,
     ) {
+        use crate::status::ServiceState;
         let membership = self.core.membership().clone();
         self.places.table.learn(from, owned, &membership);
+        if matches!(service, ServiceState::Online | ServiceState::Starting) {
+            self.places.stopping.remove(from);
+        }
+        self.places.services.insert(from.to_string(), service);
         if self.sync != sync_wait::SyncWait::Over {
             self.places.table.learn_marks(marks);
         }
@@ -226,7 +257,11 @@ impl Daemon {
                 next,
                 reason,
                 failed,
+                stopping,
             } if server == from => {
+                if stopping && server != local {
+                    self.places.stopping.insert(server.clone());
+                }
                 info!(target: "rc", "group {group} released by {server} (next: {next:?}, {reason:?}, failed there: {failed})");
                 if server == local {
                     self.places.releasing.remove(&group);
@@ -428,6 +463,7 @@ impl Daemon {
                 next,
                 reason,
                 failed: leaving.failed,
+                stopping: false,
             });
         }
         // Why the service stops, while it does: a stop of this server only
@@ -474,6 +510,7 @@ impl Daemon {
                 next,
                 reason,
                 failed: false,
+                stopping: hand_over,
             });
         }
         self.placement_progress()
@@ -497,7 +534,12 @@ impl Daemon {
         }
         let now = self.now();
         let mut queued = false;
-        for (group, reason) in self.places.table.due_claims(&model, &membership, now, true) {
+        let eligible = self.eligible();
+        for (group, reason) in
+            self.places
+                .table
+                .due_claims(&model, &membership, &eligible, now, true)
+        {
             if reason == ClaimReason::Failover
                 && let Some(lost) = self.places.table.owner(&group).map(str::to_string)
             {
@@ -530,7 +572,7 @@ impl Daemon {
             self.claim(&group, ClaimReason::Start);
         }
         let (_, reported) = self.reporting_members(self.clock.now());
-        for (group, dest) in self.places.table.failbacks(&model, &membership) {
+        for (group, dest) in self.places.table.failbacks(&model, &eligible) {
             let idle = self.core.engine().group_state(&group) == RunState::Online;
             if !idle || !reported.contains(&dest) || self.places.leaving.contains_key(&group) {
                 continue;

@@ -290,12 +290,7 @@ impl Daemon {
         if failed {
             table.apply_release(group, &local, None, true);
         }
-        table.destination(
-            self.core.model(),
-            self.core.membership(),
-            group,
-            Some(&local),
-        )
+        table.destination(self.core.model(), &self.eligible(), group, Some(&local))
     }
 
     pub(super) fn leave(&mut self, group: &str, next: String, reason: ClaimReason) {

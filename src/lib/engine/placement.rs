@@ -401,10 +401,13 @@ impl Placement {
     /// gone (past the gate) or that were released to it, and the automatic
     /// start of those its policy prefers it for. None without quorum, before
     /// the sync wait is over (`synced`), or while the service is not running.
+    /// `eligible`: the membership with the servers that may take a group
+    /// (their cluster service runs) up; owners' liveness is `membership`'s.
     pub fn due_claims(
         &self,
         model: &Cluster,
         membership: &Membership,
+        eligible: &Membership,
         now: Millis,
         synced: bool,
     ) -> Vec<(String, ClaimReason)> {
@@ -438,14 +441,14 @@ impl Placement {
                 continue;
             }
             let here =
-                || self.destination(model, membership, group, None).ok() == Some(local.to_string());
+                || self.destination(model, eligible, group, None).ok() == Some(local.to_string());
             match self.owner(group) {
                 Some(o) if o == local || membership.is_up(o) => {}
                 Some(o) => {
                     let deadline = model.settings.release_deadline;
                     if spec.auto_failover
                         && self.gate_open(o, now, deadline)
-                        && self.destination(model, membership, group, Some(o)).ok()
+                        && self.destination(model, eligible, group, Some(o)).ok()
                             == Some(local.to_string())
                     {
                         out.push((group.to_string(), ClaimReason::Failover));

@@ -133,7 +133,10 @@ impl Rig {
         loop {
             let mut due = Vec::new();
             for s in &self.servers {
-                for (g, r) in s.placement.due_claims(&s.model, &s.membership, now, true) {
+                for (g, r) in
+                    s.placement
+                        .due_claims(&s.model, &s.membership, &s.membership, now, true)
+                {
                     due.push((s.membership.local().to_string(), g, r));
                 }
             }
@@ -277,7 +280,7 @@ fn without_quorum_nothing_is_claimed() {
     let s = rig.at("b");
     assert!(
         s.placement
-            .due_claims(&s.model, &s.membership, 60_000, true)
+            .due_claims(&s.model, &s.membership, &s.membership, 60_000, true)
             .is_empty()
     );
     // Nor before the sync wait is over.
@@ -285,12 +288,12 @@ fn without_quorum_nothing_is_claimed() {
     let s = rig.at("b");
     assert!(
         s.placement
-            .due_claims(&s.model, &s.membership, 60_000, false)
+            .due_claims(&s.model, &s.membership, &s.membership, 60_000, false)
             .is_empty()
     );
     assert_eq!(
         s.placement
-            .due_claims(&s.model, &s.membership, 60_000, true)
+            .due_claims(&s.model, &s.membership, &s.membership, 60_000, true)
             .len(),
         1
     );
@@ -499,4 +502,20 @@ fn of_two_servers_running_a_group_the_later_in_its_policy_stops_it() {
     assert_eq!(both_active_loser(&m, "g", "c", "a"), "a");
     // b is not in the policy: it stops.
     assert_eq!(both_active_loser(&m, "g", "c", "b"), "b");
+}
+
+#[test]
+fn a_member_whose_service_is_stopped_is_no_destination() {
+    let mut rig = Rig::new(3, &[("g", "")], FAST);
+    rig.auto_start();
+    rig.settle(0);
+    rig.members(&["b", "c"], true, 0);
+    // b's cluster service is stopped (clpd runs, a member): c takes g.
+    let c = rig.at("c");
+    let mut c_eligible = c.membership.clone();
+    c_eligible.set_state("b", crate::engine::membership::MemberState::Down);
+    let due = c
+        .placement
+        .due_claims(&c.model, &c.membership, &c_eligible, 10_000, true);
+    assert_eq!(due, vec![("g".to_string(), ClaimReason::Failover)]);
 }

@@ -59,6 +59,10 @@ pub enum Message {
         next: Option<String>,
         reason: Option<ClaimReason>,
         failed: bool,
+        /// `server`'s cluster service is stopping: no group goes there
+        /// until it reports its service running again.
+        #[serde(default)]
+        stopping: bool,
     },
     /// `server` started `group` after its claim (`online`), or could not.
     Placed {

@@ -52,6 +52,9 @@ pub enum ClaimReason {
 pub enum Forced {
     /// None is configured: the deadline alone opens the gate.
     NotConfigured,
+    /// Configured, not run here: this server takes none of the lost
+    /// server's groups (it runs it if that changes).
+    NotRun,
     Running,
     Succeeded,
     /// The gate stays closed: no failover of that server's groups.
@@ -282,28 +285,33 @@ impl Placement {
             .cloned()
             .collect();
         for server in gone {
-            if self.lost.contains_key(&server) {
-                continue;
-            }
             let takes_one = self.owned_by(&server).iter().any(|g| {
                 model.group(g).is_some_and(|spec| spec.auto_failover)
                     && self.destination(model, membership, g, Some(&server)).ok()
                         == Some(membership.local().to_string())
             });
-            let forced = match &model.settings.forced_stop {
-                Some(_) if takes_one => {
-                    effects.push(PlacementEffect::RunForcedStop {
-                        server: server.clone(),
-                    });
-                    Forced::Running
-                }
-                Some(_) => Forced::Running,
-                None => Forced::NotConfigured,
+            let known = self.lost.get(&server).map(|l| l.forced);
+            let forced = match (&model.settings.forced_stop, known) {
+                // Lost before: only a forced stop not run here yet may start
+                // (this server became the destination of one of its groups).
+                (Some(_), Some(Forced::NotRun)) if takes_one => Forced::Running,
+                (_, Some(_)) => continue,
+                (Some(_), None) if takes_one => Forced::Running,
+                (Some(_), None) => Forced::NotRun,
+                (None, None) => Forced::NotConfigured,
             };
-            self.lost.insert(server, Lost { since: now, forced });
-            effects.push(PlacementEffect::WakeAt(
-                now + millis(model.settings.release_deadline),
-            ));
+            if forced == Forced::Running {
+                effects.push(PlacementEffect::RunForcedStop {
+                    server: server.clone(),
+                });
+            }
+            let since = self.lost.get(&server).map_or(now, |l| l.since);
+            self.lost.insert(server, Lost { since, forced });
+            if known.is_none() {
+                effects.push(PlacementEffect::WakeAt(
+                    now + millis(model.settings.release_deadline),
+                ));
+            }
         }
         effects
     }

@@ -519,3 +519,29 @@ fn a_member_whose_service_is_stopped_is_no_destination() {
         .due_claims(&c.model, &c.membership, &c_eligible, 10_000, true);
     assert_eq!(due, vec![("g".to_string(), ClaimReason::Failover)]);
 }
+
+#[test]
+fn the_forced_stop_runs_where_the_lost_servers_group_goes_even_later() {
+    let settings =
+        "<releasedeadline>30</releasedeadline><forcestop><command>true</command></forcestop>";
+    let mut rig = Rig::new(3, &[("g", "")], settings);
+    rig.auto_start();
+    rig.settle(0);
+    // a is lost: b takes g and runs the forced stop; c does not.
+    rig.members(&["b", "c"], true, 1_000);
+    assert_eq!(
+        rig.at("c").placement.lost("a").map(|l| l.forced),
+        Some(Forced::NotRun)
+    );
+    // b goes too before the forced stop ended: c is now the destination.
+    let effects = rig.members(&["c"], true, 2_000);
+    assert!(
+        effects.contains(&PlacementEffect::RunForcedStop { server: "a".into() }),
+        "{effects:?}"
+    );
+    let c = rig.at("c");
+    assert_eq!(
+        c.placement.lost("a").map(|l| (l.since, l.forced)),
+        Some((1_000, Forced::Running))
+    );
+}

@@ -1,4 +1,4 @@
-complete -c clprexec -l failover -d 'Start GROUP on the server -h names (until failover between servers exists)' -r
+complete -c clprexec -l failover -d 'Fail GROUP over from the server it runs on to the next of its policy (started on the server -h names when it runs nowhere)' -r
 complete -c clprexec -l script -d 'Run SCRIPT, a file of the scripts directory\'s trnreq/ on that server' -r
 complete -c clprexec -l notice -d 'Log a notice there (alert trnsv 10); MRW names the message receive monitor' -r
 complete -c clprexec -s k -d 'The category (and keyword) of the notice' -r

@@ -113,6 +113,22 @@ pub struct ClusterSettings {
     /// How long a starting service waits for the other servers' first
     /// reports (`clp/cluster/syncwait`; zero: no wait).
     pub server_sync_wait: Duration,
+    /// How long after losing contact with a server the others wait before
+    /// they take over its groups (`clp/cluster/releasedeadline`): the time
+    /// the lost server has to release them itself.
+    pub release_deadline: Duration,
+    /// The forced stop command run before a lost server's groups are taken
+    /// over (`clp/cluster/forcestop/command`; empty: none, the deadline alone
+    /// opens the way), with its time limit.
+    pub forced_stop: Option<ForcedStop>,
+}
+
+/// A configured forced stop: a command that stops a lost server for good
+/// (power it off through its BMC, its hypervisor or its cloud's API).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForcedStop {
+    pub command: String,
+    pub timeout: Duration,
 }
 
 /// Alert destinations (`<messages>`, `cluster/mail`, clp's syslog socket).
@@ -283,6 +299,10 @@ pub struct Group {
     pub auto_failover: bool,
     /// `failback`: return to the highest-priority server automatically.
     pub auto_failback: bool,
+    /// `exclusive` (CLUSTERPRO X 3.3.5's exclusion attribute): 0 none, 1
+    /// normal (avoid a server running another normal-exclusive group), 2
+    /// absolute (never on a server running another absolute one).
+    pub exclusive: u8,
     /// Servers the group may run on, highest priority first.
     pub policy: Vec<String>,
     /// Member resources in the order the group lists them.

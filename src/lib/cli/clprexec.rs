@@ -22,7 +22,7 @@ const SCRIPT_KILL_MARGIN: u64 = 5;
     group(ArgGroup::new("op").required(true).args(["failover", "script", "notice"]))
 )]
 pub struct Args {
-    /// Start GROUP on the server -h names (until failover between servers exists)
+    /// Fail GROUP over from the server it runs on to the next of its policy (started on the server -h names when it runs nowhere)
     #[arg(long, value_name = "GROUP")]
     pub failover: Option<String>,
     /// Run SCRIPT, a file of the scripts directory's trnreq/ on that server
@@ -54,7 +54,7 @@ pub struct Args {
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
         let request = if let Some(group) = &self.failover {
-            Request::StartGroup {
+            Request::FailoverGroup {
                 group: group.clone(),
             }
         } else if let Some(script) = &self.script {

@@ -194,6 +194,9 @@ pub const PARAMS: &[Param] = &[
     p(Root, "clp/restartlimit/max", Value("5"), Int { min: 0, max: 999 }, "clp: monitor restarts of one recovery target allowed within clp/restartlimit/window, whatever the monitor's counters say; one more skips the restart step (rm 900) and the ladder goes on to failover and the final action; 0 = unbounded (systemd's StartLimitBurst is 5 too)"),
     p(Root, "clp/restartlimit/window", Value("600"), Int { min: 1, max: 9_999_999 }, "clp: seconds after which a restart no longer counts toward clp/restartlimit/max (monotonic clock; clpmonctrl -c clears the count)"),
     p(Root, "clp/cluster/syncwait", Value("300"), Int { min: 0, max: 5940 }, "clp: seconds a server whose cluster service starts waits for every server of the cluster to report (CLUSTERPRO's Server Sync Wait Time, 5 min) before it starts the service and its groups; 0 = no wait; one server never waits"),
+    p(Root, "clp/cluster/releasedeadline", Value("30"), Int { min: 0, max: 3600 }, "clp: seconds after losing contact with a server before the others take over its groups (the time it has to release them itself: stop them, remove its addresses, unmount); a forced stop that succeeds ends the wait earlier"),
+    p(Root, "clp/cluster/forcestop/command", Value(""), Text, "clp: command run (sh -c) before a lost server's groups are taken over, with CLP_SERVER_DOWN and CLP_SERVER_LOCAL; exit 0 = the server is stopped; empty = none (the release deadline alone opens the way); a failure cancels the failover (rc 433)"),
+    p(Root, "clp/cluster/forcestop/timeout", Value("60"), Int { min: 1, max: 3600 }, "clp: seconds the forced stop command may run; beyond, it is killed and counts as failed"),
     // ---- server ---------------------------------------------------------------
     p(Server, "priority", Required, Int { min: 0, max: 31 }, "V: 0 = master"),
     p(Server, "comment", Value(""), Text, "V"),
@@ -222,7 +225,7 @@ pub const PARAMS: &[Param] = &[
     p(Group, "start", Value("1"), Flag, "V: 1 automatic startup"),
     p(Group, "failover", Value("1"), Flag, "V: 1 automatic failover"),
     p(Group, "failback", Value("0"), Flag, "V: 0 manual failback"),
-    p(Group, "exclusive", Value("0"), Int { min: 0, max: 2 }, "V: X 3.3.5 only"),
+    p(Group, "exclusive", Value("0"), Int { min: 0, max: 2 }, "V: X 3.3.5 only; clp: 1 normal exclusion (a group avoids a server running another group with 1 while another server is free of one), 2 absolute (never on a server running another group with 2: no destination, rc 65)"),
     p(Group, "policy/order", Unset, Int { min: 0, max: 31 }, "V: policy@server/order"),
     p(Group, "resource", Unset, Text, "V: resource@type@name members"),
     p(Group, "depend/act/depend", Unset, Opaque, "V: depend@group"),

@@ -93,6 +93,7 @@ impl Daemon {
         if let Some(next) = cluster::apply(self.core.membership(), &event) {
             self.core.set_membership(next);
             self.remote_targets_left();
+            self.placement_membership();
         }
         match event {
             ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),

@@ -138,9 +138,14 @@ impl Daemon {
         let report = Report {
             snapshot: local.clone(),
             links: self.local_links(),
+            owned: self.places.table.owned_by(&self.core.model().local_server),
+            marks: self.places.table.marks(),
         };
         let changed = self.view.last_sent.as_ref().is_none_or(|last| {
-            last.links != report.links || !snapshot::same_content(&last.snapshot, &report.snapshot)
+            last.links != report.links
+                || last.owned != report.owned
+                || last.marks != report.marks
+                || !snapshot::same_content(&last.snapshot, &report.snapshot)
         });
         let decision = if force {
             SendReport::Now
@@ -227,6 +232,13 @@ impl Daemon {
         }
         match wire::decode::<Report>(bytes) {
             Ok(report) => {
+                self.placement_report(
+                    from,
+                    report.snapshot.cluster.service,
+                    &report.owned,
+                    &report.marks,
+                );
+                self.both_active_check(from, &report.snapshot.groups);
                 let now = self.clock.now();
                 let (stale_at, new) = self.view.peers.receive(from, report, now);
                 self.timers

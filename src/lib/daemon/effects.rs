@@ -65,6 +65,7 @@ impl Daemon {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
             }
             Tag::Requested { script, req } => self.requested_script_ended(&script, req, f.outcome),
+            Tag::ForcedStop { server } => self.forced_stop_ended(&server, f.outcome),
             Tag::AlertCommand { command } => {
                 if f.outcome == Outcome::Exited(0) {
                     info!(target: "clpd", "the alert command {command:?} ended: {:?}", f.outcome);
@@ -173,6 +174,7 @@ impl Daemon {
             // The core hands OS actions over as CoreEffect::Os (counted).
             Effect::Os(action) => self.os_action(action),
             Effect::ServiceStopped => info!(target: "pm", "the cluster service has stopped"),
+            Effect::Failover { group, resource } => self.failover_effect(group, resource),
         }
     }
 

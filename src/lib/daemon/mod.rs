@@ -37,6 +37,8 @@ mod file_writer;
 mod fip;
 mod monitoring;
 mod peers;
+mod placement;
+mod placement_ops;
 mod publish;
 mod remote;
 mod requests;
@@ -156,6 +158,8 @@ enum Tag {
     AlertCommand { command: String },
     /// A script clprexec asked for; request `req` waits for its end.
     Requested { script: String, req: ReqId },
+    /// The forced stop command against `server`.
+    ForcedStop { server: String },
 }
 
 /// What a timer is for.
@@ -179,6 +183,8 @@ enum TimerKey {
     PeerStale(String),
     /// The end of the server sync wait (see [`sync_wait`]).
     SyncWait,
+    /// A lost server's release deadline (see [`placement`]).
+    Placement,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -253,6 +259,8 @@ struct Daemon {
     view: cluster_status::ClusterView,
     /// The first start of the service waiting for the other servers.
     sync: sync_wait::SyncWait,
+    /// Which server runs each group (several servers only).
+    places: placement::Places,
 }
 
 impl Daemon {
@@ -316,6 +324,9 @@ impl Daemon {
     fn end_of_batch(&mut self) -> bool {
         self.fire_timers();
         self.drain();
+        if self.placement_after_batch() {
+            self.drain();
+        }
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
         crate::log::release_held();
@@ -323,7 +334,10 @@ impl Daemon {
         for (tx, response) in self.outbox.drain(..) {
             let _ = tx.send(response);
         }
-        self.exiting && self.core.service() == Service::Offline && self.core.is_quiet()
+        self.exiting
+            && self.core.service() == Service::Offline
+            && self.core.is_quiet()
+            && self.releases_delivered()
     }
 
     fn fire_timers(&mut self) {
@@ -364,6 +378,8 @@ impl Daemon {
                 TimerKey::Report => self.report_due(),
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
                 TimerKey::SyncWait => self.sync_progress(),
+                // The end of the batch looks at the claims now due.
+                TimerKey::Placement => {}
             }
         }
     }

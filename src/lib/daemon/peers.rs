@@ -18,6 +18,13 @@ pub(super) struct Report {
     pub snapshot: Snapshot,
     /// The links as it sees them (it is each state's `observer`).
     pub links: Vec<LinkState>,
+    /// The groups it owns (see `engine::placement`): a server that joins
+    /// learns the owners from these.
+    #[serde(default)]
+    pub owned: Vec<String>,
+    /// Groups and the servers they failed over from.
+    #[serde(default)]
+    pub marks: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The shortest time between two reports while changes keep coming: a burst

@@ -11,6 +11,8 @@ fn report(me: &str, digest: &str) -> Report {
     Report {
         snapshot,
         links: links(&["node1", "node2", "node3"], &[]),
+        owned: Vec::new(),
+        marks: Default::default(),
     }
 }
 
@@ -185,6 +187,8 @@ fn a_report_of_a_thousand_monitors_stays_small_on_the_wire() {
             &monitors,
         ),
         links: links(&three, &[]),
+        owned: Vec::new(),
+        marks: Default::default(),
     };
     let json = serde_json::to_vec(&body).unwrap().len();
     let start = Instant::now();

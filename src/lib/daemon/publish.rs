@@ -240,7 +240,8 @@ impl Daemon {
                     | Tag::AsyncGenw { .. }
                     | Tag::PreAction { .. }
                     | Tag::AlertCommand { .. }
-                    | Tag::Requested { .. } => None,
+                    | Tag::Requested { .. }
+                    | Tag::ForcedStop { .. } => None,
                 })
                 .collect(),
         };

@@ -314,6 +314,9 @@ impl Daemon {
             }
             // For another server.
             Message::Forward { .. } | Message::Answer { .. } | Message::Part { .. } => {}
+            placement @ (Message::Claim { .. }
+            | Message::Release { .. }
+            | Message::Placed { .. }) => self.placement_message(from, placement),
         }
     }
 

@@ -40,6 +40,10 @@ enum Route {
     },
     /// The installed configuration, packed.
     PullConfig,
+    /// clprexec --failover.
+    Failover {
+        group: String,
+    },
     /// For the server named (maybe this one).
     On {
         server: String,
@@ -91,6 +95,9 @@ fn route(request: Request) -> Route {
         Request::StartGroup { group } => Command::StartGroup { group },
         Request::StopGroup { group } => Command::StopGroup { group },
         Request::MoveGroup { group, dest } => Command::MoveGroup { group, dest },
+        // One server: the group starts here (there is nowhere else to go);
+        // several: see `placement`.
+        Request::FailoverGroup { group } => return Route::Failover { group },
         Request::StartResource { resource, force } => Command::StartResource { resource, force },
         Request::StopResource { resource, force } => Command::StopResource { resource, force },
     })
@@ -239,6 +246,11 @@ impl Daemon {
                 self.request_on(server, request, wait_secs, reply);
                 return;
             }
+            Route::Failover { group } if self.cluster.is_some() => {
+                self.placement_failover(group, reply);
+                return;
+            }
+            Route::Failover { group } => Command::StartGroup { group },
             Route::Engine(Command::StartService) => {
                 self.start_service(Some(reply));
                 return;
@@ -254,6 +266,10 @@ impl Daemon {
             self.outbox.push((reply, Reply::Rejected(refusal)));
             return;
         }
+        // With several servers a group starts where its claim is accepted.
+        let Some((cmd, reply)) = self.placement_command(cmd, reply) else {
+            return;
+        };
         let req = self.next_req;
         self.next_req += 1;
         self.replies.insert(req, reply);
@@ -333,6 +349,7 @@ impl Daemon {
                 self.config_digest = digest;
                 self.carry_out(effects);
                 self.follow_reloaded_servers();
+                self.placement_reloaded();
                 info!(target: "pm", "the configuration was reloaded");
                 Ok("the configuration was reloaded".into())
             }

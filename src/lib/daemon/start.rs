@@ -198,6 +198,7 @@ impl Daemon {
             remote: super::remote::Remote::new(),
             view: Default::default(),
             sync: Default::default(),
+            places: Default::default(),
         }
     }
 }

@@ -102,6 +102,14 @@ impl Daemon {
                 error!(target: "nm", "the configuration (clp.conf) of this server differs from the cluster's: the cluster service starts without its groups; bring it in line with clpcfctrl --push");
                 Command::StartServiceWithoutGroups
             }
+            // With several servers the groups start where their claims are
+            // accepted (see `placement`), not all here.
+            SyncWait::NotYet | SyncWait::Over if self.cluster.is_some() => {
+                if self.core.service() == Service::Offline {
+                    self.want_auto_start();
+                }
+                Command::StartServiceWithoutGroups
+            }
             SyncWait::NotYet | SyncWait::Over => Command::StartService,
         };
         self.submit(cmd, reply);
@@ -138,7 +146,11 @@ impl Daemon {
             error!(target: "nm", "the configuration (clp.conf) of this server differs from the cluster's: its groups are not started; bring it in line with clpcfctrl --push, then start them (clpgrp -s)");
             return;
         }
-        self.command(Command::StartAutoGroups);
+        if self.cluster.is_some() {
+            self.want_auto_start();
+        } else {
+            self.command(Command::StartAutoGroups);
+        }
     }
 
     /// A stop during the wait cancels it (nm 9): the next start waits anew.

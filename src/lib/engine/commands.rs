@@ -185,6 +185,56 @@ impl Engine {
                     }
                 }
             }
+            Command::PlaceGroup { group, event } => match self.check_group_command(&group, true) {
+                Err(e) => reply(effects, Err(e)),
+                Ok(()) => {
+                    for r in &self.members(&group) {
+                        self.step_resource(r, ResEvent::Reset, now, effects);
+                    }
+                    self.set_plan(
+                        &group,
+                        Plan::Activating {
+                            event,
+                            targets: None,
+                            halted: false,
+                        },
+                    );
+                    if let Some(req) = req {
+                        self.waits.push((req, Wait::GroupOnline(group)));
+                    }
+                }
+            },
+            Command::LeaveGroup { group, factor } => {
+                match self.check_group_command(&group, false) {
+                    Err(e) => reply(effects, Err(e)),
+                    Ok(()) => {
+                        self.set_plan(
+                            &group,
+                            Plan::Deactivating {
+                                factor,
+                                targets: None,
+                                halted: false,
+                                then: After::Nothing,
+                            },
+                        );
+                        if let Some(req) = req {
+                            self.waits.push((req, Wait::GroupOffline(group)));
+                        }
+                    }
+                }
+            }
+            Command::FailoverGroup { group } => {
+                if self.model.group(&group).is_none() {
+                    reply(effects, Err(self.unknown_group(&group)));
+                    return;
+                }
+                if self.service != Service::Online {
+                    reply(effects, Err(Rejection::ServiceNotRunning));
+                    return;
+                }
+                self.fail_over(&group, None, effects);
+                reply(effects, Ok("failing over".into()));
+            }
             Command::StopGroup { group } => match self.check_group_command(&group, false) {
                 Err(e) => reply(effects, Err(e)),
                 Ok(()) => {

@@ -317,6 +317,7 @@ impl Core {
                 force: true,
             },
             Recovery::StopGroup(group) => Command::StopGroup { group },
+            Recovery::FailoverGroup(group) => Command::FailoverGroup { group },
             Recovery::StopCluster(then) => Command::StopService {
                 factor: StopFactor::ClusterShutdown,
                 then,

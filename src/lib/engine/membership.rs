@@ -41,6 +41,8 @@ pub enum NoDestination {
     SingleServer { local: String },
     /// Other servers are configured, none of them (of the group's policy) is up.
     NoneUp { local: String },
+    /// Every server up runs another group of its absolute exclusion rule.
+    Excluded { local: String },
 }
 
 impl NoDestination {
@@ -49,12 +51,17 @@ impl NoDestination {
         match self {
             NoDestination::SingleServer { .. } => "this cluster has one server".into(),
             NoDestination::NoneUp { .. } => "no other server of its policy is running".into(),
+            NoDestination::Excluded { .. } => {
+                "every server of its policy runs another group of its exclusion rule".into()
+            }
         }
     }
 
     pub fn local(&self) -> &str {
         match self {
-            NoDestination::SingleServer { local } | NoDestination::NoneUp { local } => local,
+            NoDestination::SingleServer { local }
+            | NoDestination::NoneUp { local }
+            | NoDestination::Excluded { local } => local,
         }
     }
 }

@@ -23,6 +23,8 @@
 //! clpd and a reload.
 
 #[cfg(test)]
+mod failover_tests;
+#[cfg(test)]
 mod generation_tests;
 pub mod monitor;
 #[cfg(test)]
@@ -39,6 +41,7 @@ pub mod core;
 mod core_tests;
 pub mod membership;
 mod persistence;
+pub mod placement;
 mod recovery;
 mod sequencing;
 #[cfg(test)]
@@ -106,6 +109,23 @@ pub enum Command {
     MoveGroup {
         group: String,
         dest: Option<String>,
+    },
+    /// Start `group` here because this server's claim of it was accepted
+    /// (several servers): `event` is what its start scripts see.
+    PlaceGroup {
+        group: String,
+        event: ClpEvent,
+    },
+    /// Stop `group` here because it leaves for another server (`factor`:
+    /// GROUPMOVE or GROUPFAILOVER, what its stop scripts see).
+    LeaveGroup {
+        group: String,
+        factor: StopFactor,
+    },
+    /// A monitor's failover step: stop `group` here, then it goes to the
+    /// next server of its policy ([`Effect::Failover`]).
+    FailoverGroup {
+        group: String,
     },
     /// `force`: also start what it depends on.
     StartResource {
@@ -194,6 +214,13 @@ pub enum Effect {
     Os(OsAction),
     /// The cluster service stopped (the daemon exits if it was asked to).
     ServiceStopped,
+    /// `group` is being stopped here to fail over (a resource's activation
+    /// failed past its retries, `resource`, or a monitor's failover step):
+    /// once it is offline, the next server of its policy takes it.
+    Failover {
+        group: String,
+        resource: Option<String>,
+    },
 }
 
 /// The cluster service.

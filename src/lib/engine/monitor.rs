@@ -142,6 +142,8 @@ pub enum Recovery {
     RestartGroup(String),
     StopResource(String),
     StopGroup(String),
+    /// Stop the group here; it goes to the next server of its policy.
+    FailoverGroup(String),
     /// Stop the cluster service, then the OS action if any.
     StopCluster(Option<OsAction>),
     /// An OS action now (panic, reset).

@@ -124,15 +124,20 @@ impl Engine {
                     && rt.failover_count < spec.activation.failover
                 {
                     rt.failover_count += 1;
-                    // Moving groups between servers comes with the cluster
-                    // layer; until then a destination cannot exist (the view
-                    // holds this server only): say why and escalate.
-                    if let Err(none) = self.membership.destination(&self.model, group) {
-                        effects.push(Effect::Alert(AlertRef::new(
+                    // Another server of the policy is up: the group stops
+                    // here and goes there (the daemon's placement names the
+                    // server once it is offline, rc 201). None (one server,
+                    // or every other one down): say why and escalate.
+                    match self.membership.destination(&self.model, group) {
+                        Ok(_) => {
+                            self.fail_over(group, Some(name), effects);
+                            return;
+                        }
+                        Err(none) => effects.push(Effect::Alert(AlertRef::new(
                             "rc",
                             65,
                             &[group, &none.reason()],
-                        )));
+                        ))),
                     }
                 }
                 self.resource_final_action(
@@ -176,6 +181,29 @@ impl Engine {
                 StallAction::Other(code) => effects.push(Effect::Os(os_action_for_code(code))),
             },
         }
+    }
+
+    /// Stops `group` here to fail over (GROUPFAILOVER); the daemon sends it
+    /// on once it is offline.
+    pub(super) fn fail_over(
+        &mut self,
+        group: &str,
+        resource: Option<&str>,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.set_plan(
+            group,
+            Plan::Deactivating {
+                factor: StopFactor::GroupFailover,
+                targets: None,
+                halted: false,
+                then: After::Nothing,
+            },
+        );
+        effects.push(Effect::Failover {
+            group: group.to_string(),
+            resource: resource.map(str::to_string),
+        });
     }
 
     pub(super) fn halt(&mut self, group: &str) {

@@ -36,6 +36,11 @@ pub enum Request {
         group: String,
         dest: Option<String>,
     },
+    /// Fail `group` over (clprexec --failover): from the server it runs on
+    /// to the next of its policy; started here when it runs nowhere.
+    FailoverGroup {
+        group: String,
+    },
     /// Start one resource; `force`: also what it depends on.
     StartResource {
         resource: String,

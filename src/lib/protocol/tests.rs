@@ -20,6 +20,7 @@ fn every_request() -> Vec<Request> {
             group: "g".into(),
             dest: Some("node2".into()),
         },
+        Request::FailoverGroup { group: "g".into() },
         Request::StartResource {
             resource: "r".into(),
             force: true,

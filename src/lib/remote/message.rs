@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::placement::ClaimReason;
 use crate::protocol::{PROTOCOL_VERSION, Reply, Request};
 
 /// The largest message sent or read. Corosync itself takes far more, but a
@@ -43,6 +44,32 @@ pub enum Message {
         count: u32,
         data: String,
     },
+    /// `server` asks for `group` (every server applies it in the cluster's
+    /// order and reaches the same verdict, see `engine::placement`).
+    Claim {
+        group: String,
+        server: String,
+        reason: ClaimReason,
+    },
+    /// `server` stopped `group`; `next` takes it (a move or a failover, as
+    /// `reason` says), `failed`: it failed on `server`.
+    Release {
+        group: String,
+        server: String,
+        next: Option<String>,
+        reason: Option<ClaimReason>,
+        failed: bool,
+        /// `server`'s cluster service is stopping: no group goes there
+        /// until it reports its service running again.
+        #[serde(default)]
+        stopping: bool,
+    },
+    /// `server` started `group` after its claim (`online`), or could not.
+    Placed {
+        group: String,
+        server: String,
+        online: bool,
+    },
 }
 
 impl Message {
@@ -52,6 +79,8 @@ impl Message {
             Message::Forward { target, .. } => target,
             Message::Answer { origin, .. } => origin,
             Message::Part { to, .. } => to,
+            // For every server.
+            Message::Claim { .. } | Message::Release { .. } | Message::Placed { .. } => "",
         }
     }
 }
@@ -135,7 +164,10 @@ fn decode_within(bytes: &[u8], limit: usize) -> Incoming {
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_string();
-    if !matches!(kind.as_str(), "Forward" | "Answer" | "Part") {
+    if !matches!(
+        kind.as_str(),
+        "Forward" | "Answer" | "Part" | "Claim" | "Release" | "Placed"
+    ) {
         return Incoming::UnknownKind(kind);
     }
     match serde_json::from_value::<Envelope>(value) {

@@ -242,11 +242,15 @@ fn a_configuration_node2_refuses_leaves_node2_as_it_was_and_is_reported() {
         return;
     }
     let rig = formed_rig(3);
-    // g runs on node2 only: a configuration without it is refused there
-    // (a running resource cannot be removed) and fine elsewhere.
-    for node in [0, 2] {
-        rig.nodes[node].command(CLPGRP, &["-t", "g"]).success();
-    }
+    // g runs on one server at a time (node1, its policy's first): moved to
+    // node2, a configuration without it is refused there (a running
+    // resource cannot be removed) and fine elsewhere.
+    rig.wait_for("g Online on node1", APPLIED, |rig| {
+        runs_g(rig, 0).then_some(())
+    });
+    rig.nodes[0]
+        .command(CLPGRP, &["-m", "g", "-a", "node2"])
+        .success();
     rig.wait_for(
         "g Offline on node1 and node3, Online on node2",
         APPLIED,

@@ -10,6 +10,7 @@ mod flapping;
 mod harness;
 mod logcc;
 mod membership;
+mod placement;
 mod quickstart;
 mod remote;
 mod selfcheck;

@@ -16,8 +16,10 @@ const CLPMONCTRL: &str = env!("CARGO_BIN_EXE_clpmonctrl");
 /// A command's own answer (forwarding, the group's scripts).
 const ANSWER: Duration = Duration::from_secs(15);
 
-/// The rig's servers with group `g` (one exec resource `r` whose scripts
-/// succeed at once), installed on every node, running and formed.
+/// The rig's servers, each with its own group `g<i>` (one exec resource
+/// `r<i>` whose scripts succeed at once; its policy names that server only,
+/// so it runs there and nowhere else), installed on every node, running and
+/// formed.
 fn running_rig(n: usize) -> ClusterRig {
     running_rig_with(n, &[])
 }
@@ -27,15 +29,29 @@ fn running_rig_with(n: usize, extra: &[(&str, &str)]) -> ClusterRig {
     let mut rig = ClusterRig::new(n, TOKEN_MS);
     let names: Vec<String> = rig.nodes.iter().map(|n| n.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let group = "  <group name=\"g\"><gid>0</gid><resource name=\"exec@r\"/></group>\n  <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n";
-    let conf = rig.clp_conf(n, group);
-    // Each node's copy of g leaves a mark in the node's directory ($N) while
-    // it runs: what a node runs, whatever the merged view shows (every server
-    // starts g until groups have a failover policy).
-    let mut scripts = vec![
-        ("g/r/start.sh", "touch \"$N/g-online\""),
-        ("g/r/stop.sh", "rm -f \"$N/g-online\""),
-    ];
+    let mut groups = String::new();
+    let mut resources = String::new();
+    let mut paths = Vec::new();
+    for i in 1..=n {
+        groups += &format!(
+            "  <group name=\"g{i}\"><gid>{i}</gid><policy name=\"node{i}\"><order>0</order></policy><resource name=\"exec@r{i}\"/></group>\n"
+        );
+        resources += &format!(
+            "    <exec name=\"r{i}\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n"
+        );
+        paths.push((format!("g{i}/r{i}/start.sh"), format!("g{i}/r{i}/stop.sh")));
+    }
+    let conf = rig.clp_conf(
+        n,
+        &format!("{groups}  <resource>\n    <types name=\"exec\"/>\n{resources}  </resource>\n"),
+    );
+    // Each node's group leaves a mark in the node's directory ($N) while it
+    // runs: what a node runs, whatever the merged view shows.
+    let mut scripts: Vec<(&str, &str)> = Vec::new();
+    for (start, stop) in &paths {
+        scripts.push((start, "touch \"$N/g-online\""));
+        scripts.push((stop, "rm -f \"$N/g-online\""));
+    }
     scripts.extend_from_slice(extra);
     rig.install(&conf, &scripts);
     rig.start_all();
@@ -77,32 +93,32 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
         wait_group(&rig, node, RunState::Online);
     }
 
-    // node1 stops g on node2; node1's own g stays.
+    // node1 stops g2 on node2; node1's own g1 stays.
     rig.nodes[0]
-        .command(CLPGRP, &["-t", "g", "-h", "node2"])
+        .command(CLPGRP, &["-t", "g2", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Offline);
     assert_eq!(group_state(&rig, 0), Some(RunState::Online));
     // ... and starts it again; the answer is node2's own.
     rig.nodes[0]
-        .command(CLPGRP, &["-s", "g", "-h", "node2"])
+        .command(CLPGRP, &["-s", "g2", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Online);
-    let again = rig.nodes[0].command(CLPGRP, &["-s", "g", "-h", "node2"]);
+    let again = rig.nodes[0].command(CLPGRP, &["-s", "g2", "-h", "node2"]);
     assert_ne!(again.code, 0);
     assert!(
-        again.stderr.contains("group g is already online"),
+        again.stderr.contains("group g2 is already online"),
         "{}",
         again.all()
     );
     // -h naming this server is a local request, as on one server.
     rig.nodes[0]
-        .command(CLPGRP, &["-t", "g", "-h", "node1"])
+        .command(CLPGRP, &["-t", "g1", "-h", "node1"])
         .success();
     wait_group(&rig, 0, RunState::Offline);
 
     // A name no server has: the known ones are listed.
-    let unknown = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node9"]);
+    let unknown = rig.nodes[0].command(CLPGRP, &["-t", "g1", "-h", "node9"]);
     assert_ne!(unknown.code, 0);
     assert!(
         unknown
@@ -119,7 +135,7 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
         rig.shows(0, &["node1", "node2"]).then_some(())
     });
     let asked = Instant::now();
-    let offline = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node3"]);
+    let offline = rig.nodes[0].command(CLPGRP, &["-t", "g3", "-h", "node3"]);
     let took = asked.elapsed();
     assert_ne!(offline.code, 0);
     assert!(
@@ -136,7 +152,7 @@ fn group_commands_reach_the_server_h_names_and_say_why_when_they_cannot() {
     // ends the request, and the operator learns the outcome is unknown.
     rig.nodes[1].signal_clpd(Signal::SIGSTOP);
     let asked = Instant::now();
-    let frozen = rig.nodes[0].command(CLPGRP, &["-t", "g", "-h", "node2", "--apito", "2"]);
+    let frozen = rig.nodes[0].command(CLPGRP, &["-t", "g2", "-h", "node2", "--apito", "2"]);
     let took = asked.elapsed();
     rig.nodes[1].signal_clpd(Signal::SIGCONT);
     assert_ne!(frozen.code, 0);
@@ -227,7 +243,7 @@ fn clprexec_runs_a_script_of_the_target_and_logs_a_notice_there() {
     );
 
     // Only names of trnreq/, never a path from the caller.
-    let path = rig.nodes[0].command(CLPREXEC, &["--script", "../g/r/start.sh", "-h", "node2"]);
+    let path = rig.nodes[0].command(CLPREXEC, &["--script", "../g2/r2/start.sh", "-h", "node2"]);
     assert_ne!(path.code, 0);
     assert!(
         path.stderr.contains("is not a script name"),
@@ -318,12 +334,12 @@ fn clprsc_clpmonctrl_and_clpdown_reach_the_server_h_names() {
     };
     // A resource of node2, stopped and started from node1.
     rig.nodes[0]
-        .command(crate::daemon::CLPRSC, &["-t", "r", "-h", "node2"])
+        .command(crate::daemon::CLPRSC, &["-t", "r2", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Offline);
     assert_eq!(group_state(&rig, 0), Some(RunState::Online));
     rig.nodes[0]
-        .command(crate::daemon::CLPRSC, &["-s", "r", "-h", "node2"])
+        .command(crate::daemon::CLPRSC, &["-s", "r2", "-h", "node2"])
         .success();
     wait_group(&rig, 1, RunState::Online);
 

@@ -47,9 +47,12 @@ fn a_server_with_another_configuration_starts_its_service_but_not_its_groups() {
     let mut rig = ClusterRig::new(3, TOKEN_MS);
     rig.install(&conf(&rig, 3, 60, "first"), SCRIPTS);
     rig.start_all();
-    rig.wait_for("ga running on every node", FORM, |rig| {
-        (0..3).all(|n| runs_ga(rig, n)).then_some(())
+    // ga runs on one server: the first of its policy (all servers by
+    // priority).
+    rig.wait_for("ga running on node1", FORM, |rig| {
+        runs_ga(rig, 0).then_some(())
     });
+    assert!(!runs_ga(&rig, 1) && !runs_ga(&rig, 2), "{}", rig.dump());
     for node in 0..3 {
         let alerts = log(&rig, node, "alert.log");
         assert!(
@@ -68,7 +71,7 @@ fn a_server_with_another_configuration_starts_its_service_but_not_its_groups() {
     });
     // As after a reboot: nothing runs there, and clpd's state is of an
     // earlier boot (so it starts the service instead of taking over).
-    std::fs::remove_file(rig.nodes[2].file("ga-online")).unwrap();
+    let _ = std::fs::remove_file(rig.nodes[2].file("ga-online"));
     let state = rig.nodes[2].root().join("var/lib/clp/state.json");
     let mut persisted: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
@@ -99,19 +102,24 @@ fn a_server_with_another_configuration_starts_its_service_but_not_its_groups() {
             .is_some_and(|s| s.contains(&("node3".to_string(), ServerState::Caution)))
             .then_some(())
     });
-    // Brought in line, it may run them again. (The push carries node1's
-    // scripts, whose mark is node1's: the answer is what shows it here.)
+    // Brought in line, it may run them again: ga moves there. (The push
+    // carries node1's scripts, whose mark is node1's: the status shows where
+    // it runs.)
     rig.nodes[0].push_with(&conf(&rig, 3, 60, "second"), key.as_deref(), SCRIPTS);
     rig.wait_for("node3 Online on node1", SHOWN, |rig| {
         rig.shows(0, &["node1", "node2", "node3"]).then_some(())
     });
     rig.nodes[2]
-        .command(crate::daemon::CLPGRP, &["-s", "ga"])
+        .command(crate::daemon::CLPGRP, &["-m", "ga", "-a", "node3"])
         .success();
+    rig.wait_for("ga shown on node3", SHOWN, |rig| {
+        let out = rig.nodes[0].command(crate::daemon::CLPGRP, &["-n", "ga"]);
+        (out.stdout.trim() == "node3").then_some(())
+    });
 }
 
 #[test]
-fn a_server_alone_starts_its_groups_when_the_sync_wait_ends() {
+fn a_server_alone_ends_its_sync_wait_and_starts_its_groups_once_quorate() {
     if skip("alone_sync_wait") {
         return;
     }
@@ -141,14 +149,31 @@ fn a_server_alone_starts_its_groups_when_the_sync_wait_ends() {
         assert_eq!(snap["servers"][0]["status"], "Online Pending");
         assert_eq!(snap["groups"][0]["status"], "Offline");
     }
+    // Alone in a two-server cluster it has no quorum (Corosync's two_node
+    // waits for both servers once): the wait ends, no group starts.
     rig.wait_for(
-        "ga running on node1",
+        "node1 holding its groups for want of quorum",
         Duration::from_secs(WAIT_SECS) + SHOWN,
-        |rig| runs_ga(rig, 0).then_some(()),
+        |rig| {
+            log(rig, 0, "rc.log.cur")
+                .contains("partition has no quorum: it starts and takes over no group")
+                .then_some(())
+        },
     );
     let took = started.elapsed();
-    eprintln!("node1 alone: ga running after {} ms", took.as_millis());
     assert!(took >= Duration::from_secs(WAIT_SECS), "{took:?}");
+    assert!(!runs_ga(&rig, 0), "{}", rig.dump());
+    // node2 comes: quorum, and ga starts on node1 (its policy's first).
+    rig.nodes[1].start_corosync();
+    rig.nodes[1].start_clpd();
+    rig.wait_for("ga running on node1", FORM, |rig| {
+        runs_ga(rig, 0).then_some(())
+    });
+    eprintln!(
+        "node1 alone, then node2: ga running after {} ms",
+        started.elapsed().as_millis()
+    );
+    assert!(!runs_ga(&rig, 1), "{}", rig.dump());
     rig.wait_for("node1's service Online after the wait", SHOWN, |rig| {
         (service(rig, 0) == Some(ServiceState::Online)
             && rig.nodes[0]

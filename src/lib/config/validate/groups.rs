@@ -121,6 +121,7 @@ impl Validator<'_, '_> {
                 auto_start: obj.flag("start"),
                 auto_failover: obj.flag("failover"),
                 auto_failback: obj.flag("failback"),
+                exclusive: u8::try_from(obj.int("exclusive")).unwrap_or(0),
                 policy,
                 resources: members,
             });

@@ -34,6 +34,13 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         alerts: alert_routing(root),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         server_sync_wait: root.secs("clp/cluster/syncwait"),
+        release_deadline: root.secs("clp/cluster/releasedeadline"),
+        forced_stop: Some(root.text("clp/cluster/forcestop/command"))
+            .filter(|c| !c.trim().is_empty())
+            .map(|command| crate::model::ForcedStop {
+                command,
+                timeout: root.secs("clp/cluster/forcestop/timeout"),
+            }),
         os_actions: OsActions {
             shutdown,
             reboot,

@@ -192,12 +192,28 @@ impl Monitors {
                 RecoveryTarget::Group(g) => g.clone(),
                 RecoveryTarget::LocalServer | RecoveryTarget::AllGroups => String::new(),
             };
-            if let Err(none) = self.membership.destination(&self.model, &group) {
-                effects.push(MonEffect::Alert(AlertRef::new(
+            match self.membership.destination(&self.model, &group) {
+                Ok(_) => {
+                    effects.push(MonEffect::Alert(AlertRef::new(
+                        "rm",
+                        14,
+                        &[&target_name, name],
+                    )));
+                    self.step_with_preaction(
+                        spec,
+                        spec.preaction.before_failover,
+                        "FAILOVER",
+                        Recovery::FailoverGroup(group),
+                        (counts.0, counts.1, counts.2 + 1),
+                        effects,
+                    );
+                    return;
+                }
+                Err(none) => effects.push(MonEffect::Alert(AlertRef::new(
                     "rc",
                     65,
                     &[&group, &none.reason()],
-                )));
+                ))),
             }
         }
         if counters.final_done {

@@ -644,7 +644,9 @@ fn failsafe_base_model() {
     assert_eq!(g.comment, "業務グループ");
     assert_eq!(g.resources, ["exec"]);
     let exec = c.resource("exec").unwrap();
-    let ResourceKind::Exec(spec) = &exec.kind;
+    let ResourceKind::Exec(spec) = &exec.kind else {
+        panic!("an exec resource")
+    };
     assert_eq!(spec.start, ScriptPath::Bundled("start.sh".into()));
     assert_eq!(spec.stop, ScriptPath::Bundled("stop.sh".into()));
     assert!(spec.start_sync && spec.stop_sync);
@@ -706,7 +708,9 @@ fn two_groups_db_model() {
 fn sss_template_model() {
     let c = model("sss-template", "node1");
     let db = c.resource("exec-db").unwrap();
-    let ResourceKind::Exec(db_spec) = &db.kind;
+    let ResourceKind::Exec(db_spec) = &db.kind else {
+        panic!("an exec resource")
+    };
     assert_eq!(db_spec.start_timeout, Duration::from_secs(300));
     assert_eq!(db_spec.stop_timeout, Duration::from_secs(120));
     assert_eq!(db_spec.userlog.as_deref(), Some("/var/log/clp/exec-db.log"));
@@ -723,7 +727,9 @@ fn sss_template_model() {
     );
 
     let app = c.resource("exec-app").unwrap();
-    let ResourceKind::Exec(app_spec) = &app.kind;
+    let ResourceKind::Exec(app_spec) = &app.kind else {
+        panic!("an exec resource")
+    };
     assert!(
         !app_spec.start_sync,
         "parameters/act/sync 0 is asynchronous"

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 /// before it in this list.
 const LAYERS: &[&str] = &[
     "error", "paths", "fsafe", "vocab", "host", "log", "panics", "pidfile", "model", "exec",
-    "monitor", "config", "alert", "engine", "cluster", "status", "protocol", "ipc", "remote",
-    "logcc", "daemon", "cli",
+    "disk", "monitor", "config", "alert", "engine", "cluster", "status", "protocol", "ipc",
+    "remote", "logcc", "daemon", "cli",
 ];
 
 /// Uses that still run up the layers, each with why it is tolerated. Keep empty.

@@ -27,6 +27,7 @@ use crate::model::*;
 use crate::monitor::kinds::known_list;
 
 mod cluster;
+mod disk;
 mod groups;
 mod monitors;
 mod servers;
@@ -172,6 +173,7 @@ impl<'a> Obj<'a> {
 fn scope_of_resource(kind: &str) -> Scope {
     match kind {
         "exec" => Scope::Resource("exec"),
+        "disk" => Scope::Resource("disk"),
         _ => Scope::AnyResource,
     }
 }

@@ -164,6 +164,7 @@ impl Daemon {
                 }
             }
             Effect::KillScript { op } => {
+                self.cancel_disk_work(op);
                 if let Some(Tag::Script { pgid, resource, .. }) = self.tags.remove(&op) {
                     warn!(target: "rc", resource = %resource, "killing the process group {pgid} of a script that overran its resource timeout");
                     self.executor.forget(op);

@@ -32,6 +32,7 @@ mod cluster_links;
 mod cluster_status;
 mod collect;
 mod config_push;
+mod disk_work;
 mod effects;
 mod file_writer;
 mod monitoring;
@@ -113,6 +114,13 @@ enum Event {
     RemoteWhole {
         from: String,
         incoming: crate::remote::Incoming,
+    },
+    /// A disk resource's operation ended on its thread (`disk_work`).
+    DiskDone {
+        op: u64,
+        resource: String,
+        result: std::result::Result<&'static str, String>,
+        elapsed: Duration,
     },
 }
 
@@ -217,6 +225,8 @@ struct Daemon {
     /// (pid -> start time), the ones of `Tag::Async`: their end is an event,
     /// so a pidw check of one needs no /proc read.
     watched_async: HashMap<u32, u64>,
+    /// Disk operations at work on their threads.
+    disk_work: disk_work::DiskWork,
     next_extra_tag: u64,
     timers: timers::Timers,
     replies: HashMap<ReqId, Sender<Reply>>,
@@ -389,6 +399,12 @@ impl Daemon {
                 }
             }
             Event::RemoteWhole { from, incoming } => self.incoming(&from, incoming),
+            Event::DiskDone {
+                op,
+                resource,
+                result,
+                elapsed,
+            } => self.disk_done(op, &resource, result, elapsed),
         }
     }
 

@@ -8,7 +8,8 @@
 //! any kind unchanged.
 //!
 //! exec is the first kind: start.sh and stop.sh with CLUSTERPRO's
-//! variables ([`script`], run by `run_script`). A new kind (a floating IP, a
+//! variables ([`script`], run by `run_script`). disk mounts and unmounts a
+//! file system on a thread per operation ([`disk_work`]). A new kind (a floating IP, a
 //! disk) adds its variant to `model::ResourceKind`, its reading of the
 //! configuration, and one arm in each function here that starts its work
 //! off the loop (a configurable command through the executor, or a thread
@@ -31,6 +32,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, true, event, None, None)
             }
+            Some(ResourceKind::Disk(spec)) => self.disk_operation(op, resource, spec, true),
             None => self.not_configured(op, resource),
         }
     }
@@ -51,6 +53,7 @@ impl Daemon {
             Some(ResourceKind::Exec(_)) => {
                 self.run_script(op, resource, group, false, event, Some(factor), pid)
             }
+            Some(ResourceKind::Disk(spec)) => self.disk_operation(op, resource, spec, false),
             None => self.not_configured(op, resource),
         }
     }

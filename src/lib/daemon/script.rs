@@ -43,7 +43,9 @@ pub fn resource_script(
     pid: Option<AsyncPid>,
 ) -> Option<ScriptSpec> {
     let spec = model.resource(resource)?;
-    let ResourceKind::Exec(exec) = &spec.kind;
+    let ResourceKind::Exec(exec) = &spec.kind else {
+        return None;
+    };
     let script = if start { &exec.start } else { &exec.stop };
     let program = script_file(paths, script, group, resource);
     let policy = model

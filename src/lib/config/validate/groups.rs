@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// CLUSTERPRO's default dependencies of a resource type (reference §5):
+/// the kinds it waits for when it lists no `<depend>`.
+fn default_dependencies(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "exec" => &["fip", "disk", "md", "volmgr", "vip"],
+        "disk" => &["volmgr"],
+        _ => &[],
+    }
+}
+
 impl Validator<'_, '_> {
     pub(super) fn groups(
         &mut self,
@@ -227,13 +237,33 @@ impl Validator<'_, '_> {
             if !runs_resource(inst.kind) {
                 unsupported::relax(self.report, mark, "resource", inst.kind);
             }
-            if scope != Scope::Resource("exec") {
-                continue;
+            // No <depend> at all: the type's default dependencies, among the
+            // kinds clp runs (an exec starts once its group's disks are up).
+            if !inst.el.elements().any(|e| e.name == "depend") {
+                let defaults = default_dependencies(inst.kind);
+                depends.extend(
+                    instances
+                        .iter()
+                        .filter(|r| defaults.contains(&r.kind) && runs_resource(r.kind))
+                        .filter(|r| group.is_some() && group_of(r.name) == group)
+                        .map(|r| r.name.to_string()),
+                );
             }
             let Some(group) = group else { continue };
-            let spec = self.exec(&obj, &group, inst.name);
-            let start_timeout = spec.start_timeout;
-            let stop_timeout = spec.stop_timeout;
+            // The outer (stall) timeouts when not set: 180 s more than an
+            // exec's script timeouts, 1800 s for the other kinds.
+            let (kind, start_timeout, stop_timeout) = match scope {
+                Scope::Resource("exec") => {
+                    let spec = self.exec(&obj, &group, inst.name);
+                    let (start, stop) = (spec.start_timeout, spec.stop_timeout);
+                    (ResourceKind::Exec(spec), start, stop)
+                }
+                Scope::Resource("disk") => {
+                    let inner = Duration::from_secs(1800 - 180);
+                    (ResourceKind::Disk(self.disk(&obj)), inner, inner)
+                }
+                _ => continue,
+            };
             let outer = |set: bool, value: Duration, inner: Duration| {
                 if set {
                     value
@@ -269,7 +299,7 @@ impl Validator<'_, '_> {
                     retry: obj.u32("deact/retry"),
                     final_action: ResourceFinalAction::from_code(obj.int("deact/action")),
                 },
-                kind: ResourceKind::Exec(spec),
+                kind,
             });
         }
         let lines: HashMap<&str, u32> = instances.iter().map(|i| (i.name, i.el.line)).collect();

@@ -1,0 +1,110 @@
+//! The disk resource kind in clpd: each activation or deactivation runs on a
+//! thread of its own ([`crate::disk`] waits for fsck, mount and umount), and
+//! its end comes back to the loop as [`Event::DiskDone`], which the engine
+//! takes as the operation's result, as it takes an exec script's.
+//!
+//! The mount point from clp.conf lands under a relocated root (tests and
+//! demos never mount over real directories); the device is used as given.
+//! When the engine gives up on an operation (its resource timeout), the
+//! thread is told, and mounts nothing more.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::*;
+use crate::disk::{self, Activated, Plan};
+use crate::model::DiskSpec;
+
+/// The disk operations under way: op -> "give up" flag.
+pub(super) type DiskWork = HashMap<u64, Arc<AtomicBool>>;
+
+impl Daemon {
+    /// Starts disk operation `op` of `resource` off the loop.
+    pub(super) fn disk_operation(
+        &mut self,
+        op: u64,
+        resource: &str,
+        spec: &DiskSpec,
+        activating: bool,
+    ) {
+        let plan = Plan {
+            resource: resource.to_string(),
+            spec: spec.clone(),
+            mount_point: script::under_root(&self.paths, &spec.mount_point),
+            mount_count: self
+                .paths
+                .state_dir()
+                .join(format!("disk-{resource}.mounts")),
+        };
+        info!(
+            target: "rc",
+            resource = %resource,
+            "{} {} on {}",
+            if activating { "mounting" } else { "unmounting" },
+            spec.device,
+            plan.mount_point.display()
+        );
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.disk_work.insert(op, cancel.clone());
+        let events = self.events.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("disk-{resource}"))
+            .spawn(move || {
+                let started = Instant::now();
+                let result = if activating {
+                    disk::activate(&plan, &cancel).map(|a| match a {
+                        Activated::Mounted { checked: true } => "checked and mounted",
+                        Activated::Mounted { checked: false } => "mounted",
+                        Activated::Adopted => "found mounted",
+                    })
+                } else {
+                    disk::deactivate(&plan).map(|()| "unmounted")
+                };
+                let _ = events.send(Event::DiskDone {
+                    op,
+                    resource: plan.resource,
+                    result,
+                    elapsed: started.elapsed(),
+                });
+            });
+        if let Err(e) = spawned {
+            self.disk_work.remove(&op);
+            self.core.push(Input::ScriptDone {
+                op,
+                result: Err(format!(
+                    "clpd cannot start a thread for disk resource {resource}: {e}"
+                )),
+            });
+        }
+    }
+
+    /// A disk operation ended.
+    pub(super) fn disk_done(
+        &mut self,
+        op: u64,
+        resource: &str,
+        result: std::result::Result<&'static str, String>,
+        elapsed: Duration,
+    ) {
+        self.disk_work.remove(&op);
+        let ms = elapsed.as_millis();
+        let result = match result {
+            Ok(what) => {
+                info!(target: "rc", resource = %resource, "disk resource {resource}: {what} in {ms} ms");
+                Ok(())
+            }
+            Err(e) => {
+                error!(target: "rc", resource = %resource, "disk resource {resource} failed after {ms} ms: {e}");
+                Err(e)
+            }
+        };
+        self.core.push(Input::ScriptDone { op, result });
+    }
+
+    /// The engine gave up on `op` (its stall deadline): a disk thread still
+    /// at work mounts nothing more.
+    pub(super) fn cancel_disk_work(&mut self, op: u64) {
+        if let Some(cancel) = self.disk_work.remove(&op) {
+            cancel.store(true, Ordering::Release);
+        }
+    }
+}

@@ -36,7 +36,7 @@ pub mod users;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use tracing::{info, warn};
@@ -268,13 +268,18 @@ fn read_count(plan: &Plan) -> u32 {
         .unwrap_or(0)
 }
 
-/// One more mount since the last check (a failed write only makes the next
-/// fsck come later or sooner; it is logged).
+/// Counts an unchecked mount (the count is of the mounts since the last
+/// check: with interval n, mount n after a check is checked again). A
+/// failed write only makes the next fsck come sooner or later; it is logged.
 fn count_mount(plan: &Plan, checked: bool) {
     if !matches!(plan.spec.fsck.timing, FsckTiming::EveryNth(_)) {
         return;
     }
-    let n = if checked { 1 } else { read_count(plan) + 1 };
+    let n = if checked {
+        0
+    } else {
+        read_count(plan).saturating_add(1)
+    };
     write_count(plan, n);
 }
 
@@ -366,9 +371,104 @@ fn names(users: &[User]) -> String {
         .join(", ")
 }
 
-/// Deactivation waits at most this long in all (for the stall deadline's
-/// default): every unmount attempt and every wait between them.
-pub fn longest_deactivation(spec: &DiskSpec) -> Duration {
-    let attempts = spec.umount_retry.saturating_add(1);
-    (spec.umount_timeout + spec.umount_interval) * attempts
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FsckPolicy;
+    use std::time::Duration;
+
+    fn plan(dir: &Path, timing: FsckTiming) -> Plan {
+        Plan {
+            resource: "disk1".into(),
+            spec: DiskSpec {
+                disk_type: "disk".into(),
+                device: "/dev/loop9".into(),
+                mount_point: "/mnt/x".into(),
+                fs: "ext4".into(),
+                mount_options: "rw,noatime".into(),
+                mount_timeout: Duration::from_secs(120),
+                mount_retry: 3,
+                fsck_on_mount_failure: true,
+                umount_timeout: Duration::from_secs(300),
+                umount_retry: 3,
+                umount_interval: Duration::from_secs(5),
+                umount_kill: true,
+                fsck: FsckPolicy {
+                    timing,
+                    option: "-y -f".into(),
+                    timeout: Duration::from_secs(7200),
+                },
+            },
+            mount_point: dir.join("mnt/x"),
+            mount_count: dir.join("disk-disk1.mounts"),
+        }
+    }
+
+    #[test]
+    fn every_nth_mount_since_the_last_check_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = plan(dir.path(), FsckTiming::EveryNth(3));
+        let mut checked_at = Vec::new();
+        for mount in 1..=7 {
+            let due = fsck_due(&p);
+            if due {
+                checked_at.push(mount);
+                reset_count(&p);
+            }
+            count_mount(&p, due);
+        }
+        assert_eq!(checked_at, [3, 6]);
+    }
+
+    #[test]
+    fn always_and_never_need_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let always = plan(dir.path(), FsckTiming::Always);
+        let never = plan(dir.path(), FsckTiming::Never);
+        for _ in 0..3 {
+            assert!(fsck_due(&always) && !fsck_due(&never));
+            count_mount(&always, true);
+            count_mount(&never, false);
+        }
+        assert!(!always.mount_count.exists());
+    }
+
+    #[test]
+    fn mount_and_fsck_arguments() {
+        let p = plan(Path::new("/r"), FsckTiming::Always);
+        assert_eq!(
+            mount_args(&p.spec, &p.mount_point),
+            ["-t", "ext4", "-o", "rw,noatime", "/dev/loop9", "/r/mnt/x"]
+        );
+        assert_eq!(fsck_args(&p.spec), ["-t", "ext4", "-y", "-f", "/dev/loop9"]);
+        let mut bare = p.spec.clone();
+        bare.fs.clear();
+        bare.mount_options.clear();
+        assert_eq!(mount_args(&bare, Path::new("/m")), ["/dev/loop9", "/m"]);
+    }
+
+    #[test]
+    fn a_device_mounted_elsewhere_or_a_taken_point_is_refused() {
+        let mounts = mountinfo::parse(
+            "35 22 7:3 / /elsewhere rw - ext4 /dev/loop3 rw\n36 22 7:4 / /mine rw - ext4 /dev/loop4 rw\n",
+        );
+        let loop3 = rustix::fs::makedev(7, 3);
+        let e = mounted_here(&mounts, loop3, Path::new("/mine")).unwrap_err();
+        assert!(
+            e.contains("/dev/loop3 is mounted on /elsewhere already"),
+            "{e}"
+        );
+        let here = mounted_here(&mounts, loop3, Path::new("/elsewhere")).unwrap();
+        assert_eq!(here.map(|m| m.source.as_str()), Some("/dev/loop3"));
+        let e = mounted_here(&mounts, rustix::fs::makedev(7, 5), Path::new("/mine")).unwrap_err();
+        assert!(
+            e.contains("/mine has /dev/loop4 (ext4) mounted on it already"),
+            "{e}"
+        );
+        assert!(
+            mounted_here(&mounts, rustix::fs::makedev(7, 5), Path::new("/free"))
+                .unwrap()
+                .is_none()
+        );
+    }
 }

@@ -1,0 +1,637 @@
+//! The disk resource in the real clpd, on real ext4 file systems on loop
+//! devices: mount and unmount around an exec that writes on it, fsck every
+//! n-th mount on a file system marked as having errors, the processes that
+//! keep it busy ended (SIGTERM, then SIGKILL) or named when ending them is
+//! off, mounts that fail (wrong type, missing device, mounted elsewhere),
+//! diskw seeing the device go away, and clpd's restart taking an online disk
+//! as it is.
+//!
+//! Each test makes its own image and loop device ([`TestDisk`]); its guard
+//! unmounts the mount points the test used and detaches its loop device by
+//! name, and only while that device is still backed by the test's image.
+//! These tests need root, `losetup`, `mkfs.ext4`, `debugfs` and `dumpe2fs`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clp::status::{MonitorState, RunState};
+
+use crate::daemon::{CLPCL, CLPGRP, Rig, group, res};
+use crate::monitor::{Mon, escalation, mon, monitors, wait_alert, wait_mon};
+
+// ---- the disk ----------------------------------------------------------------
+
+/// Runs a system command; panics with its output when it fails.
+fn sh(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn quiet(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// An ext4 file system on a loop device of the test's own.
+struct TestDisk {
+    _dir: tempfile::TempDir,
+    image: PathBuf,
+    dev: String,
+    /// Mount points to clear when the test ends.
+    points: Vec<PathBuf>,
+}
+
+impl TestDisk {
+    fn new(points: &[PathBuf]) -> TestDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disk.img");
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(64 << 20)
+            .unwrap();
+        let dev = sh("losetup", &["--find", "--show", image.to_str().unwrap()]);
+        assert!(dev.starts_with("/dev/loop"), "losetup printed {dev:?}");
+        let disk = TestDisk {
+            _dir: dir,
+            image,
+            dev,
+            points: points.to_vec(),
+        };
+        sh("mkfs.ext4", &["-q", &disk.dev]);
+        disk
+    }
+
+    fn dev(&self) -> &str {
+        &self.dev
+    }
+
+    /// Whether the loop device is still this test's (backed by its image).
+    fn still_ours(&self) -> bool {
+        let name = self.dev.trim_start_matches("/dev/");
+        std::fs::read_to_string(format!("/sys/block/{name}/loop/backing_file"))
+            .is_ok_and(|b| Path::new(b.trim()) == self.image)
+    }
+
+    /// Makes the file system say it has errors (as the kernel does after an
+    /// I/O error): a check must run before it is clean again.
+    fn mark_with_errors(&self) {
+        sh("debugfs", &["-w", "-R", "ssv state 2", &self.dev]);
+        assert!(self.state().contains("with errors"), "{}", self.state());
+    }
+
+    /// "Filesystem state" from dumpe2fs.
+    fn state(&self) -> String {
+        sh("dumpe2fs", &["-h", &self.dev])
+            .lines()
+            .find(|l| l.starts_with("Filesystem state:"))
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for TestDisk {
+    fn drop(&mut self) {
+        for p in &self.points {
+            let p = p.to_str().unwrap_or_default();
+            // A test that failed may leave a user behind: a lazy unmount then,
+            // so that the loop device is released when it ends.
+            while mounted_at(Path::new(p)).is_some() {
+                if !quiet("umount", &[p]) && !quiet("umount", &["-l", p]) {
+                    break;
+                }
+            }
+        }
+        if self.still_ours() {
+            let _ = quiet("losetup", &["-d", &self.dev]);
+        }
+    }
+}
+
+/// The source mounted at `point` in this mount namespace (the test's and
+/// clpd's), if any.
+fn mounted_at(point: &Path) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    clp::disk::mountinfo::parse(&text)
+        .into_iter()
+        .rev()
+        .find(|m| m.mount_point == point)
+        .map(|m| m.source)
+}
+
+// ---- configuration ----------------------------------------------------------------
+
+/// The configured mount point of disk1 (under the rig's root at run time).
+const POINT: &str = "/mnt/clpdisk1";
+
+fn point(rig: &Rig) -> PathBuf {
+    rig.root().join(POINT.trim_start_matches('/'))
+}
+
+/// A disk resource: `device`, `params` inside `<parameters>` besides the
+/// device and mount point (a `<mount>` there is merged with the point's),
+/// `policy` (`<act>`, `<deact>`) after it.
+fn disk(name: &str, device: &str, mount_point: &str, params: &str, policy: &str) -> String {
+    let (params, mount_more) = match (params.find("<mount>"), params.find("</mount>")) {
+        (Some(a), Some(b)) => (
+            format!("{}{}", &params[..a], &params[b + "</mount>".len()..]),
+            params[a + "<mount>".len()..b].to_string(),
+        ),
+        _ => (params.to_string(), String::new()),
+    };
+    format!(
+        "    <disk name=\"{name}\"><parameters><disktype>disk</disktype><device>{device}</device><mount><point>{mount_point}</point>{mount_more}</mount><fs>ext4</fs>{params}</parameters>{policy}</disk>\n"
+    )
+}
+
+/// clpd's rc module log (infos and warnings; errors are also in rc.err).
+fn rc_log(rig: &Rig) -> String {
+    std::fs::read_to_string(rig.root().join("var/log/clp/rc.log.cur")).unwrap_or_default()
+}
+
+/// Group g: disk1 and exec app (which waits for the disk by default), plus
+/// `more_groups` (name, disk xml) each with its own disk only.
+fn conf(disk1: &str, more: &[(&str, &str, String)], extra: &str) -> String {
+    let mut groups = String::from(
+        "  <group name=\"g\"><gid>0</gid><resource name=\"disk@disk1\"/><resource name=\"exec@app\"/></group>\n",
+    );
+    let mut disks = disk1.to_string();
+    for (i, (g, r, xml)) in more.iter().enumerate() {
+        groups.push_str(&format!(
+            "  <group name=\"{g}\"><gid>{}</gid><resource name=\"disk@{r}\"/></group>\n",
+            i + 1
+        ));
+        disks.push_str(xml);
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="ASCII"?>
+<root>
+  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>
+  <cluster><name>testcl</name></cluster>
+  <server name="{host}"><priority>0</priority><device id="0"><type>lan</type><info>127.0.0.1</info></device></server>
+  <heartbeat><types name="lanhb"/><lanhb name="lanhb1"><priority>0</priority><device>0</device></lanhb></heartbeat>
+{groups}  <resource>
+    <types name="disk"/>
+{disks}    <types name="exec"/>
+    <exec name="app"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>
+  </resource>
+{extra}</root>
+"#,
+        host = crate::daemon::HOST
+    )
+}
+
+/// start.sh appends a line to `data.txt` on the disk; both scripts record
+/// themselves in `$LOG`.
+fn app_scripts(rig: &Rig) {
+    let data = point(rig).join("data.txt");
+    rig.script(
+        "g",
+        "app",
+        "start.sh",
+        &format!(
+            r#"echo "written by $CLP_EVENT" >> '{}' && echo start >> "$LOG""#,
+            data.display()
+        ),
+    );
+    rig.script("g", "app", "stop.sh", r#"echo stop >> "$LOG""#);
+}
+
+fn wait_group(rig: &Rig, state: RunState) -> clp::status::Snapshot {
+    rig.wait_snap(&format!("group g {state:?}"), |s| {
+        group(s, "g").status == state
+    })
+}
+
+/// The durations clpd logged for disk1's operations ending in `what`.
+fn logged_ms(rig: &Rig, what: &str) -> Vec<u64> {
+    let needle = format!("disk resource disk1: {what} in ");
+    rc_log(rig)
+        .lines()
+        .filter_map(|l| {
+            let at = l.find(&needle)?;
+            l[at + needle.len()..].split(' ').next()?.parse().ok()
+        })
+        .collect()
+}
+
+fn wait_logged(rig: &Rig, what: &str, n: usize) -> Vec<u64> {
+    rig.wait_for(&format!("{n} \"{what}\" log lines"), || {
+        let v = logged_ms(rig, what);
+        (v.len() >= n).then_some(v)
+    })
+}
+
+/// Waits for a child of the test to end; its exit status.
+fn reap(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + crate::daemon::WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A process kept in the mount point (its working directory) that ignores
+/// SIGTERM when `stubborn`.
+fn busy_process(dir: &Path, stubborn: bool) -> Child {
+    let script = if stubborn {
+        "trap '' TERM; while :; do sleep 0.2; done"
+    } else {
+        "exec sleep 300"
+    };
+    Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+// ---- tests ----------------------------------------------------------------------
+
+#[test]
+fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
+    let data = mp.join("data.txt");
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        "written by START\n"
+    );
+
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    assert_eq!(mounted_at(&mp), None, "unmounted after the group stopped");
+    assert!(
+        !data.exists(),
+        "the file lives on the disk, not in the directory"
+    );
+    assert_eq!(rig.lines(), ["start", "stop"]);
+
+    rig.run(CLPGRP, &["-s", "g"]).success();
+    wait_group(&rig, RunState::Online);
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        "written by START\nwritten by START\n",
+        "the first run's data is there again"
+    );
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    let mounted = wait_logged(&rig, "mounted", 2);
+    let unmounted = wait_logged(&rig, "unmounted", 2);
+    eprintln!("disk activation (no fsck) ms: {mounted:?}; deactivation ms: {unmounted:?}");
+    assert!(
+        !rig.daemon_logs().contains("checking "),
+        "fsck timing 0: no check"
+    );
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_fsck_runs_every_nth_mount_and_repairs_a_file_system_with_errors() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>2</timing><interval>2</interval><option>-y</option></fsck>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    // The first mount since clp counts: no check yet.
+    assert!(!rig.daemon_logs().contains("checking "));
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+
+    d.mark_with_errors();
+    rig.run(CLPGRP, &["-s", "g"]).success();
+    wait_group(&rig, RunState::Online);
+    let checked = wait_logged(&rig, "checked and mounted", 1);
+    assert!(
+        rig.daemon_logs()
+            .contains(&format!("fsck of {} finished with code", d.dev())),
+        "{}",
+        rig.daemon_logs()
+    );
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    assert!(
+        d.state().contains("clean") && !d.state().contains("errors"),
+        "fsck repaired it: {}",
+        d.state()
+    );
+    eprintln!("disk activation with fsck ms: {checked:?}");
+
+    // The check reset the count: the next mount is not checked.
+    rig.run(CLPGRP, &["-s", "g"]).success();
+    wait_group(&rig, RunState::Online);
+    wait_logged(&rig, "mounted", 2);
+    assert_eq!(logged_ms(&rig, "checked and mounted").len(), 1);
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_users_are_terminated_then_killed_before_the_unmount() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck><umount><retry>3</retry><interval>1</interval></umount>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    let mut user = busy_process(&mp, true);
+    let pid = user.id();
+    // The shell has its working directory there once it runs.
+    rig.wait_for("the busy process in the mount point", || {
+        std::fs::read_link(format!("/proc/{pid}/cwd"))
+            .is_ok_and(|c| c == mp)
+            .then_some(())
+    });
+
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    let status = reap(&mut user, "the busy process");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "it ignored SIGTERM: SIGKILL ended it"
+    );
+    assert_eq!(mounted_at(&mp), None);
+    let logs = rig.daemon_logs();
+    for want in [
+        format!("sending SIGTERM to sh (pid {pid})"),
+        format!("sending SIGKILL to sh (pid {pid})"),
+    ] {
+        assert!(logs.contains(&want), "no {want:?} in\n{logs}");
+    }
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_busy_without_kill_fails_naming_the_process_and_stays_mounted() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck><umount><retry>1</retry><interval>1</interval><action>none</action></umount>",
+            "<deact><action>1</action></deact>",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    let mut user = busy_process(&mp, false);
+    let pid = user.id();
+    rig.wait_for("the busy process in the mount point", || {
+        std::fs::read_link(format!("/proc/{pid}/cwd"))
+            .is_ok_and(|c| c == mp)
+            .then_some(())
+    });
+    let _ = rig.run(CLPGRP, &["-t", "g"]);
+    let snap = rig.wait_snap("disk1 Offline Failure", |s| {
+        res(s, "disk1").status == RunState::OfflineFailure
+    });
+    let cause = res(&snap, "disk1").last_error.clone().unwrap_or_default();
+    assert!(
+        cause.contains(&format!("processes using it: sleep (pid {pid})"))
+            && cause.contains("does not unmount lazily"),
+        "{cause}"
+    );
+    assert_eq!(
+        mounted_at(&mp).as_deref(),
+        Some(d.dev()),
+        "never a lazy unmount"
+    );
+    let _ = user.kill();
+    reap(&mut user, "the busy process");
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_mount_failures_fail_the_activation_with_the_reason() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let elsewhere = rig.t().join("elsewhere");
+    let d = TestDisk::new(&[mp.clone(), rig.root().join("mnt/d2"), elsewhere.clone()]);
+    let other = TestDisk::new(&[rig.root().join("mnt/d3")]);
+    app_scripts(&rig);
+    // disk1: the wrong file system type, one mount retry, no fsck after
+    // it, one activation retry. d2: a device that does not exist. d3: a
+    // device the test mounted elsewhere.
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    sh("mount", &[other.dev(), elsewhere.to_str().unwrap()]);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck><mount><retry>1</retry><action>0</action></mount>",
+            "<act><retry>1</retry></act>",
+        )
+        .replace("<fs>ext4</fs>", "<fs>xfs</fs>"),
+        &[
+            (
+                "h2",
+                "d2",
+                disk("d2", "/dev/clp-test-no-such-disk", "/mnt/d2", "", ""),
+            ),
+            ("h3", "d3", disk("d3", other.dev(), "/mnt/d3", "", "")),
+        ],
+        "",
+    ));
+    rig.run(CLPCL, &["-s"]).success();
+    let snap = rig.wait_snap("every disk Online Failure", |s| {
+        ["disk1", "d2", "d3"]
+            .iter()
+            .all(|r| res(s, r).status == RunState::OnlineFailure)
+    });
+    let cause = |r: &str| res(&snap, r).last_error.clone().unwrap_or_default();
+    assert!(
+        cause("disk1").contains(&format!("cannot mount {} on {}", d.dev(), mp.display())),
+        "{}",
+        cause("disk1")
+    );
+    assert!(
+        cause("d2").contains("device /dev/clp-test-no-such-disk does not exist"),
+        "{}",
+        cause("d2")
+    );
+    assert!(
+        cause("d3").contains(&format!(
+            "{} is mounted on {} already",
+            other.dev(),
+            elsewhere.display()
+        )),
+        "{}",
+        cause("d3")
+    );
+    // Two activations of disk1 (act/retry 1), each with two mount attempts.
+    let logs = rc_log(&rig);
+    assert_eq!(logs.matches("(attempt 2 of 2)").count(), 2, "{logs}");
+    assert!(
+        rig.alert_messages("rc", 200)
+            .iter()
+            .any(|m| m.contains("disk1")),
+        "rc 200: disk1 reactivated"
+    );
+    // The exec waits for the disk: it never ran.
+    assert!(rig.lines().is_empty(), "{:?}", rig.lines());
+    assert_eq!(res(&snap, "app").status, RunState::Offline);
+    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(mounted_at(&elsewhere).as_deref(), Some(other.dev()));
+    rig.stop_daemon();
+}
+
+fn diskw(device: &str) -> Mon {
+    mon("diskw", "dw")
+        .params(&format!(
+            "<object>{device}</object><method>READ</method><size>4096</size>"
+        ))
+        .recover_grp("g")
+        .emergency(&escalation(1, 0, 1))
+}
+
+#[test]
+fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck><mount><retry>0</retry><action>0</action></mount>",
+            "",
+        ),
+        &[],
+        &monitors(&[diskw(d.dev())]),
+    ));
+    rig.start_online();
+    wait_mon(&rig, "dw", MonitorState::Normal);
+    // The disk goes away under the mount: the file system is detached
+    // (nothing holds it open, so the lazy unmount is complete at once) and
+    // the device loses its backing file.
+    sh("umount", &["-l", mp.to_str().unwrap()]);
+    sh("losetup", &["-d", d.dev()]);
+    wait_alert(&rig, "rm", 9, "Detected an error in monitoring dw.");
+    // Recovery restarts the group: the stop finds nothing mounted, the
+    // start cannot mount the gone device.
+    let snap = rig.wait_snap("disk1 Online Failure after the restart", |s| {
+        res(s, "disk1").status == RunState::OnlineFailure
+    });
+    let cause = res(&snap, "disk1").last_error.clone().unwrap_or_default();
+    assert!(cause.contains("cannot mount"), "{cause}");
+    assert!(
+        rig.daemon_logs()
+            .contains(&format!("nothing is mounted on {}", mp.display())),
+        "{}",
+        rig.daemon_logs()
+    );
+    assert_eq!(rig.lines(), ["start", "stop"]);
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    rig.kill_daemon();
+    assert_eq!(
+        mounted_at(&mp).as_deref(),
+        Some(d.dev()),
+        "clpd's death unmounts nothing"
+    );
+    rig.run(CLPCL, &["-s"]).success();
+    let new = rig.daemon_pid().expect("a new clpd");
+    rig.wait_snap("the new clpd with g Online", |s| {
+        s.daemon_pid == u32::try_from(new).unwrap() && group(s, "g").status == RunState::Online
+    });
+    assert_eq!(logged_ms(&rig, "mounted").len(), 1, "not mounted twice");
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    assert_eq!(mounted_at(&mp), None);
+    // An operator's mount on the resource's own point is taken as online.
+    std::fs::create_dir_all(&mp).unwrap();
+    sh("mount", &[d.dev(), mp.to_str().unwrap()]);
+    rig.run(CLPGRP, &["-s", "g"]).success();
+    wait_group(&rig, RunState::Online);
+    wait_logged(&rig, "found mounted", 1);
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    assert_eq!(mounted_at(&mp), None);
+    rig.stop_daemon();
+}

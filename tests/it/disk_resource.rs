@@ -206,11 +206,11 @@ fn app_scripts(rig: &Rig) {
         "app",
         "start.sh",
         &format!(
-            r#"echo "written by $CLP_EVENT" >> '{}' && echo start >> "$LOG""#,
+            r#"echo "start $CLP_DISK" >> "$LOG"; echo "written by $CLP_EVENT" >> '{}'"#,
             data.display()
         ),
     );
-    rig.script("g", "app", "stop.sh", r#"echo stop >> "$LOG""#);
+    rig.script("g", "app", "stop.sh", r#"echo "stop $CLP_DISK" >> "$LOG""#);
 }
 
 fn wait_group(rig: &Rig, state: RunState) -> clp::status::Snapshot {
@@ -300,7 +300,7 @@ fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
         !data.exists(),
         "the file lives on the disk, not in the directory"
     );
-    assert_eq!(rig.lines(), ["start", "stop"]);
+    assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
 
     rig.run(CLPGRP, &["-s", "g"]).success();
     wait_group(&rig, RunState::Online);
@@ -587,7 +587,7 @@ fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
         "{}",
         rig.daemon_logs()
     );
-    assert_eq!(rig.lines(), ["start", "stop"]);
+    assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
     rig.stop_daemon();
 }
 
@@ -633,5 +633,38 @@ fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
     assert_eq!(mounted_at(&mp), None);
+    rig.stop_daemon();
+}
+
+#[test]
+fn disk_failed_with_a_final_action_that_goes_on_gives_clp_disk_failure() {
+    let rig = Rig::new();
+    rig.script(
+        "g",
+        "app",
+        "start.sh",
+        r#"echo "start $CLP_DISK" >> "$LOG""#,
+    );
+    rig.script("g", "app", "stop.sh", r#"echo "stop $CLP_DISK" >> "$LOG""#);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            "/dev/clp-test-no-such-disk",
+            POINT,
+            "",
+            "<act><action>0</action></act>",
+        ),
+        &[],
+        "",
+    ));
+    rig.run(CLPCL, &["-s"]).success();
+    rig.wait_for("app's start script", || {
+        (!rig.lines().is_empty()).then_some(())
+    });
+    assert_eq!(rig.lines(), ["start FAILURE"]);
+    rig.wait_snap("disk1 Online Failure, app Online", |s| {
+        res(s, "disk1").status == RunState::OnlineFailure
+            && res(s, "app").status == RunState::Online
+    });
     rig.stop_daemon();
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::disk::{self, Activated, Plan};
-use crate::model::DiskSpec;
+use crate::model::{DiskSpec, ResourceKind};
 
 /// The disk operations under way: op -> "give up" flag.
 pub(super) type DiskWork = HashMap<u64, Arc<AtomicBool>>;
@@ -98,6 +98,26 @@ impl Daemon {
             }
         };
         self.core.push(Input::ScriptDone { op, result });
+    }
+
+    /// `CLP_DISK` of a script of `group`: SUCCESS when every disk resource
+    /// of the group is online (or it has none), FAILURE otherwise (a disk
+    /// whose activation failed with a final action that goes on).
+    pub(super) fn set_clp_disk(&self, group: &str, env: &mut [(String, String)]) {
+        let model = self.core.model();
+        let all_up = model
+            .resources
+            .iter()
+            .filter(|r| r.group == group && matches!(r.kind, ResourceKind::Disk(_)))
+            .all(|r| {
+                self.core
+                    .engine()
+                    .resource_state(&r.name)
+                    .is_some_and(|s| s.is_online())
+            });
+        if let Some((_, value)) = env.iter_mut().find(|(k, _)| k == "CLP_DISK") {
+            *value = if all_up { "SUCCESS" } else { "FAILURE" }.to_string();
+        }
     }
 
     /// The engine gave up on `op` (its stall deadline): a disk thread still

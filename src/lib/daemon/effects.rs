@@ -213,6 +213,8 @@ impl Daemon {
             self.not_configured(op, resource);
             return;
         };
+        let mut spec = spec;
+        self.set_clp_disk(group, &mut spec.env);
         let program = spec.program.display().to_string();
         let timeout = spec.timeout;
         info!(

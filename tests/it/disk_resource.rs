@@ -524,8 +524,9 @@ fn disk_mount_failures_fail_the_activation_with_the_reason() {
         cause("d3")
     );
     // Two activations of disk1 (act/retry 1), each with two mount attempts.
-    let logs = rc_log(&rig);
-    assert_eq!(logs.matches("(attempt 2 of 2)").count(), 2, "{logs}");
+    rig.wait_for("two activations with two mount attempts each", || {
+        (rc_log(&rig).matches("(attempt 2 of 2)").count() == 2).then_some(())
+    });
     assert!(
         rig.alert_messages("rc", 200)
             .iter()
@@ -581,12 +582,10 @@ fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
     });
     let cause = res(&snap, "disk1").last_error.clone().unwrap_or_default();
     assert!(cause.contains("cannot mount"), "{cause}");
-    assert!(
-        rig.daemon_logs()
-            .contains(&format!("nothing is mounted on {}", mp.display())),
-        "{}",
-        rig.daemon_logs()
-    );
+    let nothing = format!("nothing is mounted on {}", mp.display());
+    rig.wait_for("the stop finding nothing mounted", || {
+        rc_log(&rig).contains(&nothing).then_some(())
+    });
     assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
     rig.stop_daemon();
 }
@@ -621,6 +620,14 @@ fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
         s.daemon_pid == u32::try_from(new).unwrap() && group(s, "g").status == RunState::Online
     });
     assert_eq!(logged_ms(&rig, "mounted").len(), 1, "not mounted twice");
+    let taken_over = format!(
+        "disk resource disk1: {} is still mounted on {}; taken over as it is",
+        d.dev(),
+        mp.display()
+    );
+    rig.wait_for("the taken-over disk in the log", || {
+        rc_log(&rig).contains(&taken_over).then_some(())
+    });
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
     assert_eq!(mounted_at(&mp), None);

@@ -100,6 +100,50 @@ impl Daemon {
         self.core.push(Input::ScriptDone { op, result });
     }
 
+    /// After a restart of clpd the disks the engine takes over as online are
+    /// left as they are (clpd's death unmounts nothing, and a remount would
+    /// break the processes using them). One that is no longer mounted on its
+    /// point is reported; diskw, or the next stop and start of its group,
+    /// deals with it.
+    pub(super) fn check_adopted_disks(&self) {
+        let model = self.core.model();
+        let online_disks: Vec<(&str, &DiskSpec)> = model
+            .resources
+            .iter()
+            .filter_map(|r| match &r.kind {
+                ResourceKind::Disk(spec) => Some((r.name.as_str(), spec)),
+                _ => None,
+            })
+            .filter(|(name, _)| {
+                self.core
+                    .engine()
+                    .resource_state(name)
+                    .is_some_and(|s| s.is_online())
+            })
+            .collect();
+        if online_disks.is_empty() {
+            return;
+        }
+        let mounts = match disk::mountinfo::read() {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(target: "rc", "cannot check the adopted disk resources: {e}");
+                return;
+            }
+        };
+        for (name, spec) in online_disks {
+            let point = script::under_root(&self.paths, &spec.mount_point);
+            let here = disk::mountinfo::mount_at(&mounts, &point);
+            let ours = disk::mountinfo::block_device(&spec.device)
+                .is_ok_and(|rdev| here.is_some_and(|m| m.dev == rdev));
+            if ours {
+                info!(target: "rc", resource = %name, "disk resource {name}: {} is still mounted on {}; taken over as it is", spec.device, point.display());
+            } else {
+                error!(target: "rc", resource = %name, "disk resource {name} was online when clpd stopped, but {} is not mounted on {} now: its group runs without it; stop and start the group (clpgrp -t, clpgrp -s)", spec.device, point.display());
+            }
+        }
+    }
+
     /// `CLP_DISK` of a script of `group`: SUCCESS when every disk resource
     /// of the group is online (or it has none), FAILURE otherwise (a disk
     /// whose activation failed with a final action that goes on).

@@ -50,7 +50,7 @@ fn quiet(program: &str, args: &[&str]) -> bool {
 }
 
 /// An ext4 file system on a loop device of the test's own.
-struct TestDisk {
+pub(crate) struct TestDisk {
     _dir: tempfile::TempDir,
     image: PathBuf,
     dev: String,
@@ -59,7 +59,7 @@ struct TestDisk {
 }
 
 impl TestDisk {
-    fn new(points: &[PathBuf]) -> TestDisk {
+    pub(crate) fn new(points: &[PathBuf]) -> TestDisk {
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("disk.img");
         std::fs::File::create(&image)
@@ -78,7 +78,7 @@ impl TestDisk {
         disk
     }
 
-    fn dev(&self) -> &str {
+    pub(crate) fn dev(&self) -> &str {
         &self.dev
     }
 

@@ -59,3 +59,7 @@ impl Validator<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "disk_tests.rs"]
+mod tests;

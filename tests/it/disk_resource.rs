@@ -675,3 +675,41 @@ fn disk_failed_with_a_final_action_that_goes_on_gives_clp_disk_failure() {
     });
     rig.stop_daemon();
 }
+
+#[test]
+fn disk_mount_point_behind_a_symbolic_link_is_found_in_mountinfo() {
+    let rig = Rig::new();
+    // /mnt/linked under the root is a link to a directory of the test:
+    // mountinfo shows the real path, and clpd must find its mount there.
+    let real = rig.t().join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::create_dir_all(rig.root().join("mnt")).unwrap();
+    std::os::unix::fs::symlink(&real, rig.root().join("mnt/linked")).unwrap();
+    let mp = real.join("d1");
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    rig.script(
+        "g",
+        "app",
+        "start.sh",
+        r#"echo "start $CLP_DISK" >> "$LOG""#,
+    );
+    rig.script("g", "app", "stop.sh", r#"echo "stop $CLP_DISK" >> "$LOG""#);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            "/mnt/linked/d1",
+            "<fsck><timing>0</timing></fsck>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    rig.start_online();
+    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
+    rig.stop_daemon();
+}

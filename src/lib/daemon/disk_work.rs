@@ -132,7 +132,7 @@ impl Daemon {
             }
         };
         for (name, spec) in online_disks {
-            let point = script::under_root(&self.paths, &spec.mount_point);
+            let point = disk::real_path(&script::under_root(&self.paths, &spec.mount_point));
             let here = disk::mountinfo::mount_at(&mounts, &point);
             let ours = disk::mountinfo::block_device(&spec.device)
                 .is_ok_and(|rdev| here.is_some_and(|m| m.dev == rdev));

@@ -70,14 +70,15 @@ pub enum Activated {
 /// operation (its timeout): nothing more is mounted.
 pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
     let spec = &plan.spec;
-    let point = &plan.mount_point;
     let rdev = block_device(&spec.device)?;
+    prepare_mount_point(&plan.mount_point)?;
+    // mountinfo names mount points by their real path.
+    let point = &real_path(&plan.mount_point);
     let mounts = mountinfo::read()?;
     if let Some(found) = mounted_here(&mounts, rdev, point)? {
         info!(target: "rc", resource = %plan.resource, "{} is mounted on {} already ({}); taken as online", spec.device, point.display(), found.fs_type);
         return Ok(Activated::Adopted);
     }
-    prepare_mount_point(point)?;
     let mut checked = false;
     if fsck_due(plan) {
         fsck(plan)?;
@@ -93,8 +94,26 @@ pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
             ));
         }
         let ran = child::run("mount", &mount_args(spec, point), spec.mount_timeout)?;
+        if ran.success() && cancel.load(Ordering::Acquire) {
+            // The engine gave up while mount ran: the disk must not stay
+            // mounted where it counts as failed (it may be started elsewhere).
+            let undone = child::run(
+                "umount",
+                &[point.display().to_string()],
+                spec.umount_timeout,
+            );
+            return Err(format!(
+                "activation of {} given up (its resource timeout passed) while mounting; unmounted again: {}",
+                plan.resource,
+                match undone {
+                    Ok(r) if r.success() => "done".to_string(),
+                    Ok(r) => format!("umount {}", r.describe(spec.umount_timeout)),
+                    Err(e) => e,
+                }
+            ));
+        }
         if ran.success() {
-            verify_mounted(plan, rdev)?;
+            verify_mounted(plan, point, rdev)?;
             count_mount(plan, checked);
             return Ok(Activated::Mounted { checked });
         }
@@ -115,7 +134,7 @@ pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
 /// Takes the disk down.
 pub fn deactivate(plan: &Plan) -> Result<(), String> {
     let spec = &plan.spec;
-    let point = &plan.mount_point;
+    let point = &real_path(&plan.mount_point);
     let mounts = mountinfo::read()?;
     let Some(ours) = mount_at(&mounts, point).cloned() else {
         info!(target: "rc", resource = %plan.resource, "nothing is mounted on {}; {} is down already", point.display(), plan.resource);
@@ -137,7 +156,7 @@ pub fn deactivate(plan: &Plan) -> Result<(), String> {
         let args = vec![point.display().to_string()];
         let ran = child::run("umount", &args, spec.umount_timeout)?;
         if ran.success() {
-            return verify_unmounted(plan, &ours);
+            return verify_unmounted(plan, point, &ours);
         }
         last = ran.describe(spec.umount_timeout);
         using = users_of(ours.dev);
@@ -295,28 +314,34 @@ fn write_count(plan: &Plan, n: u32) {
     }
 }
 
-fn verify_mounted(plan: &Plan, rdev: u64) -> Result<(), String> {
+fn verify_mounted(plan: &Plan, point: &Path, rdev: u64) -> Result<(), String> {
     let mounts = mountinfo::read()?;
-    match mount_at(&mounts, &plan.mount_point) {
+    match mount_at(&mounts, point) {
         Some(m) if m.dev == rdev => Ok(()),
         _ => Err(format!(
             "mount reported success but {} is not mounted on {}",
             plan.spec.device,
-            plan.mount_point.display()
+            point.display()
         )),
     }
 }
 
-fn verify_unmounted(plan: &Plan, ours: &MountEntry) -> Result<(), String> {
+fn verify_unmounted(plan: &Plan, point: &Path, ours: &MountEntry) -> Result<(), String> {
     let mounts = mountinfo::read()?;
-    match mount_at(&mounts, &plan.mount_point) {
+    match mount_at(&mounts, point) {
         Some(m) if m.dev == ours.dev => Err(format!(
             "umount reported success but {} is still mounted on {}",
             plan.spec.device,
-            plan.mount_point.display()
+            point.display()
         )),
         _ => Ok(()),
     }
+}
+
+/// `path` with its symbolic links resolved (as mountinfo shows it); as
+/// given when it does not exist.
+pub fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Whether the mount on the point is this resource's device: by number

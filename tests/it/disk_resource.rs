@@ -713,3 +713,49 @@ fn disk_mount_point_behind_a_symbolic_link_is_found_in_mountinfo() {
     assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
     rig.stop_daemon();
 }
+
+#[test]
+fn disk_diskw_on_the_disk_resource_sees_its_mount_lost_and_the_group_remounts_it() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck>",
+            "",
+        ),
+        &[],
+        &monitors(&[diskw(d.dev()).active("disk1")]),
+    ));
+    rig.start_online();
+    wait_mon(&rig, "dw", MonitorState::Normal);
+    // The file system is unmounted behind clpd's back; the device reads on.
+    sh("umount", &[mp.to_str().unwrap()]);
+    let msg = wait_alert(&rig, "rm", 9, "Detected an error in monitoring dw.");
+    assert!(
+        msg.contains(&format!(
+            "disk resource disk1: {} is no longer mounted on {}",
+            d.dev(),
+            mp.display()
+        )),
+        "{msg}"
+    );
+    // Recovery restarts the group: mounted again, the exec started again.
+    rig.wait_for("the group started again", || {
+        (rig.lines().len() == 3).then_some(())
+    });
+    wait_group(&rig, RunState::Online);
+    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
+    wait_mon(&rig, "dw", MonitorState::Normal);
+    assert_eq!(
+        std::fs::read_to_string(mp.join("data.txt")).unwrap(),
+        "written by START\nwritten by START\n"
+    );
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    rig.stop_daemon();
+}

@@ -11,6 +11,11 @@
 //! name, and only while that device is still backed by the test's image.
 //! These tests need root, `losetup`, `mkfs.ext4`, `debugfs` and `dumpe2fs`.
 
+mod loopdisk;
+
+pub(crate) use loopdisk::TestDisk;
+use loopdisk::{mounted_at, sh};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,121 +24,6 @@ use clp::status::{MonitorState, RunState};
 
 use crate::daemon::{CLPCL, CLPGRP, Rig, group, res};
 use crate::monitor::{Mon, escalation, mon, monitors, wait_alert, wait_mon};
-
-// ---- the disk ----------------------------------------------------------------
-
-/// Runs a system command; panics with its output when it fails.
-fn sh(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn quiet(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// An ext4 file system on a loop device of the test's own.
-pub(crate) struct TestDisk {
-    _dir: tempfile::TempDir,
-    image: PathBuf,
-    dev: String,
-    /// Mount points to clear when the test ends.
-    points: Vec<PathBuf>,
-}
-
-impl TestDisk {
-    pub(crate) fn new(points: &[PathBuf]) -> TestDisk {
-        let dir = tempfile::tempdir().unwrap();
-        let image = dir.path().join("disk.img");
-        std::fs::File::create(&image)
-            .unwrap()
-            .set_len(64 << 20)
-            .unwrap();
-        let dev = sh("losetup", &["--find", "--show", image.to_str().unwrap()]);
-        assert!(dev.starts_with("/dev/loop"), "losetup printed {dev:?}");
-        let disk = TestDisk {
-            _dir: dir,
-            image,
-            dev,
-            points: points.to_vec(),
-        };
-        sh("mkfs.ext4", &["-q", &disk.dev]);
-        disk
-    }
-
-    pub(crate) fn dev(&self) -> &str {
-        &self.dev
-    }
-
-    /// Whether the loop device is still this test's (backed by its image).
-    fn still_ours(&self) -> bool {
-        let name = self.dev.trim_start_matches("/dev/");
-        std::fs::read_to_string(format!("/sys/block/{name}/loop/backing_file"))
-            .is_ok_and(|b| Path::new(b.trim()) == self.image)
-    }
-
-    /// Makes the file system say it has errors (as the kernel does after an
-    /// I/O error): a check must run before it is clean again.
-    fn mark_with_errors(&self) {
-        sh("debugfs", &["-w", "-R", "ssv state 2", &self.dev]);
-        assert!(self.state().contains("with errors"), "{}", self.state());
-    }
-
-    /// "Filesystem state" from dumpe2fs.
-    fn state(&self) -> String {
-        sh("dumpe2fs", &["-h", &self.dev])
-            .lines()
-            .find(|l| l.starts_with("Filesystem state:"))
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-impl Drop for TestDisk {
-    fn drop(&mut self) {
-        for p in &self.points {
-            let p = p.to_str().unwrap_or_default();
-            // A test that failed may leave a user behind: a lazy unmount then,
-            // so that the loop device is released when it ends.
-            while mounted_at(Path::new(p)).is_some() {
-                if !quiet("umount", &[p]) && !quiet("umount", &["-l", p]) {
-                    break;
-                }
-            }
-        }
-        if self.still_ours() {
-            let _ = quiet("losetup", &["-d", &self.dev]);
-        }
-    }
-}
-
-/// The source mounted at `point` in this mount namespace (the test's and
-/// clpd's), if any.
-fn mounted_at(point: &Path) -> Option<String> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    clp::disk::mountinfo::parse(&text)
-        .into_iter()
-        .rev()
-        .find(|m| m.mount_point == point)
-        .map(|m| m.source)
-}
 
 // ---- configuration ----------------------------------------------------------------
 
@@ -758,4 +648,45 @@ fn disk_diskw_on_the_disk_resource_sees_its_mount_lost_and_the_group_remounts_it
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
     rig.stop_daemon();
+}
+
+#[test]
+fn disk_settings_are_shown_by_clpstat_detail() {
+    let rig = Rig::new();
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            "/dev/sdz1",
+            POINT,
+            "<mount><option>rw,noatime</option></mount><fsck><interval>5</interval></fsck>",
+            "",
+        ),
+        &[],
+        "",
+    ));
+    let out = rig.run(crate::daemon::CLPSTAT, &["--rsc", "disk1", "--detail"]);
+    out.success();
+    let rows: Vec<(String, String)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(" : ")?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let row = |k: &str| {
+        rows.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {k} in\n{}", out.stdout))
+    };
+    assert_eq!(row("Type"), "disk");
+    assert_eq!(row("Device Name"), "/dev/sdz1");
+    assert_eq!(row("Mount Point"), POINT);
+    assert_eq!(row("File System"), "ext4");
+    assert_eq!(row("Mount Option"), "rw,noatime");
+    assert_eq!(row("Fsck Timing"), "every 5 mounts");
+    assert_eq!(row("Forced Termination at Unmount Failure"), "kill");
+    assert_eq!(row("Unmount Retry Count"), "3");
 }

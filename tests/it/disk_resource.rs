@@ -11,6 +11,7 @@
 //! name, and only while that device is still backed by the test's image.
 //! These tests need root, `losetup`, `mkfs.ext4`, `debugfs` and `dumpe2fs`.
 
+mod fake_fsck;
 mod loopdisk;
 
 pub(crate) use loopdisk::TestDisk;
@@ -689,96 +690,4 @@ fn disk_settings_are_shown_by_clpstat_detail() {
     assert_eq!(row("Fsck Timing"), "every 5 mounts");
     assert_eq!(row("Forced Termination at Unmount Failure"), "kill");
     assert_eq!(row("Unmount Retry Count"), "3");
-}
-
-#[test]
-fn disk_fsck_exit_codes_and_timeout_decide_the_activation() {
-    let mut rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    // An fsck of the test's ahead in clpd's PATH: it records its arguments
-    // and exits with the code the test writes (or hangs when told to).
-    let bin = rig.t().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let t = rig.t();
-    crate::util::write_script(
-        &bin.join("fsck"),
-        &format!(
-            "#!/bin/sh\necho \"$*\" >> '{t}/fsck.calls'\n[ -e '{t}/fsck.hang' ] && exec sleep 300\nexit $(cat '{t}/fsck.code')\n",
-            t = t.display()
-        ),
-    );
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    rig.setenv("PATH", &path);
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>1</timing><timeout>1</timeout><option>-p</option></fsck>",
-            "",
-        ),
-        &[],
-        "",
-    ));
-    let outcome = |code: &str, hang: bool| -> (RunState, String) {
-        std::fs::write(t.join("fsck.code"), code).unwrap();
-        if hang {
-            std::fs::write(t.join("fsck.hang"), "").unwrap();
-        } else {
-            let _ = std::fs::remove_file(t.join("fsck.hang"));
-        }
-        rig.run(CLPGRP, &["-s", "g"]);
-        let snap = rig.wait_snap("disk1 Online or Online Failure", |s| {
-            matches!(
-                res(s, "disk1").status,
-                RunState::Online | RunState::OnlineFailure
-            )
-        });
-        let r = res(&snap, "disk1");
-        let out = (r.status, r.last_error.clone().unwrap_or_default());
-        rig.run(CLPGRP, &["-t", "g"]);
-        wait_group(&rig, RunState::Offline);
-        out
-    };
-    // The group starts with the service (fsck answering 0), then each case
-    // starts it again.
-    std::fs::write(t.join("fsck.code"), "0").unwrap();
-    rig.start_online();
-    rig.run(CLPGRP, &["-t", "g"]).success();
-    wait_group(&rig, RunState::Offline);
-
-    assert_eq!(
-        outcome("1", false).0,
-        RunState::Online,
-        "1: errors corrected"
-    );
-    let (state, why) = outcome("2", false);
-    assert_eq!(state, RunState::OnlineFailure);
-    assert!(why.contains("asks for a reboot"), "{why}");
-    let (state, why) = outcome("4", false);
-    assert_eq!(state, RunState::OnlineFailure);
-    assert!(
-        why.contains("fsck exited with code 4") && why.contains("clp never runs mkfs"),
-        "{why}"
-    );
-    let (state, why) = outcome("0", true);
-    assert_eq!(state, RunState::OnlineFailure);
-    assert!(
-        why.contains("did not finish within 1 s and was killed"),
-        "{why}"
-    );
-    assert_eq!(mounted_at(&mp), None);
-    let calls = std::fs::read_to_string(t.join("fsck.calls")).unwrap();
-    assert_eq!(
-        calls.lines().next(),
-        Some(format!("-t ext4 -p {}", d.dev()).as_str()),
-        "{calls}"
-    );
-    rig.stop_daemon();
 }

@@ -6,16 +6,15 @@
 //! The mount point from clp.conf lands under a relocated root (tests and
 //! demos never mount over real directories); the device is used as given.
 //! When the engine gives up on an operation (its resource timeout), the
-//! thread is told, and mounts nothing more.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! thread is told: its fsck or mount is killed at once, and nothing of the
+//! disk stays mounted.
 
 use super::*;
-use crate::disk::{self, Activated, Plan};
+use crate::disk::{self, Activated, Cancel, Plan};
 use crate::model::{DiskSpec, ResourceKind};
 
-/// The disk operations under way: op -> "give up" flag.
-pub(super) type DiskWork = HashMap<u64, Arc<AtomicBool>>;
+/// The disk operations under way: op -> its "give up".
+pub(super) type DiskWork = HashMap<u64, Arc<Cancel>>;
 
 impl Daemon {
     /// Starts disk operation `op` of `resource` off the loop.
@@ -43,7 +42,16 @@ impl Daemon {
             spec.device,
             plan.mount_point.display()
         );
-        let cancel = Arc::new(AtomicBool::new(false));
+        let cancel = match Cancel::new() {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                self.core.push(Input::ScriptDone {
+                    op,
+                    result: Err(format!("disk resource {resource}: {e}")),
+                });
+                return;
+            }
+        };
         self.disk_work.insert(op, cancel.clone());
         let events = self.events.clone();
         let spawned = std::thread::Builder::new()
@@ -165,10 +173,10 @@ impl Daemon {
     }
 
     /// The engine gave up on `op` (its stall deadline): a disk thread still
-    /// at work mounts nothing more.
+    /// at work kills its fsck or mount and leaves nothing mounted.
     pub(super) fn cancel_disk_work(&mut self, op: u64) {
         if let Some(cancel) = self.disk_work.remove(&op) {
-            cancel.store(true, Ordering::Release);
+            cancel.cancel();
         }
     }
 }

@@ -35,13 +35,13 @@ pub mod users;
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use tracing::{info, warn};
 
 use crate::model::{DiskSpec, FsckTiming};
+pub use child::Cancel;
 use mountinfo::{MountEntry, block_device, mount_at, mounts_of};
 use users::{User, users_of};
 
@@ -66,9 +66,30 @@ pub enum Activated {
     Adopted,
 }
 
-/// Brings the disk up; `cancel` set means the engine gave up on this
-/// operation (its timeout): nothing more is mounted.
-pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
+/// Brings the disk up. `cancel` is set when the engine gives up on this
+/// operation (its resource timeout): the fsck or mount at work is killed,
+/// and nothing of the disk stays mounted (the group may be started on
+/// another server, which will check and mount the same device).
+pub fn activate(plan: &Plan, cancel: &Cancel) -> Result<Activated, String> {
+    let result = bring_up(plan, cancel);
+    if !cancel.is_cancelled() {
+        return result;
+    }
+    let undone = match undo_mount(plan) {
+        Ok(true) => "; unmounted again",
+        Ok(false) => "",
+        Err(e) => {
+            warn!(target: "rc", resource = %plan.resource, "{e}");
+            "; it could not be unmounted again (see the log)"
+        }
+    };
+    Err(format!(
+        "activation of {} given up (its resource timeout passed){undone}",
+        plan.resource
+    ))
+}
+
+fn bring_up(plan: &Plan, cancel: &Cancel) -> Result<Activated, String> {
     let spec = &plan.spec;
     let rdev = block_device(&spec.device)?;
     prepare_mount_point(&plan.mount_point)?;
@@ -81,37 +102,21 @@ pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
     }
     let mut checked = false;
     if fsck_due(plan) {
-        fsck(plan)?;
+        fsck(plan, cancel)?;
         checked = true;
     }
     let attempts = spec.mount_retry.saturating_add(1);
     let mut last = String::new();
     for attempt in 1..=attempts {
-        if cancel.load(Ordering::Acquire) {
-            return Err(format!(
-                "activation of {} given up (its resource timeout passed) before mounting",
-                plan.resource
-            ));
+        if cancel.is_cancelled() {
+            return Err("given up".into());
         }
-        let ran = child::run("mount", &mount_args(spec, point), spec.mount_timeout)?;
-        if ran.success() && cancel.load(Ordering::Acquire) {
-            // The engine gave up while mount ran: the disk must not stay
-            // mounted where it counts as failed (it may be started elsewhere).
-            let undone = child::run(
-                "umount",
-                &[point.display().to_string()],
-                spec.umount_timeout,
-            );
-            return Err(format!(
-                "activation of {} given up (its resource timeout passed) while mounting; unmounted again: {}",
-                plan.resource,
-                match undone {
-                    Ok(r) if r.success() => "done".to_string(),
-                    Ok(r) => format!("umount {}", r.describe(spec.umount_timeout)),
-                    Err(e) => e,
-                }
-            ));
-        }
+        let ran = child::run(
+            "mount",
+            &mount_args(spec, point),
+            spec.mount_timeout,
+            Some(cancel),
+        )?;
         if ran.success() {
             verify_mounted(plan, point, rdev)?;
             count_mount(plan, checked);
@@ -120,7 +125,7 @@ pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
         last = ran.describe(spec.mount_timeout);
         warn!(target: "rc", resource = %plan.resource, "mount of {} on {} failed (attempt {attempt} of {attempts}): {last}", spec.device, point.display());
         if spec.fsck_on_mount_failure && !checked && attempt < attempts {
-            fsck(plan)?;
+            fsck(plan, cancel)?;
             checked = true;
         }
     }
@@ -129,6 +134,33 @@ pub fn activate(plan: &Plan, cancel: &AtomicBool) -> Result<Activated, String> {
         spec.device,
         point.display()
     ))
+}
+
+/// Unmounts the resource's device from its point after a given-up
+/// activation; true when there was something to unmount.
+fn undo_mount(plan: &Plan) -> Result<bool, String> {
+    let point = real_path(&plan.mount_point);
+    let mounts = mountinfo::read()?;
+    let ours = block_device(&plan.spec.device)
+        .is_ok_and(|rdev| mount_at(&mounts, &point).is_some_and(|m| m.dev == rdev));
+    if !ours {
+        return Ok(false);
+    }
+    let ran = child::run(
+        "umount",
+        &[point.display().to_string()],
+        plan.spec.umount_timeout,
+        None,
+    )?;
+    if ran.success() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "cannot unmount {} after its activation was given up: umount {}",
+            point.display(),
+            ran.describe(plan.spec.umount_timeout)
+        ))
+    }
 }
 
 /// Takes the disk down.
@@ -154,7 +186,7 @@ pub fn deactivate(plan: &Plan) -> Result<(), String> {
     let mut using = Vec::new();
     for attempt in 1..=attempts {
         let args = vec![point.display().to_string()];
-        let ran = child::run("umount", &args, spec.umount_timeout)?;
+        let ran = child::run("umount", &args, spec.umount_timeout, None)?;
         if ran.success() {
             return verify_unmounted(plan, point, &ours);
         }
@@ -248,11 +280,11 @@ fn fsck_args(spec: &DiskSpec) -> Vec<String> {
 
 /// Runs fsck and reads its exit code (fsck(8): bits 1 corrected, 2 reboot
 /// needed, 4 left uncorrected, 8 operational error, ...).
-fn fsck(plan: &Plan) -> Result<(), String> {
+fn fsck(plan: &Plan, cancel: &Cancel) -> Result<(), String> {
     let spec = &plan.spec;
     let started = Instant::now();
     info!(target: "rc", resource = %plan.resource, "checking {} (fsck {})", spec.device, fsck_args(spec).join(" "));
-    let ran = child::run("fsck", &fsck_args(spec), spec.fsck.timeout)?;
+    let ran = child::run("fsck", &fsck_args(spec), spec.fsck.timeout, Some(cancel))?;
     let took = started.elapsed().as_millis();
     match ran.code {
         Some(0) | Some(1) => {

@@ -15,10 +15,10 @@ mod fake_fsck;
 mod loopdisk;
 
 pub(crate) use loopdisk::TestDisk;
-use loopdisk::{mounted_at, sh};
+use loopdisk::sh;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use clp::status::{MonitorState, RunState};
@@ -141,20 +141,39 @@ fn reap(child: &mut Child, what: &str) -> std::process::ExitStatus {
     }
 }
 
-/// A process kept in the mount point (its working directory) that ignores
-/// SIGTERM when `stubborn`.
-fn busy_process(dir: &Path, stubborn: bool) -> Child {
+/// A process kept in the mount point (its working directory, in the disk's
+/// namespace) that ignores SIGTERM when `stubborn`.
+fn busy_process(d: &TestDisk, dir: &Path, stubborn: bool) -> Child {
     let script = if stubborn {
         "trap '' TERM; while :; do sleep 0.2; done"
     } else {
         "exec sleep 300"
     };
-    Command::new("sh")
-        .args(["-c", script])
-        .current_dir(dir)
+    d.inside("sh")
+        .args(["-c", &format!("cd '{}' && {script}", dir.display())])
         .stdin(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// `clpcl -s` inside the disk's mount namespace: the clpd it starts mounts
+/// there.
+fn start(rig: &Rig, d: &TestDisk) {
+    let pid = d.ns_pid().to_string();
+    crate::util::run(
+        rig.command("nsenter")
+            .args(["-t", &pid, "-m", "--", CLPCL, "-s"]),
+    )
+    .success();
+}
+
+/// [`start`], then every group Online.
+fn start_online(rig: &Rig, d: &TestDisk) {
+    start(rig, d);
+    rig.wait_snap("every group Online", |s| {
+        s.cluster.service == clp::status::ServiceState::Online
+            && s.groups.iter().all(|g| g.status == RunState::Online)
+    });
 }
 
 // ---- tests ----------------------------------------------------------------------
@@ -176,9 +195,9 @@ fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
         &[],
         "",
     ));
-    rig.start_online();
-    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
-    let data = mp.join("data.txt");
+    start_online(&rig, &d);
+    assert_eq!(d.mounted_at(&mp).as_deref(), Some(d.dev()));
+    let data = d.seen(&mp.join("data.txt"));
     assert_eq!(
         std::fs::read_to_string(&data).unwrap(),
         "written by START\n"
@@ -186,7 +205,7 @@ fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
 
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
-    assert_eq!(mounted_at(&mp), None, "unmounted after the group stopped");
+    assert_eq!(d.mounted_at(&mp), None, "unmounted after the group stopped");
     assert!(
         !data.exists(),
         "the file lives on the disk, not in the directory"
@@ -229,7 +248,7 @@ fn disk_fsck_runs_every_nth_mount_and_repairs_a_file_system_with_errors() {
         &[],
         "",
     ));
-    rig.start_online();
+    start_online(&rig, &d);
     // The first mount since clp counts: no check yet.
     assert!(!rig.daemon_logs().contains("checking "));
     rig.run(CLPGRP, &["-t", "g"]).success();
@@ -281,8 +300,8 @@ fn disk_users_are_terminated_then_killed_before_the_unmount() {
         &[],
         "",
     ));
-    rig.start_online();
-    let mut user = busy_process(&mp, true);
+    start_online(&rig, &d);
+    let mut user = busy_process(&d, &mp, true);
     let pid = user.id();
     // The shell has its working directory there once it runs.
     rig.wait_for("the busy process in the mount point", || {
@@ -300,7 +319,7 @@ fn disk_users_are_terminated_then_killed_before_the_unmount() {
         Some(9),
         "it ignored SIGTERM: SIGKILL ended it"
     );
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     let logs = rig.daemon_logs();
     for want in [
         format!("sending SIGTERM to sh (pid {pid})"),
@@ -328,8 +347,8 @@ fn disk_busy_without_kill_fails_naming_the_process_and_stays_mounted() {
         &[],
         "",
     ));
-    rig.start_online();
-    let mut user = busy_process(&mp, false);
+    start_online(&rig, &d);
+    let mut user = busy_process(&d, &mp, false);
     let pid = user.id();
     rig.wait_for("the busy process in the mount point", || {
         std::fs::read_link(format!("/proc/{pid}/cwd"))
@@ -347,7 +366,7 @@ fn disk_busy_without_kill_fails_naming_the_process_and_stays_mounted() {
         "{cause}"
     );
     assert_eq!(
-        mounted_at(&mp).as_deref(),
+        d.mounted_at(&mp).as_deref(),
         Some(d.dev()),
         "never a lazy unmount"
     );
@@ -368,7 +387,7 @@ fn disk_mount_failures_fail_the_activation_with_the_reason() {
     // it, one activation retry. d2: a device that does not exist. d3: a
     // device the test mounted elsewhere.
     std::fs::create_dir_all(&elsewhere).unwrap();
-    sh("mount", &[other.dev(), elsewhere.to_str().unwrap()]);
+    d.sh("mount", &[other.dev(), elsewhere.to_str().unwrap()]);
     rig.install(&conf(
         &disk(
             "disk1",
@@ -388,7 +407,7 @@ fn disk_mount_failures_fail_the_activation_with_the_reason() {
         ],
         "",
     ));
-    rig.run(CLPCL, &["-s"]).success();
+    start(&rig, &d);
     let snap = rig.wait_snap("every disk Online Failure", |s| {
         ["disk1", "d2", "d3"]
             .iter()
@@ -427,8 +446,8 @@ fn disk_mount_failures_fail_the_activation_with_the_reason() {
     // The exec waits for the disk: it never ran.
     assert!(rig.lines().is_empty(), "{:?}", rig.lines());
     assert_eq!(res(&snap, "app").status, RunState::Offline);
-    assert_eq!(mounted_at(&mp), None);
-    assert_eq!(mounted_at(&elsewhere).as_deref(), Some(other.dev()));
+    assert_eq!(d.mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&elsewhere).as_deref(), Some(other.dev()));
     rig.stop_daemon();
 }
 
@@ -458,12 +477,12 @@ fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
         &[],
         &monitors(&[diskw(d.dev())]),
     ));
-    rig.start_online();
+    start_online(&rig, &d);
     wait_mon(&rig, "dw", MonitorState::Normal);
     // The disk goes away under the mount: the file system is detached
     // (nothing holds it open, so the lazy unmount is complete at once) and
     // the device loses its backing file.
-    sh("umount", &["-l", mp.to_str().unwrap()]);
+    d.sh("umount", &["-l", mp.to_str().unwrap()]);
     sh("losetup", &["-d", d.dev()]);
     wait_alert(&rig, "rm", 9, "Detected an error in monitoring dw.");
     // Recovery restarts the group: the stop finds nothing mounted, the
@@ -498,14 +517,14 @@ fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
         &[],
         "",
     ));
-    rig.start_online();
+    start_online(&rig, &d);
     rig.kill_daemon();
     assert_eq!(
-        mounted_at(&mp).as_deref(),
+        d.mounted_at(&mp).as_deref(),
         Some(d.dev()),
         "clpd's death unmounts nothing"
     );
-    rig.run(CLPCL, &["-s"]).success();
+    start(&rig, &d);
     let new = rig.daemon_pid().expect("a new clpd");
     rig.wait_snap("the new clpd with g Online", |s| {
         s.daemon_pid == u32::try_from(new).unwrap() && group(s, "g").status == RunState::Online
@@ -521,16 +540,16 @@ fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
     });
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     // An operator's mount on the resource's own point is taken as online.
     std::fs::create_dir_all(&mp).unwrap();
-    sh("mount", &[d.dev(), mp.to_str().unwrap()]);
+    d.sh("mount", &[d.dev(), mp.to_str().unwrap()]);
     rig.run(CLPGRP, &["-s", "g"]).success();
     wait_group(&rig, RunState::Online);
     wait_logged(&rig, "found mounted", 1);
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     rig.stop_daemon();
 }
 
@@ -596,11 +615,11 @@ fn disk_mount_point_behind_a_symbolic_link_is_found_in_mountinfo() {
         &[],
         "",
     ));
-    rig.start_online();
-    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
+    start_online(&rig, &d);
+    assert_eq!(d.mounted_at(&mp).as_deref(), Some(d.dev()));
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     assert_eq!(rig.lines(), ["start SUCCESS", "stop SUCCESS"]);
     rig.stop_daemon();
 }
@@ -622,10 +641,10 @@ fn disk_diskw_on_the_disk_resource_sees_its_mount_lost_and_the_group_remounts_it
         &[],
         &monitors(&[diskw(d.dev()).active("disk1")]),
     ));
-    rig.start_online();
+    start_online(&rig, &d);
     wait_mon(&rig, "dw", MonitorState::Normal);
     // The file system is unmounted behind clpd's back; the device reads on.
-    sh("umount", &[mp.to_str().unwrap()]);
+    d.sh("umount", &[mp.to_str().unwrap()]);
     let msg = wait_alert(&rig, "rm", 9, "Detected an error in monitoring dw.");
     assert!(
         msg.contains(&format!(
@@ -640,10 +659,10 @@ fn disk_diskw_on_the_disk_resource_sees_its_mount_lost_and_the_group_remounts_it
         (rig.lines().len() == 3).then_some(())
     });
     wait_group(&rig, RunState::Online);
-    assert_eq!(mounted_at(&mp).as_deref(), Some(d.dev()));
+    assert_eq!(d.mounted_at(&mp).as_deref(), Some(d.dev()));
     wait_mon(&rig, "dw", MonitorState::Normal);
     assert_eq!(
-        std::fs::read_to_string(mp.join("data.txt")).unwrap(),
+        std::fs::read_to_string(d.seen(&mp.join("data.txt"))).unwrap(),
         "written by START\nwritten by START\n"
     );
     rig.run(CLPGRP, &["-t", "g"]).success();

@@ -66,7 +66,7 @@ fn disk_fsck_exit_codes_and_timeout_decide_the_activation() {
     // The group starts with the service (fsck answering 0), then each case
     // starts it again.
     std::fs::write(t.join("fsck.code"), "0").unwrap();
-    rig.start_online();
+    start_online(&rig, &d);
     rig.run(CLPGRP, &["-t", "g"]).success();
     wait_group(&rig, RunState::Offline);
 
@@ -90,7 +90,7 @@ fn disk_fsck_exit_codes_and_timeout_decide_the_activation() {
         why.contains("did not finish within 1 s and was killed"),
         "{why}"
     );
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     let calls = std::fs::read_to_string(t.join("fsck.calls")).unwrap();
     assert_eq!(
         calls.lines().next(),
@@ -121,7 +121,7 @@ fn disk_activation_given_up_kills_the_hanging_fsck_and_mounts_nothing() {
         &[],
         "",
     ));
-    rig.run(CLPCL, &["-s"]).success();
+    start(&rig, &d);
     let pid: i32 = rig.wait_for("the fsck's pid", || {
         std::fs::read_to_string(t.join("fsck.pid"))
             .ok()
@@ -141,6 +141,6 @@ fn disk_activation_given_up_kills_the_hanging_fsck_and_mounts_nothing() {
             .contains("activation of disk1 given up (its resource timeout passed)")
             .then_some(())
     });
-    assert_eq!(mounted_at(&mp), None);
+    assert_eq!(d.mounted_at(&mp), None);
     assert!(rig.lines().is_empty(), "the exec never started");
 }

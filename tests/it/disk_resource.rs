@@ -156,6 +156,17 @@ fn busy_process(d: &TestDisk, dir: &Path, stubborn: bool) -> Child {
         .unwrap()
 }
 
+/// A child of the test, killed and reaped when dropped (also when the test
+/// fails).
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `clpcl -s` inside the disk's mount namespace: the clpd it starts mounts
 /// there.
 fn start(rig: &Rig, d: &TestDisk) {
@@ -709,4 +720,78 @@ fn disk_settings_are_shown_by_clpstat_detail() {
     assert_eq!(row("Fsck Timing"), "every 5 mounts");
     assert_eq!(row("Forced Termination at Unmount Failure"), "kill");
     assert_eq!(row("Unmount Retry Count"), "3");
+}
+
+#[test]
+fn disk_still_mounted_in_another_namespace_is_not_unmounted_and_not_remounted() {
+    let rig = Rig::new();
+    let mp = point(&rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(&rig);
+    rig.install(&conf(
+        &disk(
+            "disk1",
+            d.dev(),
+            POINT,
+            "<fsck><timing>0</timing></fsck>",
+            "<deact><action>1</action></deact>",
+        ),
+        &[],
+        "",
+    ));
+    start_online(&rig, &d);
+    // A mount namespace made now (as a container or a service with a
+    // private /tmp would be) keeps a copy of the mount.
+    let copy = Reaped(
+        d.inside("unshare")
+            .args(["-m", "--propagation", "private", "sleep", "3600"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = copy.0.id();
+    // nsenter, then unshare, then sleep, in the same process: once it is
+    // sleep, its namespace is the copy.
+    rig.wait_for("the copying namespace", || {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+        (comm.trim() == "sleep" && mounts.contains(&mp.display().to_string())).then_some(())
+    });
+
+    let _ = rig.run(CLPGRP, &["-t", "g"]);
+    let snap = rig.wait_snap("disk1 Offline Failure", |s| {
+        res(s, "disk1").status == RunState::OfflineFailure
+    });
+    let cause = res(&snap, "disk1").last_error.clone().unwrap_or_default();
+    assert!(
+        cause.contains(&format!(
+            "is still mounted in the mount namespace of sleep (pid {pid}) on {}",
+            mp.display()
+        )),
+        "{cause}"
+    );
+    // While it lives there, the disk is not mounted again.
+    let _ = rig.run(CLPGRP, &["-s", "g"]);
+    let snap = rig.wait_snap("disk1 Online Failure", |s| {
+        res(s, "disk1").status == RunState::OnlineFailure
+    });
+    let cause = res(&snap, "disk1").last_error.clone().unwrap_or_default();
+    assert!(
+        cause.contains(&format!(
+            "{} is in use: its file system is mounted in the mount namespace of sleep (pid {pid})",
+            d.dev()
+        )),
+        "{cause}"
+    );
+    assert_eq!(d.mounted_at(&mp), None);
+
+    // Gone from there: the group starts again on the disk.
+    drop(copy);
+    let _ = rig.run(CLPGRP, &["-t", "g"]);
+    wait_group(&rig, RunState::Offline);
+    rig.run(CLPGRP, &["-s", "g"]).success();
+    wait_group(&rig, RunState::Online);
+    assert_eq!(d.mounted_at(&mp).as_deref(), Some(d.dev()));
+    rig.run(CLPGRP, &["-t", "g"]).success();
+    wait_group(&rig, RunState::Offline);
+    rig.stop_daemon();
 }

@@ -30,6 +30,7 @@
 //! still open for writing; the failure names the processes instead.
 
 pub mod child;
+pub mod holders;
 pub mod mountinfo;
 pub mod users;
 
@@ -99,6 +100,15 @@ fn bring_up(plan: &Plan, cancel: &Cancel) -> Result<Activated, String> {
     if let Some(found) = mounted_here(&mounts, rdev, point)? {
         info!(target: "rc", resource = %plan.resource, "{} is mounted on {} already ({}); taken as online", spec.device, point.display(), found.fs_type);
         return Ok(Activated::Adopted);
+    }
+    // Not mounted in clpd's namespace: it must not be mounted in any other
+    // either (fsck or a second mount of a live file system corrupts it).
+    if !holders::device_is_free(&spec.device) {
+        return Err(format!(
+            "{} is in use: its file system is mounted in {}; clp never checks or mounts a device in use elsewhere",
+            spec.device,
+            holders::describe(&holders::namespaces_mounting(rdev))
+        ));
     }
     let mut checked = false;
     if fsck_due(plan) {
@@ -360,14 +370,26 @@ fn verify_mounted(plan: &Plan, point: &Path, rdev: u64) -> Result<(), String> {
 
 fn verify_unmounted(plan: &Plan, point: &Path, ours: &MountEntry) -> Result<(), String> {
     let mounts = mountinfo::read()?;
-    match mount_at(&mounts, point) {
-        Some(m) if m.dev == ours.dev => Err(format!(
+    if let Some(m) = mount_at(&mounts, point)
+        && m.dev == ours.dev
+    {
+        return Err(format!(
             "umount reported success but {} is still mounted on {}",
             plan.spec.device,
             point.display()
-        )),
-        _ => Ok(()),
+        ));
     }
+    // Gone from clpd's namespace; alive in another one, it could still be
+    // written while another server mounts the disk.
+    if !holders::device_is_free(&plan.spec.device) {
+        return Err(format!(
+            "unmounted from {}, but the file system on {} is still mounted in {}: it stays alive and writable there; unmount it there (nsenter -t PID -m umount POINT) or end those processes, then stop the group again",
+            point.display(),
+            plan.spec.device,
+            holders::describe(&holders::namespaces_mounting(ours.dev))
+        ));
+    }
+    Ok(())
 }
 
 /// `path` with its symbolic links resolved (as mountinfo shows it); as

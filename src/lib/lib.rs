@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod daemon;
+pub mod disk;
 pub mod engine;
 pub mod error;
 pub mod exec;

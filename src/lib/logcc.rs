@@ -298,10 +298,9 @@ fn user_logs(paths: &Paths, notes: &mut Vec<String>) -> Vec<(String, PathBuf)> {
     };
     let mut out = Vec::new();
     for r in &cluster.resources {
-        let ResourceKind::Exec(spec) = &r.kind else {
-            continue;
-        };
-        if let Some(log) = &spec.userlog {
+        if let ResourceKind::Exec(spec) = &r.kind
+            && let Some(log) = &spec.userlog
+        {
             out.push((
                 format!("user log of resource {}", r.name),
                 crate::host::under_root(paths, log),

@@ -326,6 +326,7 @@ pub struct Resource {
 pub enum ResourceKind {
     Exec(ExecSpec),
     Fip(FipSpec),
+    Disk(DiskSpec),
 }
 
 impl ResourceKind {
@@ -333,6 +334,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Exec(_) => "exec",
             ResourceKind::Fip(_) => "fip",
+            ResourceKind::Disk(_) => "disk",
         }
     }
 }
@@ -418,6 +420,57 @@ pub struct ExecSpec {
     pub userlog: Option<String>,
     /// Rotate the user log at this size (bytes), when set.
     pub logrotate_size: Option<u64>,
+}
+
+/// A shared disk resource (`disk`): a file system on a block device,
+/// checked, mounted on activation and unmounted on deactivation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiskSpec {
+    /// `parameters/disktype`: `disk` (the only type clp runs).
+    pub disk_type: String,
+    /// `parameters/device`, used as configured (a block device).
+    pub device: String,
+    /// `parameters/mount/point`, as configured (placed under a relocated
+    /// root when clpd runs under one).
+    pub mount_point: String,
+    /// `parameters/fs`, passed to mount(8) as `-t`.
+    pub fs: String,
+    /// `parameters/mount/option`, passed to mount(8) as `-o`.
+    pub mount_options: String,
+    pub mount_timeout: Duration,
+    /// Further attempts after a failed mount.
+    pub mount_retry: u32,
+    /// `parameters/mount/action`: run fsck and try again when a mount fails.
+    pub fsck_on_mount_failure: bool,
+    pub umount_timeout: Duration,
+    /// Further attempts after a failed unmount.
+    pub umount_retry: u32,
+    /// Pause between unmount attempts.
+    pub umount_interval: Duration,
+    /// `parameters/umount/action`: end the processes using the file system
+    /// when an unmount finds it busy.
+    pub umount_kill: bool,
+    pub fsck: FsckPolicy,
+}
+
+/// When and how a disk resource's file system is checked before mounting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FsckPolicy {
+    pub timing: FsckTiming,
+    /// `parameters/fsck/option`, passed to fsck(8) (e.g. `-y`).
+    pub option: String,
+    pub timeout: Duration,
+}
+
+/// `parameters/fsck/timing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FsckTiming {
+    /// 0: never before mounting.
+    Never,
+    /// 1: before every mount.
+    Always,
+    /// 2: before every n-th mount (`parameters/fsck/interval`).
+    EveryNth(u32),
 }
 
 /// Monitor timing: Always, or Active (only while the target resource is online).

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// before it in this list.
 const LAYERS: &[&str] = &[
     "error", "paths", "fsafe", "vocab", "host", "log", "panics", "pidfile", "model", "netaddr",
-    "exec", "monitor", "config", "alert", "engine", "cluster", "status", "protocol", "ipc",
+    "exec", "disk", "monitor", "config", "alert", "engine", "cluster", "status", "protocol", "ipc",
     "remote", "logcc", "daemon", "cli",
 ];
 

@@ -19,6 +19,7 @@ mod daemon_commands;
 mod daemon_failures;
 mod daemon_rejections;
 mod daemon_restart;
+mod disk_resource;
 mod examples;
 mod faults;
 mod faults_logs;

@@ -278,6 +278,27 @@ pub const PARAMS: &[Param] = &[
     p(Resource("fip"), "parameters/ping/force", Value("0"), Flag, "RG values, ? names: forced FIP activation"),
     p(Resource("fip"), "parameters/arp/count", Value("1"), Int { min: 0, max: 100 }, "RG values, ? names: ARP / NA send count"),
     p(Resource("fip"), "parameters/monmii", Value("0"), Flag, "RG values, ? names: judge NIC link down as failure"),
+    // ---- disk -------------------------------------------------------------------
+    // The mount, umount and fsck rows are the md resource's verified defaults
+    // (reference §7.7), which CLUSTERPRO's disk resource shares.
+    p(Resource("disk"), "parameters/disktype", Value("disk"), Choice(&["disk", "lvm", "raw", "vxvm"]), "V; clp runs disk and lvm (a device path), refuses raw and vxvm"),
+    p(Resource("disk"), "parameters/device", Required, Text, "V"),
+    p(Resource("disk"), "parameters/mount/point", Required, Text, "V"),
+    p(Resource("disk"), "parameters/fs", Value(""), Text, "V; ? empty lets mount(8) and fsck(8) detect the type"),
+    p(Resource("disk"), "parameters/mount/option", Value("rw"), Text, "V: md"),
+    p(Resource("disk"), "parameters/mount/timeout", Value("120"), SECS, "V: md"),
+    p(Resource("disk"), "parameters/mount/retry", Value("3"), COUNT, "V: md"),
+    p(Resource("disk"), "parameters/mount/action", Value("1"), Flag, "V: md; 1 runs fsck after a failed mount, then mounts again"),
+    p(Resource("disk"), "parameters/umount/timeout", Value("300"), SECS, "V: md"),
+    p(Resource("disk"), "parameters/umount/retry", Value("3"), COUNT, "V: md"),
+    p(Resource("disk"), "parameters/umount/interval", Value("5"), SECS, "V: md"),
+    p(Resource("disk"), "parameters/umount/action", Value("kill"), Choice(&["kill", "none"]), "V: md; ? the words"),
+    p(Resource("disk"), "parameters/fsck/option", Value("-y"), Text, "V: md"),
+    p(Resource("disk"), "parameters/fsck/timeout", Value("7200"), SECS, "V: md"),
+    p(Resource("disk"), "parameters/fsck/timing", Value("2"), Code(&[0, 1, 2]), "V: 0 never, 1 always, 2 every fsck/interval mounts"),
+    p(Resource("disk"), "parameters/fsck/interval", Value("10"), Int { min: 1, max: 999 }, "V"),
+    p(Resource("disk"), "parameters/fsck/xfstimeout", Value("7200"), SECS, "V: md; kept, fsck/timeout applies"),
+    p(Resource("disk"), "parameters/rawdevice", Unset, Text, "RG: raw disk type only"),
     // ---- every monitor --------------------------------------------------------
     p(AnyMonitor, "comment", Value(""), Text, "V"),
     p(AnyMonitor, "target", Value(""), Text, "V: gating resource for Active timing"),
@@ -399,7 +420,7 @@ pub const PARAMS: &[Param] = &[
 ];
 
 /// Group resource types clp runs.
-pub const SUPPORTED_RESOURCES: &[&str] = &["exec", "fip"];
+pub const SUPPORTED_RESOURCES: &[&str] = &["exec", "fip", "disk"];
 /// Monitor types clp knows the parameters of: the kinds table's.
 pub const SUPPORTED_MONITORS: &[&str] = crate::monitor::kinds::NAMES;
 /// Heartbeat types clp reads: the LAN heartbeats become Corosync links and the

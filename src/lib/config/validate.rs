@@ -27,6 +27,7 @@ use crate::model::*;
 use crate::monitor::kinds::known_list;
 
 mod cluster;
+mod disk;
 mod fip;
 mod groups;
 mod monitors;
@@ -174,6 +175,7 @@ fn scope_of_resource(kind: &str) -> Scope {
     match kind {
         "exec" => Scope::Resource("exec"),
         "fip" => Scope::Resource("fip"),
+        "disk" => Scope::Resource("disk"),
         _ => Scope::AnyResource,
     }
 }

@@ -165,6 +165,7 @@ impl Daemon {
                 }
             }
             Effect::KillScript { op } => {
+                self.cancel_disk_work(op);
                 if let Some(Tag::Script { pgid, resource, .. }) = self.tags.remove(&op) {
                     warn!(target: "rc", resource = %resource, "killing the process group {pgid} of a script that overran its resource timeout");
                     self.executor.forget(op);
@@ -214,6 +215,8 @@ impl Daemon {
             self.not_configured(op, resource);
             return;
         };
+        let mut spec = spec;
+        self.set_clp_disk(group, &mut spec.env);
         let program = spec.program.display().to_string();
         let timeout = spec.timeout;
         info!(

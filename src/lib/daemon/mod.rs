@@ -32,6 +32,7 @@ mod cluster_links;
 mod cluster_status;
 mod collect;
 mod config_push;
+mod disk_work;
 mod effects;
 mod file_writer;
 mod fip;
@@ -124,6 +125,13 @@ enum Event {
         op: u64,
         result: std::result::Result<(), String>,
         alerts: Vec<(&'static str, u32, String)>,
+    },
+    /// A disk resource's operation ended on its thread (`disk_work`).
+    DiskDone {
+        op: u64,
+        resource: String,
+        result: std::result::Result<&'static str, String>,
+        elapsed: Duration,
     },
 }
 
@@ -232,6 +240,8 @@ struct Daemon {
     /// (pid -> start time), the ones of `Tag::Async`: their end is an event,
     /// so a pidw check of one needs no /proc read.
     watched_async: HashMap<u32, u64>,
+    /// Disk operations at work on their threads.
+    disk_work: disk_work::DiskWork,
     next_extra_tag: u64,
     timers: timers::Timers,
     replies: HashMap<ReqId, Sender<Reply>>,
@@ -417,6 +427,12 @@ impl Daemon {
             Event::ResourceWork { op, result, alerts } => {
                 self.resource_work_done(op, result, alerts)
             }
+            Event::DiskDone {
+                op,
+                resource,
+                result,
+                elapsed,
+            } => self.disk_done(op, &resource, result, elapsed),
         }
     }
 

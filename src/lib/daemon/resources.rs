@@ -9,7 +9,8 @@
 //!
 //! exec runs start.sh and stop.sh with CLUSTERPRO's variables ([`script`],
 //! run by `run_script`); fip brings its address up or down on a thread
-//! (`fip.rs`) that answers with `Event::ResourceWork`. A new kind (a
+//! (`fip.rs`) that answers with `Event::ResourceWork`; disk mounts and
+//! unmounts a file system on a thread per operation ([`disk_work`]). A new kind (a
 //! disk) adds its variant to `model::ResourceKind`, its reading of the
 //! configuration, and one arm in each function here that starts its work
 //! off the loop (a configurable command through the executor, or a thread
@@ -33,6 +34,7 @@ impl Daemon {
                 self.run_script(op, resource, group, true, event, None, None)
             }
             Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, true),
+            Some(ResourceKind::Disk(spec)) => self.disk_operation(op, resource, spec, true),
             None => self.not_configured(op, resource),
         }
     }
@@ -54,6 +56,7 @@ impl Daemon {
                 self.run_script(op, resource, group, false, event, Some(factor), pid)
             }
             Some(ResourceKind::Fip(spec)) => self.fip(op, resource, spec, false),
+            Some(ResourceKind::Disk(spec)) => self.disk_operation(op, resource, spec, false),
             None => self.not_configured(op, resource),
         }
     }

@@ -63,6 +63,7 @@ impl Daemon {
             let engine_state = self.verified(&state.engine);
             let effects = self.core.adopt(&engine_state, self.time());
             self.adopt_async_pids();
+            self.check_adopted_disks();
             self.carry_out(effects);
         } else if state.stopped_by_operator && same_boot && !start_requested {
             self.core.set_stopped_by_operator(true);

@@ -8,7 +8,7 @@
 //! | `CLP_EVENT` | START (FAILOVER, RECOVER where they apply) | the value its start saw |
 //! | `CLP_FACTOR` | - | CLUSTERSHUTDOWN, SERVERSHUTDOWN, GROUPSTOP, GROUPMOVE, GROUPFAILOVER, GROUPRESTART, RESOURCERESTART |
 //! | `CLP_SERVER` | HOME / OTHER | same |
-//! | `CLP_DISK` | SUCCESS (no disk resources yet) | same |
+//! | `CLP_DISK` | SUCCESS when the group's disk resources are online (or it has none), FAILURE otherwise (set by the daemon) | same |
 //! | `CLP_PRIORITY` | this server's rank in the group's policy, from 1 | same |
 //! | `CLP_GROUPNAME`, `CLP_RESOURCENAME` | names | names |
 //! | `CLP_PID` | - | pid of the asynchronous start script, empty otherwise |

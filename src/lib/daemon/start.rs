@@ -179,6 +179,7 @@ impl Daemon {
             logs: parts.logs,
             tags: HashMap::new(),
             watched_async: HashMap::new(),
+            disk_work: HashMap::new(),
             next_extra_tag: 0,
             timers: Default::default(),
             replies: HashMap::new(),

@@ -21,6 +21,14 @@
 //! `CLP_ROOT`: it names a real device or file system to watch, not one of
 //! clp's own files (tests point it at their own loop devices and mounts).
 //!
+//! A diskw with Active timing whose `target` is a disk resource also checks,
+//! before its I/O, that the resource's file system is still mounted on its
+//! mount point (the mount there is of the resource's device, in
+//! `/proc/self/mountinfo`): a device that still reads well under a file
+//! system someone unmounted (or that the kernel dropped) is an error, and the
+//! group recovers as for a failing disk. The mount point is the resource's
+//! as clpd mounts it (under a relocated root in tests).
+//!
 //! A check blocks on its worker thread (`probe`): a device that hangs keeps
 //! that one thread in the read while the monitor engine reports the timeout,
 //! and later checks fail at once ("the previous check is still running")
@@ -97,6 +105,43 @@ pub struct DiskwProbe {
     buf: Vec<u8>,
     /// Reused between checks: aligned buffer for the direct reads.
     aligned: Option<AlignedBuf>,
+    /// The disk resource whose mount is checked first, when the monitor's
+    /// Active target is one.
+    mount: Option<MountCheck>,
+}
+
+/// A disk resource's mount, as diskw checks it.
+#[derive(Debug, Clone)]
+pub struct MountCheck {
+    pub resource: String,
+    pub device: String,
+    pub point: PathBuf,
+}
+
+impl MountCheck {
+    /// Whether `device` is what is mounted on `point` now.
+    fn check(&self) -> Result<(), String> {
+        let point = crate::disk::real_path(&self.point);
+        let mounts = crate::disk::mountinfo::read()?;
+        let here = crate::disk::mountinfo::mount_at(&mounts, &point);
+        let rdev = crate::disk::mountinfo::block_device(&self.device).ok();
+        match here {
+            Some(m) if Some(m.dev) == rdev || m.source == self.device => Ok(()),
+            Some(m) => Err(format!(
+                "disk resource {}: {} holds {}, not {}",
+                self.resource,
+                point.display(),
+                m.source,
+                self.device
+            )),
+            None => Err(format!(
+                "disk resource {}: {} is no longer mounted on {}",
+                self.resource,
+                self.device,
+                point.display()
+            )),
+        }
+    }
 }
 
 impl DiskwProbe {
@@ -114,7 +159,14 @@ impl DiskwProbe {
             size: spec.size.max(1),
             buf: Vec::new(),
             aligned: None,
+            mount: None,
         }
+    }
+
+    /// Checks `mount` before each I/O.
+    pub fn with_mount(mut self, mount: Option<MountCheck>) -> Self {
+        self.mount = mount;
+        self
     }
 
     fn name(&self) -> String {
@@ -265,6 +317,9 @@ impl super::Probe for DiskwProbe {
         if self.object.as_os_str().is_empty() {
             return CheckResult::Failed("no object (parameters/object) to check".into());
         }
+        if let Some(Err(e)) = self.mount.as_ref().map(MountCheck::check) {
+            return CheckResult::Failed(e);
+        }
         match self.method.clone() {
             Method::Tur => self.tur(timeout),
             Method::Read => self.read(),
@@ -369,8 +424,8 @@ pub use kind::KIND;
 mod kind {
     use super::super::kinds::{Checks, DetailRow, Kind, ParamReader};
     use super::super::{Probe, ProbeContext};
-    use super::DiskwProbe;
-    use crate::model::{DiskwSpec, Monitor, MonitorKind};
+    use super::{DiskwProbe, MountCheck};
+    use crate::model::{DiskwSpec, Monitor, MonitorKind, ResourceKind, Timing};
 
     pub const KIND: Kind = Kind {
         name: "diskw",
@@ -381,11 +436,29 @@ mod kind {
 
     /// Device I/O that may hang: abandoned at the timeout, later checks fail
     /// at once until it returns.
-    fn probe(monitor: &Monitor, _ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
+    fn probe(monitor: &Monitor, ctx: &ProbeContext) -> Option<Box<dyn Probe>> {
         let MonitorKind::Diskw(spec) = &monitor.kind else {
             return None;
         };
-        Some(Box::new(DiskwProbe::new(&monitor.name, spec)))
+        Some(Box::new(
+            DiskwProbe::new(&monitor.name, spec).with_mount(mount_check(monitor, ctx)),
+        ))
+    }
+
+    /// The mount to check: the Active target's, when it is a disk resource.
+    fn mount_check(monitor: &Monitor, ctx: &ProbeContext) -> Option<MountCheck> {
+        if monitor.timing != Timing::Active {
+            return None;
+        }
+        let target = ctx.cluster.resource(monitor.target.as_deref()?)?;
+        let ResourceKind::Disk(disk) = &target.kind else {
+            return None;
+        };
+        Some(MountCheck {
+            resource: target.name.clone(),
+            device: disk.device.clone(),
+            point: crate::host::under_root(&ctx.paths, &disk.mount_point),
+        })
     }
 
     fn read(p: &mut dyn ParamReader) -> MonitorKind {

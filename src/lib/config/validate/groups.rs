@@ -5,6 +5,15 @@ use super::*;
 /// What the outer activation and deactivation timeouts of a fip add 180 s
 /// to, so that they default to 1800 s as for every non-exec resource.
 const FIP_INNER: Duration = Duration::from_secs(1620);
+/// CLUSTERPRO's default dependencies of a resource type (reference §5):
+/// the kinds it waits for when it lists no `<depend>`.
+fn default_dependencies(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "exec" => &["fip", "disk", "md", "volmgr", "vip"],
+        "disk" => &["volmgr"],
+        _ => &[],
+    }
+}
 
 impl Validator<'_, '_> {
     pub(super) fn groups(
@@ -229,16 +238,24 @@ impl Validator<'_, '_> {
                     Some(_) => depends.push(target),
                 }
             }
-            // CLUSTERPRO's default dependencies: without any <depend>, an exec
-            // resource waits for the floating addresses of its group.
-            let explicit = inst.el.elements().any(|e| e.name == "depend");
-            if !explicit && inst.kind == "exec" {
-                depends.extend(self.group_fips(instances, groups, group.as_deref()));
-            }
             if !runs_resource(inst.kind) {
                 unsupported::relax(self.report, mark, "resource", inst.kind);
             }
+            // No <depend> at all: the type's default dependencies, among the
+            // kinds clp runs (an exec starts once its group's disks are up).
+            if !inst.el.elements().any(|e| e.name == "depend") {
+                let defaults = default_dependencies(inst.kind);
+                depends.extend(
+                    instances
+                        .iter()
+                        .filter(|r| defaults.contains(&r.kind) && runs_resource(r.kind))
+                        .filter(|r| group.is_some() && group_of(r.name) == group)
+                        .map(|r| r.name.to_string()),
+                );
+            }
             let Some(group) = group else { continue };
+            // The outer (stall) timeouts when not set: 180 s more than an
+            // exec's script timeouts, 1800 s for the other kinds.
             let (kind, start_timeout, stop_timeout) = match scope {
                 Scope::Resource("exec") => {
                     let spec = self.exec(&obj, &group, inst.name);
@@ -250,6 +267,10 @@ impl Validator<'_, '_> {
                     Some(spec) => (ResourceKind::Fip(spec), FIP_INNER, FIP_INNER),
                     None => continue,
                 },
+                Scope::Resource("disk") => {
+                    let inner = Duration::from_secs(1800 - 180);
+                    (ResourceKind::Disk(self.disk(&obj)), inner, inner)
+                }
                 _ => continue,
             };
             let outer = |set: bool, value: Duration, inner: Duration| {
@@ -293,23 +314,6 @@ impl Validator<'_, '_> {
         let lines: HashMap<&str, u32> = instances.iter().map(|i| (i.name, i.el.line)).collect();
         self.check_cycles(&out, &lines);
         out
-    }
-
-    /// The fip members of `group` (the default dependencies of its exec resources).
-    fn group_fips(
-        &self,
-        instances: &[Instance<'_>],
-        groups: &[Group],
-        group: Option<&str>,
-    ) -> Vec<String> {
-        let Some(g) = group.and_then(|name| groups.iter().find(|g| g.name == name)) else {
-            return Vec::new();
-        };
-        g.resources
-            .iter()
-            .filter(|m| instances.iter().any(|i| i.name == *m && i.kind == "fip"))
-            .cloned()
-            .collect()
     }
 
     /// A user log path: absolute (a relative one would land wherever clpd runs).

@@ -417,6 +417,36 @@ pub(super) fn resource_block(index: usize, entry: &Entry<'_, Resource>, detail: 
                     on_off(fip.link_down_fails),
                 );
             }
+            ResourceKind::Disk(disk) => {
+                b.row("Disk Type", &disk.disk_type);
+                b.row("File System", &disk.fs);
+                b.row("Device Name", &disk.device);
+                b.row("Mount Point", &disk.mount_point);
+                b.row("Mount Option", &disk.mount_options);
+                b.row("Mount Timeout", secs(disk.mount_timeout));
+                b.row("Mount Retry Count", disk.mount_retry.to_string());
+                b.row(
+                    "Fsck Action at Mount Failure",
+                    on_off(disk.fsck_on_mount_failure),
+                );
+                b.row("Unmount Timeout", secs(disk.umount_timeout));
+                b.row("Unmount Retry Count", disk.umount_retry.to_string());
+                b.row("Unmount Retry Interval", secs(disk.umount_interval));
+                b.row(
+                    "Forced Termination at Unmount Failure",
+                    if disk.umount_kill { "kill" } else { "none" },
+                );
+                b.row("Fsck Option", &disk.fsck.option);
+                b.row("Fsck Timeout", secs(disk.fsck.timeout));
+                b.row(
+                    "Fsck Timing",
+                    match disk.fsck.timing {
+                        crate::model::FsckTiming::Never => "never".to_string(),
+                        crate::model::FsckTiming::Always => "always".to_string(),
+                        crate::model::FsckTiming::EveryNth(n) => format!("every {n} mounts"),
+                    },
+                );
+            }
         }
         let act = &resource.activation;
         b.row("Activation Timeout", secs(act.timeout));

@@ -150,7 +150,7 @@ fn unsupported_objects_are_counted_in_the_summary() {
     out.success();
     assert!(
         out.stdout.contains(
-            "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 2 monitor(s), 4 object(s) not supported; 4 warning(s)"
+            "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 2 monitor(s), 3 object(s) not supported; 4 warning(s)"
         ),
         "{}",
         out.stdout
@@ -521,7 +521,7 @@ fn problems_inside_objects_clp_does_not_run_are_warnings() {
          (a warning only: clp does not run fip resources yet; --strict refuses it)",
         "warning: /root/monitor/fipw@fipw1/target: target resource fip does not exist. Resources are: fip1, md1, exec1 \
          (a warning only: clp does not run fipw monitors yet; --strict refuses it)",
-        "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 3 monitor(s), 4 object(s) not supported; 6 warning(s)",
+        "valid: cluster cluster2, 2 server(s), 1 group(s), 1 resource(s), 3 monitor(s), 3 object(s) not supported; 6 warning(s)",
     ];
     for line in expected {
         assert!(out.stdout.contains(line), "{line:?} not in\n{}", out.stdout);
@@ -620,7 +620,6 @@ fn two_node_model() {
         unsupported,
         [
             ("monitor".to_string(), "mdw1".to_string()),
-            ("networkpartition".into(), "pingnp1".into()),
             ("resource".into(), "fip1".into()),
             ("resource".into(), "md1".into()),
         ]

@@ -38,6 +38,7 @@ pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod membership;
+pub mod partition;
 mod persistence;
 mod recovery;
 mod sequencing;

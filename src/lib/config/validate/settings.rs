@@ -34,6 +34,17 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         alerts: alert_routing(root),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         server_sync_wait: root.secs("clp/cluster/syncwait"),
+        release_deadline: match root.secs("clp/cluster/npdeadline") {
+            Duration::ZERO => ms("cluster/heartbeat/timeout"),
+            set => set,
+        },
+        np_action: NpAction::from_code(root.int("cluster/networkpartition/npaction")),
+        forced_stop: Some(root.text("clp/forcestop/command"))
+            .filter(|c| !c.trim().is_empty())
+            .map(|command| ForcedStop {
+                command,
+                timeout: root.secs("clp/forcestop/timeout"),
+            }),
         os_actions: OsActions {
             shutdown,
             reboot,

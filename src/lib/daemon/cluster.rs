@@ -47,6 +47,7 @@ impl Daemon {
             (None, true) => self.start_cluster(),
             (None, false) => {}
         }
+        self.start_partition_watch();
     }
 
     pub(super) fn cluster_event(&mut self, event: ClusterEvent) {
@@ -90,10 +91,14 @@ impl Daemon {
             }
             ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
         }
-        if let Some(next) = cluster::apply(self.core.membership(), &event) {
-            self.core.set_membership(next);
-            self.remote_targets_left();
-        }
+        let membership_changed = match cluster::apply(self.core.membership(), &event) {
+            Some(next) => {
+                self.core.set_membership(next);
+                self.remote_targets_left();
+                true
+            }
+            None => false,
+        };
         match event {
             ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
             ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),
@@ -111,6 +116,10 @@ impl Daemon {
             ClusterEvent::Links { peers } => self.cluster_links(&peers),
             ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
             ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
+        }
+        // After the view took the news (the links' states included).
+        if membership_changed {
+            self.partition_membership();
         }
     }
 }

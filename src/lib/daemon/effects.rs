@@ -61,6 +61,10 @@ impl Daemon {
                 info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
                 self.core.push(MonInput::PreActionDone { monitor, id, ok });
             }
+            Tag::ForcedStop { server, timeout } => {
+                let result = forced_stop::verdict(f.outcome, timeout);
+                self.forced_stop_done(&server, result);
+            }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
             }

@@ -34,7 +34,10 @@ mod collect;
 mod config_push;
 mod effects;
 mod file_writer;
+mod forced_stop;
 mod monitoring;
+pub mod np_watchdog;
+mod partition;
 mod peers;
 mod publish;
 mod remote;
@@ -114,6 +117,8 @@ enum Event {
         from: String,
         incoming: crate::remote::Incoming,
     },
+    /// A network partition check answered (see [`partition`]).
+    NpChecked(crate::engine::partition::NpResult),
 }
 
 /// What an executor tag stands for.
@@ -147,6 +152,8 @@ enum Tag {
     AlertCommand { command: String },
     /// A script clprexec asked for; request `req` waits for its end.
     Requested { script: String, req: ReqId },
+    /// The forced stop of `server` (see [`forced_stop`]).
+    ForcedStop { server: String, timeout: Duration },
 }
 
 /// What a timer is for.
@@ -170,6 +177,10 @@ enum TimerKey {
     PeerStale(String),
     /// The end of the server sync wait (see [`sync_wait`]).
     SyncWait,
+    /// The partition release deadline, less its margin (see [`partition`]).
+    NpDeadline,
+    /// Time to feed the partition watchdog.
+    NpWatchdogFeed,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -244,6 +255,8 @@ struct Daemon {
     view: cluster_status::ClusterView,
     /// The first start of the service waiting for the other servers.
     sync: sync_wait::SyncWait,
+    /// Network partitions: the losing side's watch, its checks, the watchdog.
+    np: partition::NpState,
 }
 
 impl Daemon {
@@ -307,6 +320,7 @@ impl Daemon {
     fn end_of_batch(&mut self) -> bool {
         self.fire_timers();
         self.drain();
+        self.partition_progress();
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
         crate::log::release_held();
@@ -355,6 +369,8 @@ impl Daemon {
                 TimerKey::Report => self.report_due(),
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
                 TimerKey::SyncWait => self.sync_progress(),
+                TimerKey::NpDeadline => self.partition_deadline(),
+                TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
             }
         }
     }
@@ -389,6 +405,7 @@ impl Daemon {
                 }
             }
             Event::RemoteWhole { from, incoming } => self.incoming(&from, incoming),
+            Event::NpChecked(result) => self.partition_checked(result),
         }
     }
 

@@ -165,8 +165,10 @@ pub enum Step {
     ArmDeadline { at: Millis },
     /// The release is late: the NP action now, without waiting.
     ActNow { reason: String },
-    /// Contact lost, but this server stays: say why.
-    Stay { reason: String },
+    /// Contact lost, but this server stays: say why. `lost`: the servers
+    /// lost (when the partition rule found them down rather than only
+    /// their clpd stopped: the survivors' forced stop targets).
+    Stay { reason: String, lost: Vec<String> },
     /// Every lost server is back.
     Healed,
 }
@@ -319,7 +321,16 @@ impl PartitionWatch {
             }
             Verdict::Member(reason) => {
                 self.phase = Phase::Member { since };
-                vec![Step::Stay { reason }]
+                let lost = if peer_links_up {
+                    Vec::new()
+                } else {
+                    self.was_up
+                        .iter()
+                        .filter(|s| !membership.is_up(s))
+                        .cloned()
+                        .collect()
+                };
+                vec![Step::Stay { reason, lost }]
             }
             Verdict::Isolated(reason) => {
                 let deadline = since + self.deadline;

@@ -100,7 +100,9 @@ fn a_server_that_reaches_its_targets_stays_and_heals() {
     let alone = membership(&m, &[], true);
     assert_eq!(watch.membership(&alone, false, 1_000), vec![Step::Check]);
     let steps = watch.result(result("pingnp1", true, 1_000), &alone, false, 1_200);
-    assert!(matches!(&steps[..], [Step::Stay { reason }] if reason.contains("presumed down")));
+    assert!(
+        matches!(&steps[..], [Step::Stay { reason, lost }] if reason.contains("presumed down") && lost == &["node2"])
+    );
     assert_eq!(watch.phase(), &Phase::Member { since: 1_000 });
     let back = membership(&m, &["node2"], true);
     assert_eq!(watch.membership(&back, false, 9_000), vec![Step::Healed]);
@@ -139,7 +141,9 @@ fn a_peer_whose_links_are_up_only_stopped_its_clpd() {
     let mut watch = PartitionWatch::new(Rule::of(&m), 10_000);
     watch.membership(&membership(&m, &["node2"], true), false, 0);
     let steps = watch.membership(&membership(&m, &[], true), true, 1_000);
-    assert!(matches!(&steps[..], [Step::Stay { reason }] if reason.contains("clpd stopped")));
+    assert!(
+        matches!(&steps[..], [Step::Stay { reason, lost }] if reason.contains("clpd stopped") && lost.is_empty())
+    );
 }
 
 #[test]
@@ -149,7 +153,7 @@ fn two_servers_without_resolution_both_stay() {
     watch.membership(&membership(&m, &["node2"], true), false, 0);
     let steps = watch.membership(&membership(&m, &[], true), false, 1_000);
     assert!(
-        matches!(&steps[..], [Step::Stay { reason }] if reason.contains("no network partition resolution"))
+        matches!(&steps[..], [Step::Stay { reason, .. }] if reason.contains("no network partition resolution"))
     );
 }
 
@@ -179,7 +183,7 @@ fn three_servers_the_minority_releases_whichever_news_comes_first() {
     let mut watch = PartitionWatch::new(Rule::of(&m), 10_000);
     watch.membership(&membership(&m, &["node2", "node3"], true), false, 0);
     let steps = watch.membership(&membership(&m, &["node2"], true), false, 1_000);
-    assert!(matches!(&steps[..], [Step::Stay { reason }] if reason.contains("has quorum")));
+    assert!(matches!(&steps[..], [Step::Stay { reason, .. }] if reason.contains("has quorum")));
     let steps = watch.membership(&membership(&m, &["node2", "node3"], true), false, 5_000);
     assert_eq!(steps, vec![Step::Healed]);
 }

@@ -100,24 +100,18 @@ impl Daemon {
         }
     }
 
-    /// Whether Corosync still has a connected link to a server the
-    /// membership lost (its clpd stopped; no partition).
-    fn lost_peer_links_up(&self) -> bool {
-        let membership = self.core.membership();
-        self.view_links().is_some_and(|links| {
-            links
-                .iter()
-                .any(|l| l.up && !membership.is_up(&l.peer) && l.peer != membership.local())
-        })
-    }
-
     /// The membership or the quorum changed.
+    ///
+    /// Whether Corosync still has a link to a lost server (only its clpd
+    /// stopped) is not asked: knet sees a cut link seconds after Corosync's
+    /// membership does, so a link state read then says "up" for a server
+    /// that is gone. Telling a clean stop of clpd from a lost server needs
+    /// Corosync's own node list (left to do).
     pub(super) fn partition_membership(&mut self) {
-        let links_up = self.lost_peer_links_up();
         let steps = self
             .np
             .watch
-            .membership(self.core.membership(), links_up, self.now());
+            .membership(self.core.membership(), false, self.now());
         self.partition_steps(steps);
     }
 
@@ -129,11 +123,10 @@ impl Daemon {
         } else {
             warn!(target: "nm", "{}: unreachable ({})", result.name, result.detail);
         }
-        let links_up = self.lost_peer_links_up();
         let steps = self
             .np
             .watch
-            .result(result, self.core.membership(), links_up, self.now());
+            .result(result, self.core.membership(), false, self.now());
         self.partition_steps(steps);
     }
 

@@ -10,6 +10,7 @@ mod flapping;
 mod harness;
 mod logcc;
 mod membership;
+mod partition;
 mod quickstart;
 mod remote;
 mod selfcheck;

@@ -117,8 +117,10 @@ impl Daemon {
             ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
             ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
         }
-        // After the view took the news (the links' states included).
-        if membership_changed {
+        // A partition is judged on what Corosync says of the others; losing
+        // the connection to this server's Corosync (a reconnect clpd asked
+        // for, Corosync restarting) says nothing of them.
+        if membership_changed && self.remote.cluster_down.is_none() {
             self.partition_membership();
         }
     }

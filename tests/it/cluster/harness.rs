@@ -581,12 +581,30 @@ impl ClusterRig {
     /// A clp.conf of servers node1..node`servers` (priority = position), two
     /// `lankhb` links on the rig's addresses, the heartbeat timeout that
     /// derives the rig's token, and `extra` XML under `<root>`.
+    ///
+    /// Its `<cluster>` sets npaction 0: a server that loses quorum (cut off
+    /// from two others) only releases its groups and keeps its service, so
+    /// that tests of the membership see it come back Online after a heal
+    /// (the default, 2, stops the service and shuts the OS down: the
+    /// partition tests use [`ClusterRig::clp_conf_with`] for it).
     pub fn clp_conf(&self, servers: usize, extra: &str) -> String {
-        self.clp_conf_with(servers, "", extra)
+        self.clp_conf_with(
+            servers,
+            "<networkpartition><npaction>0</npaction></networkpartition>",
+            "",
+            extra,
+        )
     }
 
-    /// As [`ClusterRig::clp_conf`], with `devices` XML in every `<server>`.
-    pub fn clp_conf_with(&self, servers: usize, devices: &str, extra: &str) -> String {
+    /// As [`ClusterRig::clp_conf`], with `cluster` XML in `<cluster>` (no
+    /// npaction of its own) and `devices` XML in every `<server>`.
+    pub fn clp_conf_with(
+        &self,
+        servers: usize,
+        cluster: &str,
+        devices: &str,
+        extra: &str,
+    ) -> String {
         let servers: String = (1..=servers)
             .map(|i| {
                 let links: String = (0..LINKS)
@@ -616,7 +634,7 @@ impl ClusterRig {
         // consensus = the timeout): this timeout gives the rig's token.
         let timeout = self.token_ms * 11 / 5;
         format!(
-            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
+            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat>{cluster}</cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
         )
     }
 

@@ -112,7 +112,7 @@ fn two_servers_with_pingnp_the_cut_one_releases_and_acts_within_the_deadline() {
     }
     let mut rig = ClusterRig::new(2, TOKEN_MS);
     let (_, target) = rig.add_host(0);
-    let conf = rig.clp_conf_with(2, PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
+    let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
     formed(&mut rig, &conf);
 
     let (released, acted) = cut_and_measure(&rig, 0);
@@ -176,7 +176,7 @@ fn two_servers_with_httpnp_and_a_failing_forced_stop() {
         "  <networkpartition><types name=\"httpnp\"/><httpnp name=\"httpnp1\"><priority>0</priority><device>10700</device>\
 <host>{target}</host><port>{port}</port><interval>1</interval><timeout>1</timeout><retry>1</retry></httpnp></networkpartition>\n"
     );
-    let conf = rig.clp_conf_with(2, HTTP_DEVICE, &extra(&np, "exit 7"));
+    let conf = rig.clp_conf_with(2, "", HTTP_DEVICE, &extra(&np, "exit 7"));
     formed(&mut rig, &conf);
 
     let (released, acted) = cut_and_measure(&rig, 0);
@@ -203,7 +203,7 @@ fn three_servers_the_minority_releases() {
         return;
     }
     let mut rig = ClusterRig::new(3, TOKEN_MS);
-    let conf = rig.clp_conf(3, &extra("", FORCESTOP_OK));
+    let conf = rig.clp_conf_with(3, "", "", &extra("", FORCESTOP_OK));
     formed(&mut rig, &conf);
 
     let (released, acted) = cut_and_measure(&rig, 2);
@@ -229,7 +229,7 @@ fn a_frozen_clpd_on_the_losing_side_is_reset_by_its_watchdog() {
     }
     let mut rig = ClusterRig::new(2, TOKEN_MS);
     let (_, target) = rig.add_host(0);
-    let conf = rig.clp_conf_with(2, PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
+    let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
     formed(&mut rig, &conf);
     let watchdog_log = rig.nodes[0].root().join("var/log/clp/npwatchdog.log");
 

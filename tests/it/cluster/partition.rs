@@ -258,3 +258,61 @@ fn a_frozen_clpd_on_the_losing_side_is_reset_by_its_watchdog() {
     );
     rig.nodes[0].signal_clpd(Signal::SIGCONT);
 }
+
+#[test]
+fn a_release_that_hangs_is_cut_short_at_the_deadline() {
+    if skip("np_release_hangs") {
+        return;
+    }
+    let mut rig = ClusterRig::new(3, TOKEN_MS);
+    let conf = rig.clp_conf_with(3, "", "", &extra("", FORCESTOP_OK));
+    // stop.sh hangs (its pid kept, to end it with the test).
+    let scripts: &[(&str, &str)] = &[
+        SCRIPTS[0],
+        (
+            "g1/r1/stop.sh",
+            "echo \"stop $CLP_FACTOR\" >> \"$CLP_ROOT/rec\"; echo $$ > \"$CLP_ROOT/stop.pid\"; exec sleep 60",
+        ),
+    ];
+    rig.install(&conf, scripts);
+    rig.start_all();
+    rig.wait_for("g1 started everywhere and all members", FORM, |rig| {
+        ((0..3).all(|i| read(rig, i, "rec").contains("start START"))
+            && (0..3).all(|i| rig.shows(i, &["node1", "node2", "node3"])))
+        .then_some(())
+    });
+
+    let cut = Instant::now();
+    rig.link(2, false);
+    let limit = Duration::from_secs(DEADLINE_S + 20);
+    let stopping = rig.wait_for("node3's stop.sh", limit, |rig| {
+        read(rig, 2, "rec")
+            .contains("stop SERVERSHUTDOWN")
+            .then(|| cut.elapsed().as_millis())
+    });
+    let acted = rig.wait_for("node3's NP action while stop.sh hangs", limit, |rig| {
+        read(rig, 2, "np-actions")
+            .contains("shutdown")
+            .then(|| cut.elapsed().as_millis())
+    });
+    eprintln!(
+        "three servers, node3 cut off, its stop.sh hanging: stop.sh began {stopping} ms after the cut, the NP action ran {acted} ms after (deadline {DEADLINE_S} s)"
+    );
+    // Not before the margin's point (the scripts had their chance), and
+    // before the deadline.
+    assert!(
+        acted >= u128::from(DEADLINE_S) * 1000 * 4 / 5 - 1000,
+        "{acted}"
+    );
+    assert!(acted < u128::from(DEADLINE_S) * 1000 + 2000, "{acted}");
+    assert!(
+        rig.nodes[2]
+            .nm_log()
+            .contains("carrying out shutdown now without waiting"),
+        "{}",
+        rig.dump()
+    );
+    if let Ok(pid) = read(&rig, 2, "stop.pid").trim().parse::<i32>() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}

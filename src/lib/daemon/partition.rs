@@ -25,8 +25,6 @@ use crate::model::NpAction;
 /// The loop's share of the partition handling.
 pub(super) struct NpState {
     pub watch: PartitionWatch,
-    /// The NP checks running (their results are awaited).
-    checking: usize,
     /// The watchdog process, with a partition rule that needs one.
     pub watchdog: Option<super::np_watchdog::WatchdogLink>,
     /// The forced stops that ended, by server (true: succeeded): what the
@@ -41,7 +39,6 @@ impl NpState {
     pub fn new(model: &Cluster) -> Self {
         NpState {
             watch: PartitionWatch::new(Rule::of(model), deadline_ms(model)),
-            checking: 0,
             watchdog: None,
             forced_stops: Vec::new(),
             offline_after_release: false,
@@ -117,7 +114,6 @@ impl Daemon {
 
     /// An NP check answered.
     pub(super) fn partition_checked(&mut self, result: NpResult) {
-        self.np.checking = self.np.checking.saturating_sub(1);
         if result.reachable {
             info!(target: "nm", "{}: reachable ({})", result.name, result.detail);
         } else {
@@ -179,19 +175,16 @@ impl Daemon {
                         started,
                     }));
                 });
-            match spawned {
-                Ok(_) => self.np.checking += 1,
-                Err(e) => {
-                    // Cannot check: counts as unreachable, CLUSTERPRO's "error
-                    // while confirming the network partition" (nm 31/41/44/45).
-                    error!(target: "nm", "{name}: cannot start the check: {e}");
-                    let _ = self.events.send(Event::NpChecked(NpResult {
-                        name,
-                        reachable: false,
-                        detail: format!("cannot start the check: {e}"),
-                        started,
-                    }));
-                }
+            if let Err(e) = spawned {
+                // A check that cannot run counts as unreachable: this server
+                // cannot show that it is not the isolated one.
+                error!(target: "nm", "{name}: cannot start the check: {e}");
+                let _ = self.events.send(Event::NpChecked(NpResult {
+                    name,
+                    reachable: false,
+                    detail: format!("cannot start the check: {e}"),
+                    started,
+                }));
             }
         }
     }

@@ -454,16 +454,16 @@ fn alive(pid: i32) -> bool {
 
 /// N nodes on two bridges.
 pub struct ClusterRig {
-    bridge: String,
+    pub(super) bridge: String,
     /// Picks the rig's addresses (see [`address`]).
-    subnet: u32,
+    pub(super) subnet: u32,
     token_ms: u64,
     pub nodes: Vec<Node>,
     /// Namespaces of hosts on the bridges that are not servers (ping
     /// targets, HTTP servers: [`ClusterRig::add_host`]).
-    hosts: Vec<String>,
+    pub(super) hosts: Vec<String>,
     /// Stops the HTTP servers of [`ClusterRig::serve_http`].
-    http_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub(super) http_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     _tmp: TempDir,
 }
 
@@ -474,7 +474,7 @@ fn set_mode(path: &Path, mode: u32) {
 
 /// Node `i`'s address on `link`: 10.<a>.<b>.i on link 0, .128+i on link 1
 /// (a /25 each).
-fn address(subnet: u32, i: usize, link: usize) -> String {
+pub(super) fn address(subnet: u32, i: usize, link: usize) -> String {
     format!(
         "10.{}.{}.{}",
         1 + subnet / 256,
@@ -483,7 +483,7 @@ fn address(subnet: u32, i: usize, link: usize) -> String {
     )
 }
 
-fn ip(args: &[&str]) {
+pub(super) fn ip(args: &[&str]) {
     let out = run(Command::new("ip").args(args));
     assert_eq!(out.code, 0, "ip {}: {}", args.join(" "), out.all());
 }
@@ -636,86 +636,6 @@ impl ClusterRig {
         format!(
             "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat>{cluster}</cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
         )
-    }
-
-    /// A host that is not a server on bridge `link` (a ping target, an HTTP
-    /// server): its own namespace `<prefix>h<k>`, the address returned.
-    pub fn add_host(&mut self, link: usize) -> (String, String) {
-        let k = self.hosts.len() + 1;
-        let netns = format!("{}h{k}", self.bridge.trim_end_matches('b'));
-        let address = address(self.subnet, 100 + k, link);
-        ip(&["netns", "add", &netns]);
-        self.hosts.push(netns.clone());
-        let port = format!("h{k}l{link}");
-        ip(&[
-            "link",
-            "add",
-            "eth0",
-            "netns",
-            &netns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &port,
-            "netns",
-            &self.bridge,
-        ]);
-        ip(&[
-            "-n",
-            &self.bridge,
-            "link",
-            "set",
-            &port,
-            "master",
-            &format!("br{link}"),
-            "up",
-        ]);
-        ip(&[
-            "-n",
-            &netns,
-            "addr",
-            "add",
-            &format!("{address}/25"),
-            "dev",
-            "eth0",
-        ]);
-        ip(&["-n", &netns, "link", "set", "eth0", "up"]);
-        ip(&["-n", &netns, "link", "set", "lo", "up"]);
-        (netns, address)
-    }
-
-    /// A tiny HTTP server in namespace `netns` (a thread of the test that
-    /// entered it): every request gets `200 OK`. Its port; it stops with the rig.
-    pub fn serve_http(&self, netns: &str) -> u16 {
-        use std::io::{Read, Write};
-        let ns = fs::File::open(format!("/run/netns/{netns}")).unwrap();
-        let stop = self.http_stop.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns on this thread with an open namespace file.
-            let entered = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
-            let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
-            listener.set_nonblocking(true).unwrap();
-            tx.send(listener.local_addr().unwrap().port()).unwrap();
-            while !stop.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((mut conn, _)) => {
-                        let _ = conn.set_nonblocking(false);
-                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                        let mut buf = [0u8; 2048];
-                        let _ = conn.read(&mut buf);
-                        let _ = conn.write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(10)).unwrap()
     }
 
     pub fn start_all(&mut self) {

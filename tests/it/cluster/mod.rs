@@ -8,6 +8,7 @@
 mod distribution;
 mod flapping;
 mod harness;
+mod hosts;
 mod logcc;
 mod membership;
 mod partition;

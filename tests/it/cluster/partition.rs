@@ -217,7 +217,12 @@ fn three_servers_the_minority_releases() {
         rig.dump()
     );
     for node in 0..2 {
-        assert!(!read(&rig, node, "rec").contains("stop"), "{}", rig.dump());
+        assert!(
+            !read(&rig, node, "rec").contains("stop"),
+            "node{} of the majority stopped g1:\n{}",
+            node + 1,
+            rig.dump()
+        );
         assert_eq!(read(&rig, node, "np-actions"), "");
     }
 }

@@ -99,6 +99,11 @@ impl Daemon {
             }
             None => false,
         };
+        match &event {
+            ClusterEvent::Lost { .. } => self.partition_corosync(true),
+            ClusterEvent::Connected { .. } => self.partition_corosync(false),
+            _ => {}
+        }
         match event {
             ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
             ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),

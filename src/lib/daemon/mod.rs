@@ -181,6 +181,8 @@ enum TimerKey {
     NpDeadline,
     /// Time to feed the partition watchdog.
     NpWatchdogFeed,
+    /// The grace after the connection to Corosync was lost.
+    NpCorosyncLost,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -371,6 +373,7 @@ impl Daemon {
                 TimerKey::SyncWait => self.sync_progress(),
                 TimerKey::NpDeadline => self.partition_deadline(),
                 TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
+                TimerKey::NpCorosyncLost => self.partition_corosync_grace(),
             }
         }
     }

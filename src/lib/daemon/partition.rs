@@ -33,6 +33,8 @@ pub(super) struct NpState {
     /// The service went offline after the release (its next start is the
     /// operator's, and the watch starts anew).
     offline_after_release: bool,
+    /// When the connection to this server's Corosync was lost (while it is).
+    corosync_lost_at: Option<Millis>,
 }
 
 impl NpState {
@@ -42,6 +44,7 @@ impl NpState {
             watchdog: None,
             forced_stops: Vec::new(),
             offline_after_release: false,
+            corosync_lost_at: None,
         }
     }
 }
@@ -109,6 +112,30 @@ impl Daemon {
             .np
             .watch
             .membership(self.core.membership(), false, self.now());
+        self.partition_steps(steps);
+    }
+
+    /// The connection to this server's Corosync ended (`lost`) or is back.
+    /// Lost for longer than the grace, it is this server's partition.
+    pub(super) fn partition_corosync(&mut self, lost: bool) {
+        if !lost {
+            self.np.corosync_lost_at = None;
+            return;
+        }
+        if self.np.corosync_lost_at.is_none() {
+            self.np.corosync_lost_at = Some(self.now());
+            let grace = Duration::from_millis(self.np.watch.corosync_grace());
+            self.timers
+                .push(self.clock.now() + grace, TimerKey::NpCorosyncLost);
+        }
+    }
+
+    /// The grace after a lost connection to Corosync is over.
+    pub(super) fn partition_corosync_grace(&mut self) {
+        let (Some(since), Some(_)) = (self.np.corosync_lost_at, &self.remote.cluster_down) else {
+            return;
+        };
+        let steps = self.np.watch.corosync_lost(since);
         self.partition_steps(steps);
     }
 

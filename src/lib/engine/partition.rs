@@ -345,6 +345,40 @@ impl PartitionWatch {
         }
     }
 
+    /// The connection to this server's own Corosync was lost at `since` and
+    /// is still not back (Corosync died or hangs): the others lose this
+    /// server as in a partition and count their deadline from then, while
+    /// this server cannot learn anything. With a rule that protects the
+    /// cluster, it is the isolated one.
+    pub fn corosync_lost(&mut self, since: Millis) -> Vec<Step> {
+        let protects = matches!(self.rule, Rule::Quorum | Rule::Reachability(_));
+        let watching = matches!(
+            self.phase,
+            Phase::Calm | Phase::Checking { .. } | Phase::Member { .. }
+        );
+        if !protects || !watching || self.was_up.is_empty() {
+            return Vec::new();
+        }
+        let deadline = since + self.deadline;
+        self.phase = Phase::Releasing { since, deadline };
+        vec![
+            Step::Release {
+                reason: "the connection to this server's Corosync is lost: the other servers lose this one"
+                    .into(),
+            },
+            Step::ArmDeadline {
+                at: deadline.saturating_sub(self.margin),
+            },
+        ]
+    }
+
+    /// How long a lost connection to this server's Corosync may last before
+    /// [`PartitionWatch::corosync_lost`] (a reconnect clpd asked for takes
+    /// milliseconds).
+    pub fn corosync_grace(&self) -> Millis {
+        self.margin
+    }
+
     /// The release is over (every group stopped, or the service offline).
     pub fn released(&mut self) {
         if matches!(self.phase, Phase::Releasing { .. }) {

@@ -223,3 +223,24 @@ fn pingnp_and_httpnp_both_must_be_reached() {
         Verdict::NeedsChecks
     );
 }
+
+#[test]
+fn a_lost_corosync_makes_a_protected_server_release() {
+    let m = model(2, PING_DEVICE, PINGNP);
+    let mut watch = PartitionWatch::new(Rule::of(&m), 10_000);
+    // Before any other server was up: nothing to protect.
+    assert!(watch.corosync_lost(500).is_empty());
+    watch.membership(&membership(&m, &["node2"], true), false, 1_000);
+    let steps = watch.corosync_lost(4_000);
+    assert!(
+        matches!(&steps[0], Step::Release { reason } if reason.contains("Corosync is lost")),
+        "{steps:?}"
+    );
+    assert_eq!(steps[1], Step::ArmDeadline { at: 12_000 });
+    assert!(watch.corosync_lost(5_000).is_empty(), "once");
+    // Two servers without resolution: both stay, as for a partition.
+    let plain = model(2, "", "");
+    let mut watch = PartitionWatch::new(Rule::of(&plain), 10_000);
+    watch.membership(&membership(&plain, &["node2"], true), false, 1_000);
+    assert!(watch.corosync_lost(4_000).is_empty());
+}

@@ -321,3 +321,37 @@ fn a_release_that_hangs_is_cut_short_at_the_deadline() {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
+
+#[test]
+fn a_server_whose_corosync_dies_releases_as_an_isolated_one() {
+    if skip("np_corosync_dies") {
+        return;
+    }
+    let mut rig = ClusterRig::new(2, TOKEN_MS);
+    let (_, target) = rig.add_host(0);
+    let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
+    formed(&mut rig, &conf);
+
+    // node1's Corosync dies: node2 loses node1 (and, reaching its target,
+    // stays); node1 learns nothing more of the others and must release.
+    let killed = Instant::now();
+    rig.nodes[0].signal_corosync(Signal::SIGKILL);
+    let limit = Duration::from_secs(DEADLINE_S + 20);
+    let acted = rig.wait_for("node1's release and NP action", limit, |rig| {
+        (read(rig, 0, "rec").contains("stop SERVERSHUTDOWN")
+            && read(rig, 0, "np-actions").contains("shutdown"))
+        .then(|| killed.elapsed().as_millis())
+    });
+    eprintln!(
+        "Corosync of node1 killed: released and NP action {acted} ms after (deadline {DEADLINE_S} s)"
+    );
+    assert!(acted < u128::from(DEADLINE_S) * 1000, "{}", rig.dump());
+    assert!(
+        rig.nodes[0]
+            .nm_log()
+            .contains("the connection to this server's Corosync is lost"),
+        "{}",
+        rig.dump()
+    );
+    assert!(!read(&rig, 1, "rec").contains("stop"), "{}", rig.dump());
+}

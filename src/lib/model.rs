@@ -23,6 +23,9 @@ pub struct Cluster {
     /// The links Corosync runs between the servers and the witness; empty
     /// for a one-server configuration, which runs without Corosync.
     pub links: ClusterLinks,
+    /// The network partition resolution resources (`<networkpartition>`),
+    /// read with several servers only (one server has no partition).
+    pub partition: Vec<NpResource>,
     /// Groups in file order.
     pub groups: Vec<Group>,
     /// Group resources in file order.
@@ -113,22 +116,110 @@ pub struct ClusterSettings {
     /// How long a starting service waits for the other servers' first
     /// reports (`clp/cluster/syncwait`; zero: no wait).
     pub server_sync_wait: Duration,
-    /// How long after losing contact with a server the others wait before
-    /// they take over its groups (`clp/cluster/releasedeadline`): the time
-    /// the lost server has to release them itself.
+    /// The release deadline, shared by both sides of a partition
+    /// (`clp/cluster/releasedeadline`): a
+    /// server on the losing side has released its groups (or been reset)
+    /// within it, counted from the moment it lost contact; the winning side
+    /// claims a lost server's groups only once it has passed since it lost
+    /// contact (or after a forced stop of that server succeeded).
     pub release_deadline: Duration,
-    /// The forced stop command run before a lost server's groups are taken
-    /// over (`clp/cluster/forcestop/command`; empty: none, the deadline alone
-    /// opens the way), with its time limit.
+    /// `cluster/networkpartition/npaction`: what the losing side does
+    /// after its release.
+    pub np_action: NpAction,
+    /// The forced stop of a lost server (`clp/cluster/forcestop`), if configured.
     pub forced_stop: Option<ForcedStop>,
 }
 
-/// A configured forced stop: a command that stops a lost server for good
-/// (power it off through its BMC, its hypervisor or its cloud's API).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// CLUSTERPRO's action at a network partition (`npaction`), as clp carries
+/// it out. The release (every group stopped) always comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NpAction {
+    /// 0: nothing after the release; the service keeps running, groupless.
+    Nothing,
+    /// 1: stop the cluster service.
+    StopService,
+    /// 2..: stop the service, then this OS action. `code` is the file's
+    /// value (the BMC and fencing codes have no BMC here: reset stands in).
+    Os {
+        action: crate::vocab::OsAction,
+        code: i64,
+    },
+}
+
+impl NpAction {
+    pub fn from_code(code: i64) -> Self {
+        use crate::vocab::OsAction;
+        match code {
+            0 => NpAction::Nothing,
+            1 => NpAction::StopService,
+            3 => NpAction::Os {
+                action: OsAction::Reboot,
+                code,
+            },
+            4 | 6 => NpAction::Os {
+                action: OsAction::Panic,
+                code,
+            },
+            5 | 7..=11 => NpAction::Os {
+                action: OsAction::Reset,
+                code,
+            },
+            _ => NpAction::Os {
+                action: OsAction::Shutdown,
+                code: 2,
+            },
+        }
+    }
+
+    /// The OS action that follows the release, if any.
+    pub fn os_action(self) -> Option<crate::vocab::OsAction> {
+        match self {
+            NpAction::Os { action, .. } => Some(action),
+            NpAction::Nothing | NpAction::StopService => None,
+        }
+    }
+}
+
+/// How a lost server is stopped before its groups fail over: a command run
+/// by `/bin/sh -c` with `CLP_SERVER_DOWN`, `CLP_SERVER_LOCAL` and
+/// `CLP_FORCESTOP_MODE` (CLUSTERPRO's custom forced-stop script).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForcedStop {
     pub command: String,
     pub timeout: Duration,
+}
+
+/// One network partition resolution resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NpResource {
+    pub name: String,
+    pub kind: NpKind,
+    /// Its device id (`<device>`, 10200+ for ping, 10700+ for http).
+    pub device: String,
+    /// The servers that use it: those with `<device id=...>` of that id and
+    /// `<info>` not 0.
+    pub users: Vec<String>,
+    /// How long one check may take before it counts as unreachable.
+    pub timeout: Duration,
+    /// Checks after the first before unreachable is the answer.
+    pub retry: u32,
+    /// The pause between those checks.
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum NpKind {
+    /// ICMP echo; reachable when some address of some group answers
+    /// (`grp@N/list@M/ip`).
+    Ping { groups: Vec<Vec<std::net::IpAddr>> },
+    /// An HTTP request to `host:port`; reachable when it answers.
+    Http { host: String, port: u16 },
+}
+
+impl NpResource {
+    pub fn used_by(&self, server: &str) -> bool {
+        self.users.iter().any(|u| u == server)
+    }
 }
 
 /// Alert destinations (`<messages>`, `cluster/mail`, clp's syslog socket).

@@ -60,7 +60,7 @@ pub const VALID: &[Valid] = &[
             (
                 57,
                 "/root/networkpartition/pingnp@pingnp1",
-                "network partition resource pingnp1 (type pingnp) is not supported by this version and will not run",
+                "no server uses pingnp1 (every <device id=\"10200\"> has <info>0</info>); it decides nothing",
             ),
             (
                 89,

@@ -19,10 +19,16 @@ pub struct Args {
     /// (what `clpcl -s` asks for when it has to start clpd)
     #[arg(long)]
     pub start: bool,
+    /// clpd's partition watchdog (started by clpd itself, fed on stdin)
+    #[arg(long = "np-watchdog", hide = true)]
+    pub np_watchdog: bool,
 }
 
 impl Program for Args {
     fn run(self, ctx: &mut Ctx) -> Result<u8> {
+        if self.np_watchdog {
+            return Ok(crate::daemon::np_watchdog::serve(&ctx.paths));
+        }
         if self.foreground {
             crate::daemon::run(ctx.paths.clone(), self.start)?;
         } else {

@@ -31,6 +31,7 @@ mod disk;
 mod fip;
 mod groups;
 mod monitors;
+mod partition;
 mod servers;
 mod settings;
 
@@ -276,9 +277,13 @@ impl Validator<'_, '_> {
         let (heartbeats, links) =
             self.heartbeats(containers.get("heartbeat"), &servers, &server_els, &local);
         let mut unsupported = Vec::new();
-        for np in self.instances(containers.get("networkpartition"), "networkpartition") {
-            self.unsupported(&np, "networkpartition", &mut unsupported);
-        }
+        let partition = self.partition(
+            containers.get("networkpartition"),
+            &servers,
+            links.witness.is_some(),
+            &local,
+            &mut unsupported,
+        );
         let resource_instances = self.instances(containers.get("resource"), "resource");
         let monitor_instances = self.instances(containers.get("monitor"), "monitor");
 
@@ -307,6 +312,7 @@ impl Validator<'_, '_> {
         });
         if servers.len() > 1 {
             self.cluster_rules(&root_obj, &settings);
+            self.np_action_rules(&root_obj);
         }
         let mut cluster = Cluster {
             name: root_obj.text("cluster/name"),
@@ -315,6 +321,7 @@ impl Validator<'_, '_> {
             servers,
             heartbeats,
             links,
+            partition,
             groups,
             resources,
             monitors,

@@ -47,6 +47,7 @@ impl Daemon {
             (None, true) => self.start_cluster(),
             (None, false) => {}
         }
+        self.start_partition_watch();
     }
 
     pub(super) fn cluster_event(&mut self, event: ClusterEvent) {
@@ -90,10 +91,19 @@ impl Daemon {
             }
             ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
         }
-        if let Some(next) = cluster::apply(self.core.membership(), &event) {
-            self.core.set_membership(next);
-            self.remote_targets_left();
-            self.placement_membership();
+        let membership_changed = match cluster::apply(self.core.membership(), &event) {
+            Some(next) => {
+                self.core.set_membership(next);
+                self.remote_targets_left();
+                self.placement_membership();
+                true
+            }
+            None => false,
+        };
+        match &event {
+            ClusterEvent::Lost { .. } => self.partition_corosync(true),
+            ClusterEvent::Connected { .. } => self.partition_corosync(false),
+            _ => {}
         }
         match event {
             ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
@@ -112,6 +122,12 @@ impl Daemon {
             ClusterEvent::Links { peers } => self.cluster_links(&peers),
             ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
             ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
+        }
+        // A partition is judged on what Corosync says of the others; losing
+        // the connection to this server's Corosync (a reconnect clpd asked
+        // for, Corosync restarting) says nothing of them.
+        if membership_changed && self.remote.cluster_down.is_none() {
+            self.partition_membership();
         }
     }
 }

@@ -61,11 +61,14 @@ impl Daemon {
                 info!(target: "rm", monitor = %monitor, "pre-action script ended: {:?}", f.outcome);
                 self.core.push(MonInput::PreActionDone { monitor, id, ok });
             }
+            Tag::ForcedStop { server, timeout } => {
+                let result = forced_stop::verdict(f.outcome, timeout);
+                self.forced_stop_done(&server, result);
+            }
             Tag::Os { word } => {
                 info!(target: "pm", "the {word} command ended: {:?}", f.outcome);
             }
             Tag::Requested { script, req } => self.requested_script_ended(&script, req, f.outcome),
-            Tag::ForcedStop { server } => self.forced_stop_ended(&server, f.outcome),
             Tag::AlertCommand { command } => {
                 if f.outcome == Outcome::Exited(0) {
                     info!(target: "clpd", "the alert command {command:?} ended: {:?}", f.outcome);

@@ -36,7 +36,10 @@ mod disk_work;
 mod effects;
 mod file_writer;
 mod fip;
+mod forced_stop;
 mod monitoring;
+pub mod np_watchdog;
+mod partition;
 mod peers;
 mod placement;
 mod placement_ops;
@@ -133,6 +136,8 @@ enum Event {
         result: std::result::Result<&'static str, String>,
         elapsed: Duration,
     },
+    /// A network partition check answered (see [`partition`]).
+    NpChecked(crate::engine::partition::NpResult),
 }
 
 /// What an executor tag stands for.
@@ -166,8 +171,8 @@ enum Tag {
     AlertCommand { command: String },
     /// A script clprexec asked for; request `req` waits for its end.
     Requested { script: String, req: ReqId },
-    /// The forced stop command against `server`.
-    ForcedStop { server: String },
+    /// The forced stop of `server` (see [`forced_stop`]).
+    ForcedStop { server: String, timeout: Duration },
 }
 
 /// What a timer is for.
@@ -193,6 +198,12 @@ enum TimerKey {
     SyncWait,
     /// A lost server's release deadline (see [`placement`]).
     Placement,
+    /// The partition release deadline, less its margin (see [`partition`]).
+    NpDeadline,
+    /// Time to feed the partition watchdog.
+    NpWatchdogFeed,
+    /// The grace after the connection to Corosync was lost.
+    NpCorosyncLost,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -271,6 +282,8 @@ struct Daemon {
     sync: sync_wait::SyncWait,
     /// Which server runs each group (several servers only).
     places: placement::Places,
+    /// Network partitions: the losing side's watch, its checks, the watchdog.
+    np: partition::NpState,
 }
 
 impl Daemon {
@@ -337,6 +350,7 @@ impl Daemon {
         if self.placement_after_batch() {
             self.drain();
         }
+        self.partition_progress();
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
         crate::log::release_held();
@@ -390,6 +404,9 @@ impl Daemon {
                 TimerKey::SyncWait => self.sync_progress(),
                 // The end of the batch looks at the claims now due.
                 TimerKey::Placement => {}
+                TimerKey::NpDeadline => self.partition_deadline(),
+                TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
+                TimerKey::NpCorosyncLost => self.partition_corosync_grace(),
             }
         }
     }
@@ -433,6 +450,7 @@ impl Daemon {
                 result,
                 elapsed,
             } => self.disk_done(op, &resource, result, elapsed),
+            Event::NpChecked(result) => self.partition_checked(result),
         }
     }
 

@@ -154,7 +154,9 @@ impl Daemon {
             .membership_changed(&model, &membership, now)
         {
             match effect {
-                PlacementEffect::RunForcedStop { server } => self.run_forced_stop(&server),
+                PlacementEffect::RunForcedStop { server } => {
+                    self.run_forced_stop(&server);
+                }
                 PlacementEffect::WakeAt(at) => {
                     let at = self.epoch + Duration::from_millis(at);
                     self.timers.push(at, TimerKey::Placement);
@@ -584,64 +586,6 @@ impl Daemon {
         queued
     }
 
-    /// Runs the configured forced stop command against `server`.
-    fn run_forced_stop(&mut self, server: &str) {
-        let model = self.core.model().clone();
-        let Some(forced) = &model.settings.forced_stop else {
-            return;
-        };
-        let local = self.local_name();
-        let mut spec = crate::alert::route::command_spec(
-            &forced.command,
-            &Alert::from_catalog(&local, "rc", 411, &[]),
-            &self.host,
-            self.paths.root().to_path_buf(),
-            forced.timeout,
-        );
-        spec.env.extend([
-            ("CLP_SERVER_DOWN".to_string(), server.to_string()),
-            ("CLP_SERVER_LOCAL".to_string(), local.clone()),
-            ("CLP_FORCESTOP_MODE".to_string(), "1".to_string()),
-        ]);
-        self.rc_alert(411, &[]);
-        self.next_extra_tag += 1;
-        let tag = FORCED_STOP_TAGS + self.next_extra_tag;
-        match self.executor.spawn(tag, spec) {
-            Ok(s) => {
-                info!(target: "rc", "forced stop of server {server}: running {:?} (pid {})", forced.command, s.pid);
-                self.tags.insert(
-                    tag,
-                    Tag::ForcedStop {
-                        server: server.to_string(),
-                    },
-                );
-            }
-            Err(e) => {
-                error!(target: "rc", "forced stop of server {server}: cannot run {:?}: {e}", forced.command);
-                self.forced_stop_ended(server, Outcome::Lost);
-            }
-        }
-    }
-
-    /// The forced stop command against `server` ended.
-    pub(super) fn forced_stop_ended(&mut self, server: &str, outcome: Outcome) {
-        let ok = outcome == Outcome::Exited(0);
-        if ok {
-            self.rc_alert(412, &[]);
-            info!(target: "rc", "forced stop of server {server} succeeded: its groups may fail over");
-        } else {
-            let why = outcome_text(outcome);
-            if outcome == Outcome::TimedOut {
-                self.rc_alert(432, &[]);
-            } else {
-                self.rc_alert(431, &[&why]);
-            }
-            self.rc_alert(433, &[server]);
-            error!(target: "rc", "forced stop of server {server} failed ({why}): its groups do not fail over; check the server and start them by hand (clpgrp -s) once it is stopped");
-        }
-        self.places.table.forced_stop_done(server, ok);
-    }
-
     /// clpd may end once its releases have come back in the cluster's order
     /// (the others then know its groups are free, rather than finding a
     /// lost owner), or after a few seconds without them.
@@ -667,6 +611,3 @@ impl Daemon {
         self.places.table.retain_groups(&model);
     }
 }
-
-/// Tags of forced stop commands.
-pub(super) const FORCED_STOP_TAGS: u64 = 1 << 57;

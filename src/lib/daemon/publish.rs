@@ -317,6 +317,10 @@ impl Daemon {
             }
         }
         self.flush_with(false);
+        // A clean end: the partition watchdog goes too, without acting.
+        if let Some(watchdog) = self.np.watchdog.take() {
+            watchdog.quit();
+        }
         let _ = std::fs::remove_file(socket);
         info!(target: "pm", "clpd stopped");
         self.executor.shutdown();

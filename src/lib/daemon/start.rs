@@ -96,6 +96,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     );
     daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
     daemon.start_cluster();
+    daemon.start_partition_watch();
     daemon.recover_or_start(start_requested);
     daemon.flush();
     if let Err(e) = notify::notify("READY=1") {
@@ -164,6 +165,7 @@ impl Daemon {
             },
         );
         core.monitors_mut().set_clock_base(clock_base_ms);
+        let np = super::partition::NpState::new(core.model());
         Daemon {
             paths: parts.paths,
             host: script::HostInfo::detect(),
@@ -200,6 +202,7 @@ impl Daemon {
             view: Default::default(),
             sync: Default::default(),
             places: Default::default(),
+            np,
         }
     }
 }

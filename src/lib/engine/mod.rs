@@ -40,6 +40,7 @@ pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod membership;
+pub mod partition;
 mod persistence;
 pub mod placement;
 mod recovery;

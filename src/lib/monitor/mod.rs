@@ -17,6 +17,7 @@ pub mod miiw;
 pub mod mtw;
 pub mod net_icmp;
 pub mod netprobe;
+pub mod np_check;
 pub mod pidw;
 pub mod pool;
 pub mod probe;

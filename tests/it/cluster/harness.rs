@@ -454,11 +454,16 @@ fn alive(pid: i32) -> bool {
 
 /// N nodes on two bridges.
 pub struct ClusterRig {
-    bridge: String,
+    pub(super) bridge: String,
     /// Picks the rig's addresses (see [`address`]).
-    subnet: u32,
+    pub(super) subnet: u32,
     token_ms: u64,
     pub nodes: Vec<Node>,
+    /// Namespaces of hosts on the bridges that are not servers (ping
+    /// targets, HTTP servers: [`ClusterRig::add_host`]).
+    pub(super) hosts: Vec<String>,
+    /// Stops the HTTP servers of [`ClusterRig::serve_http`].
+    pub(super) http_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     _tmp: TempDir,
 }
 
@@ -469,7 +474,7 @@ fn set_mode(path: &Path, mode: u32) {
 
 /// Node `i`'s address on `link`: 10.<a>.<b>.i on link 0, .128+i on link 1
 /// (a /25 each).
-fn address(subnet: u32, i: usize, link: usize) -> String {
+pub(super) fn address(subnet: u32, i: usize, link: usize) -> String {
     format!(
         "10.{}.{}.{}",
         1 + subnet / 256,
@@ -478,7 +483,7 @@ fn address(subnet: u32, i: usize, link: usize) -> String {
     )
 }
 
-fn ip(args: &[&str]) {
+pub(super) fn ip(args: &[&str]) {
     let out = run(Command::new("ip").args(args));
     assert_eq!(out.code, 0, "ip {}: {}", args.join(" "), out.all());
 }
@@ -500,6 +505,8 @@ impl ClusterRig {
             subnet,
             token_ms,
             nodes: Vec::new(),
+            hosts: Vec::new(),
+            http_stop: Default::default(),
             _tmp: tempfile::tempdir().unwrap(),
         };
         ip(&["netns", "add", &bridge]);
@@ -574,10 +581,33 @@ impl ClusterRig {
     /// A clp.conf of servers node1..node`servers` (priority = position), two
     /// `lankhb` links on the rig's addresses, the heartbeat timeout that
     /// derives the rig's token, and `extra` XML under `<root>`.
+    ///
+    /// Its `<cluster>` sets npaction 0: a server that loses quorum (cut off
+    /// from two others) only releases its groups and keeps its service, so
+    /// that tests of the membership see it come back Online after a heal
+    /// (the default, 2, stops the service and shuts the OS down: the
+    /// partition tests use [`ClusterRig::clp_conf_with`] for it).
     pub fn clp_conf(&self, servers: usize, extra: &str) -> String {
+        self.clp_conf_with(
+            servers,
+            "<networkpartition><npaction>0</npaction></networkpartition>",
+            "",
+            extra,
+        )
+    }
+
+    /// As [`ClusterRig::clp_conf`], with `cluster` XML in `<cluster>` (no
+    /// npaction of its own) and `devices` XML in every `<server>`.
+    pub fn clp_conf_with(
+        &self,
+        servers: usize,
+        cluster: &str,
+        devices: &str,
+        extra: &str,
+    ) -> String {
         let servers: String = (1..=servers)
             .map(|i| {
-                let devices: String = (0..LINKS)
+                let links: String = (0..LINKS)
                     .map(|l| {
                         format!(
                             "<device id=\"{l}\"><type>lan</type><info>{}</info></device>",
@@ -586,7 +616,7 @@ impl ClusterRig {
                     })
                     .collect();
                 format!(
-                    "  <server name=\"node{i}\"><priority>{}</priority>{devices}</server>\n",
+                    "  <server name=\"node{i}\"><priority>{}</priority>{links}{devices}</server>\n",
                     i - 1
                 )
             })
@@ -604,7 +634,7 @@ impl ClusterRig {
         // consensus = the timeout): this timeout gives the rig's token.
         let timeout = self.token_ms * 11 / 5;
         format!(
-            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat></cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
+            "<?xml version=\"1.0\" encoding=\"ASCII\"?>\n<root>\n  <all><charset>ASCII</charset><serveros>linux</serveros><encode>ASCII</encode></all>\n  <cluster><name>rig</name><heartbeat><interval>{interval}</interval><timeout>{timeout}</timeout></heartbeat>{cluster}</cluster>\n{servers}  <heartbeat><types name=\"lankhb\"/>{links}</heartbeat>\n{extra}</root>\n"
         )
     }
 
@@ -688,6 +718,10 @@ impl ClusterRig {
 
 impl Drop for ClusterRig {
     fn drop(&mut self) {
+        self.http_stop.store(true, Ordering::SeqCst);
+        for host in &self.hosts {
+            let _ = Command::new("ip").args(["netns", "delete", host]).status();
+        }
         for node in &mut self.nodes {
             // A frozen process dies of SIGKILL too, nothing to thaw first.
             node.kill();

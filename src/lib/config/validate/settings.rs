@@ -35,9 +35,10 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         server_sync_wait: root.secs("clp/cluster/syncwait"),
         release_deadline: root.secs("clp/cluster/releasedeadline"),
+        np_action: NpAction::from_code(root.int("cluster/networkpartition/npaction")),
         forced_stop: Some(root.text("clp/cluster/forcestop/command"))
             .filter(|c| !c.trim().is_empty())
-            .map(|command| crate::model::ForcedStop {
+            .map(|command| ForcedStop {
                 command,
                 timeout: root.secs("clp/cluster/forcestop/timeout"),
             }),

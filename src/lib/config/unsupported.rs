@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn what_runs() {
-        assert!(runs_resource("exec") && runs_resource("fip") && !runs_resource("disk"));
+        assert!(runs_resource("exec") && runs_resource("fip") && runs_resource("disk"));
+        assert!(!runs_resource("md"));
         assert!(runs_monitor("genw") && runs_monitor("fipw") && !runs_monitor("mysqlw"));
         assert!(!runs_heartbeat("lankhb", 1) && !runs_heartbeat("witnesshb", 1));
         assert!(runs_heartbeat("lankhb", 2) && runs_heartbeat("lanhb", 3));

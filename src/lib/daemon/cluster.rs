@@ -19,6 +19,11 @@ impl Daemon {
             Ok(link) => {
                 info!(target: "nm", "{} servers configured: following Corosync's membership (group {:?})", model.servers.len(), cluster::GROUP);
                 self.cluster = Some(link);
+                // No quorum until Corosync says so: a claim made before
+                // would be accepted by this server alone.
+                let mut membership = self.core.membership().clone();
+                membership.set_quorate(false);
+                self.core.set_membership(membership);
             }
             Err(e) => error!(target: "nm", "{e}; the other servers are shown as down"),
         }

@@ -333,6 +333,30 @@ impl Daemon {
             }
             return;
         }
+        if !self.core.membership().is_quorate() {
+            // Accepted in a partition without quorum (the claim left before
+            // the quorum was lost, or before it was known): it must not
+            // start here; giving it back lets a quorate partition take it.
+            warn!(target: "rc", "claim of group {group} accepted while this server's partition has no quorum: it is not started here and is released");
+            let local = self.local_name();
+            self.send_placement(&Message::Release {
+                group: group.to_string(),
+                server: local,
+                next: None,
+                reason: None,
+                failed: false,
+                stopping: false,
+            });
+            if let Some(reply) = reply {
+                self.outbox.push((
+                    reply,
+                    failed(format!(
+                        "group {group} was not started: this server's partition has no quorum"
+                    )),
+                ));
+            }
+            return;
+        }
         let event = match reason {
             ClaimReason::Failover => {
                 self.rc_alert(60, &[group]);

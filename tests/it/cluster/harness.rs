@@ -382,7 +382,12 @@ echo $! > '{pid}'
     /// What the node's logs say, for a failed wait.
     pub fn dump(&self) -> String {
         let mut out = format!("=== {} ({}, {:?})\n", self.name, self.netns, self.addresses);
-        for name in ["root/var/log/clp/corosync.log", "clpd.err", "corosync.err"] {
+        for name in [
+            "root/var/log/clp/corosync.log",
+            "root/var/log/clp/rc.log.cur",
+            "clpd.err",
+            "corosync.err",
+        ] {
             let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
             out += &format!("--- {name}\n");

@@ -27,13 +27,24 @@ const HTTP_DEVICE: &str = "<device id=\"10700\"><type>http</type><info>1</info><
 /// root), the recorders of the NP action and the reset, the deadline, a
 /// forced stop running `forcestop`, and `np` (the `<networkpartition>`).
 fn extra(np: &str, forcestop: &str) -> String {
+    extra_first(np, forcestop, 2, 1)
+}
+
+/// As [`extra`] for `servers` servers, with g1's policy naming node`first`
+/// first, then the others by priority: g1 starts on that server only.
+fn extra_first(np: &str, forcestop: &str, servers: usize, first: usize) -> String {
+    let order = std::iter::once(first).chain((1..=servers).filter(|i| *i != first));
+    let policy: String = order
+        .enumerate()
+        .map(|(rank, node)| format!("<policy name=\"node{node}\"><order>{rank}</order></policy>"))
+        .collect();
     format!(
         "  <clp><cluster><syncwait>0</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
 <forcestop><command>{forcestop}</command><timeout>10</timeout></forcestop></cluster>\
 <action><shutdown>echo \"shutdown $CLP_ACTION\" &gt;&gt; \"$CLP_ROOT/np-actions\"</shutdown>\
 <reset>echo reset &gt;&gt; \"$CLP_ROOT/np-actions\"</reset></action>\
 </clp>\n\
-  <group name=\"g1\"><gid>0</gid><resource name=\"exec@r1\"/></group>\n\
+  <group name=\"g1\"><gid>0</gid>{policy}<resource name=\"exec@r1\"/></group>\n\
   <resource>\n    <types name=\"exec\"/>\n    <exec name=\"r1\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>\n  </resource>\n{np}"
     )
 }
@@ -72,19 +83,30 @@ fn alert_ids(rig: &ClusterRig, node: usize) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// Starts every node and waits until g1 runs on each (without placement,
-/// every server starts it) and all see each other.
-fn formed(rig: &mut ClusterRig, conf: &str) {
-    rig.install(conf, SCRIPTS);
+/// Starts every node and waits until all see each other and g1 runs on
+/// `owner` (index), the first server of its policy, and nowhere else.
+fn formed_on(rig: &mut ClusterRig, conf: &str, scripts: &[(&str, &str)], owner: usize) {
+    rig.install(conf, scripts);
     rig.start_all();
     let n = rig.nodes.len();
     let names: Vec<String> = (1..=n).map(|i| format!("node{i}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    rig.wait_for("g1 started everywhere and all members", FORM, |rig| {
-        ((0..n).all(|i| read(rig, i, "rec").contains("start START"))
-            && (0..n).all(|i| rig.shows(i, &names)))
-        .then_some(())
-    });
+    rig.wait_for(
+        "all members, and g1 started on its first server",
+        FORM,
+        |rig| {
+            (read(rig, owner, "rec").contains("start START")
+                && (0..n).all(|i| rig.shows(i, &names)))
+            .then_some(())
+        },
+    );
+    for node in (0..n).filter(|i| *i != owner) {
+        assert_eq!(read(rig, node, "rec"), "", "g1 ran on node{} too", node + 1);
+    }
+}
+
+fn formed(rig: &mut ClusterRig, conf: &str) {
+    formed_on(rig, conf, SCRIPTS, 0)
 }
 
 /// Cuts `node` off, waits for its release and NP action; the times from
@@ -116,6 +138,7 @@ fn two_servers_with_pingnp_the_cut_one_releases_and_acts_within_the_deadline() {
     let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&pingnp(&target), FORCESTOP_OK));
     formed(&mut rig, &conf);
 
+    let cut_at = Instant::now();
     let (released, acted) = cut_and_measure(&rig, 0);
     eprintln!(
         "pingnp, node1 cut off: stop.sh ran {released} ms after the cut, the NP action {acted} ms after (deadline {DEADLINE_S} s)"
@@ -130,12 +153,19 @@ fn two_servers_with_pingnp_the_cut_one_releases_and_acts_within_the_deadline() {
         rig.dump()
     );
 
-    // node2 reached the target: it stays, runs g1 still, and forced-stopped node1.
+    // node2 reached the target: it stays, forced-stops node1 and takes g1
+    // over at once (the forced stop opened the gate before the deadline).
     rig.wait_for(
         "node2's forced stop of node1",
         Duration::from_secs(30),
         |rig| (read(rig, 1, "forced").trim() == "node1 node2 1").then_some(()),
     );
+    let taken = rig.wait_for("g1 failed over to node2", Duration::from_secs(30), |rig| {
+        read(rig, 1, "rec")
+            .contains("start FAILOVER")
+            .then(|| cut_at.elapsed().as_millis())
+    });
+    eprintln!("pingnp, node1 cut off: g1 started on node2 {taken} ms after the cut");
     assert!(
         !read(&rig, 1, "rec").contains("stop"),
         "{}",
@@ -204,8 +234,8 @@ fn three_servers_the_minority_releases() {
         return;
     }
     let mut rig = ClusterRig::new(3, TOKEN_MS);
-    let conf = rig.clp_conf_with(3, "", "", &extra("", FORCESTOP_OK));
-    formed(&mut rig, &conf);
+    let conf = rig.clp_conf_with(3, "", "", &extra_first("", FORCESTOP_OK, 3, 3));
+    formed_on(&mut rig, &conf, SCRIPTS, 2);
 
     let (released, acted) = cut_and_measure(&rig, 2);
     eprintln!(
@@ -271,7 +301,7 @@ fn a_release_that_hangs_is_cut_short_at_the_deadline() {
         return;
     }
     let mut rig = ClusterRig::new(3, TOKEN_MS);
-    let conf = rig.clp_conf_with(3, "", "", &extra("", FORCESTOP_OK));
+    let conf = rig.clp_conf_with(3, "", "", &extra_first("", FORCESTOP_OK, 3, 3));
     // stop.sh hangs (its pid kept, to end it with the test).
     let scripts: &[(&str, &str)] = &[
         SCRIPTS[0],
@@ -280,13 +310,7 @@ fn a_release_that_hangs_is_cut_short_at_the_deadline() {
             "echo \"stop $CLP_FACTOR\" >> \"$CLP_ROOT/rec\"; echo $$ > \"$CLP_ROOT/stop.pid\"; exec sleep 60",
         ),
     ];
-    rig.install(&conf, scripts);
-    rig.start_all();
-    rig.wait_for("g1 started everywhere and all members", FORM, |rig| {
-        ((0..3).all(|i| read(rig, i, "rec").contains("start START"))
-            && (0..3).all(|i| rig.shows(i, &["node1", "node2", "node3"])))
-        .then_some(())
-    });
+    formed_on(&mut rig, &conf, scripts, 2);
 
     let cut = Instant::now();
     rig.link(2, false);

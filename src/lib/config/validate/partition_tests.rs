@@ -68,7 +68,7 @@ fn two_servers_read_pingnp_and_httpnp() {
             port: 8080
         }
     );
-    // Defaults: npaction 2, the deadline is the heartbeat timeout, no forced stop.
+    // Defaults: npaction 2, a release deadline of 30 s, no forced stop.
     assert_eq!(
         model.settings.np_action,
         NpAction::Os {
@@ -76,7 +76,7 @@ fn two_servers_read_pingnp_and_httpnp() {
             code: 2
         }
     );
-    assert_eq!(model.settings.release_deadline, Duration::from_secs(90));
+    assert_eq!(model.settings.release_deadline, Duration::from_secs(30));
     assert_eq!(model.settings.forced_stop, None);
 }
 

@@ -101,7 +101,7 @@ struct Draining {
     token: u64,
 }
 
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Stop,
 }
@@ -141,34 +141,49 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let (ready, drained) = match self.wait_ready(timeout) {
-                Ok(ready) => ready,
-                Err(Errno::INTR) => (Vec::new(), Vec::new()),
-                Err(e) => {
-                    // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
-                    // briefly on this error path only, so a persistent failure does
-                    // not spin the CPU; the loop resumes normal event waiting.
-                    tracing::error!(target: "exec", "waiting on process handles failed: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    (Vec::new(), Vec::new())
-                }
-            };
-            // Commands before exits: a `forget` queued before a process died is
-            // applied before its exit is reported.
-            if let Flow::Stop = self.drain_commands() {
+            if let Flow::Stop = self.turn(timeout, true) {
                 break;
             }
-            // Exits before timers: a process that exited right at its deadline is
-            // reported with its real status, and its group is not signalled.
-            for id in ready {
-                self.handle_exit(id);
-            }
-            for dir in drained {
-                self.check_drained(&dir);
-            }
-            self.fire_timers(Instant::now());
         }
-        // Whatever is empty now goes; the rest is removed by a later clpd.
+        self.finish();
+    }
+
+    /// One round: waits at most `timeout` (None: until something happens),
+    /// then handles the queued commands (with `queued`: a driven watcher gets
+    /// its commands directly, nothing is queued), the exits and the due timers.
+    pub fn turn(&mut self, timeout: Option<Duration>, queued: bool) -> Flow {
+        let (ready, drained) = match self.wait_ready(timeout) {
+            Ok(ready) => ready,
+            Err(Errno::INTR) => (Vec::new(), Vec::new()),
+            Err(e) => {
+                // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
+                // briefly on this error path only, so a persistent failure does
+                // not spin the CPU; the loop resumes normal event waiting.
+                tracing::error!(target: "exec", "waiting on process handles failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                (Vec::new(), Vec::new())
+            }
+        };
+        // Commands before exits: a `forget` queued before a process died is
+        // applied before its exit is reported.
+        if queued && let Flow::Stop = self.drain_commands() {
+            return Flow::Stop;
+        }
+        // Exits before timers: a process that exited right at its deadline is
+        // reported with its real status, and its group is not signalled.
+        for id in ready {
+            self.handle_exit(id);
+        }
+        for dir in drained {
+            self.check_drained(&dir);
+        }
+        self.fire_timers(Instant::now());
+        Flow::Continue
+    }
+
+    /// When the watcher ends: whatever cgroup is empty now goes; the rest is
+    /// removed by a later clpd.
+    pub fn finish(&mut self) {
         for dir in self.draining.keys().cloned().collect::<Vec<_>>() {
             self.check_drained(&dir);
         }
@@ -179,6 +194,23 @@ impl Watcher {
         );
     }
 
+    /// When the watcher must look again without being woken: the earliest
+    /// timer, or soon while a descriptor waits to be registered (it is
+    /// polled at each round).
+    pub fn next_wake(&self) -> Option<Instant> {
+        let retry = self
+            .handles
+            .has_unregistered()
+            .then(|| Instant::now() + super::handles::RETRY_REGISTRATION);
+        [self.next_deadline(), retry].into_iter().flatten().min()
+    }
+
+    /// The epoll set of every descriptor the watcher waits on: readable when
+    /// a round has something to do (a driven executor's owner waits on it).
+    pub fn ready_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.handles.epoll_fd()
+    }
+
     /// Drains the wake fd and every queued command.
     fn drain_commands(&mut self) -> Flow {
         let mut buf = [0u8; 8];
@@ -186,55 +218,69 @@ impl Watcher {
         let _ = rustix::io::read(self.wake.as_fd(), &mut buf);
         loop {
             match self.rx.try_recv() {
-                Ok(Command::Watch(entry)) => {
-                    tracing::debug!(
-                        target: "exec",
-                        "watching pid {} (tag {:?}, child {}, deadline in {:?})",
-                        entry.pid,
-                        entry.tag,
-                        entry.child,
-                        entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
-                    );
-                    let id = self.new_token();
-                    self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
-                    self.entries.insert(id, entry);
-                }
-                Ok(Command::Forget(tag)) => self.forget(tag),
-                Ok(Command::TerminateGroup { pgid, grace }) => {
-                    let at = Instant::now() + grace;
-                    match self.cgroup_of(pgid) {
-                        Some((cg, leader_alive)) => {
-                            // A group whose leader is gone may be a stranger's
-                            // by now: then only the cgroup is signalled.
-                            if leader_alive {
-                                signal_group(pgid, Signal::SIGTERM);
-                            }
-                            cg.signal_members(rustix::process::Signal::TERM);
-                            let dir = cg.dir.clone();
-                            self.group_kills.push((at, pgid, Some(dir)));
-                        }
-                        None => {
-                            signal_group(pgid, Signal::SIGTERM);
-                            self.group_kills.push((at, pgid, None));
-                        }
+                Ok(command) => {
+                    if let Flow::Stop = self.apply(command) {
+                        return Flow::Stop;
                     }
                 }
-                #[cfg(test)]
-                Ok(Command::Barrier(reply)) => {
-                    if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
-                        for id in ready {
-                            self.handle_exit(id);
-                        }
-                        for dir in drained {
-                            self.check_drained(&dir);
-                        }
-                    }
-                    let _ = reply.send(());
-                }
-                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return Flow::Stop,
+                Err(TryRecvError::Disconnected) => return Flow::Stop,
                 Err(TryRecvError::Empty) => return Flow::Continue,
             }
         }
+    }
+
+    /// Carries out one command (queued, or handed over directly by a driven
+    /// executor).
+    pub fn apply(&mut self, command: Command) -> Flow {
+        match command {
+            Command::Watch(entry) => {
+                tracing::debug!(
+                    target: "exec",
+                    "watching pid {} (tag {:?}, child {}, deadline in {:?})",
+                    entry.pid,
+                    entry.tag,
+                    entry.child,
+                    entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+                );
+                let id = self.new_token();
+                self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
+                self.entries.insert(id, entry);
+            }
+            Command::Forget(tag) => self.forget(tag),
+            Command::TerminateGroup { pgid, grace } => {
+                let at = Instant::now() + grace;
+                match self.cgroup_of(pgid) {
+                    Some((cg, leader_alive)) => {
+                        // A group whose leader is gone may be a stranger's
+                        // by now: then only the cgroup is signalled.
+                        if leader_alive {
+                            signal_group(pgid, Signal::SIGTERM);
+                        }
+                        cg.signal_members(rustix::process::Signal::TERM);
+                        let dir = cg.dir.clone();
+                        self.group_kills.push((at, pgid, Some(dir)));
+                    }
+                    None => {
+                        signal_group(pgid, Signal::SIGTERM);
+                        self.group_kills.push((at, pgid, None));
+                    }
+                }
+            }
+            #[cfg(test)]
+            Command::Barrier(reply) => {
+                if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
+                    for id in ready {
+                        self.handle_exit(id);
+                    }
+                    for dir in drained {
+                        self.check_drained(&dir);
+                    }
+                }
+                let _ = reply.send(());
+            }
+            Command::Shutdown => return Flow::Stop,
+        }
+        Flow::Continue
     }
 
     fn forget(&mut self, tag: u64) {

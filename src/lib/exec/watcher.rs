@@ -417,27 +417,32 @@ impl Watcher {
         {
             self.drain_tokens.remove(&token);
             self.handles.remove(token, cg.events_fd().as_fd());
-            // Nothing is left for a pending SIGKILL of this run to reach; it
-            // must not reach the next run born here.
-            self.group_kills
-                .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
-            let cg = match &self.spares {
-                Some(spares) => match spares.keep(cg) {
-                    Ok(()) => {
-                        tracing::debug!(target: "exec", "kept an empty cgroup for reuse");
-                        return;
-                    }
-                    Err(cg) => cg,
-                },
-                None => cg,
-            };
-            match cg.remove() {
+            self.release(cg);
+        }
+    }
+
+    /// An empty run cgroup: kept as its script's spare, or removed.
+    fn release(&mut self, cg: RunCgroup) {
+        // Nothing is left for a pending SIGKILL of this run to reach; it
+        // must not reach the next run born here.
+        self.group_kills
+            .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
+        let cg = match &self.spares {
+            Some(spares) => match spares.keep(cg) {
                 Ok(()) => {
-                    tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+                    tracing::debug!(target: "exec", "kept an empty cgroup for reuse");
+                    return;
                 }
-                Err(e) => {
-                    tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
-                }
+                Err(cg) => cg,
+            },
+            None => cg,
+        };
+        match cg.remove() {
+            Ok(()) => {
+                tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+            }
+            Err(e) => {
+                tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
             }
         }
     }
@@ -497,7 +502,6 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
-        let contained = e.cgroup.as_ref().map(|cg| cg.dir.clone());
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
@@ -505,7 +509,8 @@ impl Watcher {
                 // left in its group (its cgroup, when it has one) still gets
                 // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid, contained.clone()));
+                    let contained = e.cgroup.as_ref().map(|cg| cg.dir.clone());
+                    self.group_kills.push((at, e.pgid, contained));
                 }
                 Outcome::TimedOut
             }
@@ -532,15 +537,19 @@ impl Watcher {
             (self.notify)(finished);
         }
         self.handles.remove(id, e.pidfd.as_fd());
-        if let Some(cg) = e.cgroup.take() {
-            // Followed until empty: a kill of this run (timeout, stop) still
-            // reaches what the script left behind.
-            self.start_draining(e.pgid, cg);
-        }
-        // After the report: removing an emptied cgroup is housekeeping, and
+        // After the report: releasing an emptied cgroup is housekeeping, and
         // the daemon may be waiting for this exit to start the next script.
-        if let Some(dir) = contained {
-            self.check_drained(&dir);
+        if let Some(mut cg) = e.cgroup.take() {
+            if cg.populated() {
+                // Followed until empty: a kill of this run (timeout, stop)
+                // still reaches what the script left behind. (Emptied after
+                // the read above, it is reported as soon as it is followed.)
+                self.start_draining(e.pgid, cg);
+            } else {
+                // Mostly so: a check's run leaves nothing behind. Released
+                // at once, without following it.
+                self.release(cg);
+            }
         }
     }
 }

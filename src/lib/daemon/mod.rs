@@ -1,8 +1,10 @@
 //! clpd: the event loop that owns all runtime state.
 //!
-//! Threads that wait (signals, the executor's pidfd watcher, IPC connections)
-//! only turn what happened into [`Event`]s on one channel. The loop sleeps until
-//! the next event or the earliest timer deadline (a heap), feeds the engine, and
+//! Threads that wait (signals, probes, IPC connections) only turn what
+//! happened into [`Event`]s on one channel. The loop sleeps in one epoll set
+//! ([`wakeup`]) until the next event, the end of a process it watches (the
+//! executor is driven by the loop: a death wakes the loop itself, see
+//! `exec::driven`) or the earliest timer deadline, feeds the engine, and
 //! carries out its effects: spawn scripts, arm timers, log alerts, answer
 //! requests, run OS actions. After each batch it writes the persisted state and
 //! the status snapshot, atomically, when they changed (the snapshot paced: see

@@ -39,7 +39,8 @@
 //!   `forget` was called before it exited (calls reach the watcher in order; a
 //!   report of an exit that happened before `forget` may already be under way).
 //! * The watcher is the only owner of the process handles; callers talk to it only
-//!   through commands on a channel plus a wake eventfd.
+//!   through commands: on a channel plus a wake eventfd to its thread, or handed
+//!   to it directly when it is driven (the caller is then its owner's loop).
 //! * Process death is an event (the pidfd becomes readable), timers are deadlines;
 //!   nothing here sleeps on a fixed interval or polls `/proc`.
 //! * The timeout counts from the moment of `spawn`, not from when the watcher
@@ -59,7 +60,9 @@
 //!   `notify` is caught and logged. `notify` runs on the watcher thread and must be
 //!   quick (e.g. push into a channel): while it runs, no other process is seen.
 //! * Never let a descriptor of clpd leak into a script: everything above fd 2 is
-//!   marked close-on-exec in the child (`close_range(CLOSE_RANGE_CLOEXEC)`).
+//!   marked close-on-exec in the child (`close_range(CLOSE_RANGE_CLOEXEC)`); a
+//!   child born sharing clpd's descriptor table ([`clone`]) first takes a
+//!   private copy of its low part and never changes the shared one.
 //!
 //! Shutting down leaves running children unwatched: they become zombies when they
 //! exit, until clpd itself exits.

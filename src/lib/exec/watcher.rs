@@ -1,4 +1,5 @@
-//! The watcher thread: owns every watched process, its pidfd and its timers.
+//! The watcher: owns every watched process, its pidfd and its timers; on a
+//! thread of its own, or driven by its owner's loop (see [`super::driven`]).
 //!
 //! One loop: wait in `epoll` with a timeout equal to the earliest deadline,
 //! then drain commands, handle exits, fire due timers. A readable pidfd means

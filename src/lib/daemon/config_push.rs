@@ -53,7 +53,7 @@ fn install_received(
     local: &str,
     packed: &[u8],
     strict: bool,
-    events: &Sender<Event>,
+    events: &super::wakeup::EventTx,
 ) -> Reply {
     info!(target: "pm", "installing a configuration pushed from another server ({} bytes packed)", packed.len());
     let staged = (|| {
@@ -116,7 +116,7 @@ fn failed(e: ClpError) -> Reply {
 }
 
 /// Asks the loop to apply the installed files, as clpcfctrl asks over the socket.
-fn reload(events: &Sender<Event>) -> install::Reload {
+fn reload(events: &super::wakeup::EventTx) -> install::Reload {
     let (tx, rx) = mpsc::channel();
     let asked = events.send(Event::Request {
         request: Request::Reload,

@@ -1,8 +1,10 @@
 //! clpd: the event loop that owns all runtime state.
 //!
-//! Threads that wait (signals, the executor's pidfd watcher, IPC connections)
-//! only turn what happened into [`Event`]s on one channel. The loop sleeps until
-//! the next event or the earliest timer deadline (a heap), feeds the engine, and
+//! Threads that wait (signals, probes, IPC connections) only turn what
+//! happened into [`Event`]s on one channel. The loop sleeps in one epoll set
+//! ([`wakeup`]) until the next event, the end of a process it watches (the
+//! executor is driven by the loop: a death wakes the loop itself, see
+//! `exec::driven`) or the earliest timer deadline, feeds the engine, and
 //! carries out its effects: spawn scripts, arm timers, log alerts, answer
 //! requests, run OS actions. After each batch it writes the persisted state and
 //! the status snapshot, atomically, when they changed (the snapshot paced: see
@@ -56,6 +58,7 @@ mod sync_wait;
 #[cfg(test)]
 mod tests;
 mod timers;
+mod wakeup;
 
 use alerts::ErrorSnapshots;
 use start::load_config;
@@ -66,7 +69,7 @@ use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
@@ -243,7 +246,7 @@ struct Daemon {
     executor: Box<dyn seams::Spawner>,
     /// The time of timers and of the engine core (fake in tests).
     clock: Box<dyn seams::Clock>,
-    events: Sender<Event>,
+    events: wakeup::EventTx,
     alerts: AlertWriter,
     logs: Option<Arc<crate::log::ModuleLogs>>,
     tags: HashMap<u64, Tag>,
@@ -310,30 +313,53 @@ impl Daemon {
             .push(self.clock.now() + every, TimerKey::SystemdWatchdog);
     }
 
-    fn main_loop(&mut self, rx: &Receiver<Event>) {
+    fn main_loop(&mut self, wait: &wakeup::LoopWait) {
         loop {
-            let timeout = self
-                .timers
-                .peek()
-                .map(|(at, _)| at.saturating_duration_since(self.clock.now()))
-                .unwrap_or(Duration::from_secs(3600));
-            let received = rx.recv_timeout(timeout);
+            let now = self.clock.now();
+            let timer = self.timers.peek().map(|(at, _)| at);
+            let until = [timer, self.executor.next_wake()]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout = until.map_or(Duration::from_secs(3600), |at| {
+                at.saturating_duration_since(now)
+            });
+            let processes_ended = match wait.wait(timeout) {
+                Ok(ended) => ended,
+                Err(rustix::io::Errno::INTR) => false,
+                Err(e) => {
+                    // Not expected (ENOMEM): a short pause keeps a lasting
+                    // failure from spinning; events and timers still run.
+                    error!(target: "pm", "waiting for events failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                    true
+                }
+            };
             // The turn's log lines reach the log writer once its scripts have
             // started: the writer's wake-ups come after the spawns, not on the
             // way from a death to its recovery (see log::hold).
             let _held = self.logs.as_ref().map(|l| l.hold_on_this_thread());
-            match received {
-                Ok(event) => {
-                    self.event(event);
-                    // Take everything already queued as one batch.
-                    while let Ok(event) = rx.try_recv() {
-                        self.event(event);
-                    }
+            // Processes that ended: reaped here, on the loop, which can spawn
+            // what follows at once (see exec::driven). Also when a script's
+            // timeout is due.
+            let executor_due = self
+                .executor
+                .next_wake()
+                .is_some_and(|at| at <= self.clock.now());
+            if processes_ended || executor_due {
+                for finished in self.executor.take_finished() {
+                    self.event(Event::Exec(finished));
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    error!(target: "pm", "all event sources are gone; stopping");
-                    return;
+            }
+            // Then everything already queued, as one batch.
+            loop {
+                match wait.rx.try_recv() {
+                    Ok(event) => self.event(event),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        error!(target: "pm", "all event sources are gone; stopping");
+                        return;
+                    }
                 }
             }
             if self.end_of_batch() {

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
-use crate::exec::{Executor, ScriptSpec, Spawned};
+use crate::exec::{Executor, Finished, ScriptSpec, Spawned};
 
 /// The daemon's time.
 pub(crate) trait Clock {
@@ -32,7 +32,8 @@ impl Clock for SystemClock {
 }
 
 /// Runs scripts and watches processes; what ends comes back as
-/// `Event::Exec(Finished)` with the tag given here.
+/// `Event::Exec(Finished)` with the tag given here (through
+/// [`Spawner::take_finished`] when the loop watches itself).
 pub(crate) trait Spawner {
     fn spawn(&self, tag: u64, spec: ScriptSpec) -> Result<Spawned>;
     /// Watches a process this clpd did not start (left by a previous clpd).
@@ -43,6 +44,16 @@ pub(crate) trait Spawner {
     fn terminate_group(&self, pgid: u32, grace: Duration);
     /// Stops watching; what runs keeps running.
     fn shutdown(self: Box<Self>);
+    /// When the loop must call [`Spawner::take_finished`] even if its
+    /// descriptor (`Executor::ready_fd`, in the loop's wait) stays quiet: a
+    /// script's timeout.
+    fn next_wake(&self) -> Option<Instant> {
+        None
+    }
+    /// What ended since the last call (reaped now), timeouts carried out.
+    fn take_finished(&self) -> Vec<Finished> {
+        Vec::new()
+    }
 }
 
 impl Spawner for Executor {
@@ -64,5 +75,13 @@ impl Spawner for Executor {
 
     fn shutdown(self: Box<Self>) {
         Executor::shutdown(*self)
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        Executor::next_wake(self)
+    }
+
+    fn take_finished(&self) -> Vec<Finished> {
+        Executor::take_finished(self)
     }
 }

@@ -17,7 +17,7 @@ pub(super) fn bind(socket: &Path) -> Result<UnixListener> {
     Ok(listener)
 }
 
-pub(super) fn spawn_signal_thread(tx: Sender<Event>) -> Result<()> {
+pub(super) fn spawn_signal_thread(tx: wakeup::EventTx) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
         .map_err(|e| ClpError::failed(format!("cannot install signal handlers: {e}")))?;
@@ -34,7 +34,7 @@ pub(super) fn spawn_signal_thread(tx: Sender<Event>) -> Result<()> {
         .map_err(|e| ClpError::failed(format!("cannot start the signal thread: {e}")))
 }
 
-pub(super) fn spawn_listener(listener: UnixListener, tx: Sender<Event>) {
+pub(super) fn spawn_listener(listener: UnixListener, tx: wakeup::EventTx) {
     let spawned = std::thread::Builder::new()
         .name("ipc".into())
         .spawn(move || {
@@ -60,7 +60,7 @@ pub(super) fn spawn_listener(listener: UnixListener, tx: Sender<Event>) {
 }
 
 /// Serves one connection: one request, answered by the loop.
-pub(super) fn serve(stream: UnixStream, tx: &Sender<Event>) {
+pub(super) fn serve(stream: UnixStream, tx: &wakeup::EventTx) {
     ipc::serve(stream, |request| {
         let (reply_tx, reply_rx) = mpsc::channel();
         tx.send(Event::Request {

@@ -66,16 +66,19 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     )
     .map_err(|e| ClpError::failed(format!("cannot start the alert log thread: {e}")))?;
 
-    let (tx, rx) = mpsc::channel::<Event>();
-    let exec_tx = tx.clone();
+    let (tx, wait) = wakeup::channel()
+        .map_err(|e| ClpError::failed(format!("cannot set up the event loop's wait: {e}")))?;
     let containment = crate::exec::Containment::detect(paths.root());
     info!(target: "pm", "{}", containment.describe());
-    let executor = Executor::with_containment(
-        Box::new(move |f| {
-            let _ = exec_tx.send(Event::Exec(f));
-        }),
-        containment,
-    )?;
+    // Driven by the loop, which waits on its processes itself.
+    let executor = Executor::driven(containment)?;
+    if let Some(fd) = executor.ready_fd() {
+        wait.watch_executor(fd).map_err(|e| {
+            ClpError::failed(format!(
+                "cannot add the watched processes to the event loop's wait: {e}"
+            ))
+        })?;
+    }
     spawn_signal_thread(tx.clone())?;
     let socket = ipc::socket_path(&paths);
     let listener = bind(&socket)?;
@@ -106,7 +109,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     report_ready(ready_fd.as_deref());
     info!(target: "pm", "clpd is ready (pid {})", std::process::id());
     crate::panics::inject_fault_if_asked();
-    daemon.main_loop(&rx);
+    daemon.main_loop(&wait);
     daemon.finish(&socket);
     Ok(())
 }
@@ -143,7 +146,7 @@ pub(super) struct Parts {
     pub(super) config_digest: String,
     pub(super) executor: Box<dyn seams::Spawner>,
     pub(super) clock: Box<dyn seams::Clock>,
-    pub(super) events: Sender<Event>,
+    pub(super) events: wakeup::EventTx,
     pub(super) alerts: AlertWriter,
     pub(super) logs: Option<Arc<crate::log::ModuleLogs>>,
 }

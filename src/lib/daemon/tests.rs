@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Mutex;
+use std::sync::mpsc::Receiver;
 
 use super::seams::{Clock, Spawner};
 use super::start::Parts;
@@ -120,7 +121,7 @@ fn rig_with(text: &str) -> Rig {
                 base: Instant::now(),
                 offset: offset.clone(),
             }),
-            events: tx,
+            events: super::wakeup::EventTx::detached(tx),
             alerts,
             logs: None,
         },

@@ -56,6 +56,17 @@ impl Handles {
         })
     }
 
+    /// The epoll set itself: readable while a descriptor in it is ready.
+    pub fn epoll_fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.epoll.as_fd()
+    }
+
+    /// Whether a descriptor epoll refused is polled on its own for now.
+    pub fn has_unregistered(&self) -> bool {
+        !self.unregistered.is_empty()
+    }
+
     /// Adds `fd` under `token`; if epoll refuses it, it is polled on its own
     /// until a retry succeeds.
     pub fn add(&mut self, token: u64, fd: BorrowedFd<'_>, flags: EventFlags) {

@@ -9,11 +9,13 @@
 //!   [`spawn::clean_env`]) plus the spec's variables,
 //!   default signal dispositions and an empty signal mask, every other descriptor
 //!   close-on-exec. A script without an x bit runs as `/bin/sh <script>`.
-//! * One watcher thread (`clp-exec`) that owns every watched process: its pidfd, its
-//!   pgid and its timers. It sleeps in `epoll` on the pidfds plus a wake eventfd
-//!   (each registered once: a wake-up costs the ready descriptors, not all of
-//!   them), with a timeout equal to the earliest deadline, and calls `notify`
-//!   once per finished process.
+//! * One watcher that owns every watched process: its pidfd, its pgid and its
+//!   timers. It waits in `epoll` on the pidfds plus a wake eventfd (each
+//!   registered once: a wake-up costs the ready descriptors, not all of them),
+//!   with a timeout equal to the earliest deadline, and calls `notify` once per
+//!   finished process. It runs on a thread of its own (`clp-exec`,
+//!   [`Executor::with_containment`]) or, driven ([`Executor::driven`], clpd),
+//!   on its owner's loop, which waits on the watcher's epoll set itself.
 //! * Containment ([`cgroup`]): where cgroup v2 is usable each run gets a cgroup
 //!   of its own, entered by the child before exec; otherwise the process group
 //!   is the only fence.
@@ -37,7 +39,8 @@
 //!   `forget` was called before it exited (calls reach the watcher in order; a
 //!   report of an exit that happened before `forget` may already be under way).
 //! * The watcher is the only owner of the process handles; callers talk to it only
-//!   through commands on a channel plus a wake eventfd.
+//!   through commands: on a channel plus a wake eventfd to its thread, or handed
+//!   to it directly when it is driven (the caller is then its owner's loop).
 //! * Process death is an event (the pidfd becomes readable), timers are deadlines;
 //!   nothing here sleeps on a fixed interval or polls `/proc`.
 //! * The timeout counts from the moment of `spawn`, not from when the watcher
@@ -57,13 +60,16 @@
 //!   `notify` is caught and logged. `notify` runs on the watcher thread and must be
 //!   quick (e.g. push into a channel): while it runs, no other process is seen.
 //! * Never let a descriptor of clpd leak into a script: everything above fd 2 is
-//!   marked close-on-exec in the child (`close_range(CLOSE_RANGE_CLOEXEC)`).
+//!   marked close-on-exec in the child (`close_range(CLOSE_RANGE_CLOEXEC)`); a
+//!   child born sharing clpd's descriptor table ([`clone`]) first takes a
+//!   private copy of its low part and never changes the shared one.
 //!
 //! Shutting down leaves running children unwatched: they become zombies when they
 //! exit, until clpd itself exits.
 
 mod cgroup;
 mod clone;
+mod driven;
 mod handles;
 mod limits;
 mod spawn;
@@ -179,6 +185,9 @@ pub struct Executor {
     tx: Sender<Command>,
     wake: Arc<OwnedFd>,
     thread: Option<JoinHandle<()>>,
+    /// Without a thread: the watcher, run by its owner's loop (see
+    /// [`Executor::driven`]), and what it saw end since the last look.
+    driven: Option<driven::Driven>,
     /// Where script runs get cgroups of their own; None: process groups only.
     cgroups: Option<cgroup::Cgroups>,
     /// Every script's environment before its spec's variables
@@ -203,6 +212,25 @@ impl Executor {
         notify: Box<dyn Fn(Finished) + Send>,
         containment: Containment,
     ) -> Result<Executor> {
+        let (mut executor, watcher) = Self::parts(notify, containment)?;
+        let thread = std::thread::Builder::new()
+            .name("clp-exec".into())
+            .spawn(move || watcher.run())
+            .map_err(|e| {
+                ClpError::new(
+                    ErrorKind::Internal,
+                    format!("cannot start the script watcher thread: {e}"),
+                )
+            })?;
+        executor.thread = Some(thread);
+        Ok(executor)
+    }
+
+    /// An executor without its watcher, and the watcher that `notify`s.
+    fn parts(
+        notify: Box<dyn Fn(Finished) + Send>,
+        containment: Containment,
+    ) -> Result<(Executor, Watcher)> {
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map_err(|e| {
             ClpError::new(
                 ErrorKind::Internal,
@@ -221,31 +249,24 @@ impl Executor {
                 format!("cannot create the script watcher's epoll set: {e}"),
             )
         })?;
-        let thread = std::thread::Builder::new()
-            .name("clp-exec".into())
-            .spawn(move || watcher.run())
-            .map_err(|e| {
-                ClpError::new(
-                    ErrorKind::Internal,
-                    format!("cannot start the script watcher thread: {e}"),
-                )
-            })?;
         let null = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open("/dev/null")
             .map_err(|e| ClpError::io("cannot open", std::path::Path::new("/dev/null"), e))?;
-        Ok(Executor {
+        let executor = Executor {
             base_env: spawn::clean_env(std::env::vars_os()),
             null,
             tx,
             wake,
-            thread: Some(thread),
+            thread: None,
+            driven: None,
             cgroups: match containment {
                 Containment::Cgroups(c) => Some(c),
                 Containment::ProcessGroups(_) => None,
             },
-        })
+        };
+        Ok((executor, watcher))
     }
 
     /// Spawns `spec` in a new session (pgid == pid), stdin /dev/null, output as
@@ -337,7 +358,7 @@ impl Executor {
             kill_grace: spec.kill_grace,
             cgroup,
         };
-        if let Err(mpsc::SendError(cmd)) = self.tx.send(Command::Watch(entry)) {
+        if let Err(cmd) = self.submit(Command::Watch(entry)) {
             // The watcher is gone: do not leave an unreaped child behind.
             if let Command::Watch(entry) = cmd {
                 reap_now(entry.pid);
@@ -350,7 +371,6 @@ impl Executor {
                 ),
             ));
         }
-        self.wake();
         Ok(Spawned {
             pid,
             pgid: pid,
@@ -402,10 +422,8 @@ impl Executor {
             kill_grace: Duration::ZERO,
             cgroup: None,
         };
-        self.tx
-            .send(Command::Watch(entry))
+        self.submit(Command::Watch(entry))
             .map_err(|_| ClpError::new(ErrorKind::Internal, "the script watcher is not running"))?;
-        self.wake();
         Ok(())
     }
 
@@ -437,11 +455,21 @@ impl Executor {
     }
 
     fn command(&self, cmd: Command) {
-        if self.tx.send(cmd).is_err() {
+        if self.submit(cmd).is_err() {
             tracing::error!(target: "exec", "the script watcher is not running");
-            return;
         }
+    }
+
+    /// Hands `cmd` to the watcher: at once when it is driven (the caller is
+    /// its owner's loop), else queued for its thread, which is woken.
+    fn submit(&self, cmd: Command) -> std::result::Result<(), Command> {
+        if let Some(driven) = &self.driven {
+            driven.apply(cmd);
+            return Ok(());
+        }
+        self.tx.send(cmd).map_err(|mpsc::SendError(cmd)| cmd)?;
         self.wake();
+        Ok(())
     }
 
     fn wake(&self) {
@@ -456,6 +484,9 @@ impl Executor {
 
 impl Drop for Executor {
     fn drop(&mut self) {
+        if let Some(driven) = &self.driven {
+            driven.finish();
+        }
         let _ = self.tx.send(Command::Shutdown);
         self.wake();
         if let Some(thread) = self.thread.take() {

@@ -58,7 +58,7 @@ fn write_script(path: &Path, content: &str, mode: &str) {
     assert!(status.success());
 }
 
-fn recv(rx: &Receiver<Finished>) -> Finished {
+pub(super) fn recv(rx: &Receiver<Finished>) -> Finished {
     rx.recv_timeout(WAIT).expect("no process finished in time")
 }
 
@@ -562,7 +562,7 @@ fn kill_group_refuses_dangerous_groups() {
 /// a program that cannot be executed is an error, and its child is reaped.
 /// An executor whose runs get cgroups (None, with the reason printed, where
 /// this test process cannot have them: not root, not in the root cgroup v2).
-fn cgroup_executor(root: &Path) -> Option<(Executor, Receiver<Finished>)> {
+pub(super) fn cgroup_executor(root: &Path) -> Option<(Executor, Receiver<Finished>)> {
     let in_root_cgroup =
         std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| c.lines().any(|l| l == "0::/"));
     if !nix::unistd::geteuid().is_root() || !in_root_cgroup {

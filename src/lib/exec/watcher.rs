@@ -1,4 +1,5 @@
-//! The watcher thread: owns every watched process, its pidfd and its timers.
+//! The watcher: owns every watched process, its pidfd and its timers; on a
+//! thread of its own, or driven by its owner's loop (see [`super::driven`]).
 //!
 //! One loop: wait in `epoll` with a timeout equal to the earliest deadline,
 //! then drain commands, handle exits, fire due timers. A readable pidfd means
@@ -101,7 +102,7 @@ struct Draining {
     token: u64,
 }
 
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Stop,
 }
@@ -141,34 +142,49 @@ impl Watcher {
             let timeout = self
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
-            let (ready, drained) = match self.wait_ready(timeout) {
-                Ok(ready) => ready,
-                Err(Errno::INTR) => (Vec::new(), Vec::new()),
-                Err(e) => {
-                    // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
-                    // briefly on this error path only, so a persistent failure does
-                    // not spin the CPU; the loop resumes normal event waiting.
-                    tracing::error!(target: "exec", "waiting on process handles failed: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    (Vec::new(), Vec::new())
-                }
-            };
-            // Commands before exits: a `forget` queued before a process died is
-            // applied before its exit is reported.
-            if let Flow::Stop = self.drain_commands() {
+            if let Flow::Stop = self.turn(timeout, true) {
                 break;
             }
-            // Exits before timers: a process that exited right at its deadline is
-            // reported with its real status, and its group is not signalled.
-            for id in ready {
-                self.handle_exit(id);
-            }
-            for dir in drained {
-                self.check_drained(&dir);
-            }
-            self.fire_timers(Instant::now());
         }
-        // Whatever is empty now goes; the rest is removed by a later clpd.
+        self.finish();
+    }
+
+    /// One round: waits at most `timeout` (None: until something happens),
+    /// then handles the queued commands (with `queued`: a driven watcher gets
+    /// its commands directly, nothing is queued), the exits and the due timers.
+    pub fn turn(&mut self, timeout: Option<Duration>, queued: bool) -> Flow {
+        let (ready, drained) = match self.wait_ready(timeout) {
+            Ok(ready) => ready,
+            Err(Errno::INTR) => (Vec::new(), Vec::new()),
+            Err(e) => {
+                // Not expected (ENOMEM, or EINVAL past RLIMIT_NOFILE). Back off
+                // briefly on this error path only, so a persistent failure does
+                // not spin the CPU; the loop resumes normal event waiting.
+                tracing::error!(target: "exec", "waiting on process handles failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                (Vec::new(), Vec::new())
+            }
+        };
+        // Commands before exits: a `forget` queued before a process died is
+        // applied before its exit is reported.
+        if queued && let Flow::Stop = self.drain_commands() {
+            return Flow::Stop;
+        }
+        // Exits before timers: a process that exited right at its deadline is
+        // reported with its real status, and its group is not signalled.
+        for id in ready {
+            self.handle_exit(id);
+        }
+        for dir in drained {
+            self.check_drained(&dir);
+        }
+        self.fire_timers(Instant::now());
+        Flow::Continue
+    }
+
+    /// When the watcher ends: whatever cgroup is empty now goes; the rest is
+    /// removed by a later clpd.
+    pub fn finish(&mut self) {
         for dir in self.draining.keys().cloned().collect::<Vec<_>>() {
             self.check_drained(&dir);
         }
@@ -179,6 +195,23 @@ impl Watcher {
         );
     }
 
+    /// When the watcher must look again without being woken: the earliest
+    /// timer, or soon while a descriptor waits to be registered (it is
+    /// polled at each round).
+    pub fn next_wake(&self) -> Option<Instant> {
+        let retry = self
+            .handles
+            .has_unregistered()
+            .then(|| Instant::now() + super::handles::RETRY_REGISTRATION);
+        [self.next_deadline(), retry].into_iter().flatten().min()
+    }
+
+    /// The epoll set of every descriptor the watcher waits on: readable when
+    /// a round has something to do (a driven executor's owner waits on it).
+    pub fn ready_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.handles.epoll_fd()
+    }
+
     /// Drains the wake fd and every queued command.
     fn drain_commands(&mut self) -> Flow {
         let mut buf = [0u8; 8];
@@ -186,55 +219,69 @@ impl Watcher {
         let _ = rustix::io::read(self.wake.as_fd(), &mut buf);
         loop {
             match self.rx.try_recv() {
-                Ok(Command::Watch(entry)) => {
-                    tracing::debug!(
-                        target: "exec",
-                        "watching pid {} (tag {:?}, child {}, deadline in {:?})",
-                        entry.pid,
-                        entry.tag,
-                        entry.child,
-                        entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
-                    );
-                    let id = self.new_token();
-                    self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
-                    self.entries.insert(id, entry);
-                }
-                Ok(Command::Forget(tag)) => self.forget(tag),
-                Ok(Command::TerminateGroup { pgid, grace }) => {
-                    let at = Instant::now() + grace;
-                    match self.cgroup_of(pgid) {
-                        Some((cg, leader_alive)) => {
-                            // A group whose leader is gone may be a stranger's
-                            // by now: then only the cgroup is signalled.
-                            if leader_alive {
-                                signal_group(pgid, Signal::SIGTERM);
-                            }
-                            cg.signal_members(rustix::process::Signal::TERM);
-                            let dir = cg.dir.clone();
-                            self.group_kills.push((at, pgid, Some(dir)));
-                        }
-                        None => {
-                            signal_group(pgid, Signal::SIGTERM);
-                            self.group_kills.push((at, pgid, None));
-                        }
+                Ok(command) => {
+                    if let Flow::Stop = self.apply(command) {
+                        return Flow::Stop;
                     }
                 }
-                #[cfg(test)]
-                Ok(Command::Barrier(reply)) => {
-                    if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
-                        for id in ready {
-                            self.handle_exit(id);
-                        }
-                        for dir in drained {
-                            self.check_drained(&dir);
-                        }
-                    }
-                    let _ = reply.send(());
-                }
-                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return Flow::Stop,
+                Err(TryRecvError::Disconnected) => return Flow::Stop,
                 Err(TryRecvError::Empty) => return Flow::Continue,
             }
         }
+    }
+
+    /// Carries out one command (queued, or handed over directly by a driven
+    /// executor).
+    pub fn apply(&mut self, command: Command) -> Flow {
+        match command {
+            Command::Watch(entry) => {
+                tracing::debug!(
+                    target: "exec",
+                    "watching pid {} (tag {:?}, child {}, deadline in {:?})",
+                    entry.pid,
+                    entry.tag,
+                    entry.child,
+                    entry.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+                );
+                let id = self.new_token();
+                self.handles.add(id, entry.pidfd.as_fd(), EventFlags::IN);
+                self.entries.insert(id, entry);
+            }
+            Command::Forget(tag) => self.forget(tag),
+            Command::TerminateGroup { pgid, grace } => {
+                let at = Instant::now() + grace;
+                match self.cgroup_of(pgid) {
+                    Some((cg, leader_alive)) => {
+                        // A group whose leader is gone may be a stranger's
+                        // by now: then only the cgroup is signalled.
+                        if leader_alive {
+                            signal_group(pgid, Signal::SIGTERM);
+                        }
+                        cg.signal_members(rustix::process::Signal::TERM);
+                        let dir = cg.dir.clone();
+                        self.group_kills.push((at, pgid, Some(dir)));
+                    }
+                    None => {
+                        signal_group(pgid, Signal::SIGTERM);
+                        self.group_kills.push((at, pgid, None));
+                    }
+                }
+            }
+            #[cfg(test)]
+            Command::Barrier(reply) => {
+                if let Ok((ready, drained)) = self.wait_ready(Some(Duration::ZERO)) {
+                    for id in ready {
+                        self.handle_exit(id);
+                    }
+                    for dir in drained {
+                        self.check_drained(&dir);
+                    }
+                }
+                let _ = reply.send(());
+            }
+            Command::Shutdown => return Flow::Stop,
+        }
+        Flow::Continue
     }
 
     fn forget(&mut self, tag: u64) {
@@ -371,27 +418,32 @@ impl Watcher {
         {
             self.drain_tokens.remove(&token);
             self.handles.remove(token, cg.events_fd().as_fd());
-            // Nothing is left for a pending SIGKILL of this run to reach; it
-            // must not reach the next run born here.
-            self.group_kills
-                .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
-            let cg = match &self.spares {
-                Some(spares) => match spares.keep(cg) {
-                    Ok(()) => {
-                        tracing::debug!(target: "exec", "kept an empty cgroup for reuse");
-                        return;
-                    }
-                    Err(cg) => cg,
-                },
-                None => cg,
-            };
-            match cg.remove() {
+            self.release(cg);
+        }
+    }
+
+    /// An empty run cgroup: kept as its script's spare, or removed.
+    fn release(&mut self, cg: RunCgroup) {
+        // Nothing is left for a pending SIGKILL of this run to reach; it
+        // must not reach the next run born here.
+        self.group_kills
+            .retain(|(_, _, d)| d.as_deref() != Some(cg.dir.as_path()));
+        let cg = match &self.spares {
+            Some(spares) => match spares.keep(cg) {
                 Ok(()) => {
-                    tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+                    tracing::debug!(target: "exec", "kept an empty cgroup for reuse");
+                    return;
                 }
-                Err(e) => {
-                    tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
-                }
+                Err(cg) => cg,
+            },
+            None => cg,
+        };
+        match cg.remove() {
+            Ok(()) => {
+                tracing::debug!(target: "exec", "removed the empty cgroup {}", cg.dir.display())
+            }
+            Err(e) => {
+                tracing::debug!(target: "exec", "cannot remove the cgroup {}: {e}", cg.dir.display())
             }
         }
     }
@@ -451,7 +503,6 @@ impl Watcher {
         let Some(mut e) = self.entries.remove(&id) else {
             return;
         };
-        let contained = e.cgroup.as_ref().map(|cg| cg.dir.clone());
         let outcome = match e.stage {
             Stage::Running => status.unwrap_or(Outcome::Lost),
             Stage::Terminating => {
@@ -459,7 +510,8 @@ impl Watcher {
                 // left in its group (its cgroup, when it has one) still gets
                 // SIGKILL when the grace ends.
                 if let Some(at) = e.deadline {
-                    self.group_kills.push((at, e.pgid, contained.clone()));
+                    let contained = e.cgroup.as_ref().map(|cg| cg.dir.clone());
+                    self.group_kills.push((at, e.pgid, contained));
                 }
                 Outcome::TimedOut
             }
@@ -486,15 +538,19 @@ impl Watcher {
             (self.notify)(finished);
         }
         self.handles.remove(id, e.pidfd.as_fd());
-        if let Some(cg) = e.cgroup.take() {
-            // Followed until empty: a kill of this run (timeout, stop) still
-            // reaches what the script left behind.
-            self.start_draining(e.pgid, cg);
-        }
-        // After the report: removing an emptied cgroup is housekeeping, and
+        // After the report: releasing an emptied cgroup is housekeeping, and
         // the daemon may be waiting for this exit to start the next script.
-        if let Some(dir) = contained {
-            self.check_drained(&dir);
+        if let Some(mut cg) = e.cgroup.take() {
+            if cg.populated() {
+                // Followed until empty: a kill of this run (timeout, stop)
+                // still reaches what the script left behind. (Emptied after
+                // the read above, it is reported as soon as it is followed.)
+                self.start_draining(e.pgid, cg);
+            } else {
+                // Mostly so: a check's run leaves nothing behind. Released
+                // at once, without following it.
+                self.release(cg);
+            }
         }
     }
 }

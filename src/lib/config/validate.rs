@@ -29,6 +29,7 @@ use crate::monitor::kinds::known_list;
 mod cluster;
 mod fip;
 mod groups;
+mod mail;
 mod monitors;
 mod servers;
 mod settings;
@@ -297,12 +298,15 @@ impl Validator<'_, '_> {
             &mut unsupported,
         );
 
-        let settings = settings(&Obj {
-            el: root,
-            scope: Scope::Root,
-            abs: "/root".into(),
-            local: "",
-        });
+        let settings = settings(
+            &Obj {
+                el: root,
+                scope: Scope::Root,
+                abs: "/root".into(),
+                local: "",
+            },
+            self.report,
+        );
         if servers.len() > 1 {
             self.cluster_rules(&root_obj, &settings);
         }

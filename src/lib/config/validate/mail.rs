@@ -129,3 +129,118 @@ fn smtp_server(srv: &Element, at: &str, report: &mut Report) -> Option<SmtpServe
         ca_file,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use crate::config::corosync::tests::conf;
+    use crate::config::{ConfigFile, Report, validate};
+    use crate::model::{AuthMethod, MailSettings, SmtpSecurity};
+    use std::time::Duration;
+
+    /// The mail settings of a one-server clp.conf whose `<cluster>` holds
+    /// `mail`, and the report as "line: path: message" lines.
+    fn read(mail: &str) -> (Option<MailSettings>, Vec<String>) {
+        let text = conf(&[("n1", "10.0.0.1", "192.168.1.1")], mail);
+        let mut report = Report::new("clp.conf");
+        let file = ConfigFile::parse(text.as_bytes(), &mut report).expect("well-formed");
+        let opts = validate::Options {
+            local_server: Some("n1"),
+            scripts_dir: None,
+        };
+        let model = validate::validate(&file.doc, &opts, &mut report);
+        let lines = report
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}: {}", d.line, d.path, d.message))
+            .collect();
+        (model.and_then(|m| m.settings.alerts.mail), lines)
+    }
+
+    fn srv(inner: &str) -> String {
+        format!(
+            "<mail><address>ops@example.com</address><smtp><smtpsrv id=\"0\"><srvname>mail.example.com</srvname>{inner}</smtpsrv></smtp></mail>"
+        )
+    }
+
+    #[test]
+    fn clusterpro_tags_alone_keep_plain_smtp_on_port_25() {
+        let (mail, lines) = read(&srv(
+            "<senderaddress>clp@n1</senderaddress><auth>1</auth><username>u</username><passwd>p</passwd>",
+        ));
+        let mail = mail.expect("loaded");
+        assert!(lines.is_empty(), "{lines:?}");
+        let s = &mail.servers[0];
+        assert_eq!(
+            (s.port, s.security, s.auth_method),
+            (25, SmtpSecurity::None, AuthMethod::Any)
+        );
+        assert_eq!(s.username.as_deref(), Some("u"));
+        assert_eq!(mail.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn tls_words_cafile_authmethod_and_timeout_are_read() {
+        let (mail, lines) = read(&srv(
+            "<tls>implicit</tls><cafile>/etc/clp/mail-ca.pem</cafile><authmethod>plain</authmethod>",
+        ));
+        assert!(lines.is_empty(), "{lines:?}");
+        let s = &mail.unwrap().servers[0];
+        assert_eq!(
+            (s.port, s.security, s.auth_method),
+            (465, SmtpSecurity::Implicit, AuthMethod::Plain)
+        );
+        assert_eq!(s.ca_file.as_deref(), Some("/etc/clp/mail-ca.pem"));
+        for (word, want) in [
+            ("starttls", SmtpSecurity::StartTls),
+            ("opportunistic", SmtpSecurity::Opportunistic),
+            ("none", SmtpSecurity::None),
+        ] {
+            let (mail, _) = read(&srv(&format!("<tls>{word}</tls><port>587</port>")));
+            let s = &mail.unwrap().servers[0];
+            assert_eq!((s.security, s.port), (want, 587));
+        }
+        let (mail, _) = read(&srv("").replace("</smtp>", "<timeout>5</timeout></smtp>"));
+        assert_eq!(mail.unwrap().timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unreadable_security_values_are_errors_naming_the_element() {
+        let (mail, lines) = read(&srv("<tls>ssl</tls>"));
+        assert!(mail.is_none());
+        assert!(
+            lines.iter().any(|l| l.contains(
+                "/root/cluster/mail/smtp/smtpsrv@0/tls: must be one of none, starttls, opportunistic, implicit; got \"ssl\""
+            )),
+            "{lines:?}"
+        );
+        let (mail, lines) = read(&srv("<authmethod>CRAM-MD5</authmethod>"));
+        assert!(mail.is_none());
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("smtpsrv@0/authmethod: ") && l.contains("\"CRAM-MD5\"")),
+            "{lines:?}"
+        );
+        let (mail, lines) = read(&srv("").replace("</smtp>", "<timeout>0</timeout></smtp>"));
+        assert!(mail.is_none());
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("/root/cluster/mail/smtp/timeout: must be")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_cafile_without_tls_is_a_warning() {
+        let (mail, lines) = read(&srv("<cafile>/etc/ca.pem</cafile>"));
+        assert!(mail.is_some());
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("smtpsrv@0/cafile: cafile is used only over TLS")),
+            "{lines:?}"
+        );
+    }
+}

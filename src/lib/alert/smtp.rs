@@ -191,7 +191,7 @@ fn converse(
     conn.command(Data)
         .map_err(|e| describe("DATA refused", &e))?;
     arm(conn)?;
-    conn.message(crlf(letter.text).as_bytes())
+    conn.command(DataBlock(letter.text))
         .map_err(|e| describe("the message was refused", &e))?;
     Ok(refused)
 }
@@ -209,10 +209,26 @@ fn address(configured: &str) -> Result<Address, String> {
     Address::from_str(bare).map_err(|e| format!("is not a mail address: {e}"))
 }
 
-/// `text` with CRLF line ends and no final line end: lettre adds `CRLF.CRLF`
-/// and doubles a leading dot on each line.
-fn crlf(text: &str) -> String {
-    text.lines().collect::<Vec<_>>().join("\r\n")
+/// The message as the DATA block: CRLF line ends, a leading dot doubled,
+/// ended by `CRLF.CRLF`, written in one piece. lettre's `message` writes the
+/// end marker in a second small write, which Nagle's algorithm holds until the
+/// server acknowledges the first: a delayed ACK then costs 40 ms per mail
+/// (measured: 52 ms for a plain mail through clplogcmd against 2.6 ms for
+/// Python's smtplib); one write keeps a mail as quick as the old client's.
+struct DataBlock<'a>(&'a str);
+
+impl std::fmt::Display for DataBlock<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `lines` takes `\n` and `\r\n` ends and yields nothing after a last `\n`.
+        for line in self.0.lines() {
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
+    }
 }
 
 /// The system's roots and the `cafile`'s certificates, for `host`.
@@ -289,9 +305,11 @@ mod tests {
     }
 
     #[test]
-    fn the_text_goes_with_crlf_and_no_final_line_end() {
-        assert_eq!(crlf("a\n.b\nc\n"), "a\r\n.b\r\nc");
-        assert_eq!(crlf("a\r\nb"), "a\r\nb");
+    fn the_data_block_has_crlf_doubled_leading_dots_and_the_end_marker() {
+        let block = |t: &str| DataBlock(t).to_string();
+        assert_eq!(block("a\n.b\n..c\n"), "a\r\n..b\r\n...c\r\n.\r\n");
+        assert_eq!(block("a\r\nb"), "a\r\nb\r\n.\r\n");
+        assert_eq!(block(".\n"), "..\r\n.\r\n");
     }
 
     #[test]

@@ -262,7 +262,7 @@ fn describe(what: &str, e: &SmtpError) -> String {
     let lower = text.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("unknownissuer") {
         format!(
-            "{text} (the server's certificate is not trusted for this name: install its CA in the system's store, or name it in cafile)"
+            "{text} (the server's certificate was refused: it must be valid, name srvname, and be signed by a CA of the system's store or of cafile)"
         )
     } else {
         text

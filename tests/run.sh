@@ -11,6 +11,7 @@
 #   e2fsprogs      mkfs.ext4 (diskw on a loop device)
 #   openssl        certificates for the HTTPS server httpw watches
 #   python3        HTTP servers, the demo application, the lock-everything attacker
+#   python3-aiosmtpd  the SMTP server alert mails go to (plain, STARTTLS, TLS, AUTH)
 #   procps         pgrep, pkill
 #   nginx-light    the nginx example
 #   faketime       wall-clock jumps under a running clpd
@@ -22,7 +23,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="iproute2 mount util-linux e2fsprogs openssl python3 procps nginx-light faketime corosync
+packages="iproute2 mount util-linux e2fsprogs openssl python3 python3-aiosmtpd procps nginx-light faketime corosync
     libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev"
 
 # shellcheck disable=SC2086 # one word per package

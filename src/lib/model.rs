@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod mail;
+pub use mail::{AuthMethod, MailSettings, SmtpSecurity, SmtpServer};
+
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cluster {
@@ -249,27 +252,6 @@ pub struct MessageRoute {
     pub altexec: bool,
     /// `cmd@N/cmdline`: the alert extension commands.
     pub commands: Vec<String>,
-}
-
-/// `cluster/mail`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MailSettings {
-    /// Recipients (`address`, several separated by `,` or `;`).
-    pub recipients: Vec<String>,
-    pub subject: String,
-    /// SMTP servers in priority order; none means localhost:25.
-    pub servers: Vec<SmtpServer>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmtpServer {
-    pub host: String,
-    pub port: u16,
-    pub sender: String,
-    /// AUTH LOGIN / PLAIN with these credentials when set.
-    pub username: Option<String>,
-    #[serde(skip_serializing)]
-    pub password: Option<String>,
 }
 
 /// Commands carrying out OS-level final actions (`<clp><action>` extension).

@@ -29,6 +29,8 @@ mod fip_move;
 mod hardening;
 mod layers;
 mod logs;
+mod mail;
+mod mail_server;
 mod monitor;
 mod monitor_ctl;
 mod monitor_genw;

@@ -11,7 +11,9 @@
 //!   defaults, mail for Error-level alerts when `cluster/mail` is set);
 //! * [`syslog`]: the RFC 3164 datagram to the local syslog socket
 //!   (`clusterpro: ERROR <type: rm><event: 9> ...`);
-//! * [`mail`]: a minimal SMTP client and the bounded background [`Mailer`];
+//! * [`mail`]: the mail for an alert, sent through the configured SMTP servers
+//!   in order (`smtp`: lettre's client with STARTTLS, TLS and AUTH), and the
+//!   bounded background [`Mailer`];
 //! * [`writer`]: the daemon's alert-log thread behind a bounded queue.
 //!
 //! Module logs (`<module>.log.cur`) live in [`crate::log`]; the daemon runs the
@@ -23,6 +25,7 @@ pub mod alertlog;
 pub mod catalog;
 pub mod mail;
 pub mod route;
+mod smtp;
 pub mod syslog;
 mod tail;
 pub mod writer;

@@ -151,6 +151,7 @@ mod tests {
                 recipients: vec!["ops@example.com".into()],
                 subject: "CLUSTERPRO".into(),
                 servers: Vec::new(),
+                timeout: Duration::from_secs(30),
             }),
             syslog_socket: "/dev/log".into(),
             syslog_level: true,

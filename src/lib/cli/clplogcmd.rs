@@ -165,7 +165,7 @@ impl Program for Args {
                 None => ctx.warn(
                     "--mail: no mail is configured (cluster/mail/address in clp.conf); no mail sent",
                 ),
-                Some(m) => match mail::send(m, &alert, mail::DEFAULT_TIMEOUT) {
+                Some(m) => match mail::send(m, &alert, &ctx.paths) {
                     Ok(sent) => {
                         delivered += 1;
                         if !sent.rejected.is_empty() {

@@ -137,7 +137,7 @@ pub const PARAMS: &[Param] = &[
     p(Root, "cluster/messages/use", Value("0"), Flag, "V"),
     p(Root, "cluster/syslog/format/level", Value("1"), Flag, "V"),
     p(Root, "cluster/sysinfo/collect", Value("0"), Flag, "V"),
-    p(Root, "cluster/mail", Unset, Opaque, "V: address, subject, sendtype, smtp/..."),
+    p(Root, "cluster/mail", Unset, Opaque, "V: address, subject, sendtype, smtp/smtpsrv@N/...; clp: smtpsrv@N/tls, smtpsrv@N/cafile, smtp/timeout (see Mail)"),
     p(Root, "cluster/trap", Unset, Opaque, "V: snmpsrv@N/..."),
     p(Root, "cluster/heartbeat/interval", Value("3000"), Int { min: 1, max: 99_999_000, }, "RG: 3 s, stored in ms"),
     p(Root, "cluster/heartbeat/timeout", Value("90000"), Int { min: 1, max: 99_999_000, }, "RG: 90 s, stored in ms"),

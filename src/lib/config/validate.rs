@@ -30,6 +30,7 @@ mod cluster;
 mod disk;
 mod fip;
 mod groups;
+mod mail;
 mod monitors;
 mod partition;
 mod servers;
@@ -304,12 +305,15 @@ impl Validator<'_, '_> {
             &mut unsupported,
         );
 
-        let settings = settings(&Obj {
-            el: root,
-            scope: Scope::Root,
-            abs: "/root".into(),
-            local: "",
-        });
+        let settings = settings(
+            &Obj {
+                el: root,
+                scope: Scope::Root,
+                abs: "/root".into(),
+                local: "",
+            },
+            self.report,
+        );
         if servers.len() > 1 {
             self.cluster_rules(&root_obj, &settings);
             self.np_action_rules(&root_obj);

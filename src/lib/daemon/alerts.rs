@@ -96,20 +96,20 @@ impl Daemon {
             && let Some(settings) = &routing.mail
         {
             let what = format!("alert {} {}", alert.module, alert.event_id);
-            let started = self
-                .mailer
-                .dispatch(settings, alert, move |sent| match sent {
-                    Ok(s) if s.rejected.is_empty() => {
-                        info!(target: "clpd", "{what} was mailed via {}", s.server);
-                    }
-                    Ok(s) => warn!(
-                        target: "clpd",
-                        "{what} was mailed via {}, but these recipients were refused: {}",
-                        s.server,
-                        s.rejected.join(", ")
-                    ),
-                    Err(e) => warn!(target: "clpd", "{e}"),
-                });
+            let started =
+                self.mailer
+                    .dispatch(settings, alert, &self.paths, move |sent| match sent {
+                        Ok(s) if s.rejected.is_empty() => {
+                            info!(target: "clpd", "{what} was mailed via {}", s.server);
+                        }
+                        Ok(s) => warn!(
+                            target: "clpd",
+                            "{what} was mailed via {}, but these recipients were refused: {}",
+                            s.server,
+                            s.rejected.join(", ")
+                        ),
+                        Err(e) => warn!(target: "clpd", "{e}"),
+                    });
             if let Err(e) = started {
                 warn!(target: "clpd", "{e}");
             }

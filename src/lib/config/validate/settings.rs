@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
+pub(super) fn settings(root: &Obj<'_>, report: &mut Report) -> ClusterSettings {
     let action = |rel: &str| {
         let row = defaults::lookup(Scope::Root, rel);
         let value = root.text(rel);
@@ -31,7 +31,7 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         max_restarts: root.u32("clp/restartlimit/max"),
         restart_window: root.secs("clp/restartlimit/window"),
         watchdog_device: root.text("clp/watchdog/device"),
-        alerts: alert_routing(root),
+        alerts: alert_routing(root, report),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         server_sync_wait: root.secs("clp/cluster/syncwait"),
         release_deadline: root.secs("clp/cluster/releasedeadline"),
@@ -55,9 +55,10 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
     }
 }
 
-/// Alert destinations: `<messages>` overrides and `cluster/mail`. Tolerant:
-/// entries it cannot read are skipped (they are kept in the file as they are).
-pub(super) fn alert_routing(root: &Obj<'_>) -> AlertRouting {
+/// Alert destinations: `<messages>` overrides and `cluster/mail` (`mail`).
+/// Tolerant: overrides it cannot read are skipped (they are kept in the file
+/// as they are).
+pub(super) fn alert_routing(root: &Obj<'_>, report: &mut Report) -> AlertRouting {
     let flag = |e: &Element, tag: &str| e.child(tag).is_some_and(|c| c.text.trim() == "1");
     let mut overrides = Vec::new();
     if let Some(messages) = root.el.child("messages") {
@@ -85,51 +86,7 @@ pub(super) fn alert_routing(root: &Obj<'_>) -> AlertRouting {
     let mail = root
         .el
         .child("cluster")
-        .and_then(|c| c.child("mail"))
-        .and_then(|mail| {
-            let text = |e: &Element, tag: &str| {
-                e.child(tag)
-                    .map(|c| c.text.trim().to_string())
-                    .filter(|t| !t.is_empty())
-            };
-            let recipients: Vec<String> = text(mail, "address")?
-                .split([',', ';'])
-                .map(|a| a.trim().to_string())
-                .filter(|a| !a.is_empty())
-                .collect();
-            let mut servers: Vec<(i64, SmtpServer)> = mail
-                .child("smtp")
-                .map(|smtp| {
-                    smtp.elements()
-                        .filter(|e| e.name == "smtpsrv")
-                        .filter_map(|srv| {
-                            Some((
-                                text(srv, "priority")
-                                    .and_then(|p| p.parse().ok())
-                                    .unwrap_or(0),
-                                SmtpServer {
-                                    host: text(srv, "srvname")?,
-                                    port: text(srv, "port")
-                                        .and_then(|p| p.parse().ok())
-                                        .unwrap_or(25),
-                                    sender: text(srv, "senderaddress")
-                                        .unwrap_or_else(|| "clp@localhost".into()),
-                                    username: text(srv, "username")
-                                        .filter(|_| text(srv, "auth").as_deref() == Some("1")),
-                                    password: text(srv, "passwd"),
-                                },
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            servers.sort_by_key(|(p, _)| *p);
-            Some(MailSettings {
-                recipients,
-                subject: text(mail, "subject").unwrap_or_else(|| "CLUSTERPRO".into()),
-                servers: servers.into_iter().map(|(_, s)| s).collect(),
-            })
-        });
+        .and_then(|cluster| super::mail::mail_settings(cluster, report));
     AlertRouting {
         overrides,
         mail,

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod rest;
+pub use rest::{CertificatePaths, RestSettings};
+
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cluster {
@@ -113,6 +116,8 @@ pub struct ClusterSettings {
     /// How long a starting service waits for the other servers' first
     /// reports (`clp/cluster/syncwait`; zero: no wait).
     pub server_sync_wait: Duration,
+    /// `<rstd>`: the REST API.
+    pub rest: RestSettings,
 }
 
 /// Alert destinations (`<messages>`, `cluster/mail`, clp's syslog socket).

@@ -30,6 +30,7 @@ mod cluster;
 mod fip;
 mod groups;
 mod monitors;
+mod rest;
 mod servers;
 mod settings;
 
@@ -297,12 +298,14 @@ impl Validator<'_, '_> {
             &mut unsupported,
         );
 
-        let settings = settings(&Obj {
+        let root_settings = Obj {
             el: root,
             scope: Scope::Root,
             abs: "/root".into(),
             local: "",
-        });
+        };
+        let mut settings = settings(&root_settings);
+        settings.rest = rest::rest_settings(&root_settings, self.report);
         if servers.len() > 1 {
             self.cluster_rules(&root_obj, &settings);
         }

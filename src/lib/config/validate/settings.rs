@@ -34,6 +34,7 @@ pub(super) fn settings(root: &Obj<'_>) -> ClusterSettings {
         alerts: alert_routing(root),
         log_size: u64::try_from(root.int("clp/log/size")).unwrap_or(1_000_000),
         server_sync_wait: root.secs("clp/cluster/syncwait"),
+        rest: RestSettings::default(),
         os_actions: OsActions {
             shutdown,
             reboot,

@@ -38,6 +38,8 @@ mod monitor_system_net;
 mod publish;
 mod push_pull;
 mod push_safety;
+mod rest;
+mod rest_security;
 mod roundtrip;
 mod script_containment;
 mod script_env;

@@ -151,7 +151,7 @@ async fn authenticate(
     let addr = request
         .extensions()
         .get::<ClientAddr>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.0.ip());
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.0.ip().to_canonical());
     let header = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -39,6 +39,7 @@ mod publish;
 mod push_pull;
 mod push_safety;
 mod rest;
+mod rest_measure;
 mod rest_security;
 mod roundtrip;
 mod script_containment;

@@ -155,7 +155,12 @@ impl Answer {
 impl Api {
     /// HTTPS on loopback, trusting only the certificate clpd generated in `rig`'s root.
     pub fn https(rig: &Rig, port: u16) -> Api {
-        let pem = std::fs::read(rig.root().join("etc/clp/tls/clpd-api.crt")).unwrap();
+        Api::https_of(&rig.root(), port)
+    }
+
+    /// HTTPS on loopback, trusting only the certificate generated under `root`.
+    pub fn https_of(root: &std::path::Path, port: u16) -> Api {
+        let pem = std::fs::read(root.join("etc/clp/tls/clpd-api.crt")).unwrap();
         let cert = ureq::tls::Certificate::from_pem(&pem).unwrap();
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert])))

@@ -12,6 +12,7 @@ mod logcc;
 mod membership;
 mod quickstart;
 mod remote;
+mod rest;
 mod selfcheck;
 mod service;
 mod startup;

@@ -26,6 +26,9 @@ pub struct Accounts {
 }
 
 static SERIAL: AtomicU32 = AtomicU32::new(0);
+/// useradd and friends lock /etc/passwd and give up when it is taken: the
+/// tests of this process change accounts one at a time.
+static ACCOUNT_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn sbin(program: &str, args: &[&str]) -> bool {
     Command::new(program)
@@ -46,6 +49,7 @@ impl Accounts {
             std::process::id() % 100_000,
             SERIAL.fetch_add(1, Ordering::SeqCst)
         );
+        let _files = ACCOUNT_FILES.lock().unwrap_or_else(|e| e.into_inner());
         let accounts = Accounts {
             operator: format!("crestop{tag}"),
             reader: format!("crestrd{tag}"),
@@ -94,6 +98,7 @@ impl Accounts {
 
 impl Drop for Accounts {
     fn drop(&mut self) {
+        let _files = ACCOUNT_FILES.lock().unwrap_or_else(|e| e.into_inner());
         for user in [&self.operator, &self.reader] {
             sbin("userdel", &["-f", user]);
         }

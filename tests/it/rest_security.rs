@@ -1,8 +1,8 @@
 //! The REST API's defences against a real clpd: logins (good, bad, none,
 //! without rights, locked out), the generated certificate (kept 0600,
 //! trusted, reused), plain HTTP on loopback, and bad input (unknown object,
-//! malformed JSON, a huge body, a slow client) answered with the envelope
-//! and the right status.
+//! malformed JSON, a huge body, a slow or idle client) answered with the
+//! envelope and the right status.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -196,6 +196,7 @@ fn rest_bad_input_gets_the_envelope_and_the_right_status() {
     assert!(answer.contains(r#""code":2"#), "{answer}");
     // Slow clients, at once: headers that never end are cut; a body that
     // never comes is answered 408.
+    let idle = std::thread::spawn(move || raw(port, "", b""));
     let slow_head =
         std::thread::spawn(move || raw(port, "GET /api/v1/cluster HTTP/1.1\r\nHost: x\r\n", b""));
     let slow_body = raw(
@@ -214,6 +215,12 @@ fn rest_bad_input_gets_the_envelope_and_the_right_status() {
         "a client that never ends its headers was cut after {took:?}: {head_answer}"
     );
     assert!(!head_answer.contains("200 OK"), "{head_answer}");
+    // A connection that sends nothing at all does not keep its slot either.
+    let (idle_answer, took) = idle.join().unwrap();
+    assert!(
+        took < Duration::from_secs(30),
+        "an idle connection was kept {took:?}: {idle_answer}"
+    );
     // The group was never stopped by any of it.
     api.get("/api/v1/groups/g", op).ok();
     assert_eq!(

@@ -24,6 +24,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds a client should wait before trying again (a locked-out address).
     pub retry_after: Option<u64>,
+    /// clpd refused because the object already is as asked: an operation
+    /// on every group or server passes over it.
+    pub already: bool,
 }
 
 impl ApiError {
@@ -33,6 +36,7 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
+            already: false,
         }
     }
 
@@ -58,7 +62,9 @@ impl ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        Self::new(status, kind, rejection_message(rejection))
+        let mut error = Self::new(status, kind, rejection_message(rejection));
+        error.already = matches!(rejection, Rejection::AlreadyInState { .. });
+        error
     }
 }
 

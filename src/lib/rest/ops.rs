@@ -173,7 +173,7 @@ pub(super) async fn cluster(
         match carry_out(&state, &caller, request.clone(), server.clone()).await {
             Ok(_) => {}
             // Already as asked on one server: the cluster is, there.
-            Err(e) if e.kind == ErrorKind::State && e.message.contains("already") => {}
+            Err(e) if e.already => {}
             Err(e) => failures.push((server.unwrap_or_else(|| state.local.clone()), e)),
         }
     }
@@ -251,7 +251,7 @@ pub(super) async fn all_groups(
     for group in edition.snapshot.groups.iter().map(|g| g.name.clone()) {
         match carry_out(&state, &caller, make(group), target.clone()).await {
             Ok(_) => {}
-            Err(e) if e.kind == ErrorKind::State && e.message.contains("already") => {}
+            Err(e) if e.already => {}
             Err(e) => return Err(e),
         }
     }

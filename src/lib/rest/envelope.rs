@@ -24,9 +24,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds a client should wait before trying again (a locked-out address).
     pub retry_after: Option<u64>,
-    /// clpd refused because the object already is as asked: an operation
-    /// on every group or server passes over it.
-    pub already: bool,
+    /// clpd's rejection, when this error is one: an operation on every
+    /// group or server passes over some (already as asked, a server down).
+    pub rejection: Option<Rejection>,
 }
 
 impl ApiError {
@@ -36,7 +36,7 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
-            already: false,
+            rejection: None,
         }
     }
 
@@ -63,8 +63,15 @@ impl ApiError {
             }
         };
         let mut error = Self::new(status, kind, rejection_message(rejection));
-        error.already = matches!(rejection, Rejection::AlreadyInState { .. });
+        error.rejection = Some(rejection.clone());
         error
+    }
+}
+
+impl ApiError {
+    /// The object already is as asked.
+    pub fn already(&self) -> bool {
+        matches!(self.rejection, Some(Rejection::AlreadyInState { .. }))
     }
 }
 

@@ -189,7 +189,8 @@ async fn authenticate(
             .into_response();
         }
     };
-    if request.method() != Method::GET && !identity.may_operate {
+    let reads = request.method() == Method::GET || request.method() == Method::HEAD;
+    if !reads && !identity.may_operate {
         return forbidden(&format!(
             "account {} may read but not operate: operations need root or the operate group",
             identity.user

@@ -17,7 +17,6 @@ use super::envelope::{ApiError, ok};
 use super::{ApiState, Caller};
 use crate::error::ErrorKind;
 use crate::protocol::{MonitorOp, Rejection, Reply, Request};
-use crate::status::ServerState;
 use crate::vocab::{OsAction, StopFactor};
 
 /// Largest request body: operations carry at most a server name.
@@ -127,7 +126,8 @@ fn unknown_operation(path: &str, op: &str, known: &str) -> ApiError {
     ))
 }
 
-/// `/cluster/{op}`: on every server of the cluster, this one last when it stops.
+/// `/cluster/{op}`: on every server of the cluster (those not members now
+/// are passed over), this one last when it stops.
 pub(super) async fn cluster(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -155,14 +155,14 @@ pub(super) async fn cluster(
         }
     };
     let edition = super::read::latest(&state)?;
-    let mut others: Vec<String> = edition
+    // None: this server.
+    let mut order: Vec<Option<String>> = edition
         .snapshot
         .servers
         .iter()
-        .filter(|s| !s.local && s.status == ServerState::Online)
-        .map(|s| s.name.clone())
+        .filter(|s| !s.local)
+        .map(|s| Some(s.name.clone()))
         .collect();
-    let mut order: Vec<Option<String>> = others.drain(..).map(Some).collect();
     if local_last {
         order.push(None);
     } else {
@@ -173,7 +173,9 @@ pub(super) async fn cluster(
         match carry_out(&state, &caller, request.clone(), server.clone()).await {
             Ok(_) => {}
             // Already as asked on one server: the cluster is, there.
-            Err(e) if e.already => {}
+            Err(e) if e.already() => {}
+            // A server that is not a member now has no service to act on.
+            Err(e) if matches!(e.rejection, Some(Rejection::ServerOffline { .. })) => {}
             Err(e) => failures.push((server.unwrap_or_else(|| state.local.clone()), e)),
         }
     }
@@ -251,7 +253,7 @@ pub(super) async fn all_groups(
     for group in edition.snapshot.groups.iter().map(|g| g.name.clone()) {
         match carry_out(&state, &caller, make(group), target.clone()).await {
             Ok(_) => {}
-            Err(e) if e.already => {}
+            Err(e) if e.already() => {}
             Err(e) => return Err(e),
         }
     }

@@ -27,6 +27,7 @@ pub mod paths;
 pub mod pidfile;
 pub mod protocol;
 pub mod remote;
+pub mod rest;
 pub mod status;
 pub mod vocab;
 

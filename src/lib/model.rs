@@ -12,6 +12,8 @@ use serde::Serialize;
 
 mod mail;
 pub use mail::{AuthMethod, MailSettings, SmtpSecurity, SmtpServer};
+mod rest;
+pub use rest::{CertificatePaths, RestSettings};
 
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +133,8 @@ pub struct ClusterSettings {
     pub np_action: NpAction,
     /// The forced stop of a lost server (`clp/cluster/forcestop`), if configured.
     pub forced_stop: Option<ForcedStop>,
+    /// `<rstd>`: the REST API.
+    pub rest: RestSettings,
 }
 
 /// CLUSTERPRO's action at a network partition (`npaction`), as clp carries

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     "error", "paths", "fsafe", "vocab", "host", "log", "panics", "pidfile", "model", "netaddr",
     "exec", "disk", "monitor", "config", "alert", "engine", "cluster", "status", "protocol", "ipc",
-    "remote", "logcc", "daemon", "cli",
+    "remote", "logcc", "rest", "daemon", "cli",
 ];
 
 /// Uses that still run up the layers, each with why it is tolerated. Keep empty.

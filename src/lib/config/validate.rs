@@ -33,6 +33,7 @@ mod groups;
 mod mail;
 mod monitors;
 mod partition;
+mod rest;
 mod servers;
 mod settings;
 
@@ -305,15 +306,14 @@ impl Validator<'_, '_> {
             &mut unsupported,
         );
 
-        let settings = settings(
-            &Obj {
-                el: root,
-                scope: Scope::Root,
-                abs: "/root".into(),
-                local: "",
-            },
-            self.report,
-        );
+        let root_settings = Obj {
+            el: root,
+            scope: Scope::Root,
+            abs: "/root".into(),
+            local: "",
+        };
+        let mut settings = settings(&root_settings, self.report);
+        settings.rest = rest::rest_settings(&root_settings, self.report);
         if servers.len() > 1 {
             self.cluster_rules(&root_obj, &settings);
             self.np_action_rules(&root_obj);

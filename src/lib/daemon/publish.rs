@@ -105,7 +105,6 @@ impl Publisher {
     }
 
     /// The in-process copy of the snapshot, for readers on other threads.
-    #[allow(dead_code)] // the HTTP and metrics readers to come take it
     pub(super) fn published(&self) -> Arc<Published> {
         self.published.clone()
     }

@@ -61,16 +61,23 @@ pub(super) fn spawn_listener(listener: UnixListener, tx: wakeup::EventTx) {
 
 /// Serves one connection: one request, answered by the loop.
 pub(super) fn serve(stream: UnixStream, tx: &wakeup::EventTx) {
-    ipc::serve(stream, |request| {
-        let (reply_tx, reply_rx) = mpsc::channel();
-        tx.send(Event::Request {
-            request,
-            reply: reply_tx,
-        })
-        .ok()?;
-        // Operations may take as long as their scripts' timeouts.
-        reply_rx.recv_timeout(Duration::from_secs(24 * 3600)).ok()
-    });
+    ipc::serve(stream, |request| ask_loop(tx, request));
+}
+
+/// The answering function of every transport: the loop answers `request`
+/// (None: the loop is gone).
+pub(super) fn ask_loop(
+    tx: &wakeup::EventTx,
+    request: crate::protocol::Request,
+) -> Option<crate::protocol::Reply> {
+    let (reply_tx, reply_rx) = mpsc::channel();
+    tx.send(Event::Request {
+        request,
+        reply: reply_tx,
+    })
+    .ok()?;
+    // Operations may take as long as their scripts' timeouts.
+    reply_rx.recv_timeout(Duration::from_secs(24 * 3600)).ok()
 }
 
 /// Tells a detaching parent that we are up (see `READY_FD_ENV`).

@@ -84,6 +84,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     let listener = bind(&socket)?;
     spawn_listener(listener, tx.clone());
 
+    let rest_settings = model.settings.rest.clone();
     let mut daemon = Daemon::new(
         Parts {
             paths: paths.clone(),
@@ -97,6 +98,9 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         },
         persist::monotonic_ms(),
     );
+    if rest_settings.enabled {
+        start_rest(&paths, &rest_settings, &local, &daemon, &tx);
+    }
     daemon.alert(&Alert::from_catalog(&local, "pm", 1, &[]));
     daemon.start_cluster();
     daemon.start_partition_watch();
@@ -112,6 +116,26 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     daemon.main_loop(&wait);
     daemon.finish(&socket);
     Ok(())
+}
+
+/// Starts the REST API (`<rstd>`): reads take the published snapshot,
+/// operations go through the loop as the socket's do. A failure is logged,
+/// not fatal: supervision matters more than the API. Changes to `<rstd>`
+/// take effect at the next start of clpd.
+fn start_rest(
+    paths: &Paths,
+    settings: &crate::model::RestSettings,
+    local: &str,
+    daemon: &Daemon,
+    tx: &super::wakeup::EventTx,
+) {
+    let tx = tx.clone();
+    let answer: crate::rest::Answer =
+        Arc::new(move |request| super::server::ask_loop(&tx, request));
+    if let Err(e) = crate::rest::start(paths, settings, local, daemon.publisher.published(), answer)
+    {
+        error!(target: "rest", "the REST API is not served: {e}");
+    }
 }
 
 /// Loads the installed configuration, or the default one when none is installed.

@@ -16,6 +16,7 @@ mod partition;
 mod placement;
 mod quickstart;
 mod remote;
+mod rest;
 mod selfcheck;
 mod service;
 mod startup;

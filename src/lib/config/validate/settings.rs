@@ -42,6 +42,7 @@ pub(super) fn settings(root: &Obj<'_>, report: &mut Report) -> ClusterSettings {
                 command,
                 timeout: root.secs("clp/cluster/forcestop/timeout"),
             }),
+        rest: RestSettings::default(),
         os_actions: OsActions {
             shutdown,
             reboot,

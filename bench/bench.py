@@ -1017,7 +1017,7 @@ http {{
 def netmon_footprint(n, work, bindir, reg, window_s, port):
     """clpd's CPU and memory with n ipw and n httpw monitors in one window,
     the CPU split by thread: each kind's probe threads, and the rest (the
-    event loop, status writes, the exec watcher)."""
+    event loop, status writes, reaping the scripts)."""
     name = f"netmon-{n}"
     clp = Clp(name, work, bindir, reg)
     clp.confdir.mkdir(parents=True, exist_ok=True)
@@ -1364,7 +1364,7 @@ def markdown(r):
                 lines.append(f"| {label} (all checks) | {s_} s | {100 * s_ / window:.2f} % | {per:.3f} ms |")
         for key, label in (
             ("loop", "clpd's main thread (the event loop: every check result, status.json)"),
-            ("other", "other threads (exec watcher, IPC, signals)"),
+            ("other", "other threads (IPC, signals, log writer, REST)"),
             ("exited", "threads that ended in the window (ureq's name resolution)"),
         ):
             v = by.get(key, 0.0)
@@ -1419,7 +1419,7 @@ def scale_markdown(r):
         ("pool", "the probe pool (psw scans; before the network thread: psw, ipw, httpw checks)"),
         ("net", "the network thread (ipw, httpw over plain HTTP)"),
         ("own", "probes on a thread of their own (diskw, userw)"),
-        ("other", "other threads (exec watcher, IPC, signals)"),
+        ("other", "other threads (IPC, signals, log writer, REST)"),
         ("exited", "threads that ended in the window"),
     ):
         v = by.get(key, 0.0)

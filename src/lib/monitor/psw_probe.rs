@@ -232,6 +232,10 @@ mod tests {
 
     /// Starts `n` `sleep <arg>` and waits until a scan shows them.
     fn sleeps(arg: &str, n: usize) -> Vec<std::process::Child> {
+        let pattern = format!("sleep {arg}");
+        // Those already running count too: wait for the new ones to have
+        // exec'd (before that their command line is this test binary's).
+        let before = super::super::psw::count(&pattern);
         let children: Vec<_> = (0..n)
             .map(|_| {
                 std::process::Command::new("sleep")
@@ -240,9 +244,8 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        let pattern = format!("sleep {arg}");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while super::super::psw::count(&pattern) < n && Instant::now() < deadline {
+        while super::super::psw::count(&pattern) < before + n && Instant::now() < deadline {
             std::thread::yield_now();
         }
         // The shared scan is the whole test binary's: one another test took

@@ -8,7 +8,7 @@ cd "$repo"
 # System packages: Corosync's client libraries, which clpd links (a cluster of
 # several servers runs on Corosync), and Python, whose HTTP server is the demo
 # application.
-packages="python3 libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev"
+packages="python3 libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libpam0g-dev"
 # shellcheck disable=SC2086 # one word per package
 sh "$repo/tests/need-packages.sh" start-demo.sh $packages
 cargo build --release --quiet --bin clpd --bin clpcl --bin clpstat --bin clpgrp --bin clprsc --bin clpcfctrl

@@ -38,8 +38,11 @@ fn extra_first(np: &str, forcestop: &str, servers: usize, first: usize) -> Strin
         .enumerate()
         .map(|(rank, node)| format!("<policy name=\"node{node}\"><order>{rank}</order></policy>"))
         .collect();
+    // With three servers the first two are a quorate majority before the
+    // third has joined: the server sync wait keeps g1 for its first server.
+    let syncwait = if servers > 2 { 60 } else { 0 };
     format!(
-        "  <clp><cluster><syncwait>0</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
+        "  <clp><cluster><syncwait>{syncwait}</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
 <forcestop><command>{forcestop}</command><timeout>10</timeout></forcestop></cluster>\
 <action><shutdown>echo \"shutdown $CLP_ACTION\" &gt;&gt; \"$CLP_ROOT/np-actions\"</shutdown>\
 <reset>echo reset &gt;&gt; \"$CLP_ROOT/np-actions\"</reset></action>\

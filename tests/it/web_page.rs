@@ -7,7 +7,7 @@
 //! `target/test-artifacts/web-status.png` (and `web-status-readonly.png`).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clp::status::{MonitorState, RunState};
 use serde_json::{Value, json};
@@ -325,5 +325,99 @@ fn web_page_reads_answer_in_clp_namespace() {
         .refused(400, 2, "count=0");
     api.get("/api/clp/v1/alerts?count=201", accounts.reader())
         .refused(400, 2, "from 1 to 200");
+    rig.stop_daemon();
+}
+
+/// POST `path` with the `Origin` a foreign page's request carries.
+fn post_from_origin(rig: &crate::daemon::Rig, port: u16, path: &str, who: (&str, &str)) -> u16 {
+    use base64::Engine;
+    let pem = std::fs::read(rig.root().join("etc/clp/tls/clpd-api.crt")).unwrap();
+    let cert = ureq::tls::Certificate::from_pem(&pem).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            cert,
+        ])))
+        .build();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .tls_config(tls)
+        .build()
+        .new_agent();
+    let login = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", who.0, who.1));
+    agent
+        .post(format!("https://127.0.0.1:{port}{path}"))
+        .header("Authorization", format!("Basic {login}"))
+        .header("Origin", "https://elsewhere.example")
+        .header("Content-Type", "text/plain")
+        .send("{}")
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn web_page_operations_from_another_site_are_refused() {
+    let Some(accounts) = Accounts::create() else {
+        return;
+    };
+    let port = free_port();
+    let rig = rig_with_api(
+        port,
+        &format!("<operategroup>{}</operategroup>", accounts.group),
+    );
+    rig.start_online();
+    let who = accounts.operator().unwrap();
+    assert_eq!(
+        post_from_origin(&rig, port, "/api/v1/groups/g/stop", who),
+        403
+    );
+    assert_eq!(
+        group(&rig.snapshot().unwrap(), "g").status,
+        RunState::Online
+    );
+    // The same operation from a script (no Origin) is carried out.
+    Api::https(&rig, port)
+        .post("/api/v1/groups/g/stop", accounts.operator(), None)
+        .ok();
+    rig.stop_daemon();
+}
+
+#[test]
+#[ignore = "a measurement: run it on purpose"]
+fn web_page_measure_polls() {
+    let Some(accounts) = Accounts::create() else {
+        return;
+    };
+    let port = free_port();
+    let rig = rig_with_api(port, "");
+    rig.start_online();
+    wait_mon(&rig, "watch", MonitorState::Normal);
+    let api = Api::https(&rig, port);
+    let who = accounts.reader();
+    api.get("/api/clp/v1/status", who).ok();
+    let measure = |path: &str| {
+        let mut took: Vec<Duration> = (0..1000)
+            .map(|_| {
+                let start = Instant::now();
+                api.get(path, who);
+                start.elapsed()
+            })
+            .collect();
+        took.sort();
+        (took[500], took[990])
+    };
+    let full = measure("/api/clp/v1/status");
+    let generation = api.get("/api/clp/v1/status", who).body["generation"]
+        .as_u64()
+        .unwrap();
+    let unchanged = measure(&format!("/api/clp/v1/status?known={generation}"));
+    let alerts = measure("/api/clp/v1/alerts?count=30");
+    let size = api.get("/api/clp/v1/status", who).body.to_string().len();
+    eprintln!(
+        "status full ({size} B): median {:?} p99 {:?}; unchanged: median {:?} p99 {:?}; \
+         alerts (30): median {:?} p99 {:?}",
+        full.0, full.1, unchanged.0, unchanged.1, alerts.0, alerts.1
+    );
     rig.stop_daemon();
 }

@@ -7,6 +7,7 @@
 //! one broken rule per directory under `invalid/`.
 
 mod alerts;
+mod cdp;
 mod clpcfget;
 mod clpcfset;
 mod clpstat;
@@ -48,3 +49,4 @@ mod roundtrip;
 mod script_containment;
 mod script_env;
 mod util;
+mod web_page;

@@ -115,6 +115,20 @@ pub fn read_alerts(path: &Path) -> Vec<Alert> {
     }
 }
 
+/// The newest `n` valid records of the alert log at `path`, oldest first,
+/// read from the end of the file: the cost is what is kept, not the file's
+/// size. A missing or unreadable file gives no records.
+pub fn newest_alerts(path: &Path, n: usize) -> Vec<Alert> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    newest_lines(&file, n, |l| serde_json::from_slice::<Alert>(l).is_ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
 /// The valid records of `bytes` with their raw line (without `\n`).
 fn parse_lines(bytes: &[u8]) -> impl Iterator<Item = (&[u8], Alert)> {
     bytes
@@ -611,5 +625,21 @@ mod tests {
         log.append(&alert(5)).unwrap();
         let ids: Vec<u32> = read_alerts(&path).iter().map(|a| a.event_id).collect();
         assert_eq!(ids, vec![4, 5]);
+    }
+
+    #[test]
+    fn newest_alerts_are_the_last_valid_records_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alert.log");
+        assert!(newest_alerts(&path, 5).is_empty());
+        let mut log = AlertLog::at_path(&path, 100);
+        for n in 1..=6 {
+            log.append(&alert(n)).unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"not a record\n").unwrap();
+        let ids: Vec<u32> = newest_alerts(&path, 3).iter().map(|a| a.event_id).collect();
+        assert_eq!(ids, vec![4, 5, 6]);
+        assert_eq!(newest_alerts(&path, 50).len(), 6);
     }
 }

@@ -31,7 +31,8 @@ mod tail;
 pub mod writer;
 
 pub use alertlog::{
-    ALERT_LOG_FILE, Alert, AlertLog, DEFAULT_MAX_RECORDS, alert_log_path, read_alerts,
+    ALERT_LOG_FILE, Alert, AlertLog, DEFAULT_MAX_RECORDS, alert_log_path, newest_alerts,
+    read_alerts,
 };
 pub use catalog::{CATALOG, Entry, Level, format, lookup};
 pub use mail::Mailer;

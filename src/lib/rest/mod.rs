@@ -18,6 +18,8 @@
 //! login (GET needs read rights, any other method operate rights); in `open`
 //! it is served to anyone (a `/metrics` scrape, if so decided). Errors are
 //! [`envelope::ApiError`], successes [`envelope::ok`]: CLUSTERPRO's envelope.
+//!
+//! The status page at `/` and its reads under `/api/clp/v1/` live in [`web`].
 
 pub mod auth;
 pub mod envelope;
@@ -26,6 +28,7 @@ mod ops;
 pub mod read;
 mod serve;
 pub mod tls;
+pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,6 +61,8 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// This server's name (a `target` naming it is carried out here).
     pub local: String,
+    /// This server's alert log (the page's recent alerts).
+    pub alert_log: std::path::PathBuf,
 }
 
 /// The client's address, set on every request by the connection it came on.
@@ -111,10 +116,12 @@ pub fn routes(state: Arc<ApiState>) -> Router {
             "/api/v1/monitors/{name}/dummy-failure/{op}",
             post(ops::dummy_failure),
         )
+        .merge(web::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
-        ));
+        ))
+        .route_layer(axum::middleware::from_fn(web::refuse_cross_site));
     let open = Router::new();
     Router::new()
         .merge(authenticated)
@@ -244,6 +251,7 @@ pub fn start(
         answer,
         auth: Authenticator::new(settings),
         local: local.to_string(),
+        alert_log: crate::alert::alert_log_path(paths),
     });
     serve::spawn(listener, tls, routes(state), settings.max_connections)?;
     tracing::info!(target: "rest", "REST API on {}://{bound}", if settings.https { "https" } else { "http" });

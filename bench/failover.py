@@ -62,7 +62,8 @@ WALKTHROUGH_GATEWAY = "10.0.0.254"
 WALKTHROUGH_DEVICE = "/dev/sdb1"
 MOUNT_POINT = "mnt/web"
 CONTENT = "the shared disk's file, written before the first failure\n"
-FORM_S = 60.0
+# How long a formation or a rejoin may take (a loaded machine starves Corosync).
+FORM_S = 120.0
 
 
 def address(i, link):
@@ -537,6 +538,10 @@ def one_setting(rig, label, timing, deadline_s, forcestop, app_failover, fip_che
             out["server_crash"] = server_crashes(rig, observer, label, crash_reps, limit)
         if app_reps:
             out["app_crash"] = app_crashes(rig, observer, label, app_reps, 60, app_failover)
+    except RuntimeError as e:
+        # The setting is lost (its trials so far are in the log); the next one runs.
+        log(f"failover {label}: {e}")
+        out["error"] = str(e)
     finally:
         if observer is not None:
             observer.stop()
@@ -670,6 +675,9 @@ def markdown(r):
                 f"{m['n']} | {_ms(m.get('median_ms'))} | {_ms(m.get('p99_ms'))} | {_ms(m.get('max_ms'))} | "
                 f"{_ms(m.get('min_ms'))} | {load} |"
             )
+    for label, s in r["settings"].items():
+        if "error" in s:
+            lines.append(f"\nSetting {label} stopped: {s['error']}")
     lines += ["", "p99 is nearest-rank: with fewer than 100 trials it is the maximum."]
     return lines
 

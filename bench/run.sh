@@ -21,6 +21,15 @@
 # BENCH_CLUSTER_DEFAULT_REPS (1 crash with the default timing),
 # BENCH_CLUSTER_DEFAULT_FREEZES (0), BENCH_CLUSTER_TUNED (500,2200: interval,
 # timeout in ms), BENCH_CLUSTER_WINDOW (20 s per idle window),
+# BENCH_FAILOVER (1; 0 skips the failover pass: bench/failover.py, two servers
+# running the README's web service and an observer; needs root, corosync and
+# nginx; about 8 min, of which ~3 min for the crash with the default timing),
+# BENCH_FAILOVER_REPS (10 server crashes per tuned setting),
+# BENCH_FAILOVER_APP_REPS (10 nginx crashes per recovery),
+# BENCH_FAILOVER_DEFAULT_REPS (1 crash with the default timing),
+# BENCH_FAILOVER_TUNED (250,2200: interval, timeout in ms),
+# BENCH_FAILOVER_DEADLINE (2 s: the tuned release deadline),
+# BENCH_FAILOVER_PROBE_EVERY (0.02 s), BENCH_FAILOVER_PROBE_TIMEOUT (0.2 s),
 # BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
@@ -44,6 +53,7 @@ cleanup() {
     trap - EXIT INT TERM
     # Stops, by pid, every process the run registered in $work/pids (bench.py
     # also does this itself; this catches a driver that died hard).
+    python3 "$here/failover.py" cleanup --work "$work" || true
     python3 "$here/bench.py" cleanup --work "$work" || {
         # Last resort without python: the registered pids, one by one.
         while read -r _kind pid _rest; do
@@ -98,13 +108,13 @@ done
 mkdir -p "$work/bin"
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     echo "bench: cargo build --release"
-    (cd "$repo" && cargo build --release --quiet --bin clpd --bin clpcl --bin clpcfctrl --bin clpstat)
+    (cd "$repo" && cargo build --release --quiet --bin clpd --bin clpcl --bin clpcfctrl --bin clpstat --bin clpmonctrl)
     export BENCH_BUILD_MODE=built
 else
     export BENCH_BUILD_MODE=prebuilt
 fi
 # Copies: a concurrent build in target/ cannot swap the binaries mid-run.
-for b in clpd clpcl clpcfctrl clpstat; do
+for b in clpd clpcl clpcfctrl clpstat clpmonctrl; do
     cp "$repo/target/release/$b" "$work/bin/"
 done
 cc -O2 -Wall -o "$work/bin/stamp" "$here/tools/stamp.c"
@@ -112,3 +122,7 @@ cc -O2 -Wall -o "$work/bin/reaper" "$here/tools/reaper.c"
 
 python3 "$here/bench.py" run --work "$work" --bin "$work/bin" --out "$out"
 cat "$out/latest.md"
+# The failover pass writes failover.md and failover.json beside latest.*.
+if [ "${BENCH_FAILOVER:-1}" != 0 ]; then
+    python3 "$here/failover.py" run --work "$work" --bin "$work/bin" --out "$out"
+fi

@@ -13,7 +13,7 @@
 #   python3        HTTP servers, the demo application, the lock-everything attacker
 #   python3-aiosmtpd  the SMTP server alert mails go to (plain, STARTTLS, TLS, AUTH)
 #   procps         pgrep, pkill
-#   nginx-light    the nginx example
+#   nginx-light    the nginx example; the two-server web service (cluster::observer)
 #   faketime       wall-clock jumps under a running clpd
 #   corosync       clusters of 2 and 3 servers in network namespaces; corosync -t
 #                  checks the corosync.conf clpcfctrl derives

@@ -119,9 +119,13 @@ impl Node {
     /// its root and its name.
     fn inside(&self, program: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new("ip");
+        // The machine's /run/netns stays visible under the node's /run: a
+        // clpd that cannot read /proc/1/ns/net (a container may deny it)
+        // finds its namespace there, which tells it the namespace is its
+        // own and floating addresses may be changed in it.
         let script = format!(
-            "mount --bind {} /run && exec \"$0\" \"$@\"",
-            path_str(&self.dir.join("run"))
+            "mkdir -p {run}/netns && mount --rbind /run/netns {run}/netns && mount --rbind {run} /run && exec \"$0\" \"$@\"",
+            run = path_str(&self.dir.join("run"))
         );
         cmd.args(["netns", "exec", &self.netns, "sh", "-c", &script, program])
             .args(args)

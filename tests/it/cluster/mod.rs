@@ -12,6 +12,7 @@ mod harness;
 mod hosts;
 mod logcc;
 mod membership;
+mod observer;
 mod partition;
 mod placement;
 mod quickstart;

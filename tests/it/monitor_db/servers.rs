@@ -191,7 +191,7 @@ until {bin}/mariadb-admin --no-defaults --socket={d}/sock -u root ping >/dev/nul
   i=$((i+1)); [ $i -lt 1200 ] || exit 1; sleep 0.05
 done
 echo "start db $CLP_EVENT" >> "$LOG"
-{bin}/mariadb --no-defaults --socket={d}/sock -u root -e "CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; CREATE DATABASE IF NOT EXISTS {DATABASE}; GRANT ALL ON {DATABASE}.* TO '{USER}'@'127.0.0.1'""#
+{bin}/mariadb --no-defaults --socket={d}/sock -u root -e "CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; CREATE USER IF NOT EXISTS '{USER}'@'localhost' IDENTIFIED BY '{PASSWORD}'; CREATE DATABASE IF NOT EXISTS {DATABASE}; GRANT ALL ON {DATABASE}.* TO '{USER}'@'127.0.0.1'; GRANT ALL ON {DATABASE}.* TO '{USER}'@'localhost'""#
             ),
         }
     }
@@ -214,6 +214,15 @@ i=0
 while [ -n "$P" ] && kill -0 "$P" 2>/dev/null; do i=$((i+1)); [ $i -lt 1200 ] || break; sleep 0.05; done
 exit 0"#
             ),
+        }
+    }
+
+    /// What `parameters/ipaddress` names to reach the server on its Unix
+    /// socket: PostgreSQL's socket directory, MariaDB's socket file.
+    pub fn socket(&self) -> String {
+        match self.engine {
+            Engine::Postgres => self.path().display().to_string(),
+            Engine::Mariadb => self.path().join("sock").display().to_string(),
         }
     }
 

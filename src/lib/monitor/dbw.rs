@@ -14,8 +14,8 @@
 //! runtime is dropped with the check, closing every socket and task it
 //! opened: a frozen server costs one pool thread for at most the timeout.
 //!
-//! **TLS.** As libpq's `sslmode=prefer`: TLS when the server offers it, plain
-//! otherwise; the certificate is not verified (the monitor watches the
+//! **TLS.** As libpq's `sslmode=prefer`: over TCP, TLS when the server
+//! offers it, plain otherwise (none on a Unix socket); the certificate is not verified (the monitor watches the
 //! service, as httpw does), but the handshake must succeed.
 //!
 //! **Errors.** Error: the server cannot be reached, refuses the credentials,

@@ -15,6 +15,8 @@
 #   procps         pgrep, pkill
 #   nginx-light    the nginx example; the two-server web service (cluster::observer)
 #   faketime       wall-clock jumps under a running clpd
+#   postgresql-15, mariadb-server  the servers psqlw and mysqlw watch (started
+#                  by the tests in temporary directories, on loopback)
 #   corosync       clusters of 2 and 3 servers in network namespaces; corosync -t
 #                  checks the corosync.conf clpcfctrl derives
 #   chromium       headless, driven over its DevTools pipe: the status page at /
@@ -25,6 +27,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="iproute2 mount util-linux e2fsprogs openssl python3 python3-aiosmtpd procps nginx-light faketime corosync chromium
+    postgresql-15 mariadb-server
     libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libpam0g-dev"
 
 # shellcheck disable=SC2086 # one word per package

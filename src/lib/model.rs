@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod database;
+pub use database::{DbLevel, DbwSpec};
 mod mail;
 pub use mail::{AuthMethod, MailSettings, SmtpSecurity, SmtpServer};
 mod partition;
@@ -570,6 +572,8 @@ pub enum MonitorKind {
     Genw(GenwSpec),
     Mtw(MtwSpec),
     Fipw(FipwSpec),
+    Psqlw(DbwSpec),
+    Mysqlw(DbwSpec),
 }
 
 impl MonitorKind {
@@ -585,6 +589,8 @@ impl MonitorKind {
             MonitorKind::Genw(_) => "genw",
             MonitorKind::Mtw(_) => "mtw",
             MonitorKind::Fipw(_) => "fipw",
+            MonitorKind::Psqlw(_) => "psqlw",
+            MonitorKind::Mysqlw(_) => "mysqlw",
         }
     }
 }

@@ -256,9 +256,9 @@ fn values_of_an_sjis_file_print_as_utf8() {
     );
     assert_eq!(
         get(&sandbox, &["-e", "/root/monitor/types"]),
-        "userw\nmysqlw\nhttpw\n"
+        "userw\noraclew\nhttpw\n"
     );
-    assert_eq!(get(&sandbox, &["-e", "/root/monitor/mysqlw"]), "mysqlw\n");
+    assert_eq!(get(&sandbox, &["-e", "/root/monitor/oraclew"]), "oraclew\n");
     assert_eq!(
         get(&sandbox, &["-e", "/root/group"]),
         "db-group\nweb-group\n"

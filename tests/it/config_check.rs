@@ -402,8 +402,8 @@ fn json_diagnostics_carry_line_path_and_message() {
         serde_json::json!([{
             "severity": "warning",
             "line": 95,
-            "path": "/root/monitor/mysqlw@mysqlw",
-            "message": "monitor mysqlw (type mysqlw) is not supported by this version and will not run",
+            "path": "/root/monitor/oraclew@oraclew",
+            "message": "monitor oraclew (type oraclew) is not supported by this version and will not run",
         }])
     );
 
@@ -669,9 +669,9 @@ fn two_groups_db_model() {
     assert_eq!(db.activation.timeout, Duration::from_secs(780));
     assert_eq!(db.deactivation.timeout, Duration::from_secs(480));
     assert_eq!(c.unsupported.len(), 1);
-    assert_eq!(c.unsupported[0].kind, "mysqlw");
+    assert_eq!(c.unsupported[0].kind, "oraclew");
     assert!(
-        c.monitor("mysqlw").is_none(),
+        c.monitor("oraclew").is_none(),
         "an unsupported monitor is not run"
     );
     let httpw = c.monitor("httpw-web").unwrap();

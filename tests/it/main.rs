@@ -34,6 +34,7 @@ mod mail;
 mod mail_server;
 mod monitor;
 mod monitor_ctl;
+mod monitor_db;
 mod monitor_genw;
 mod monitor_psw_mtw;
 mod monitor_recovery;

@@ -42,8 +42,8 @@ pub const VALID: &[Valid] = &[
         encoding: "SJIS",
         warnings: &[(
             95,
-            "/root/monitor/mysqlw@mysqlw",
-            "monitor mysqlw (type mysqlw) is not supported by this version and will not run",
+            "/root/monitor/oraclew@oraclew",
+            "monitor oraclew (type oraclew) is not supported by this version and will not run",
         )],
     },
     Valid {

@@ -442,6 +442,28 @@ pub const PARAMS: &[Param] = &[
     p(Monitor("fipw"), "polling/timeout", Value("60"), SECS, "RG"),
     p(Monitor("fipw"), "polling/reconfirmation", Value("1"), COUNT, "RG"),
     p(Monitor("fipw"), "parameters/monmii", Value("0"), Flag, "V"),
+    // ---- psqlw ------------------------------------------------------------------
+    p(Monitor("psqlw"), "polling/timing", Value("1"), Int { min: 0, max: 1 }, "RG: Active on its exec"),
+    p(Monitor("psqlw"), "parameters/database", Required, Text, "V"),
+    p(Monitor("psqlw"), "parameters/ipaddress", Value("127.0.0.1"), Text, "V; clp: a path starting with / is the server's Unix socket"),
+    p(Monitor("psqlw"), "parameters/port", Value("5432"), Int { min: 1, max: 65535 }, "V"),
+    p(Monitor("psqlw"), "parameters/username", Value("postgres"), Text, "V"),
+    p(Monitor("psqlw"), "parameters/password", Value(""), Text, "V: plain in every sample"),
+    p(Monitor("psqlw"), "parameters/table", Value("psqlwatch"), Text, "V"),
+    p(Monitor("psqlw"), "parameters/docreatedrop", Value("0"), Int { min: 0, max: 3 }, "V: 3 level 1, 0 level 2, 1 level 3"),
+    p(Monitor("psqlw"), "parameters/libraryfullpath", Unset, Opaque, "V: CLUSTERPRO's client library; clp has its own client"),
+    // ---- mysqlw -----------------------------------------------------------------
+    p(Monitor("mysqlw"), "polling/timing", Value("1"), Int { min: 0, max: 1 }, "RG: Active on its exec"),
+    p(Monitor("mysqlw"), "parameters/database", Required, Text, "V"),
+    p(Monitor("mysqlw"), "parameters/ipaddress", Value("127.0.0.1"), Text, "V; clp: a path starting with / is the server's Unix socket"),
+    p(Monitor("mysqlw"), "parameters/port", Value("3306"), Int { min: 1, max: 65535 }, "V"),
+    p(Monitor("mysqlw"), "parameters/username", Required, Text, "V"),
+    p(Monitor("mysqlw"), "parameters/password", Value(""), Text, "V: plain in every sample"),
+    p(Monitor("mysqlw"), "parameters/table", Value("mysqlwatch"), Text, "V"),
+    p(Monitor("mysqlw"), "parameters/docreatedrop", Value("0"), Int { min: 0, max: 3 }, "V: 3 level 1, 0 level 2, 1 level 3"),
+    p(Monitor("mysqlw"), "parameters/libraryfullpath", Unset, Opaque, "V: CLUSTERPRO's client library; clp has its own client"),
+    p(Monitor("psqlw"), "parameters/ignoreerrorflg", Unset, Opaque, "V"),
+    p(Monitor("mysqlw"), "parameters/engine", Value(""), Text, "V: the monitoring table's storage engine"),
 ];
 
 /// Group resource types clp runs.

@@ -81,7 +81,7 @@ mod tests {
     fn what_runs() {
         assert!(runs_resource("exec") && runs_resource("fip") && runs_resource("disk"));
         assert!(!runs_resource("md"));
-        assert!(runs_monitor("genw") && runs_monitor("fipw") && !runs_monitor("mysqlw"));
+        assert!(runs_monitor("genw") && runs_monitor("mysqlw") && !runs_monitor("oraclew"));
         assert!(!runs_heartbeat("lankhb", 1) && !runs_heartbeat("witnesshb", 1));
         assert!(runs_heartbeat("lankhb", 2) && runs_heartbeat("lanhb", 3));
         assert!(runs_heartbeat("witnesshb", 2) && !runs_heartbeat("diskhb", 2));

@@ -163,6 +163,8 @@ pub const KINDS: &[Kind] = &[
     super::genw::KIND,
     super::mtw::KIND,
     super::fipw::KIND,
+    super::psqlw::KIND,
+    super::mysqlw::KIND,
 ];
 
 /// The kind called `name`.
@@ -292,6 +294,14 @@ pub(crate) mod tests {
             "fipw",
             r#"<fipw name="fipw1"><target>vip</target><parameters><monmii>1</monmii></parameters></fipw>"#,
         ),
+        (
+            "psqlw",
+            r#"<psqlw name="psqlw1"><parameters><database>app</database><username>watch</username><password>secret</password><ipaddress>192.0.2.5</ipaddress><port>5433</port><docreatedrop>1</docreatedrop><table>appwatch</table></parameters></psqlw>"#,
+        ),
+        (
+            "mysqlw",
+            r#"<mysqlw name="mysqlw1"><parameters><database>testdb</database><username>root</username><password>cluster-0</password><port>3307</port><docreatedrop>3</docreatedrop><engine>InnoDB</engine><libraryfullpath>/usr/lib64/libmariadb.so.3</libraryfullpath></parameters></mysqlw>"#,
+        ),
     ];
 
     /// A reader with no file: every value reads as empty or zero, nothing is
@@ -366,7 +376,8 @@ pub(crate) mod tests {
         assert_eq!(
             sorted,
             [
-                "diskw", "fipw", "genw", "httpw", "ipw", "miiw", "mtw", "pidw", "psw", "userw"
+                "diskw", "fipw", "genw", "httpw", "ipw", "miiw", "mtw", "mysqlw", "pidw", "psqlw",
+                "psw", "userw"
             ]
         );
         let all: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
@@ -383,7 +394,7 @@ pub(crate) mod tests {
             );
             assert_eq!(find(kind.name).map(|k| k.name), Some(kind.name));
         }
-        for unknown in ["mysqlw", "", "GENW", "genw ", "lanhb", "exec"] {
+        for unknown in ["oraclew", "", "GENW", "genw ", "lanhb", "exec"] {
             assert!(find(unknown).is_none(), "{unknown:?}");
         }
     }

@@ -6,6 +6,7 @@
 //! lists and functions below derive from it. How each kind's checks avoid
 //! stalling the daemon is said at its `KIND` (and in [`kinds::Checks`]).
 
+mod dbw;
 pub mod diskw;
 pub mod fipw;
 pub mod genw;
@@ -15,12 +16,14 @@ pub mod ipw;
 pub mod kinds;
 pub mod miiw;
 pub mod mtw;
+pub mod mysqlw;
 pub mod net_icmp;
 pub mod netprobe;
 pub mod np_check;
 pub mod pidw;
 pub mod pool;
 pub mod probe;
+pub mod psqlw;
 pub mod psw;
 mod psw_probe;
 pub mod userw;

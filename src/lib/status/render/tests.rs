@@ -565,6 +565,20 @@ fn every_monitor_kind_renders_its_rows() {
 [Monitor9 : fipw1]
     Type                                                     : fipw
     Comment                                                  :
+[Monitor10 : psqlw1]
+    Type                                                     : psqlw
+    Comment                                                  :
+    Monitor Level                                            : Level 3 (create/drop table each time)
+    Database Name                                            : app
+    IP Address                                               : 192.0.2.5
+    Port                                                     : 5433
+[Monitor11 : mysqlw1]
+    Type                                                     : mysqlw
+    Comment                                                  :
+    Monitor Level                                            : Level 1 (monitoring with select)
+    Database Name                                            : testdb
+    IP Address                                               : 127.0.0.1
+    Port                                                     : 3307
 =====================================================================
 "#
     );
@@ -612,6 +626,21 @@ fn every_monitor_kind_renders_its_rows() {
     Warning Threshold                                        : 1
 [Monitor9 : fipw1]
     Monitor NIC Link Up/Down                                 : On
+[Monitor10 : psqlw1]
+    Monitor Level                                            : Level 3 (create/drop table each time)
+    Database Name                                            : app
+    IP Address                                               : 192.0.2.5
+    Port                                                     : 5433
+    User Name                                                : watch
+    Monitor Table Name                                       : appwatch
+[Monitor11 : mysqlw1]
+    Monitor Level                                            : Level 1 (monitoring with select)
+    Database Name                                            : testdb
+    IP Address                                               : 127.0.0.1
+    Port                                                     : 3307
+    User Name                                                : root
+    Monitor Table Name                                       : mysqlwatch
+    Storage Engine                                           : InnoDB
 =====================================================================
 "#
     );

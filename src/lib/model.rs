@@ -16,6 +16,8 @@ mod partition;
 pub use partition::{ForcedStop, NpAction, NpKind, NpResource};
 mod rest;
 pub use rest::{CertificatePaths, RestSettings};
+mod sysres;
+pub use sysres::{DiskThreshold, PsrwSpec, SrawSpec, Threshold};
 
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -570,6 +572,8 @@ pub enum MonitorKind {
     Genw(GenwSpec),
     Mtw(MtwSpec),
     Fipw(FipwSpec),
+    Sraw(SrawSpec),
+    Psrw(PsrwSpec),
 }
 
 impl MonitorKind {
@@ -585,6 +589,8 @@ impl MonitorKind {
             MonitorKind::Genw(_) => "genw",
             MonitorKind::Mtw(_) => "mtw",
             MonitorKind::Fipw(_) => "fipw",
+            MonitorKind::Sraw(_) => "sraw",
+            MonitorKind::Psrw(_) => "psrw",
         }
     }
 }

@@ -36,6 +36,7 @@ mod monitor_ctl;
 mod monitor_genw;
 mod monitor_psw_mtw;
 mod monitor_recovery;
+mod monitor_sysres;
 mod monitor_system_io;
 mod monitor_system_net;
 mod publish;

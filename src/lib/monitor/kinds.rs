@@ -163,6 +163,8 @@ pub const KINDS: &[Kind] = &[
     super::genw::KIND,
     super::mtw::KIND,
     super::fipw::KIND,
+    super::sraw::KIND,
+    super::psrw::KIND,
 ];
 
 /// The kind called `name`.
@@ -292,6 +294,14 @@ pub(crate) mod tests {
             "fipw",
             r#"<fipw name="fipw1"><target>vip</target><parameters><monmii>1</monmii></parameters></fipw>"#,
         ),
+        (
+            "sraw",
+            r#"<sraw name="sraw1"><parameters><cpu><use>0</use></cpu><memory><rate>85</rate><duration>600</duration></memory><file><count>50000</count></file><list id="0"><mount>/var</mount><rate>95</rate><noticerate>85</noticerate><duration>300</duration></list></parameters></sraw>"#,
+        ),
+        (
+            "psrw",
+            r#"<psrw name="psrw1"><parameters><name>mysqld*</name><memory><rate>20</rate><size>512</size><duration>600</duration></memory><thread><count>500</count></thread><zombie><use>0</use></zombie></parameters></psrw>"#,
+        ),
     ];
 
     /// A reader with no file: every value reads as empty or zero, nothing is
@@ -366,7 +376,8 @@ pub(crate) mod tests {
         assert_eq!(
             sorted,
             [
-                "diskw", "fipw", "genw", "httpw", "ipw", "miiw", "mtw", "pidw", "psw", "userw"
+                "diskw", "fipw", "genw", "httpw", "ipw", "miiw", "mtw", "pidw", "psrw", "psw",
+                "sraw", "userw"
             ]
         );
         let all: Vec<&str> = KINDS.iter().map(|k| k.name).collect();

@@ -21,8 +21,11 @@ pub mod np_check;
 pub mod pidw;
 pub mod pool;
 pub mod probe;
+pub mod psrw;
 pub mod psw;
 mod psw_probe;
+pub mod sraw;
+pub mod sustained;
 pub mod userw;
 
 use crate::model::{Cluster, Monitor, MonitorKind};

@@ -378,7 +378,7 @@ mod tests {
     <exec name="async"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/true</path></deact></parameters></exec>
     <fip name="vip"><parameters><ip>192.0.2.9</ip></parameters></fip>
   </resource>
-  <monitor><types name="userw"/><types name="diskw"/><types name="ipw"/><types name="miiw"/><types name="pidw"/><types name="psw"/><types name="httpw"/><types name="genw"/><types name="mtw"/><types name="fipw"/>
+  <monitor><types name="userw"/><types name="diskw"/><types name="ipw"/><types name="miiw"/><types name="pidw"/><types name="psw"/><types name="httpw"/><types name="genw"/><types name="mtw"/><types name="fipw"/><types name="sraw"/><types name="psrw"/>
 {monitors}
   </monitor>
 </root>"#

@@ -48,4 +48,5 @@ mod rest_security;
 mod roundtrip;
 mod script_containment;
 mod script_env;
+mod tables;
 mod util;

@@ -194,6 +194,27 @@ fn psrw_sample_cost_with_1000_processes() {
     println!(
         "psrw, one name: {n} processes matched, first sample {first:?}, then {steady:?} per sample"
     );
+    let started = Instant::now();
+    for _ in 0..10 {
+        super::super::psw::ProcScan::take();
+    }
+    println!(
+        "for comparison, psw's own /proc scan: {:?} per scan",
+        started.elapsed() / 10
+    );
+    let mut bare = System::new().unwrap();
+    let started = Instant::now();
+    for _ in 0..10 {
+        bare.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing().without_tasks(),
+        );
+    }
+    println!(
+        "sysinfo's bare process list: {:?} per refresh",
+        started.elapsed() / 10
+    );
     let sraw = crate::model::SrawSpec {
         cpu: on(90, 60),
         memory: on(90, 60),

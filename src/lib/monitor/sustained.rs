@@ -76,6 +76,46 @@ impl Sustained {
     }
 }
 
+/// CLUSTERPRO's alert for a resource monitor's failure message: the
+/// sentence the message starts with (sraw and psrw write it) as the sra
+/// event and its arguments; None for any other message.
+pub fn sra_event(message: &str) -> Option<(u32, Vec<String>)> {
+    let inside = |prefix: &str| -> Option<Vec<String>> {
+        let rest = message.strip_prefix(prefix)?;
+        let end = rest
+            .find("):")
+            .or_else(|| rest.strip_suffix(')').map(str::len))?;
+        Some(rest[..end].split(". ").map(str::to_string).collect())
+    };
+    let value = |part: &str, key: &str| part.strip_prefix(key).map(str::to_string);
+    if let Some(parts) = inside("A process resource error was detected. (")
+        && let [kind, pid, name] = parts.as_slice()
+    {
+        return Some((
+            301,
+            vec![value(kind, "type = ")?, value(pid, "pid = ")?, name.clone()],
+        ));
+    }
+    if let Some(parts) = inside("A system resource error was detected. (")
+        && let [kind] = parts.as_slice()
+    {
+        return Some((302, vec![value(kind, "type = ")?]));
+    }
+    if let Some(parts) = inside("A disk resource error was detected. (")
+        && let [kind, level, mount] = parts.as_slice()
+    {
+        return Some((
+            304,
+            vec![
+                value(kind, "type = ")?,
+                value(level, "level = ")?,
+                mount.clone(),
+            ],
+        ));
+    }
+    None
+}
+
 /// `part` in percent of `whole` (0 when `whole` is 0).
 pub fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
@@ -186,6 +226,43 @@ mod tests {
         assert_eq!(
             s.judge(at(15), two()),
             CheckResult::Failed("fd 1@1 over; fd 2@1 over".into())
+        );
+    }
+
+    #[test]
+    fn sra_events_from_messages() {
+        assert_eq!(
+            sra_event("A system resource error was detected. (type = memory): 93 % used"),
+            Some((302, vec!["memory".to_string()]))
+        );
+        assert_eq!(
+            sra_event(
+                "A process resource error was detected. (type = memory leak. pid = 42. my.d): x"
+            ),
+            Some((301, vec!["memory leak".into(), "42".into(), "my.d".into()]))
+        );
+        assert_eq!(
+            sra_event(
+                "A disk resource error was detected. (type = used rate. level = NOTICE. /srv): 85 %"
+            ),
+            Some((
+                304,
+                vec!["used rate".into(), "NOTICE".into(), "/srv".into()]
+            ))
+        );
+        let (id, args) = sra_event(
+            "A disk resource error was detected. (type = used rate. level = WARNING. /srv)",
+        )
+        .unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(
+            crate::alert::catalog::format("sra", id, &args).1,
+            "A disk resource error was detected. (type = used rate. level = WARNING. /srv)"
+        );
+        assert_eq!(sra_event("cannot read the usage of /srv: gone"), None);
+        assert_eq!(
+            sra_event("1 process(es) match \"x\", at least 2 needed"),
+            None
         );
     }
 

@@ -565,6 +565,17 @@ fn every_monitor_kind_renders_its_rows() {
 [Monitor9 : fipw1]
     Type                                                     : fipw
     Comment                                                  :
+[Monitor10 : sraw1]
+    Type                                                     : sraw
+    Comment                                                  :
+    CPU Usage                                                : Off
+    Memory Usage                                             : 85 % for 600 s
+    Disk Usage                                               : /var: error 95 %, warning 85 %, for 300 s
+[Monitor11 : psrw1]
+    Type                                                     : psrw
+    Comment                                                  :
+    Process Name                                             : mysqld*
+    Memory Leak                                              : 20 % growth for 600 s (from 512 MiB)
 =====================================================================
 "#
     );
@@ -612,6 +623,18 @@ fn every_monitor_kind_renders_its_rows() {
     Warning Threshold                                        : 1
 [Monitor9 : fipw1]
     Monitor NIC Link Up/Down                                 : On
+[Monitor10 : sraw1]
+    CPU Usage                                                : Off
+    Memory Usage                                             : 85 % for 600 s
+    Swap Usage                                               : 90 % for 3600 s
+    Open Files                                               : 90 % for 3600 s (or 50000 files)
+    Disk Usage                                               : /var: error 95 %, warning 85 %, for 300 s
+[Monitor11 : psrw1]
+    Process Name                                             : mysqld*
+    Memory Leak                                              : 20 % growth for 600 s (from 512 MiB)
+    Open Files                                               : 90 % of its limit for 86400 s
+    Threads                                                  : 500 for 86400 s
+    Zombie Processes                                         : Off
 =====================================================================
 "#
     );

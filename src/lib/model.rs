@@ -18,6 +18,8 @@ mod partition;
 pub use partition::{ForcedStop, NpAction, NpKind, NpResource};
 mod rest;
 pub use rest::{CertificatePaths, RestSettings};
+mod sysres;
+pub use sysres::{DiskThreshold, PsrwSpec, SrawSpec, Threshold};
 
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -574,6 +576,8 @@ pub enum MonitorKind {
     Fipw(FipwSpec),
     Psqlw(DbwSpec),
     Mysqlw(DbwSpec),
+    Sraw(SrawSpec),
+    Psrw(PsrwSpec),
 }
 
 impl MonitorKind {
@@ -591,6 +595,8 @@ impl MonitorKind {
             MonitorKind::Fipw(_) => "fipw",
             MonitorKind::Psqlw(_) => "psqlw",
             MonitorKind::Mysqlw(_) => "mysqlw",
+            MonitorKind::Sraw(_) => "sraw",
+            MonitorKind::Psrw(_) => "psrw",
         }
     }
 }

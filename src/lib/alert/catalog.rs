@@ -456,6 +456,10 @@ pub static CATALOG: &[Entry] = &[
     // ---- fip: floating IP ----
     v("fip", 10, E, "IP address %1 already exists on the network."),
     v("fip", 11, I, "IP address %1 will be forcefully activated."),
+    // ---- sra: resource monitors (sraw, psrw); the CSV writes one row per type ----
+    v("sra", 301, E, "A process resource error was detected. (type = %1. pid = %2. %3)"),
+    v("sra", 302, E, "A system resource error was detected. (type = %1)"),
+    v("sra", 304, E, "A disk resource error was detected. (type = %1. level = %2. %3)"),
 ];
 
 /// The module of `clplogcmd` messages: every event id is valid and the message is

@@ -124,7 +124,39 @@ fn select(args: &Args, all: Vec<Alert>) -> Vec<Alert> {
     kept
 }
 
-/// The text lines: `time server module id level message`, columns padded.
+/// The listing for people: a table fitted to the terminal.
+fn render_table(alerts: &[Alert], width: u16) -> String {
+    let rows: Vec<Vec<String>> = alerts
+        .iter()
+        .map(|a| {
+            vec![
+                a.time.clone(),
+                a.server.clone(),
+                a.module.clone(),
+                a.event_id.to_string(),
+                a.level.as_str().to_string(),
+                printable(&a.message),
+            ]
+        })
+        .collect();
+    super::table::render(
+        &["Time", "Server", "Module", "ID", "Level", "Message"],
+        &rows,
+        width,
+        &[0, 1, 2, 3, 4],
+    )
+}
+
+/// Control characters (a newline in a message) shown as spaces.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The text lines: `time server module id level message`, columns padded
+/// (the layout when stdout is not a terminal).
 fn render(alerts: &[Alert]) -> String {
     let w_server = alerts.iter().map(|a| a.server.len()).max().unwrap_or(0);
     let w_module = alerts.iter().map(|a| a.module.len()).max().unwrap_or(0);
@@ -135,11 +167,7 @@ fn render(alerts: &[Alert]) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for a in alerts {
-        let message: String = a
-            .message
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let message = printable(&a.message);
         out.push_str(&format!(
             "{}  {:<w_server$}  {:<w_module$}  {:>w_id$}  {:<7}  {message}\n",
             a.time,
@@ -163,8 +191,14 @@ impl Program for Args {
             let text = serde_json::to_string_pretty(&alerts)
                 .map_err(|e| ClpError::new(ErrorKind::Internal, e.to_string()))?;
             ctx.println(&text)?;
+        } else if alerts.is_empty() {
+            // Nothing to show: no table with a header only either.
         } else {
-            ctx.print(&render(&alerts))?;
+            let text = match super::table::Layout::for_stdout() {
+                super::table::Layout::Terminal(width) => render_table(&alerts, width),
+                super::table::Layout::Plain => render(&alerts),
+            };
+            ctx.print(&text)?;
         }
         Ok(0)
     }

@@ -2,9 +2,10 @@
 
 use clap::{ArgGroup, Parser};
 
-use super::{Ctx, Program, client, reply_text};
+use super::{Ctx, Program, client, reply_text, table};
 use crate::error::{ClpError, Result};
 use crate::protocol::{MonitorOp, ObjectKind, Rejection, Request};
+use crate::status::MonitorStatus;
 
 /// Control monitor resources.
 #[derive(Debug, Parser)]
@@ -97,12 +98,31 @@ fn show(ctx: &mut Ctx, wanted: &[String]) -> Result<u8> {
             )));
         }
     }
-    let mut out = String::new();
-    for m in snap
+    let shown: Vec<&MonitorStatus> = snap
         .monitors
         .iter()
         .filter(|m| wanted.is_empty() || wanted.contains(&m.name))
-    {
+        .collect();
+    let out = match table::Layout::for_stdout() {
+        table::Layout::Terminal(width) => counters_table(&shown, width),
+        table::Layout::Plain => counters_plain(&shown),
+    };
+    ctx.print(&out)?;
+    Ok(0)
+}
+
+fn final_action_word(m: &MonitorStatus) -> &'static str {
+    if m.final_action_done {
+        "executed"
+    } else {
+        "not executed"
+    }
+}
+
+/// The fixed layout scripts read (stdout not a terminal).
+fn counters_plain(monitors: &[&MonitorStatus]) -> String {
+    let mut out = String::new();
+    for m in monitors {
         out.push_str(&format!(
             "Monitor {:<16} : {}\n    Recovery script count : {}\n    Restart count         : {}\n    Failover count        : {}\n    Final action          : {}\n",
             m.name,
@@ -110,9 +130,38 @@ fn show(ctx: &mut Ctx, wanted: &[String]) -> Result<u8> {
             m.script_count,
             m.restart_count,
             m.failover_count,
-            if m.final_action_done { "executed" } else { "not executed" }
+            final_action_word(m)
         ));
     }
-    ctx.print(&out)?;
-    Ok(0)
+    out
+}
+
+/// One row per monitor, fitted to the terminal.
+fn counters_table(monitors: &[&MonitorStatus], width: u16) -> String {
+    let rows: Vec<Vec<String>> = monitors
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.status.as_str().to_string(),
+                m.script_count.to_string(),
+                m.restart_count.to_string(),
+                m.failover_count.to_string(),
+                final_action_word(m).to_string(),
+            ]
+        })
+        .collect();
+    table::render(
+        &[
+            "Monitor",
+            "Status",
+            "Recovery script",
+            "Restart",
+            "Failover",
+            "Final action",
+        ],
+        &rows,
+        width,
+        &[0, 1],
+    )
 }

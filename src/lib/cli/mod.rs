@@ -25,6 +25,7 @@ pub mod clpstat;
 pub mod clpstdn;
 pub mod launch;
 pub mod reply_text;
+pub mod table;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

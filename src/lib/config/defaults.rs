@@ -104,6 +104,8 @@ const SECS0: Kind = Int {
     max: 999_999,
 };
 const COUNT: Kind = Int { min: 0, max: 999 };
+/// A percentage.
+const PERCENT: Kind = Int { min: 0, max: 100 };
 
 /// Final-action codes of group resources on activation (reference §2.4).
 pub const RSC_ACT_ACTIONS: &[i64] = &[0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -464,6 +466,44 @@ pub const PARAMS: &[Param] = &[
     p(Monitor("mysqlw"), "parameters/libraryfullpath", Unset, Opaque, "V: CLUSTERPRO's client library; clp has its own client"),
     p(Monitor("psqlw"), "parameters/ignoreerrorflg", Unset, Opaque, "V"),
     p(Monitor("mysqlw"), "parameters/engine", Value(""), Text, "V: the monitoring table's storage engine"),
+    // ---- sraw (element names and defaults are clp's: see clp.conf(5)) ---------
+    p(Monitor("sraw"), "polling/interval", Value("60"), SECS, "?"),
+    p(Monitor("sraw"), "polling/timeout", Value("120"), SECS, "?"),
+    p(Monitor("sraw"), "polling/reconfirmation", Value("0"), COUNT, "?"),
+    p(Monitor("sraw"), "parameters/cpu/use", Value("1"), Flag, "?"),
+    p(Monitor("sraw"), "parameters/cpu/rate", Value("90"), PERCENT, "?: RG 90 %"),
+    p(Monitor("sraw"), "parameters/cpu/duration", Value("3600"), SECS0, "?: RG 60 min"),
+    p(Monitor("sraw"), "parameters/memory/use", Value("1"), Flag, "?"),
+    p(Monitor("sraw"), "parameters/memory/rate", Value("90"), PERCENT, "?: RG 90 %"),
+    p(Monitor("sraw"), "parameters/memory/duration", Value("3600"), SECS0, "?: RG 60 min"),
+    p(Monitor("sraw"), "parameters/swap/use", Value("1"), Flag, "?"),
+    p(Monitor("sraw"), "parameters/swap/rate", Value("90"), PERCENT, "?: RG 90 %"),
+    p(Monitor("sraw"), "parameters/swap/duration", Value("3600"), SECS0, "?: RG 60 min"),
+    p(Monitor("sraw"), "parameters/file/use", Value("1"), Flag, "?"),
+    p(Monitor("sraw"), "parameters/file/rate", Value("90"), PERCENT, "?: % of fs.file-max"),
+    p(Monitor("sraw"), "parameters/file/count", Value("0"), Int { min: 0, max: 999_999_999 }, "?: clp's; 0 = none"),
+    p(Monitor("sraw"), "parameters/file/duration", Value("3600"), SECS0, "?: RG 60 min"),
+    p(Monitor("sraw"), "parameters/list/mount", Unset, Text, "?: list@N/mount, a mount point"),
+    p(Monitor("sraw"), "parameters/list/rate", Unset, Text, "?: error level, % used, 90 when absent"),
+    p(Monitor("sraw"), "parameters/list/noticerate", Unset, Text, "?: warning level, % used, 80 when absent; 0 = none"),
+    p(Monitor("sraw"), "parameters/list/duration", Unset, Text, "?: seconds, 86400 (RG 24 h) when absent"),
+    // ---- psrw (element names and defaults are clp's: see clp.conf(5)) ---------
+    p(Monitor("psrw"), "polling/interval", Value("60"), SECS, "?"),
+    p(Monitor("psrw"), "polling/timeout", Value("120"), SECS, "?"),
+    p(Monitor("psrw"), "polling/reconfirmation", Value("0"), COUNT, "?"),
+    p(Monitor("psrw"), "parameters/name", Value(""), Text, "?: empty = every process"),
+    p(Monitor("psrw"), "parameters/memory/use", Value("1"), Flag, "?"),
+    p(Monitor("psrw"), "parameters/memory/rate", Value("10"), Int { min: 1, max: 100_000 }, "?: % growth"),
+    p(Monitor("psrw"), "parameters/memory/size", Value("1024"), Int { min: 0, max: 999_999_999 }, "?: MiB floor"),
+    p(Monitor("psrw"), "parameters/memory/duration", Value("86400"), SECS0, "?: RG 24 h"),
+    p(Monitor("psrw"), "parameters/file/use", Value("1"), Flag, "?"),
+    p(Monitor("psrw"), "parameters/file/rate", Value("90"), PERCENT, "?: % of RLIMIT_NOFILE"),
+    p(Monitor("psrw"), "parameters/file/duration", Value("86400"), SECS0, "?: RG 24 h"),
+    p(Monitor("psrw"), "parameters/thread/use", Value("1"), Flag, "?"),
+    p(Monitor("psrw"), "parameters/thread/count", Value("1000"), Int { min: 1, max: 999_999_999 }, "?"),
+    p(Monitor("psrw"), "parameters/thread/duration", Value("86400"), SECS0, "?: RG 24 h"),
+    p(Monitor("psrw"), "parameters/zombie/use", Value("1"), Flag, "?"),
+    p(Monitor("psrw"), "parameters/zombie/duration", Value("86400"), SECS0, "?: RG 24 h"),
 ];
 
 /// Group resource types clp runs.

@@ -272,6 +272,9 @@ struct Daemon {
     syslog: crate::alert::SyslogSender,
     mailer: crate::alert::Mailer,
     error_snapshots: ErrorSnapshots,
+    /// The sra alert (event, arguments) raised for each monitor's current
+    /// failure.
+    resource_alerts: HashMap<String, (u32, Vec<String>)>,
     /// The engines' alerts of the batch being drained, reported once its
     /// scripts are started (see [`Daemon::send_deferred_alerts`]).
     deferred_alerts: Vec<Alert>,
@@ -447,6 +450,7 @@ impl Daemon {
                 elapsed,
             } => {
                 self.timers.check_answered(check);
+                self.resource_alert(&monitor, &result);
                 self.core.push(MonInput::CheckDone {
                     monitor,
                     check,

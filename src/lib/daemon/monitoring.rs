@@ -48,12 +48,46 @@ impl Daemon {
 
     pub(super) fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
         self.timers.check_answered(check);
+        self.resource_alert(monitor, &result);
         self.core.push(MonInput::CheckDone {
             monitor: monitor.to_string(),
             check,
             result,
             elapsed: Duration::ZERO,
         });
+    }
+
+    /// sraw and psrw: a failing check raises the sra alert its message
+    /// names (CLUSTERPRO's 301, 302, 304) when it is not the one already
+    /// raised for this monitor (a disk going from the warning level to the
+    /// error level raises both); a check without one ends the episode. Other
+    /// kinds never write those sentences, so their checks cost one look at an
+    /// empty map.
+    pub(super) fn resource_alert(&mut self, monitor: &str, result: &CheckResult) {
+        let event = match result {
+            CheckResult::Failed(m) | CheckResult::Warning(m) => {
+                crate::monitor::sustained::sra_event(m)
+            }
+            CheckResult::Ok | CheckResult::TimedOut => None,
+        };
+        match event {
+            Some((id, args)) => {
+                let raised = self.resource_alerts.get(monitor);
+                if raised.is_none_or(|(i, a)| *i != id || *a != args) {
+                    self.resource_alerts
+                        .insert(monitor.to_string(), (id, args.clone()));
+                    self.effect(Effect::Alert(crate::engine::AlertRef {
+                        module: "sra",
+                        id,
+                        args,
+                    }));
+                }
+            }
+            None if !self.resource_alerts.is_empty() => {
+                self.resource_alerts.remove(monitor);
+            }
+            None => {}
+        }
     }
 
     /// Runs one check; the answer comes back as a `CheckDone` input.

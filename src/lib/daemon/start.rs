@@ -224,6 +224,7 @@ impl Daemon {
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),
             error_snapshots: ErrorSnapshots::default(),
+            resource_alerts: Default::default(),
             cluster: None,
             remote: super::remote::Remote::new(),
             view: Default::default(),

@@ -165,6 +165,8 @@ pub const KINDS: &[Kind] = &[
     super::fipw::KIND,
     super::psqlw::KIND,
     super::mysqlw::KIND,
+    super::sraw::KIND,
+    super::psrw::KIND,
 ];
 
 /// The kind called `name`.
@@ -302,6 +304,14 @@ pub(crate) mod tests {
             "mysqlw",
             r#"<mysqlw name="mysqlw1"><parameters><database>testdb</database><username>root</username><password>cluster-0</password><port>3307</port><docreatedrop>3</docreatedrop><engine>InnoDB</engine><libraryfullpath>/usr/lib64/libmariadb.so.3</libraryfullpath></parameters></mysqlw>"#,
         ),
+        (
+            "sraw",
+            r#"<sraw name="sraw1"><parameters><cpu><use>0</use></cpu><memory><rate>85</rate><duration>600</duration></memory><file><count>50000</count></file><list id="0"><mount>/var</mount><rate>95</rate><noticerate>85</noticerate><duration>300</duration></list></parameters></sraw>"#,
+        ),
+        (
+            "psrw",
+            r#"<psrw name="psrw1"><parameters><name>mysqld*</name><memory><rate>20</rate><size>512</size><duration>600</duration></memory><thread><count>500</count></thread><zombie><use>0</use></zombie></parameters></psrw>"#,
+        ),
     ];
 
     /// A reader with no file: every value reads as empty or zero, nothing is
@@ -377,7 +387,7 @@ pub(crate) mod tests {
             sorted,
             [
                 "diskw", "fipw", "genw", "httpw", "ipw", "miiw", "mtw", "mysqlw", "pidw", "psqlw",
-                "psw", "userw"
+                "psrw", "psw", "sraw", "userw"
             ]
         );
         let all: Vec<&str> = KINDS.iter().map(|k| k.name).collect();

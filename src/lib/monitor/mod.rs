@@ -24,8 +24,11 @@ pub mod pidw;
 pub mod pool;
 pub mod probe;
 pub mod psqlw;
+pub mod psrw;
 pub mod psw;
 mod psw_probe;
+pub mod sraw;
+pub mod sustained;
 pub mod userw;
 
 use crate::model::{Cluster, Monitor, MonitorKind};

@@ -579,6 +579,17 @@ fn every_monitor_kind_renders_its_rows() {
     Database Name                                            : testdb
     IP Address                                               : 127.0.0.1
     Port                                                     : 3307
+[Monitor12 : sraw1]
+    Type                                                     : sraw
+    Comment                                                  :
+    CPU Usage                                                : Off
+    Memory Usage                                             : 85 % for 600 s
+    Disk Usage                                               : /var: error 95 %, warning 85 %, for 300 s
+[Monitor13 : psrw1]
+    Type                                                     : psrw
+    Comment                                                  :
+    Process Name                                             : mysqld*
+    Memory Leak                                              : 20 % growth for 600 s (from 512 MiB)
 =====================================================================
 "#
     );
@@ -641,6 +652,18 @@ fn every_monitor_kind_renders_its_rows() {
     User Name                                                : root
     Monitor Table Name                                       : mysqlwatch
     Storage Engine                                           : InnoDB
+[Monitor12 : sraw1]
+    CPU Usage                                                : Off
+    Memory Usage                                             : 85 % for 600 s
+    Swap Usage                                               : 90 % for 3600 s
+    Open Files                                               : 90 % for 3600 s (or 50000 files)
+    Disk Usage                                               : /var: error 95 %, warning 85 %, for 300 s
+[Monitor13 : psrw1]
+    Process Name                                             : mysqld*
+    Memory Leak                                              : 20 % growth for 600 s (from 512 MiB)
+    Open Files                                               : 90 % of its limit for 86400 s
+    Threads                                                  : 500 for 86400 s
+    Zombie Processes                                         : Off
 =====================================================================
 "#
     );

@@ -40,6 +40,7 @@ mod file_writer;
 mod fip;
 mod forced_stop;
 mod monitoring;
+mod moving;
 pub mod np_watchdog;
 mod partition;
 mod peers;
@@ -376,6 +377,7 @@ impl Daemon {
         if self.placement_after_batch() {
             self.drain();
         }
+        self.note_moving();
         self.partition_progress();
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.

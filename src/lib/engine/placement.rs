@@ -134,6 +134,11 @@ impl Placement {
         self.lost.get(server).copied()
     }
 
+    /// The server a release named to take `group` next, and why.
+    pub fn next(&self, group: &str) -> Option<(&str, ClaimReason)> {
+        self.next.get(group).map(|(n, r)| (n.as_str(), *r))
+    }
+
     pub fn pending_claim(&self, group: &str) -> Option<ClaimReason> {
         self.pending.get(group).copied()
     }

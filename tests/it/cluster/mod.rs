@@ -12,6 +12,7 @@ mod harness;
 mod hosts;
 mod logcc;
 mod membership;
+mod moving;
 mod partition;
 mod placement;
 mod quickstart;

@@ -431,7 +431,7 @@ impl Daemon {
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
                 TimerKey::SyncWait => self.sync_progress(),
                 // The end of the batch looks at the claims now due.
-                TimerKey::Placement => {}
+                TimerKey::Placement => self.forced_stop_retries(),
                 TimerKey::NpDeadline => self.partition_deadline(),
                 TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
                 TimerKey::NpCorosyncLost => self.partition_corosync_grace(),

@@ -69,6 +69,8 @@ pub(super) struct Places {
     /// Groups among `releasing` whose release names the next server (a
     /// move or a failover): shown Offline Pending until it comes back.
     pub(super) handing_over: std::collections::BTreeSet<String>,
+    /// The last failure of each lost server's forced stop, alerted once.
+    pub(super) forced_failures: BTreeMap<String, (u32, String)>,
     /// Groups this server handed to another (its release naming it came
     /// back), until that server's report shows it there (`moving.rs`).
     pub(super) handed: BTreeMap<String, String>,

@@ -168,6 +168,8 @@ fn np_action_deadline_and_forced_stop_settings() {
     let forced = model.settings.forced_stop.unwrap();
     assert_eq!(forced.command, "/usr/local/bin/fence");
     assert_eq!(forced.timeout, Duration::from_secs(7));
+    // A failed forced stop runs again 10 s later unless told otherwise.
+    assert_eq!(forced.retry_interval, Duration::from_secs(10));
     // Without releasedeadline: 30 s.
     let (model, _) = check(&conf(2, "", cluster, ""));
     assert_eq!(

@@ -39,6 +39,7 @@ mod effects;
 mod file_writer;
 mod fip;
 mod forced_stop;
+mod isolation;
 mod monitoring;
 mod moving;
 pub mod np_watchdog;

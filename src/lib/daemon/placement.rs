@@ -74,6 +74,11 @@ pub(super) struct Places {
     /// Groups this server handed to another (its release naming it came
     /// back), until that server's report shows it there (`moving.rs`).
     pub(super) handed: BTreeMap<String, String>,
+    /// The servers this one lost when it released its groups as the
+    /// isolated side of a partition, until each is back (`isolation.rs`).
+    pub(super) isolated_from: std::collections::BTreeSet<String>,
+    /// The hold of `isolated_from` was said in the log.
+    pub(super) isolation_said: bool,
     /// The groups this server shows as moving (`moving.rs`).
     pub(super) moving: BTreeMap<String, RunState>,
 }
@@ -566,7 +571,10 @@ impl Daemon {
         let synced = self.sync == sync_wait::SyncWait::Over
             && self.core.service() == Service::Online
             && !self.runs_another_configuration();
-        if !synced {
+        // Looked at whatever the service does: a hold whose servers are
+        // back ends (and is forgotten) even while no claim could go.
+        let held = self.isolation_holds();
+        if !synced || held {
             return false;
         }
         let model = self.core.model().clone();

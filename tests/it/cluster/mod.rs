@@ -10,6 +10,7 @@ mod distribution;
 mod flapping;
 mod harness;
 mod hosts;
+mod isolation;
 mod logcc;
 mod membership;
 mod moving;

@@ -177,3 +177,20 @@ fn np_action_deadline_and_forced_stop_settings() {
         Duration::from_secs(30)
     );
 }
+
+#[test]
+fn server_groups_are_kept_with_a_warning_that_they_are_not_applied() {
+    let extra = "<servergroup><group name=\"site1\"><server name=\"s1\"/></group></servergroup>\n";
+    let (model, lines) = check(&conf(2, "", "", extra));
+    assert!(model.is_some(), "{}", lines.join("\n"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("server groups are not supported yet")),
+        "{}",
+        lines.join("\n")
+    );
+    // Without one: no such warning.
+    let (_, lines) = check(&conf(2, "", "", ""));
+    assert!(!lines.iter().any(|l| l.contains("server groups")));
+}

@@ -549,6 +549,7 @@ impl Rig {
     /// SIGTERM to clpd, SIGKILL when it outlives the deadline; then SIGKILL to
     /// everything still carrying this sandbox's root. Never panics.
     fn teardown(&self) {
+        let mut killed: Vec<i32> = Vec::new();
         if let Some(pid) = self.daemon_pid().filter(|p| self.owns(*p)) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -558,6 +559,7 @@ impl Rig {
             if alive(pid) {
                 eprintln!("clpd (pid {pid}) ignored SIGTERM for 10 s: killing it");
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                killed.push(pid);
             }
         }
         for _ in 0..50 {
@@ -567,8 +569,14 @@ impl Rig {
             }
             for pid in left {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                killed.push(pid);
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+        // Processes killed under libfaketime (the clock tests) leave their
+        // shared memory behind.
+        for pid in killed {
+            crate::util::remove_faketime_leftovers(pid);
         }
         // The cgroups of runs that outlived clpd (killed just now).
         clp::exec::remove_leftovers(&self.root());

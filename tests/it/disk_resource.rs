@@ -37,8 +37,15 @@ fn point(rig: &Rig) -> PathBuf {
 
 /// A disk resource: `device`, `params` inside `<parameters>` besides the
 /// device and mount point (a `<mount>` there is merged with the point's),
-/// `policy` (`<act>`, `<deact>`) after it.
-fn disk(name: &str, device: &str, mount_point: &str, params: &str, policy: &str) -> String {
+/// `policy` (`<act>`, `<deact>`) after it. The cluster tests' shared disk
+/// (`cluster/disk_move.rs`) is written by it too.
+pub(crate) fn disk(
+    name: &str,
+    device: &str,
+    mount_point: &str,
+    params: &str,
+    policy: &str,
+) -> String {
     let (params, mount_more) = match (params.find("<mount>"), params.find("</mount>")) {
         (Some(a), Some(b)) => (
             format!("{}{}", &params[..a], &params[b + "</mount>".len()..]),

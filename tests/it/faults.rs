@@ -43,6 +43,8 @@ pub fn kill_and_wait_restart(rig: &Rig) -> (u32, Duration) {
     let at = Instant::now();
     signal(rig, old, Signal::SIGKILL);
     let new = wait_async_pid(rig, "ra", Some(old));
+    // Its successor runs: the killed one is gone (clpd reaped it).
+    crate::util::remove_faketime_leftovers(as_pid(old));
     (new, at.elapsed())
 }
 

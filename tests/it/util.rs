@@ -337,3 +337,19 @@ pub fn write_script(path: &Path, body: &str) {
     fs::write(path, body).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Removes what libfaketime leaves in `/dev/shm` for process `pid` when it
+/// dies without running its destructors (SIGKILL): `faketime_shm_<pid>` and
+/// `sem.faketime_sem_<pid>`. Only for a pid the test killed and that is gone
+/// (the files of a live process are its own); files missing are fine.
+pub fn remove_faketime_leftovers(pid: i32) {
+    if Path::new(&format!("/proc/{pid}")).exists() {
+        return;
+    }
+    for name in [
+        format!("faketime_shm_{pid}"),
+        format!("sem.faketime_sem_{pid}"),
+    ] {
+        let _ = fs::remove_file(Path::new("/dev/shm").join(name));
+    }
+}

@@ -318,6 +318,14 @@ impl Validator<'_, '_> {
             self.cluster_rules(&root_obj, &settings);
             self.np_action_rules(&root_obj);
         }
+        if root_obj.is_set("servergroup") {
+            // Kept as it is (defaults: Opaque); its destination rule is not run.
+            self.report.warning(
+                root_obj.line_of("servergroup"),
+                root_obj.at("servergroup"),
+                "server groups are not supported yet: the destination rule of <servergroup> (CLUSTERPRO rc 67-69) is not applied; groups fail over by their policy, or the servers' priority, only",
+            );
+        }
         let mut cluster = Cluster {
             name: root_obj.text("cluster/name"),
             comment: root_obj.text("cluster/comment"),

@@ -25,7 +25,7 @@ use crate::status::{LinkState, Members, MergeInput, ServerState, Snapshot};
 /// What this clpd knows of the other servers.
 #[derive(Debug, Default)]
 pub(super) struct ClusterView {
-    peers: Peers,
+    pub(super) peers: Peers,
     members: Members,
     pacing: ReportPacing,
     /// The last report sent, to send only what changed.
@@ -219,6 +219,7 @@ impl Daemon {
             self.epoch_ms,
         );
         self.show_sync_wait(&mut own);
+        self.show_moving(&mut own);
         own
     }
 

@@ -1,7 +1,11 @@
 //! The forced stop of a lost server (CLUSTERPRO's custom forced-stop
 //! script): the survivors run `clp/cluster/forcestop/command` before they take the
-//! lost server's groups over, and wait for its success (a failure cancels
-//! the failover: rc 433). The command is run by `/bin/sh -c` through the
+//! lost server's groups over, and wait for its success. A failure holds
+//! the failover (rc 433) and the command runs again after
+//! `clp/cluster/forcestop/retryinterval`, until it succeeds or the lost
+//! server is back; each distinct failure is alerted once (the same failure
+//! again is logged, not alerted), so a fencing device down for an hour does
+//! not flood the alert log. The command is run by `/bin/sh -c` through the
 //! executor (its own process group and cgroup, killed whole at the
 //! timeout), never on the loop; its end comes back as an executor event and
 //! becomes [`Daemon::forced_stop_done`].
@@ -18,6 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
+use crate::engine::placement::PlacementEffect;
 use crate::exec::{Output, ScriptSpec};
 use crate::model::ForcedStop;
 
@@ -71,7 +76,9 @@ impl Daemon {
         self.next_extra_tag += 1;
         let tag = OS_TAGS + self.next_extra_tag;
         info!(target: "rc", "forced stop of server {server}: running {:?} (timeout {} s)", forced.command, forced.timeout.as_secs());
-        self.alert(&Alert::from_catalog(&local, "rc", 411, &[]));
+        if !self.places.forced_failures.contains_key(server) {
+            self.alert(&Alert::from_catalog(&local, "rc", 411, &[]));
+        }
         match self.executor.spawn(tag, spec(&forced, server, &local)) {
             Ok(_) => {
                 self.tags.insert(
@@ -92,22 +99,64 @@ impl Daemon {
     }
 
     /// The forced stop of `server` ended: alerts (rc 412, or rc 431/432 and
-    /// rc 433, the failover canceled), then the placement's gate learns it.
+    /// rc 433, the failover held, once per distinct failure), then the
+    /// placement's gate learns it; a failure arms its next run.
     pub(super) fn forced_stop_done(&mut self, server: &str, result: Result<(), (u32, String)>) {
-        let local = self.core.model().local_server.clone();
+        let model = self.core.model().clone();
+        let local = model.local_server.clone();
+        let retry = model
+            .settings
+            .forced_stop
+            .as_ref()
+            .map_or(Duration::from_secs(10), |f| f.retry_interval);
         match &result {
             Ok(()) => {
                 info!(target: "rc", "forced stop of server {server} succeeded");
+                self.places.forced_failures.remove(server);
                 self.alert(&Alert::from_catalog(&local, "rc", 412, &[]));
             }
             Err((id, why)) => {
-                error!(target: "rc", "forced stop of server {server} failed: {why}; its groups are not failed over");
-                let args: Vec<&str> = if *id == 431 { vec![why] } else { vec![] };
-                self.alert(&Alert::from_catalog(&local, "rc", *id, &args));
-                self.alert(&Alert::from_catalog(&local, "rc", 433, &[server]));
+                error!(target: "rc", "forced stop of server {server} failed: {why}; its groups are not failed over; it runs again in {} s", retry.as_secs());
+                let outcome = (*id, why.clone());
+                if self.places.forced_failures.get(server) != Some(&outcome) {
+                    let args: Vec<&str> = if *id == 431 { vec![why] } else { vec![] };
+                    self.alert(&Alert::from_catalog(&local, "rc", *id, &args));
+                    self.alert(&Alert::from_catalog(&local, "rc", 433, &[server]));
+                    self.places
+                        .forced_failures
+                        .insert(server.to_string(), outcome);
+                }
             }
         }
-        self.places.table.forced_stop_done(server, result.is_ok());
+        let now = self.now();
+        if let Some(PlacementEffect::WakeAt(at)) =
+            self.places
+                .table
+                .forced_stop_done(server, result.is_ok(), now, retry)
+        {
+            self.timers
+                .push(self.epoch + Duration::from_millis(at), TimerKey::Placement);
+        }
+    }
+
+    /// The placement's timer: failed forced stops whose next run is due.
+    pub(super) fn forced_stop_retries(&mut self) {
+        if !self.several_servers() {
+            return;
+        }
+        let now = self.now();
+        for effect in self.places.table.forced_stops_due(now) {
+            if let PlacementEffect::RunForcedStop { server } = effect {
+                info!(target: "rc", "forced stop of server {server}: running it again after its failure");
+                self.run_forced_stop(&server);
+            }
+        }
+        // Failures of servers back in the cluster are forgotten: a later
+        // loss starts afresh (and is alerted again).
+        let membership = self.core.membership().clone();
+        self.places
+            .forced_failures
+            .retain(|server, _| !membership.is_up(server));
     }
 }
 
@@ -126,6 +175,7 @@ mod tests {
                 record.display()
             ),
             timeout,
+            retry_interval: Duration::from_secs(10),
         };
         let (tx, rx) = mpsc::channel();
         let executor = crate::exec::Executor::new(Box::new(move |f| {

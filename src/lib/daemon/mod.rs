@@ -39,7 +39,9 @@ mod effects;
 mod file_writer;
 mod fip;
 mod forced_stop;
+mod isolation;
 mod monitoring;
+mod moving;
 pub mod np_watchdog;
 mod partition;
 mod peers;
@@ -379,6 +381,7 @@ impl Daemon {
         if self.placement_after_batch() {
             self.drain();
         }
+        self.note_moving();
         self.partition_progress();
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
@@ -432,7 +435,7 @@ impl Daemon {
                 TimerKey::PeerStale(server) => self.peer_stale(&server),
                 TimerKey::SyncWait => self.sync_progress(),
                 // The end of the batch looks at the claims now due.
-                TimerKey::Placement => {}
+                TimerKey::Placement => self.forced_stop_retries(),
                 TimerKey::NpDeadline => self.partition_deadline(),
                 TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
                 TimerKey::NpCorosyncLost => self.partition_corosync_grace(),

@@ -232,6 +232,7 @@ impl Daemon {
             }
         };
         self.alert(&alert);
+        self.isolation_begins();
         if let Some(w) = self.np.watchdog.as_mut() {
             w.deadline_running(true);
         }

@@ -172,6 +172,18 @@ impl Peers {
         (reports, links)
     }
 
+    /// Whether `server`'s last report names itself current for `group`
+    /// (the group is starting, running or failed there).
+    pub(super) fn names_current(&self, server: &str, group: &str) -> bool {
+        self.by_server.get(server).is_some_and(|r| {
+            r.report
+                .snapshot
+                .groups
+                .iter()
+                .any(|g| g.name == group && g.current.as_deref() == Some(server))
+        })
+    }
+
     /// The configuration digest of each peer whose report still counts.
     pub(super) fn digests(&self, now: Instant) -> Vec<(String, String)> {
         self.by_server

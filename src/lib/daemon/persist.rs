@@ -43,6 +43,12 @@ pub struct StateFile {
     /// clock of this boot: see [`monotonic_ms`].
     #[serde(default)]
     pub restarts: Vec<RestartHistory>,
+    /// The servers this one lost when it released its groups as the
+    /// isolated side of a partition: until each is back (a member that
+    /// reported), this server claims no group, also after a restart of clpd
+    /// or a reboot (`daemon/isolation.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isolated_from: Vec<String>,
 }
 
 /// Milliseconds of the system's monotonic clock (CLOCK_MONOTONIC, the clock of
@@ -191,6 +197,7 @@ mod tests {
                 target: "resource:r".into(),
                 at_ms: vec![8, 9],
             }],
+            isolated_from: vec!["node2".into()],
         };
         write_atomically(&p, &encode(&state).unwrap(), true).unwrap();
         assert_eq!(load(&p), (state, None));

@@ -66,6 +66,21 @@ pub(super) struct Places {
     /// Requested failovers among `move_replies` (the destination says
     /// rc 61/62, not this server rc 51/52).
     pub(super) failing_over: std::collections::BTreeSet<String>,
+    /// Groups among `releasing` whose release names the next server (a
+    /// move or a failover): shown Offline Pending until it comes back.
+    pub(super) handing_over: std::collections::BTreeSet<String>,
+    /// The last failure of each lost server's forced stop, alerted once.
+    pub(super) forced_failures: BTreeMap<String, (u32, String)>,
+    /// Groups this server handed to another (its release naming it came
+    /// back), until that server's report shows it there (`moving.rs`).
+    pub(super) handed: BTreeMap<String, String>,
+    /// The servers this one lost when it released its groups as the
+    /// isolated side of a partition, until each is back (`isolation.rs`).
+    pub(super) isolated_from: std::collections::BTreeSet<String>,
+    /// The hold of `isolated_from` was said in the log.
+    pub(super) isolation_said: bool,
+    /// The groups this server shows as moving (`moving.rs`).
+    pub(super) moving: BTreeMap<String, RunState>,
 }
 
 pub(super) fn failed(detail: String) -> Reply {
@@ -90,8 +105,11 @@ impl Daemon {
     }
 
     fn send_placement(&mut self, message: &Message) {
-        if let Message::Release { group, .. } = message {
+        if let Message::Release { group, next, .. } = message {
             self.places.releasing.insert(group.clone());
+            if next.is_some() {
+                self.places.handing_over.insert(group.clone());
+            }
         }
         let sent = match (&self.cluster, crate::remote::encode(message)) {
             (Some(link), Some(bytes)) => link.send(bytes).is_ok(),
@@ -103,6 +121,7 @@ impl Daemon {
                 Message::Claim { group, .. } => self.places.table.claim_not_sent(group),
                 Message::Release { group, .. } => {
                     self.places.releasing.remove(group);
+                    self.places.handing_over.remove(group);
                 }
                 _ => {}
             }
@@ -267,6 +286,11 @@ impl Daemon {
                 info!(target: "rc", "group {group} released by {server} (next: {next:?}, {reason:?}, failed there: {failed})");
                 if server == local {
                     self.places.releasing.remove(&group);
+                    if self.places.handing_over.remove(&group)
+                        && let Some(n) = &next
+                    {
+                        self.places.handed.insert(group.clone(), n.clone());
+                    }
                 }
                 let next = next.as_deref().zip(reason.or(Some(ClaimReason::Move)));
                 self.places
@@ -547,7 +571,10 @@ impl Daemon {
         let synced = self.sync == sync_wait::SyncWait::Over
             && self.core.service() == Service::Online
             && !self.runs_another_configuration();
-        if !synced {
+        // Looked at whatever the service does: a hold whose servers are
+        // back ends (and is forgotten) even while no claim could go.
+        let held = self.isolation_holds();
+        if !synced || held {
             return false;
         }
         let model = self.core.model().clone();

@@ -210,13 +210,14 @@ impl Daemon {
 
     /// The persisted state first: whatever the snapshot shows (and a command
     /// reports) must already survive a kill -9.
-    fn save_state(&mut self, durable: bool) {
+    pub(super) fn save_state(&mut self, durable: bool) {
         let state = StateFile {
             boot_id: self.boot_id.clone(),
             stopped_by_operator: self.core.stopped_by_operator(),
             engine: self.core.engine().persisted(),
             reboots: self.core.reboots().to_vec(),
             restarts: self.core.monitors().restart_history(self.now()),
+            isolated_from: self.places.isolated_from.iter().cloned().collect(),
             in_flight: self
                 .tags
                 .values()

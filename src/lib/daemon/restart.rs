@@ -28,6 +28,7 @@ impl Daemon {
         }
         let same_boot = !state.boot_id.is_empty() && state.boot_id == self.boot_id;
         self.core.restore_reboots(state.reboots.clone());
+        self.restore_isolation(&state.isolated_from);
         if same_boot {
             // A crash loop is not reset by restarting clpd.
             let now = self.now();

@@ -57,7 +57,8 @@ pub enum Forced {
     NotRun,
     Running,
     Succeeded,
-    /// The gate stays closed: no failover of that server's groups.
+    /// The gate stays closed: no failover of that server's groups until a
+    /// later run succeeds (it runs again at the lost server's `retry_at`).
     Failed,
 }
 
@@ -66,6 +67,8 @@ pub enum Forced {
 pub struct Lost {
     pub since: Millis,
     pub forced: Forced,
+    /// After a failed forced stop: when it runs again.
+    pub retry_at: Option<Millis>,
 }
 
 /// What the daemon must do after a change of the table.
@@ -132,6 +135,11 @@ impl Placement {
 
     pub fn lost(&self, server: &str) -> Option<Lost> {
         self.lost.get(server).copied()
+    }
+
+    /// The server a release named to take `group` next, and why.
+    pub fn next(&self, group: &str) -> Option<(&str, ClaimReason)> {
+        self.next.get(group).map(|(n, r)| (n.as_str(), *r))
     }
 
     pub fn pending_claim(&self, group: &str) -> Option<ClaimReason> {
@@ -306,7 +314,14 @@ impl Placement {
                 });
             }
             let since = self.lost.get(&server).map_or(now, |l| l.since);
-            self.lost.insert(server, Lost { since, forced });
+            self.lost.insert(
+                server,
+                Lost {
+                    since,
+                    forced,
+                    retry_at: None,
+                },
+            );
             if known.is_none() {
                 effects.push(PlacementEffect::WakeAt(
                     now + millis(model.settings.release_deadline),
@@ -316,15 +331,48 @@ impl Placement {
         effects
     }
 
-    /// The forced stop of `server` ended.
-    pub fn forced_stop_done(&mut self, server: &str, ok: bool) {
-        if let Some(lost) = self.lost.get_mut(server) {
-            lost.forced = if ok {
-                Forced::Succeeded
-            } else {
-                Forced::Failed
-            };
+    /// The forced stop of `server` ended at `now`. A failure keeps the gate
+    /// closed and has the command run again `retry` later (a wake-up then);
+    /// the release deadline never opens a gate a forced stop guards.
+    pub fn forced_stop_done(
+        &mut self,
+        server: &str,
+        ok: bool,
+        now: Millis,
+        retry: Duration,
+    ) -> Option<PlacementEffect> {
+        let lost = self.lost.get_mut(server)?;
+        if ok {
+            lost.forced = Forced::Succeeded;
+            lost.retry_at = None;
+            return None;
         }
+        let at = now + millis(retry);
+        lost.forced = Forced::Failed;
+        lost.retry_at = Some(at);
+        Some(PlacementEffect::WakeAt(at))
+    }
+
+    /// The forced stops that failed and are due to run again at `now`:
+    /// those of servers still lost that still own groups (nobody else took
+    /// them meanwhile). They are Running from here on.
+    pub fn forced_stops_due(&mut self, now: Millis) -> Vec<PlacementEffect> {
+        let owning: BTreeSet<String> = self.owners.values().cloned().collect();
+        let mut effects = Vec::new();
+        for (server, lost) in &mut self.lost {
+            let due = lost.forced == Forced::Failed && lost.retry_at.is_some_and(|at| at <= now);
+            if !due {
+                continue;
+            }
+            lost.retry_at = None;
+            if owning.contains(server) {
+                lost.forced = Forced::Running;
+                effects.push(PlacementEffect::RunForcedStop {
+                    server: server.clone(),
+                });
+            }
+        }
+        effects
     }
 
     /// Whether this server may claim the groups of lost `server` at `now`.
@@ -338,6 +386,7 @@ impl Placement {
             Some(Lost {
                 forced: Forced::NotConfigured,
                 since,
+                ..
             }) => now >= since + millis(deadline),
             Some(_) => false,
         }

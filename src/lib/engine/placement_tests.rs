@@ -316,23 +316,90 @@ fn a_forced_stop_opens_the_gate_at_once_and_its_failure_keeps_it_closed() {
         1
     );
     assert!(rig.settle(1_000).is_empty(), "not while it runs");
-    rig.at("b").placement.forced_stop_done("a", true);
+    rig.at("b")
+        .placement
+        .forced_stop_done("a", true, 1_200, Duration::from_secs(10));
     assert_eq!(
         rig.settle(1_500),
         vec![("b".into(), "g".into(), Verdict::Accepted)]
     );
 
-    // The same with a failing forced stop: never, not even past the deadline.
+    // The same with a failing forced stop: not past the deadline either.
     let mut rig = Rig::new(3, &[("g", "")], settings);
     rig.auto_start();
     rig.settle(0);
     rig.members(&["b", "c"], true, 1_000);
-    rig.at("b").placement.forced_stop_done("a", false);
+    rig.at("b")
+        .placement
+        .forced_stop_done("a", false, 1_000, Duration::from_secs(10));
     assert!(rig.settle(1_000_000).is_empty());
     assert_eq!(
         rig.at("b").placement.lost("a").map(|l| l.forced),
         Some(Forced::Failed)
     );
+}
+
+#[test]
+fn a_failed_forced_stop_runs_again_after_its_interval_until_it_succeeds() {
+    let settings = "<releasedeadline>30</releasedeadline><forcestop><command>true</command><retryinterval>5</retryinterval></forcestop>";
+    let mut rig = Rig::new(2, &[("g", "")], settings);
+    rig.auto_start();
+    rig.settle(0);
+    rig.members(&["b"], true, 1_000);
+    let retry = rig
+        .at("b")
+        .model
+        .settings
+        .forced_stop
+        .clone()
+        .unwrap()
+        .retry_interval;
+    assert_eq!(retry, Duration::from_secs(5));
+    let b = &mut rig.at("b").placement;
+    // First failure at 2 s: the next run is due at 7 s, not before.
+    assert_eq!(
+        b.forced_stop_done("a", false, 2_000, retry),
+        Some(PlacementEffect::WakeAt(7_000))
+    );
+    assert!(b.forced_stops_due(6_999).is_empty());
+    let run = vec![PlacementEffect::RunForcedStop { server: "a".into() }];
+    assert_eq!(b.forced_stops_due(7_000), run);
+    assert_eq!(b.lost("a").map(|l| l.forced), Some(Forced::Running));
+    assert!(b.forced_stops_due(7_000).is_empty(), "once per failure");
+    // Second failure at 8 s: due at 13 s; meanwhile g stays where it was,
+    // even past the release deadline (31 s).
+    assert_eq!(
+        b.forced_stop_done("a", false, 8_000, retry),
+        Some(PlacementEffect::WakeAt(13_000))
+    );
+    assert!(rig.settle(12_000).is_empty());
+    let b = &mut rig.at("b").placement;
+    assert_eq!(b.forced_stops_due(13_000), run);
+    // The third run succeeds: g fails over to b at once.
+    assert_eq!(b.forced_stop_done("a", true, 14_000, retry), None);
+    assert_eq!(
+        rig.settle(14_000),
+        vec![("b".into(), "g".into(), Verdict::Accepted)]
+    );
+    // Nothing is left to retry.
+    assert!(rig.at("b").placement.forced_stops_due(1_000_000).is_empty());
+}
+
+#[test]
+fn a_failed_forced_stop_is_not_run_again_once_the_lost_server_is_back() {
+    let settings = "<releasedeadline>30</releasedeadline><forcestop><command>true</command><retryinterval>5</retryinterval></forcestop>";
+    let mut rig = Rig::new(2, &[("g", "")], settings);
+    rig.auto_start();
+    rig.settle(0);
+    rig.members(&["b"], true, 1_000);
+    let retry = Duration::from_secs(5);
+    rig.at("b")
+        .placement
+        .forced_stop_done("a", false, 2_000, retry);
+    rig.members(&["a", "b"], true, 3_000);
+    let b = &mut rig.at("b").placement;
+    assert_eq!(b.lost("a"), None);
+    assert!(b.forced_stops_due(10_000).is_empty());
 }
 
 #[test]

@@ -61,6 +61,9 @@ impl NpAction {
 pub struct ForcedStop {
     pub command: String,
     pub timeout: Duration,
+    /// After a failure, the command runs again this long later, until it
+    /// succeeds or the lost server is back.
+    pub retry_interval: Duration,
 }
 
 /// One network partition resolution resource.

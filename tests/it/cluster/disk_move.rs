@@ -9,20 +9,26 @@ use std::time::{Duration, Instant};
 
 use super::harness::{ClusterRig, FORM, TOKEN_MS, skip};
 use crate::daemon::CLPGRP;
-use crate::disk_resource::TestDisk;
+use crate::disk_resource::{TestDisk, disk};
 
 /// A group stop or start with its disk (mount, unmount, scripts).
 const DONE: Duration = Duration::from_secs(30);
 
 fn conf(rig: &ClusterRig, device: &str) -> String {
+    let disk1 = disk(
+        "disk1",
+        device,
+        "/mnt/shared",
+        "<fsck><timing>0</timing></fsck>",
+        "",
+    );
     rig.clp_conf(
         2,
         &format!(
             "  <group name=\"g\"><gid>0</gid><start>0</start><resource name=\"disk@disk1\"/><resource name=\"exec@app\"/></group>
   <resource>
     <types name=\"disk\"/>
-    <disk name=\"disk1\"><parameters><disktype>disk</disktype><device>{device}</device><mount><point>/mnt/shared</point></mount><fs>ext4</fs><fsck><timing>0</timing></fsck></parameters></disk>
-    <types name=\"exec\"/>
+{disk1}    <types name=\"exec\"/>
     <exec name=\"app\"><parameters><act><path>start.sh</path></act><deact><path>stop.sh</path></deact></parameters></exec>
   </resource>
 "

@@ -282,6 +282,15 @@ echo $! > '{pid}'
         }
     }
 
+    /// SIGKILL of this node's clpd only (its Corosync runs on), reaped: a
+    /// crashed clpd, or one the service manager is about to start again.
+    pub fn kill_clpd(&mut self) {
+        if let Some(mut child) = self.clpd.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends `sig` to this node's Corosync only (SIGSTOP: a Corosync
     /// starved of CPU, that misses the token while its clpd runs on).
     pub fn signal_corosync(&self, sig: Signal) {

@@ -168,10 +168,29 @@ fn np_action_deadline_and_forced_stop_settings() {
     let forced = model.settings.forced_stop.unwrap();
     assert_eq!(forced.command, "/usr/local/bin/fence");
     assert_eq!(forced.timeout, Duration::from_secs(7));
+    // A failed forced stop runs again 10 s later unless told otherwise.
+    assert_eq!(forced.retry_interval, Duration::from_secs(10));
     // Without releasedeadline: 30 s.
     let (model, _) = check(&conf(2, "", cluster, ""));
     assert_eq!(
         model.unwrap().settings.release_deadline,
         Duration::from_secs(30)
     );
+}
+
+#[test]
+fn server_groups_are_kept_with_a_warning_that_they_are_not_applied() {
+    let extra = "<servergroup><group name=\"site1\"><server name=\"s1\"/></group></servergroup>\n";
+    let (model, lines) = check(&conf(2, "", "", extra));
+    assert!(model.is_some(), "{}", lines.join("\n"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("server groups are not supported yet")),
+        "{}",
+        lines.join("\n")
+    );
+    // Without one: no such warning.
+    let (_, lines) = check(&conf(2, "", "", ""));
+    assert!(!lines.iter().any(|l| l.contains("server groups")));
 }

@@ -41,6 +41,7 @@ pub(super) fn settings(root: &Obj<'_>, report: &mut Report) -> ClusterSettings {
             .map(|command| ForcedStop {
                 command,
                 timeout: root.secs("clp/cluster/forcestop/timeout"),
+                retry_interval: root.secs("clp/cluster/forcestop/retryinterval"),
             }),
         rest: RestSettings::default(),
         os_actions: OsActions {

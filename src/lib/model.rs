@@ -15,7 +15,7 @@ pub use mail::{AuthMethod, MailSettings, SmtpSecurity, SmtpServer};
 mod partition;
 pub use partition::{ForcedStop, NpAction, NpKind, NpResource};
 mod rest;
-pub use rest::{CertificatePaths, RestSettings};
+pub use rest::{CertificatePaths, MetricsAccess, RestSettings};
 
 /// The whole configuration as the local server sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

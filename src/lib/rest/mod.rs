@@ -24,6 +24,7 @@ pub mod envelope;
 pub mod lockout;
 mod ops;
 pub mod read;
+pub mod scrape;
 mod serve;
 pub mod tls;
 
@@ -58,6 +59,8 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// This server's name (a `target` naming it is carried out here).
     pub local: String,
+    /// `rstd/metrics`: who may scrape `/metrics`.
+    pub metrics: crate::model::MetricsAccess,
 }
 
 /// The client's address, set on every request by the connection it came on.
@@ -119,6 +122,7 @@ pub fn routes(state: Arc<ApiState>) -> Router {
     Router::new()
         .merge(authenticated)
         .merge(open)
+        .merge(scrape::routes(state.clone()))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
@@ -244,6 +248,7 @@ pub fn start(
         answer,
         auth: Authenticator::new(settings),
         local: local.to_string(),
+        metrics: settings.metrics,
     });
     serve::spawn(listener, tls, routes(state), settings.max_connections)?;
     tracing::info!(target: "rest", "REST API on {}://{bound}", if settings.https { "https" } else { "http" });

@@ -18,13 +18,14 @@
 #   corosync       clusters of 2 and 3 servers in network namespaces; corosync -t
 #                  checks the corosync.conf clpcfctrl derives
 #   lib*-dev       Corosync's client libraries and PAM's, which clpd links (build)
+#   prometheus     promtool check metrics: Prometheus's own parser and lint of /metrics
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.
 set -eu
 cd "$(dirname "$0")/.."
 
 packages="iproute2 mount util-linux e2fsprogs openssl python3 python3-aiosmtpd procps nginx-light faketime corosync
-    libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libpam0g-dev"
+    libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libpam0g-dev prometheus"
 
 # shellcheck disable=SC2086 # one word per package
 sh tests/need-packages.sh tests/run.sh $packages

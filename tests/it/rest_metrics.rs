@@ -71,6 +71,37 @@ pub fn parse(body: &str) -> Scrape {
     Scrape::parse(lines).unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{body}"))
 }
 
+/// Debian's `promtool check metrics` (package prometheus) on `body`:
+/// Prometheus's own parser and its naming lint. Skipped, with a line,
+/// where promtool is not installed.
+fn promtool_accepts(body: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool not installed: the Prometheus lint is skipped");
+        return;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
+}
+
 /// The value of the series `name` whose labels include `labels`.
 pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
@@ -239,6 +270,9 @@ fn metrics_follow_a_monitor_failure_and_its_recovery() {
         ),
         Some(1.0)
     );
+
+    let (_, body) = scrape_raw(&root, port, who);
+    promtool_accepts(&body);
 
     // A wrong password is a failed login, counted.
     let wrong = Some((accounts.reader.as_str(), "not-the-password"));

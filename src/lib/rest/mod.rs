@@ -16,7 +16,8 @@
 //! `State<Arc<ApiState>>`; a [`Caller`] argument gives who asks) and add one
 //! `.route(...)` line in [`routes`]: inside `authenticated` it is behind the
 //! login (GET needs read rights, any other method operate rights); in `open`
-//! it is served to anyone (a `/metrics` scrape, if so decided). Errors are
+//! it is served to anyone. `/metrics` has a gate of its own (`scrape`:
+//! `rstd/metrics` may open it to loopback or turn it off). Errors are
 //! [`envelope::ApiError`], successes [`envelope::ok`]: CLUSTERPRO's envelope.
 
 pub mod auth;

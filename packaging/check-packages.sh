@@ -17,6 +17,9 @@ for f in usr/sbin/clpd usr/sbin/clpstat usr/sbin/clpcfctrl usr/lib/systemd/syste
     [ -e "$scratch/pkg/$f" ] || { echo "missing from the .deb: /$f"; exit 1; }
 done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/clp/sample/clp.conf || { echo "sample config is not a conffile"; exit 1; }
+# The REST API's PAM service: Debian's common stacks, kept as a conffile.
+grep -qx '@include common-auth' "$scratch/pkg/etc/pam.d/clp" || { echo "the .deb's /etc/pam.d/clp does not include common-auth"; exit 1; }
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/pam.d/clp || { echo "/etc/pam.d/clp is not a conffile"; exit 1; }
 grep -q '^Type=notify' "$scratch/pkg/usr/lib/systemd/system/clp.service"
 # A cluster of several servers needs Corosync and clpd links its client libraries.
 dpkg-deb -f "$deb" Depends | grep -q 'corosync' || { echo "the .deb does not depend on corosync"; exit 1; }
@@ -40,6 +43,11 @@ ls -l "$rpm"
 if command -v rpm >/dev/null 2>&1; then
     rpm -qp --scripts "$rpm" | head -3
     rpm -qpR "$rpm" | grep -q '^corosync' || { echo "the .rpm does not require corosync"; exit 1; }
+    # The REST API's PAM service: RHEL's password-auth (its "other" refuses
+    # everyone), a config file; the packed file is packaging/pam/clp.rhel.
+    rpm -qpc "$rpm" | grep -qx /etc/pam.d/clp || { echo "/etc/pam.d/clp is not a config file of the .rpm"; exit 1; }
+    packed=$(rpm -qp --dump "$rpm" | awk '$1 == "/etc/pam.d/clp" {print $4}')
+    [ "$packed" = "$(sha256sum < packaging/pam/clp.rhel | cut -d' ' -f1)" ] || { echo "the .rpm's /etc/pam.d/clp is not packaging/pam/clp.rhel"; exit 1; }
     # cargo-deb gzips man pages and adds a copyright file; cargo-generate-rpm does not.
     diff <(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print substr($6, 2)}' | sed 's/\.gz$//' | grep -v '/doc/clp/copyright$' | sort) \
          <(rpm -qpl "$rpm" | sort) && echo ".deb and .rpm ship the same files"

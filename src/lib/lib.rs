@@ -19,6 +19,7 @@ pub mod host;
 pub mod ipc;
 pub mod log;
 pub mod logcc;
+pub mod metrics;
 pub mod model;
 pub mod monitor;
 pub mod netaddr;

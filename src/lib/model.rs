@@ -17,7 +17,7 @@ pub use mail::{AuthMethod, MailSettings, SmtpSecurity, SmtpServer};
 mod partition;
 pub use partition::{ForcedStop, NpAction, NpKind, NpResource};
 mod rest;
-pub use rest::{CertificatePaths, RestSettings};
+pub use rest::{CertificatePaths, MetricsAccess, RestSettings};
 mod sysres;
 pub use sysres::{DiskThreshold, PsrwSpec, SrawSpec, Threshold};
 

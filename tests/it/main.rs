@@ -46,6 +46,7 @@ mod push_pull;
 mod push_safety;
 mod rest;
 mod rest_measure;
+mod rest_metrics;
 mod rest_security;
 mod roundtrip;
 mod script_containment;

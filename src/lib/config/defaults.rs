@@ -171,6 +171,7 @@ pub const PARAMS: &[Param] = &[
     p(Root, "rstd/lockout/count", Value("5"), Int { min: 1, max: 1000 }, "?: clp's"),
     p(Root, "rstd/lockout/time", Value("60"), Int { min: 1, max: 86_400 }, "?: clp's, seconds"),
     p(Root, "rstd/maxconnections", Value("64"), Int { min: 1, max: 4096 }, "?: clp's"),
+    p(Root, "rstd/metrics", Value("auth"), Choice(&["auth", "open", "off"]), "?: clp's; open = no login from loopback"),
     p(Root, "rstd", Unset, Opaque, "V"),
     p(Root, "webmgr", Unset, Opaque, "V: WebUI settings, kept as is"),
     p(Root, "messages", Unset, Opaque, "V: alert routing per module and event id"),

@@ -57,6 +57,7 @@ impl Daemon {
     /// is reported and the others still get the alert. An Error alert also keeps
     /// a snapshot of the logs ([`ErrorSnapshots`]).
     pub(super) fn alert(&mut self, alert: &Alert) {
+        crate::metrics::count_alert(&alert.module, alert.event_id, alert.level.as_str());
         let level = match alert.level {
             crate::alert::Level::Error => tracing::Level::ERROR,
             crate::alert::Level::Warning => tracing::Level::WARN,

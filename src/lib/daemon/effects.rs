@@ -43,6 +43,7 @@ impl Daemon {
                     Some(MonitorKind::Genw(genw)) => crate::monitor::genw::verdict(genw, f.outcome),
                     _ => CheckResult::Failed("the monitor is no longer configured".into()),
                 };
+                self.note_check(&monitor, f.duration);
                 self.core.push(MonInput::CheckDone {
                     monitor,
                     check,

@@ -340,6 +340,12 @@ impl Daemon {
                     true
                 }
             };
+            // For /metrics (crate::metrics): how late a deadline woke the
+            // loop, and below how long the turn took; no allocation.
+            let woke = self.clock.now();
+            if let Some(late) = until.and_then(|at| woke.checked_duration_since(at)) {
+                crate::metrics::loop_woke_late(late);
+            }
             // The turn's log lines reach the log writer once its scripts have
             // started: the writer's wake-ups come after the spawns, not on the
             // way from a death to its recovery (see log::hold).
@@ -367,7 +373,9 @@ impl Daemon {
                     }
                 }
             }
-            if self.end_of_batch() {
+            let ended = self.end_of_batch();
+            crate::metrics::loop_turn(self.clock.now().saturating_duration_since(woke));
+            if ended {
                 return;
             }
         }
@@ -452,6 +460,7 @@ impl Daemon {
                 result,
                 elapsed,
             } => {
+                self.note_check(&monitor, elapsed);
                 self.timers.check_answered(check);
                 self.resource_alert(&monitor, &result);
                 self.core.push(MonInput::CheckDone {

@@ -46,7 +46,16 @@ impl Daemon {
         }
     }
 
+    /// Counts a check's duration for `/metrics` ([`crate::metrics`]); a
+    /// check answered in the loop (pidw, psw) counts as taking no time.
+    pub(super) fn note_check(&self, monitor: &str, elapsed: Duration) {
+        if let Some(spec) = self.core.model().monitor(monitor) {
+            crate::metrics::check_done(monitor, spec.kind.type_name(), elapsed);
+        }
+    }
+
     pub(super) fn check_done(&mut self, monitor: &str, check: CheckId, result: CheckResult) {
+        self.note_check(monitor, Duration::ZERO);
         self.timers.check_answered(check);
         self.resource_alert(monitor, &result);
         self.core.push(MonInput::CheckDone {

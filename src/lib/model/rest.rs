@@ -37,6 +37,20 @@ pub struct RestSettings {
     pub lockout_time: Duration,
     /// `rstd/maxconnections`: connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// `rstd/metrics`: who may scrape `/metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// `rstd/metrics`: who may scrape the Prometheus metrics at `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MetricsAccess {
+    /// `auth` (default): like the API's reads, an account with read rights.
+    Login,
+    /// `open`: a scrape from a loopback address needs no login (a local
+    /// agent); one from elsewhere still does.
+    OpenOnLoopback,
+    /// `off`: no `/metrics`.
+    Off,
 }
 
 /// Where the certificate and its key are (configured paths, placed under a relocated root).
@@ -60,6 +74,7 @@ impl Default for RestSettings {
             lockout_failures: 5,
             lockout_time: Duration::from_secs(60),
             max_connections: 64,
+            metrics: MetricsAccess::Login,
         }
     }
 }

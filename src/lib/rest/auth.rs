@@ -118,6 +118,7 @@ impl Authenticator {
                 }
             }
             Ok(Ok(Err(LoginError::Refused(why)))) => {
+                crate::metrics::failed_login();
                 let locked = self.lockout().failed(client, Instant::now());
                 tracing::warn!(target: "rest", "failed login of {user:?} from {client}: {why}{}",
                     if locked { "; the address is locked out" } else { "" });

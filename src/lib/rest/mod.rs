@@ -16,7 +16,8 @@
 //! `State<Arc<ApiState>>`; a [`Caller`] argument gives who asks) and add one
 //! `.route(...)` line in [`routes`]: inside `authenticated` it is behind the
 //! login (GET needs read rights, any other method operate rights); in `open`
-//! it is served to anyone (a `/metrics` scrape, if so decided). Errors are
+//! it is served to anyone. `/metrics` has a gate of its own (`scrape`:
+//! `rstd/metrics` may open it to loopback or turn it off). Errors are
 //! [`envelope::ApiError`], successes [`envelope::ok`]: CLUSTERPRO's envelope.
 //!
 //! The status page at `/` and its reads under `/api/clp/v1/` live in [`web`].
@@ -26,6 +27,7 @@ pub mod envelope;
 pub mod lockout;
 mod ops;
 pub mod read;
+pub mod scrape;
 mod serve;
 pub mod tls;
 pub mod web;
@@ -63,6 +65,8 @@ pub struct ApiState {
     pub local: String,
     /// This server's alert log (the page's recent alerts).
     pub alert_log: std::path::PathBuf,
+    /// `rstd/metrics`: who may scrape `/metrics`.
+    pub metrics: crate::model::MetricsAccess,
 }
 
 /// The client's address, set on every request by the connection it came on.
@@ -126,6 +130,7 @@ pub fn routes(state: Arc<ApiState>) -> Router {
     Router::new()
         .merge(authenticated)
         .merge(open)
+        .merge(scrape::routes(state.clone()))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
@@ -252,6 +257,7 @@ pub fn start(
         auth: Authenticator::new(settings),
         local: local.to_string(),
         alert_log: crate::alert::alert_log_path(paths),
+        metrics: settings.metrics,
     });
     serve::spawn(listener, tls, routes(state), settings.max_connections)?;
     tracing::info!(target: "rest", "REST API on {}://{bound}", if settings.https { "https" } else { "http" });

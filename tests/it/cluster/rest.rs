@@ -1,7 +1,7 @@
 //! The REST API on a cluster of two servers: node1's API answers for the
 //! whole cluster (both servers, a group running on node2) and carries an
 //! operation out on node2 (`target`), through the same forwarding as
-//! `clpgrp -h`.
+//! `clpgrp -h`; its `/metrics` shows the whole cluster too.
 
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -75,6 +75,28 @@ fn rest_any_server_answers_for_the_whole_cluster() {
         wait_until("g1 Online on node2 in node1's view", || {
             let g = &api.get("/api/v1/groups/g1", op).body["groups"][0];
             g["status"] == "Online" && g["current"] == "node2"
+        });
+        // node1's /metrics answers for the cluster too: both servers, the
+        // group current on node2, node1 hearing node2 on its heartbeat.
+        let with = |scraped: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]| {
+            crate::rest_metrics::value(scraped, name, labels) == Some(1.0)
+        };
+        let scraped = crate::rest_metrics::scrape(&root, 29009, op);
+        for server in ["node1", "node2"] {
+            let labels = [("server", server), ("state", "Online")];
+            assert!(with(&scraped, "clp_server_state", &labels), "{server}");
+        }
+        let current = [("group", "g1"), ("server", "node2")];
+        assert!(with(&scraped, "clp_group_current_server", &current));
+        assert!(with(
+            &scraped,
+            "clp_group_state",
+            &[("group", "g1"), ("state", "Online")]
+        ));
+        wait_until("node1 hears node2 in its /metrics", || {
+            let scraped = crate::rest_metrics::scrape(&root, 29009, op);
+            let link = [("server", "node1"), ("peer", "node2")];
+            with(&scraped, "clp_heartbeat_link_up", &link)
         });
         let r1 = &api.get("/api/v1/resources/r1", op).body["resources"][0];
         assert_eq!(

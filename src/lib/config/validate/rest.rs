@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use crate::model::MetricsAccess;
+
 use super::*;
 
 pub(super) fn rest_settings(root: &Obj<'_>, report: &mut Report) -> RestSettings {
@@ -73,6 +75,11 @@ pub(super) fn rest_settings(root: &Obj<'_>, report: &mut Report) -> RestSettings
         max_connections: usize::try_from(root.int("rstd/maxconnections"))
             .unwrap_or(defaults.max_connections)
             .max(1),
+        metrics: match root.text("rstd/metrics").as_str() {
+            "open" => MetricsAccess::OpenOnLoopback,
+            "off" => MetricsAccess::Off,
+            _ => MetricsAccess::Login,
+        },
     }
 }
 

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::{ConfigFile, Report, test_model, validate};
-use crate::model::{CertificatePaths, RestSettings};
+use crate::model::{CertificatePaths, MetricsAccess, RestSettings};
 
 fn conf(rstd: &str) -> String {
     format!(
@@ -43,7 +43,7 @@ fn every_setting_is_read() {
             "<rstd><use>1</use><port>8443</port><address>::1</address><certfile>/etc/pki/a.crt</certfile>\
              <keyfile>/etc/pki/a.key</keyfile><operategroup>ops</operategroup><readgroup>viewers</readgroup>\
              <pamservice>login</pamservice><lockout><count>3</count><time>30</time></lockout>\
-             <maxconnections>8</maxconnections></rstd>",
+             <maxconnections>8</maxconnections><metrics>open</metrics></rstd>",
         ),
         "s1",
     );
@@ -64,7 +64,18 @@ fn every_setting_is_read() {
             lockout_failures: 3,
             lockout_time: Duration::from_secs(30),
             max_connections: 8,
+            metrics: MetricsAccess::OpenOnLoopback,
         }
+    );
+}
+
+#[test]
+fn metrics_access_is_auth_unless_opened_or_off() {
+    let read = |xml: &str| test_model(&conf(xml), "s1").settings.rest.metrics;
+    assert_eq!(read("<rstd><use>1</use></rstd>"), MetricsAccess::Login);
+    assert_eq!(
+        read("<rstd><use>1</use><metrics>off</metrics></rstd>"),
+        MetricsAccess::Off
     );
 }
 

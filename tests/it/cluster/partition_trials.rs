@@ -42,10 +42,10 @@ use super::witness::witness_unavailable;
 use crate::daemon::CLPCL;
 
 /// The release deadline (`clp/cluster/releasedeadline`, s): the loser must
-/// have released its group 4 s after it lost the others (the margin is a
+/// have released its group 4.8 s after it lost the others (the margin is a
 /// fifth), which leaves room for Corosync's detection on the other side,
 /// the NP check (ping: 1 s timeout) and the stop scripts on a loaded machine.
-const DEADLINE_S: u64 = 5;
+const DEADLINE_S: u64 = 6;
 
 /// The release deadline with a witness: the quorum device's timeouts are
 /// derived from it (a quarter, 2 s: corosync-qdevice's heartbeat to the

@@ -378,6 +378,14 @@ fn trial(
         "{label}: a late release\n{}",
         dump(rig)
     );
+    // Every server's NP actions before the heal: on a loaded machine Corosync
+    // may lose a server for a moment after it (a token missed while nothing
+    // is cut), and a server that lost quorum then releases and runs its NP
+    // action like a real loser (safe; with a witness the vote goes to node1,
+    // or to nobody when the qnetd answers after sync_timeout).
+    let acted: Vec<usize> = (0..n)
+        .map(|i| read(rig, i, "np-actions").lines().count())
+        .collect();
     // Heal; the victim is a member again, its service started by the operator.
     rig.link(victim, true);
     let all: Vec<String> = (1..=n).map(|i| format!("node{i}")).collect();
@@ -392,7 +400,23 @@ fn trial(
         out.all()
     );
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
+    // The operator's clpcl -s brings such a server back, as the victim.
+    // Per server: its NP actions when the heal began, and the last clpcl -s.
+    let restarted: std::cell::RefCell<Vec<Option<Instant>>> =
+        std::cell::RefCell::new(vec![None; n]);
     wait("every server Online, g1 held by one", &|rig| {
+        for (i, before) in acted.iter().enumerate() {
+            let count = read(rig, i, "np-actions").lines().count();
+            let last = restarted.borrow()[i];
+            if count > *before && last.is_none_or(|at| at.elapsed() > Duration::from_secs(5)) {
+                eprintln!(
+                    "{label}: node{} lost quorum without a cut (load); clpcl -s",
+                    i + 1
+                );
+                let _ = rig.nodes[i].command(CLPCL, &["-s"]);
+                restarted.borrow_mut()[i] = Some(Instant::now());
+            }
+        }
         sampler.sole_holder().is_some() && (0..n).all(|i| rig.shows(i, &names))
     });
     let v = sampler.violations();

@@ -11,7 +11,7 @@ trap 'rm -rf "$scratch"' EXIT
 echo "== $deb"
 dpkg-deb -I "$deb" | sed -n '1,20p'
 dpkg-deb -x "$deb" "$scratch/pkg"
-for f in usr/sbin/clpd usr/sbin/clpstat usr/sbin/clpcfctrl usr/lib/systemd/system/clp.service usr/lib/systemd/system/clp-corosync.service \
+for f in usr/sbin/clpd usr/sbin/clpstat usr/sbin/clpcfctrl usr/lib/systemd/system/clp.service usr/lib/systemd/system/clp-corosync.service usr/lib/systemd/system/clp-qdevice.service \
          usr/share/man/man8/clpd.8.gz usr/share/man/man5/clp.conf.5.gz \
          usr/share/bash-completion/completions/clpstat etc/clp/sample/clp.conf; do
     [ -e "$scratch/pkg/$f" ] || { echo "missing from the .deb: /$f"; exit 1; }

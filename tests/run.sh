@@ -20,6 +20,8 @@
 #   corosync       clusters of 2 and 3 servers in network namespaces; corosync -t
 #                  checks the corosync.conf clpcfctrl derives
 #   chromium       headless, driven over its DevTools pipe: the status page at /
+#   corosync-qdevice corosync-qnetd libnss3-tools  the witness of the partition trials
+#                  (qnetd on a host of the rig, qdevice per server, TLS certificates)
 #   lib*-dev       Corosync's client libraries and PAM's, which clpd links (build)
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.
@@ -28,6 +30,7 @@ cd "$(dirname "$0")/.."
 
 packages="iproute2 mount util-linux e2fsprogs openssl python3 python3-aiosmtpd procps nginx-light faketime corosync chromium
     postgresql-15 mariadb-server
+    corosync-qdevice corosync-qnetd libnss3-tools
     libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev libpam0g-dev"
 
 # shellcheck disable=SC2086 # one word per package

@@ -73,6 +73,36 @@ pub fn totem_timing(interval: Duration, timeout: Duration) -> TotemTiming {
     }
 }
 
+/// The quorum device's timeouts (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QdeviceTiming {
+    pub timeout_ms: u128,
+    pub sync_timeout_ms: u128,
+}
+
+/// The quorum device's timeouts for a release deadline.
+///
+/// Why: with a witness, a server cut off learns that it lost quorum only
+/// when its corosync-qdevice gives up the witness's vote, and Corosync holds
+/// every message (the others' claims too) until the quorum device has
+/// answered after a membership change, for at most `sync_timeout`. With
+/// Corosync's defaults (10 s and 30 s) the loser could learn it long after
+/// the release deadline, at the moment the winner's claim goes through: both
+/// would run the group while the loser stops it (the partition trials saw
+/// it). corosync-qdevice drops a witness it no longer hears within about
+/// 1.6 × `timeout` (a heartbeat every 0.8 × `timeout`, one missed answer), so
+/// `timeout` is a quarter of the deadline and `sync_timeout` twice that:
+/// the loser knows within half the deadline and has the rest, less the
+/// margin, to release. corosync-qnetd accepts heartbeats of 1 s at least,
+/// hence the floor of 1250 ms; the ceiling is Corosync's default.
+pub fn qdevice_timing(release_deadline: Duration) -> QdeviceTiming {
+    let timeout_ms = (release_deadline.as_millis() / 4).clamp(1250, 10_000);
+    QdeviceTiming {
+        timeout_ms,
+        sync_timeout_ms: timeout_ms * 2,
+    }
+}
+
 /// The corosync.conf text for `cluster`, or None for a one-server
 /// configuration (it runs without Corosync).
 pub fn corosync_conf(cluster: &Cluster, files: &CorosyncFiles) -> Option<String> {
@@ -143,15 +173,23 @@ pub fn corosync_conf(cluster: &Cluster, files: &CorosyncFiles) -> Option<String>
         Some(w) => {
             // An even number of servers splits in halves: the witness picks one
             // (ffsplit); otherwise it keeps the last partition standing (lms).
-            let algorithm = if cluster.servers.len().is_multiple_of(2) {
-                "ffsplit"
+            // ffsplit gives one vote, and corosync-qdevice refuses to start
+            // unless the device's votes say so; lms takes its default.
+            let (algorithm, votes) = if cluster.servers.len().is_multiple_of(2) {
+                ("ffsplit", "        votes: 1\n")
             } else {
-                "lms"
+                ("lms", "")
             };
+            let q = qdevice_timing(cluster.settings.release_deadline);
             let _ = writeln!(
                 o,
-                "    # witness heartbeat {}: a corosync-qnetd quorum device\n    device {{\n        model: net\n        net {{\n            host: {}\n            port: {}\n            algorithm: {algorithm}\n        }}\n    }}",
-                w.heartbeat, w.host, w.port
+                "    # witness heartbeat {}: a corosync-qnetd quorum device; its timeouts\n    # from the release deadline ({} ms), see qdevice_timing\n    device {{\n        model: net\n{votes}        timeout: {}\n        sync_timeout: {}\n        net {{\n            host: {}\n            port: {}\n            algorithm: {algorithm}\n        }}\n    }}",
+                w.heartbeat,
+                cluster.settings.release_deadline.as_millis(),
+                q.timeout_ms,
+                q.sync_timeout_ms,
+                w.host,
+                w.port
             );
         }
         None if cluster.servers.len() == 2 => {

@@ -186,9 +186,13 @@ fn a_witness_is_a_quorum_device_instead_of_two_node() {
     let expected = "\
 quorum {
     provider: corosync_votequorum
-    # witness heartbeat witnesshb1: a corosync-qnetd quorum device
+    # witness heartbeat witnesshb1: a corosync-qnetd quorum device; its timeouts
+    # from the release deadline (30000 ms), see qdevice_timing
     device {
         model: net
+        votes: 1
+        timeout: 7500
+        sync_timeout: 15000
         net {
             host: qnetd.example
             port: 5404
@@ -199,6 +203,23 @@ quorum {
 ";
     assert!(out.contains(expected), "{out}");
     assert!(!out.contains("two_node"), "{out}");
+}
+
+#[test]
+fn the_quorum_device_answers_within_half_the_release_deadline() {
+    use super::qdevice_timing;
+    let at = |s| qdevice_timing(Duration::from_secs(s));
+    // The default deadline (30 s): 7.5 s, 15 s.
+    assert_eq!(at(30).timeout_ms, 7500);
+    assert_eq!(at(30).sync_timeout_ms, 15_000);
+    // Short deadlines: qnetd's floor; long ones: Corosync's defaults.
+    assert_eq!(at(2).timeout_ms, 1250);
+    assert_eq!(at(600).timeout_ms, 10_000);
+    for s in [8u64, 20, 30, 40] {
+        let q = at(s);
+        assert!(q.timeout_ms * 16 / 10 <= u128::from(s) * 500, "{s}: {q:?}");
+        assert!(q.sync_timeout_ms <= u128::from(s) * 500, "{s}: {q:?}");
+    }
 }
 
 #[test]

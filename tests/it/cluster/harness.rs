@@ -90,6 +90,8 @@ pub struct Node {
     dir: PathBuf,
     corosync: Option<Child>,
     clpd: Option<Child>,
+    /// corosync-qdevice beside Corosync, with a witness (`witness.rs`).
+    pub(super) qdevice: Option<Child>,
 }
 
 impl Node {
@@ -117,15 +119,21 @@ impl Node {
 
     /// A command run inside this node: its network namespace, its `/run`,
     /// its root and its name.
-    fn inside(&self, program: &str, args: &[&str]) -> Command {
+    /// The machine's `/run/netns` stays visible under the node's `/run`
+    /// (clpd's fip tells its namespace from the machine's by it). With a
+    /// witness, the node's `etc-corosync` is its `/etc/corosync`
+    /// (corosync-qdevice's NSS database).
+    pub(super) fn inside(&self, program: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new("ip");
         // The machine's /run/netns stays visible under the node's /run: a
         // clpd that cannot read /proc/1/ns/net (a container may deny it)
         // finds its namespace there, which tells it the namespace is its
         // own and floating addresses may be changed in it.
+        let etc = self.dir.join("etc-corosync");
         let script = format!(
-            "mkdir -p {run}/netns && mount --rbind /run/netns {run}/netns && mount --rbind {run} /run && exec \"$0\" \"$@\"",
-            run = path_str(&self.dir.join("run"))
+            "mkdir -p {run}/netns && mount --rbind /run/netns {run}/netns && mount --rbind {run} /run && {{ [ ! -d {etc} ] || mount --bind {etc} /etc/corosync; }} && exec \"$0\" \"$@\"",
+            run = path_str(&self.dir.join("run")),
+            etc = path_str(&etc)
         );
         cmd.args(["netns", "exec", &self.netns, "sh", "-c", &script, program])
             .args(args)
@@ -137,7 +145,7 @@ impl Node {
         cmd
     }
 
-    fn log_file(&self, name: &str) -> Stdio {
+    pub(super) fn log_file(&self, name: &str) -> Stdio {
         Stdio::from(fs::File::create(self.dir.join(name)).unwrap())
     }
 
@@ -265,7 +273,7 @@ echo $! > '{pid}'
     /// theirs, so each child's pid is the program's), with those `clpcl -s`
     /// started.
     pub fn pids(&self) -> Vec<i32> {
-        [&self.corosync, &self.clpd]
+        [&self.corosync, &self.clpd, &self.qdevice]
             .into_iter()
             .flatten()
             .map(|c| i32::try_from(c.id()).unwrap())
@@ -362,6 +370,10 @@ echo $! > '{pid}'
         // gone, so that the namespace goes with nothing inside.
         let started_corosync = self.started_corosync();
         let launched_clpd = self.launched_clpd();
+        if let Some(mut qdevice) = self.qdevice.take() {
+            let _ = qdevice.kill();
+            let _ = qdevice.wait();
+        }
         let corosync = self.corosync.take();
         let clpd = self.clpd.take();
         let child_pid = |c: &Option<Child>| c.as_ref().map(|c| i32::try_from(c.id()).unwrap());
@@ -400,6 +412,7 @@ echo $! > '{pid}'
             "root/var/log/clp/rc.log.cur",
             "clpd.err",
             "corosync.err",
+            "qdevice.err",
         ] {
             let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
@@ -482,7 +495,9 @@ pub struct ClusterRig {
     pub(super) hosts: Vec<String>,
     /// Stops the HTTP servers of [`ClusterRig::serve_http`].
     pub(super) http_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    _tmp: TempDir,
+    /// Processes of those hosts (corosync-qnetd), killed with the rig.
+    pub(super) helpers: Vec<Child>,
+    pub(super) _tmp: TempDir,
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -525,6 +540,7 @@ impl ClusterRig {
             nodes: Vec::new(),
             hosts: Vec::new(),
             http_stop: Default::default(),
+            helpers: Vec::new(),
             _tmp: tempfile::tempdir().unwrap(),
         };
         ip(&["netns", "add", &bridge]);
@@ -552,6 +568,7 @@ impl ClusterRig {
                 dir,
                 corosync: None,
                 clpd: None,
+                qdevice: None,
             };
             node.write_corosync_start();
             cluster.nodes.push(node);
@@ -737,6 +754,10 @@ impl ClusterRig {
 impl Drop for ClusterRig {
     fn drop(&mut self) {
         self.http_stop.store(true, Ordering::SeqCst);
+        for helper in &mut self.helpers {
+            let _ = helper.kill();
+            let _ = helper.wait();
+        }
         for host in &self.hosts {
             let _ = Command::new("ip").args(["netns", "delete", host]).status();
         }

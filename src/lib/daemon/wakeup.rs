@@ -138,8 +138,10 @@ impl LoopWait {
             let mut counter = [0u8; 8];
             let _ = rustix::io::read(self.wake.eventfd.as_fd(), &mut counter);
             // Then a sender bumps again: what it sends after this may come
-            // after the drain that follows.
-            self.wake.bumped.store(false, Ordering::SeqCst);
+            // after the drain that follows. A swap, not a store: reading the
+            // flag a sender set makes that sender's events visible to the
+            // drain.
+            self.wake.bumped.swap(false, Ordering::SeqCst);
         }
         Ok(events.iter().any(|ev| ev.data.u64() == EXECUTOR_TOKEN))
     }

@@ -656,6 +656,11 @@ impl Monitors {
 
     /// rm 71 when a check took more than 80% of the timeout.
     fn delay_warning(&self, name: &str, elapsed: Duration, effects: &mut Vec<MonEffect>) {
+        // Checks answered in the loop (pidw, psw from the shared scan) take
+        // no time: no need to look their monitor up (most checks at scale).
+        if elapsed.is_zero() {
+            return;
+        }
         let model = self.shared_model();
         let Some(spec) = model.monitor(name) else {
             return;

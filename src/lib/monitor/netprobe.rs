@@ -189,8 +189,10 @@ impl NetProbe {
 
 /// Where a connection is in its exchange.
 enum Phase {
-    Connecting,
-    Sending { written: usize },
+    /// Connecting, or connected with the request not all written yet.
+    Sending {
+        written: usize,
+    },
     Reading(Exchange),
 }
 
@@ -200,6 +202,8 @@ struct Conn {
     id: CheckId,
     socket: Socket,
     phase: Phase,
+    /// What epoll reports for the socket; None: not in the set yet.
+    watched: Option<epoll::EventFlags>,
     started: Instant,
     deadline: Instant,
 }
@@ -307,20 +311,18 @@ impl Machine {
         }
     }
 
-    /// Opens the connection of a check.
+    /// Opens the connection of a check and sends its request.
     fn start_http(&mut self, r: Request, http: Arc<HttpTarget>, now: Instant) {
         let addr = http.addr;
+        // Closed with a reset: no TIME_WAIT left by clpd (see the top). No
+        // TCP_NODELAY: the request leaves in one write on a new connection,
+        // which Nagle's rule never holds back.
         let opened = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking().cloexec(),
             None,
         )
-        .and_then(|s| {
-            // Closed with a reset: no TIME_WAIT left by clpd (see the top).
-            s.set_linger(Some(Duration::ZERO))?;
-            s.set_tcp_nodelay(true)?;
-            Ok(s)
-        });
+        .and_then(|s| s.set_linger(Some(Duration::ZERO)).map(|()| s));
         let socket = match opened {
             Ok(s) => s,
             Err(e) => {
@@ -338,16 +340,6 @@ impl Machine {
         }
         let token = self.next_token;
         self.next_token += 1;
-        if let Err(e) = epoll::add(
-            &self.ep,
-            socket.as_fd(),
-            epoll::EventData::new_u64(token),
-            epoll::EventFlags::OUT,
-        ) {
-            let e = std::io::Error::from(e);
-            let failed = cannot(&http, &e);
-            return self.answer(r.slot, r.id, now, failed);
-        }
         let deadline = now + super::httpw::budget(r.timeout);
         self.deadlines.push(Reverse((deadline, token)));
         self.conns.insert(
@@ -357,15 +349,17 @@ impl Machine {
                 http,
                 id: r.id,
                 socket,
-                phase: Phase::Connecting,
+                phase: Phase::Sending { written: 0 },
+                watched: None,
                 started: now,
                 deadline,
             },
         );
-        // On loopback the handshake is over when connect returns: send the
-        // request now rather than after one more wake-up. (A connection still
-        // under way only says "would block", and epoll reports when it is not.)
-        self.drive(token, epoll::EventFlags::OUT);
+        // On loopback the handshake is over when connect returns: the request
+        // goes out now, and the connection enters epoll once, for the answer.
+        // One still under way (or refused) says so to the write: "would
+        // block" (epoll then reports when it can be written), or the error.
+        self.drive(token, epoll::EventFlags::empty());
     }
 
     /// Moves a connection on after epoll said it is ready.
@@ -532,40 +526,29 @@ fn step(
     token: u64,
 ) -> Option<CheckResult> {
     let target = &*conn.http;
-    if matches!(conn.phase, Phase::Connecting) {
-        match conn.socket.take_error() {
-            Ok(None) if !flags.contains(epoll::EventFlags::ERR) => {
-                conn.phase = Phase::Sending { written: 0 };
-            }
-            Ok(Some(e)) | Err(e) => return Some(cannot(target, &e)),
-            Ok(None) => {
-                return Some(cannot(
-                    target,
-                    &std::io::Error::from(ErrorKind::ConnectionRefused),
-                ));
-            }
-        }
-    }
     if let Phase::Sending { written } = &mut conn.phase {
+        if flags.contains(epoll::EventFlags::ERR) {
+            // The connection failed: its error says why (a reset without
+            // one is a refusal).
+            let e = match conn.socket.take_error() {
+                Ok(Some(e)) | Err(e) => e,
+                Ok(None) => std::io::Error::from(ErrorKind::ConnectionRefused),
+            };
+            return Some(cannot(target, &e));
+        }
         while *written < target.request.len() {
             match (&conn.socket).write(&target.request[*written..]) {
                 Ok(n) => *written += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return watch(conn, ep, token, epoll::EventFlags::OUT);
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Some(cannot(target, &e)),
             }
         }
-        if let Err(e) = epoll::modify(
-            ep,
-            conn.socket.as_fd(),
-            epoll::EventData::new_u64(token),
-            epoll::EventFlags::IN,
-        ) {
-            return Some(cannot(target, &std::io::Error::from(e)));
-        }
         conn.phase = Phase::Reading(Exchange::new(target.get));
         // The answer may not be there yet: wait for epoll to say so.
-        return None;
+        return watch(conn, ep, token, epoll::EventFlags::IN);
     }
     let Phase::Reading(exchange) = &mut conn.phase else {
         return None;
@@ -588,6 +571,29 @@ fn step(
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Some(cannot(target, &e)),
         }
+    }
+}
+
+/// Has epoll report `wanted` for the connection: one system call, none when
+/// it already does. Some (a failure) when the socket cannot be watched.
+fn watch(
+    conn: &mut Conn,
+    ep: &OwnedFd,
+    token: u64,
+    wanted: epoll::EventFlags,
+) -> Option<CheckResult> {
+    let data = epoll::EventData::new_u64(token);
+    let done = match conn.watched {
+        Some(now) if now == wanted => return None,
+        Some(_) => epoll::modify(ep, conn.socket.as_fd(), data, wanted),
+        None => epoll::add(ep, conn.socket.as_fd(), data, wanted),
+    };
+    match done {
+        Ok(()) => {
+            conn.watched = Some(wanted);
+            None
+        }
+        Err(e) => Some(cannot(&conn.http, &std::io::Error::from(e))),
     }
 }
 

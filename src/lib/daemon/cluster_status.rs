@@ -138,7 +138,18 @@ impl Daemon {
         let report = Report {
             snapshot: local.clone(),
             links: self.local_links(),
-            owned: self.places.table.owned_by(&self.core.model().local_server),
+            // A group whose release is on its way is no longer this server's:
+            // a report sent after the release but built before its delivery
+            // would otherwise hand the group back to this server on the others
+            // (they learn owners from reports) while this server's own table,
+            // which never learns from its own reports, lets the next one claim it.
+            owned: self
+                .places
+                .table
+                .owned_by(&self.core.model().local_server)
+                .into_iter()
+                .filter(|g| !self.places.releasing.contains(g))
+                .collect(),
             marks: self.places.table.marks(),
         };
         let changed = self.view.last_sent.as_ref().is_none_or(|last| {

@@ -247,7 +247,13 @@ impl Placement {
         }
         for group in owned {
             let live = self.owners.get(group).is_some_and(|o| membership.is_up(o));
-            if !live {
+            // A release named another server to take the group next: a report
+            // that still lists it was built before that release and is stale.
+            let handed_over = self
+                .next
+                .get(group)
+                .is_some_and(|(n, _)| n != server && membership.is_up(n));
+            if !live && !handed_over {
                 self.owners.insert(group.clone(), server.to_string());
                 self.auto_start.remove(group);
             }

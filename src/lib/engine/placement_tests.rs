@@ -612,3 +612,20 @@ fn the_forced_stop_runs_where_the_lost_servers_group_goes_even_later() {
         Some((1_000, Forced::Running))
     );
 }
+
+/// Seen in CI: the source of a move sent a report built before its own
+/// release came back; the destination learnt the source as owner again and
+/// refused its own claim, which the source accepted.
+#[test]
+fn a_report_listing_a_group_its_sender_handed_over_is_not_learnt() {
+    let mut rig = Rig::new(2, &[("g", "")], FAST);
+    rig.auto_start();
+    rig.settle(0);
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g").as_deref(), Some("a"));
+    rig.release("a", "g", Some(("b", ClaimReason::Move)), false);
+    let stale = vec!["g".to_string()];
+    let s = rig.at("b");
+    s.placement.learn("a", &stale, &s.membership.clone());
+    assert_eq!(rig.claim("b", "g", ClaimReason::Move), Verdict::Accepted);
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g").as_deref(), Some("b"));
+}

@@ -241,6 +241,18 @@ impl Api {
     }
 }
 
+/// [`rig_with_api`] on a free port with the test accounts' group allowed to
+/// operate, started: the opening of most API tests.
+pub fn rig_operated_by(accounts: &Accounts) -> (u16, Rig) {
+    let port = free_port();
+    let rig = rig_with_api(
+        port,
+        &format!("<operategroup>{}</operategroup>", accounts.group),
+    );
+    rig.start_online();
+    (port, rig)
+}
+
 /// Groups g (ra, rb after ra) and h (rh), monitor `watch` (genw, recovery:
 /// restart rh once, then no operation), the API at `port` with `rest`.
 pub fn rig_with_api(port: u16, rest: &str) -> Rig {
@@ -266,12 +278,7 @@ fn rest_reads_every_endpoint_with_select() {
     let Some(accounts) = Accounts::create() else {
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     wait_mon(&rig, "watch", MonitorState::Normal);
     let api = Api::https(&rig, port);
     let who = accounts.reader();
@@ -345,12 +352,7 @@ fn rest_operations_answer_once_settled() {
     let Some(accounts) = Accounts::create() else {
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     wait_mon(&rig, "watch", MonitorState::Normal);
     let api = Api::https(&rig, port);
     let op = accounts.operator();

@@ -10,7 +10,7 @@ use clp::status::MonitorState;
 use prometheus_parse::{Sample, Scrape, Value};
 
 use crate::monitor::{set_fail, wait_mon};
-use crate::rest::{Accounts, Api, free_port, rig_with_api};
+use crate::rest::{Accounts, Api, free_port, rig_operated_by, rig_with_api};
 
 /// An HTTPS client of loopback trusting the certificate clpd generated under `root`.
 fn agent(root: &std::path::Path) -> ureq::Agent {
@@ -159,12 +159,7 @@ fn metrics_follow_a_monitor_failure_and_its_recovery() {
     let Some(accounts) = Accounts::create() else {
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     wait_mon(&rig, "watch", MonitorState::Normal);
     let root = rig.root();
     let who = accounts.reader();

@@ -16,7 +16,7 @@ use crate::cdp::{Browser, chromium};
 use crate::daemon::{CLPSTAT, group};
 use crate::logs::CLPLOGCMD;
 use crate::monitor::{mon_in, wait_mon};
-use crate::rest::{Accounts, Api, free_port, rig_with_api};
+use crate::rest::{Accounts, Api, free_port, rig_operated_by, rig_with_api};
 
 /// How long the page may take to show a change (it polls every second;
 /// generous for a loaded machine).
@@ -83,12 +83,7 @@ fn web_page_shows_the_cluster_and_operates_with_rights() {
         eprintln!("skipped: Debian's chromium is not installed (tests/run.sh installs it)");
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     wait_mon(&rig, "watch", MonitorState::Normal);
     rig.run(CLPLOGCMD, &["-m", HOSTILE, "-l", "WARN", "--alert"])
         .success();
@@ -267,12 +262,7 @@ fn web_page_reads_answer_in_clp_namespace() {
     let Some(accounts) = Accounts::create() else {
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     wait_mon(&rig, "watch", MonitorState::Normal);
     let api = Api::https(&rig, port);
 
@@ -361,12 +351,7 @@ fn web_page_operations_from_another_site_are_refused() {
     let Some(accounts) = Accounts::create() else {
         return;
     };
-    let port = free_port();
-    let rig = rig_with_api(
-        port,
-        &format!("<operategroup>{}</operategroup>", accounts.group),
-    );
-    rig.start_online();
+    let (port, rig) = rig_operated_by(&accounts);
     let who = accounts.operator().unwrap();
     assert_eq!(
         post_from_origin(&rig, port, "/api/v1/groups/g/stop", who),

@@ -27,6 +27,9 @@ const FLOW_CONTROL_RETRY: Duration = Duration::from_millis(20);
 enum Raw {
     Group(Vec<u32>),
     Quorum(bool),
+    /// Corosync's node list (every node whose Corosync is in this
+    /// partition, clpd running there or not).
+    Nodes(Vec<u32>),
     Deliver(u32, Vec<u8>),
 }
 
@@ -54,8 +57,9 @@ fn on_group_change(
     ));
 }
 
-fn on_quorum(_: &quorum::Handle, quorate: bool, _: quorum::RingId, _: Vec<NodeId>) {
+fn on_quorum(_: &quorum::Handle, quorate: bool, _: quorum::RingId, nodes: Vec<NodeId>) {
     record(Raw::Quorum(quorate));
+    record(Raw::Nodes(nodes.iter().map(|n| u32::from(*n)).collect()));
 }
 
 pub(super) fn wake_fd() -> std::io::Result<OwnedFd> {
@@ -305,6 +309,9 @@ impl Thread {
                     ClusterEvent::Members { servers, unknown }
                 }
                 Raw::Quorum(quorate) => ClusterEvent::Quorum { quorate },
+                Raw::Nodes(ids) => ClusterEvent::Nodes {
+                    servers: nodes.names(&ids).0,
+                },
                 Raw::Deliver(id, bytes) => ClusterEvent::Message {
                     from: nodes.sender(id),
                     bytes,

@@ -58,6 +58,10 @@ pub enum ClusterEvent {
     },
     /// This server's partition has (or lost) quorum.
     Quorum { quorate: bool },
+    /// The servers whose Corosync is in this partition (Corosync's own node
+    /// list, from the quorum callback): one that left [`GROUP`] but is
+    /// still here only stopped its clpd.
+    Nodes { servers: Vec<String> },
     /// A message delivered in the cluster's total order (own ones included).
     Message { from: String, bytes: Vec<u8> },
     /// The connection to Corosync ended (Corosync stopped or died); the
@@ -87,6 +91,7 @@ pub fn apply(membership: &Membership, event: &ClusterEvent) -> Option<Membership
         ClusterEvent::Connected { .. }
         | ClusterEvent::Unavailable { .. }
         | ClusterEvent::Message { .. }
+        | ClusterEvent::Nodes { .. }
         | ClusterEvent::Links { .. }
         | ClusterEvent::Observed { .. } => return None,
     }

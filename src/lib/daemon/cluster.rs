@@ -94,8 +94,12 @@ impl Daemon {
                     "lost the connection to Corosync ({reason}); the other servers count as down until it is back"
                 )
             }
+            ClusterEvent::Nodes { servers } => {
+                tracing::debug!(target: "nm", "servers running Corosync: {}", servers.join(", "))
+            }
             ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
         }
+        self.clpd_stops_event(&event);
         let membership_changed = match cluster::apply(self.core.membership(), &event) {
             Some(next) => {
                 self.core.set_membership(next);
@@ -126,7 +130,9 @@ impl Daemon {
             ClusterEvent::Lost { .. } => self.cluster_lost(),
             ClusterEvent::Links { peers } => self.cluster_links(&peers),
             ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
-            ClusterEvent::Connected { .. } | ClusterEvent::Unavailable { .. } => {}
+            ClusterEvent::Connected { .. }
+            | ClusterEvent::Unavailable { .. }
+            | ClusterEvent::Nodes { .. } => {}
         }
         // A partition is judged on what Corosync says of the others; losing
         // the connection to this server's Corosync (a reconnect clpd asked

@@ -28,6 +28,7 @@ pub mod script;
 pub mod snapshot;
 
 mod alerts;
+mod clpd_stopped;
 mod cluster;
 mod cluster_hearing;
 mod cluster_links;
@@ -209,6 +210,8 @@ enum TimerKey {
     NpWatchdogFeed,
     /// The grace after the connection to Corosync was lost.
     NpCorosyncLost,
+    /// A server that left the CPG group is decided on (see [`clpd_stopped`]).
+    ClpdStopGrace,
 }
 
 /// How long an error snapshot waits after its alert. Compressing the logs costs
@@ -447,6 +450,7 @@ impl Daemon {
                 TimerKey::NpDeadline => self.partition_deadline(),
                 TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
                 TimerKey::NpCorosyncLost => self.partition_corosync_grace(),
+                TimerKey::ClpdStopGrace => self.clpd_stops_timer(),
             }
         }
     }

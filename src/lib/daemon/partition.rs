@@ -98,16 +98,13 @@ impl Daemon {
 
     /// The membership or the quorum changed.
     ///
-    /// Whether Corosync still has a link to a lost server (only its clpd
-    /// stopped) is not asked: knet sees a cut link seconds after Corosync's
-    /// membership does, so a link state read then says "up" for a server
-    /// that is gone. Telling a clean stop of clpd from a lost server needs
-    /// Corosync's own node list (left to do).
+    /// Whether Corosync still has a link to a lost server is not asked:
+    /// knet sees a cut link seconds after Corosync's membership does. A
+    /// server whose clpd alone stopped is told apart by Corosync's own node
+    /// list instead (`clpd_stopped.rs`): the watch sees it as up.
     pub(super) fn partition_membership(&mut self) {
-        let steps = self
-            .np
-            .watch
-            .membership(self.core.membership(), false, self.now());
+        let view = self.held_view();
+        let steps = self.np.watch.membership(&view, false, self.now());
         self.partition_steps(steps);
     }
 
@@ -142,10 +139,8 @@ impl Daemon {
         } else {
             warn!(target: "nm", "{}: unreachable ({})", result.name, result.detail);
         }
-        let steps = self
-            .np
-            .watch
-            .result(result, self.core.membership(), false, self.now());
+        let view = self.held_view();
+        let steps = self.np.watch.result(result, &view, false, self.now());
         self.partition_steps(steps);
     }
 

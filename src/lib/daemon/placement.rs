@@ -79,6 +79,10 @@ pub(super) struct Places {
     pub(super) isolated_from: std::collections::BTreeSet<String>,
     /// The hold of `isolated_from` was said in the log.
     pub(super) isolation_said: bool,
+    /// Servers whose clpd alone stopped (`clpd_stopped.rs`).
+    pub(super) clpd_stops: crate::engine::clpd_stops::ClpdStops,
+    /// rc 77 was raised for the failovers held now.
+    pub(super) incomplete_view_said: bool,
     /// The groups this server shows as moving (`moving.rs`).
     pub(super) moving: BTreeMap<String, RunState>,
 }
@@ -165,7 +169,7 @@ impl Daemon {
             return;
         }
         let model = self.core.model().clone();
-        let membership = self.core.membership().clone();
+        let membership = self.held_view();
         let now = self.now();
         for effect in self
             .places
@@ -574,6 +578,7 @@ impl Daemon {
         // Looked at whatever the service does: a hold whose servers are
         // back ends (and is forgotten) even while no claim could go.
         let held = self.isolation_holds();
+        self.incomplete_view_alert(held);
         if !synced || held {
             return false;
         }
@@ -591,7 +596,7 @@ impl Daemon {
         for (group, reason) in
             self.places
                 .table
-                .due_claims(&model, &membership, &eligible, now, true)
+                .due_claims(&model, &self.held_view(), &eligible, now, true)
         {
             if reason == ClaimReason::Failover
                 && let Some(lost) = self.places.table.owner(&group).map(str::to_string)

@@ -448,3 +448,39 @@ fn a_difference_the_callbacks_settle_in_time_is_not_deafness() {
     }
     assert!(!rig.reconnect_asked());
 }
+
+#[test]
+fn a_peer_whose_clpd_alone_stopped_is_no_partition_until_it_leaves_corosync() {
+    use crate::cluster::ClusterEvent;
+    use crate::engine::partition::Phase;
+    let mut rig = cluster_rig();
+    rig.cluster(ClusterEvent::Connected { node_id: 1 });
+    rig.cluster(ClusterEvent::Nodes {
+        servers: names(&["node1", "node2"]),
+    });
+    rig.cluster(ClusterEvent::Quorum { quorate: true });
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    // node2's clpd leaves the group; its Corosync stays.
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1"]),
+        unknown: vec![],
+    });
+    assert_eq!(rig.daemon.np.watch.phase(), &Phase::Calm);
+    rig.advance(Duration::from_millis(
+        crate::engine::clpd_stops::GRACE + 100,
+    ));
+    rig.daemon.fire_timers();
+    assert_eq!(rig.daemon.places.clpd_stops.stopped(), names(&["node2"]));
+    assert!(rig.daemon.held_view().is_up("node2"));
+    assert_eq!(rig.daemon.np.watch.phase(), &Phase::Calm);
+    // Then node2 leaves Corosync's membership: lost as usual.
+    rig.cluster(ClusterEvent::Nodes {
+        servers: names(&["node1"]),
+    });
+    assert!(rig.daemon.places.clpd_stops.stopped().is_empty());
+    assert!(!rig.daemon.held_view().is_up("node2"));
+    assert_ne!(rig.daemon.np.watch.phase(), &Phase::Calm);
+}

@@ -36,6 +36,7 @@ pub mod storm;
 
 mod commands;
 pub use commands::{Object, Rejection};
+pub mod clpd_stops;
 pub mod core;
 #[cfg(test)]
 mod core_tests;

@@ -143,8 +143,9 @@ pub fn conditions(
 pub struct PsrwProbe {
     spec: PsrwSpec,
     system: Option<System>,
-    /// Each process's open-files limit, by `pid@start`.
-    fd_limits: HashMap<String, u64>,
+    /// Each process's open-files limit and its open-files count when the
+    /// limit was read, by `pid@start`.
+    fd_limits: HashMap<String, (u64, u64)>,
     first_rss: HashMap<String, u64>,
     sustained: Sustained,
 }
@@ -219,14 +220,20 @@ impl PsrwProbe {
             {
                 let open = open as u64;
                 let key = sample.key("limit");
-                let mut limit = self.fd_limits.get(&key).copied();
-                // A count near the known limit re-reads it (prlimit may
-                // have raised it).
-                if limit.is_none_or(|l| percent(open, l) >= spec.files.limit as f64) {
-                    limit = p.open_files_limit().map(|l| l as u64);
-                }
+                // The limit is read again whenever the count moved since it
+                // was read (a process may lower or raise its own limit with
+                // setrlimit/prlimit, typically just before opening files) or
+                // when the count is near it; a process whose count stays put
+                // costs no read of /proc/PID/limits.
+                let cached = self.fd_limits.get(&key).copied();
+                let limit = match cached {
+                    Some((l, at)) if at == open && percent(open, l) < spec.files.limit as f64 => {
+                        Some(l)
+                    }
+                    _ => p.open_files_limit().map(|l| l as u64),
+                };
                 if let Some(l) = limit {
-                    limits_seen.insert(key, l);
+                    limits_seen.insert(key, (l, open));
                     sample.files = Some((open, l));
                 }
             }

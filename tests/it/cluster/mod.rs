@@ -5,6 +5,7 @@
 //! README's two-server quick start; clplogcc and clpcfctrl -h against the
 //! other servers; membership followed through flapping.
 
+mod db_failover;
 mod disk_move;
 mod distribution;
 mod flapping;

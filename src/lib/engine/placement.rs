@@ -247,7 +247,14 @@ impl Placement {
         }
         for group in owned {
             let live = self.owners.get(group).is_some_and(|o| membership.is_up(o));
-            if !live {
+            // A report is not in the cluster's order: one `server` sent
+            // before its release of `group` may arrive after it, and must
+            // not take the group back from the server the release named.
+            let handed_on = self
+                .next
+                .get(group)
+                .is_some_and(|(n, _)| n != server && membership.is_up(n));
+            if !live && !handed_on {
                 self.owners.insert(group.clone(), server.to_string());
                 self.auto_start.remove(group);
             }

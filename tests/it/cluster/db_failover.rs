@@ -70,12 +70,8 @@ fn postgres_alive(pid: i32) -> bool {
 
 /// The children of `parent` (a postmaster's backends and workers).
 fn children(parent: i32) -> Vec<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    all_pids()
+        .into_iter()
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
                 stat.rsplit_once(") ")
@@ -86,8 +82,12 @@ fn children(parent: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Stops, when the test ends, the servers of the nodes' data directories
-/// (thawed first) and the orphaned children of a killed postmaster.
+/// Stops, when the test ends, every PostgreSQL process of the nodes' data
+/// directories (thawed first) and the orphaned children of a killed
+/// postmaster. Declared before the rig, it runs after the rig's end: no clpd
+/// is left to start a server again (a stopped server would be failed over),
+/// and the directories are gone, so the postmasters are found by their
+/// command line, which names their directory.
 struct Servers {
     dirs: Vec<PathBuf>,
     orphans: Vec<i32>,
@@ -95,25 +95,35 @@ struct Servers {
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        for dir in &self.dirs {
-            let Some(pid) = postmaster(dir) else { continue };
-            let _ = kill(Pid::from_raw(pid), Signal::SIGCONT);
-            // Immediate: the postmaster takes its children down with it.
-            let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--", &format!("{BIN}/pg_ctl"), "-D"])
-                .arg(dir.join("data"))
-                .args(["-m", "immediate", "-w", "-t", "20", "stop"])
-                .output();
-            if is_postmaster_of(pid, dir) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
+        let postmasters: Vec<i32> = all_pids()
+            .into_iter()
+            .filter(|pid| self.dirs.iter().any(|dir| is_postmaster_of(*pid, dir)))
+            .collect();
+        let mut doomed = self.orphans.clone();
+        for pid in &postmasters {
+            doomed.extend(children(*pid));
+            doomed.push(*pid);
         }
-        for pid in &self.orphans {
-            if postgres_alive(*pid) {
-                let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
-            }
+        doomed.retain(|pid| postgres_alive(*pid));
+        for pid in &doomed {
+            let _ = kill(Pid::from_raw(*pid), Signal::SIGCONT);
+            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while doomed.iter().any(|pid| postgres_alive(*pid)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+fn all_pids() -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
 }
 
 fn sh(what: &str, script: &str) {
@@ -237,13 +247,14 @@ fn a_killed_database_fails_over_to_the_other_server_where_psqlw_is_normal() {
         );
         return;
     }
+    let mut servers = Servers {
+        dirs: Vec::new(),
+        orphans: Vec::new(),
+    };
     let mut rig = ClusterRig::new(2, TOKEN_MS);
     // The postgres account walks down to each node's data directory.
     fs::set_permissions(rig._tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let mut servers = Servers {
-        dirs: (0..2).map(|n| pg_dir(&rig, n)).collect(),
-        orphans: Vec::new(),
-    };
+    servers.dirs = (0..2).map(|n| pg_dir(&rig, n)).collect();
     for dir in &servers.dirs {
         initdb(dir);
     }

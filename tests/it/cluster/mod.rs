@@ -6,6 +6,7 @@
 //! other servers; membership followed through flapping.
 
 mod clpd_stop;
+mod db_failover;
 mod disk_move;
 mod distribution;
 mod flapping;

@@ -23,6 +23,9 @@
 #   corosync-qdevice corosync-qnetd libnss3-tools  the witness of the partition trials
 #                  (qnetd on a host of the rig, qdevice per server, TLS certificates)
 #   lib*-dev       Corosync's client libraries and PAM's, which clpd links (build)
+# Debian starts the services of postgresql-15, mariadb-server and corosync-qnetd
+# when it installs them; the tests start their own servers and do not use those
+# (`systemctl disable --now postgresql mariadb corosync-qnetd` if unwanted).
 # Tests that need root (mounts, nobody, namespaces) say "skipped" when run by
 # another user; CI runs them all as root.
 set -eu

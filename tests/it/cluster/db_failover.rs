@@ -161,10 +161,12 @@ fn initdb(dir: &Path) {
 /// node's server, waits until it answers and makes the monitor account
 /// when missing; stop.sh stops it (a killed one has nothing to stop).
 fn scripts() -> Vec<(&'static str, String)> {
+    // dynamic_shared_memory_type=mmap: the killed postmaster's shared segments
+    // stay in its data directory (removed with the rig), not in /dev/shm.
     let start = format!(
         r#"echo "start $CLP_EVENT $CLP_SERVER" >> "$N/g1-log"
 runuser -u postgres -- {BIN}/pg_ctl -D "$N/pg/data" -l "$N/pg/server.log" -w -t 60 \
-  -o "-p {PORT} -k $N/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || exit 1
+  -o "-p {PORT} -k $N/pg -c listen_addresses=127.0.0.1 -c fsync=off -c dynamic_shared_memory_type=mmap" start >/dev/null || exit 1
 Q="runuser -u postgres -- {BIN}/psql -h $N/pg -p {PORT} -U postgres -d postgres -qAt"
 $Q -c "SELECT 1 FROM pg_roles WHERE rolname = '{USER}'" | grep -q 1 ||
   $Q -c "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'" -c "CREATE DATABASE {DATABASE} OWNER {USER}" >/dev/null || exit 1

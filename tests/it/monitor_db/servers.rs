@@ -173,10 +173,13 @@ impl DbServer {
     pub fn start_script(&self) -> String {
         let d = self.path().display();
         let (port, bin) = (self.port, self.bin.display());
+        // dynamic_shared_memory_type=mmap: the server's shared segments live in
+        // its data directory, which the test removes, rather than in /dev/shm,
+        // where a SIGKILLed postmaster would leave them.
         match self.engine {
             Engine::Postgres => format!(
                 r#"runuser -u postgres -- {bin}/pg_ctl -D {d}/data -l {d}/server.log -w -t 60 \
-  -o "-p {port} -k {d} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={d}/cert.pem -c ssl_key_file={d}/key.pem -c fsync=off" start >/dev/null || exit 1
+  -o "-p {port} -k {d} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={d}/cert.pem -c ssl_key_file={d}/key.pem -c fsync=off -c dynamic_shared_memory_type=mmap" start >/dev/null || exit 1
 echo "start db $CLP_EVENT" >> "$LOG"
 runuser -u postgres -- psql -h {d} -p {port} -U postgres -d postgres -qAt -c "SELECT 1 FROM pg_roles WHERE rolname = '{USER}'" | grep -q 1 && exit 0
 runuser -u postgres -- psql -h {d} -p {port} -U postgres -d postgres -q -c "CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'" -c "CREATE DATABASE {DATABASE} OWNER {USER}" >/dev/null"#

@@ -1,9 +1,10 @@
 //! Objects clp keeps and shows but does not run yet, and how problems inside
 //! them are reported.
 //!
-//! Real configurations hold objects of every type CLUSTERPRO has (fip, md,
-//! mysqlw, heartbeats, ...). clp reads them, shows them (clpstat, clpcfget) and
-//! writes them back unchanged, but runs none of them. A problem inside such an
+//! Real configurations hold objects of every type CLUSTERPRO has (md, oraclew,
+//! cloud resources, ...), some of which clp does not run yet. It reads them,
+//! shows them (clpstat, clpcfget) and writes them back unchanged, but runs none
+//! of them. A problem inside such an
 //! object (a dependency or a target naming a resource that does not exist, a
 //! required value left out) cannot break anything clp runs, and CLUSTERPRO's own
 //! tools write such files: refusing the whole file for it would stop an operator

@@ -194,26 +194,35 @@ fn start_online(rig: &Rig, d: &TestDisk) {
     });
 }
 
+/// A fresh loop disk as `disk1` (`params`, `policy` as [`disk`] takes them)
+/// beside the app exec, with the monitors `monitors` writes for the device,
+/// started with every group Online: the opening of most tests here.
+fn disk1_online(
+    rig: &Rig,
+    params: &str,
+    policy: &str,
+    monitors: impl Fn(&str) -> String,
+) -> (PathBuf, TestDisk) {
+    let mp = point(rig);
+    let d = TestDisk::new(std::slice::from_ref(&mp));
+    app_scripts(rig);
+    rig.install(&conf(
+        &disk("disk1", d.dev(), POINT, params, policy),
+        &[],
+        &monitors(d.dev()),
+    ));
+    start_online(rig, &d);
+    (mp, d)
+}
+
 // ---- tests ----------------------------------------------------------------------
 
 #[test]
 fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck>",
-            "",
-        ),
-        &[],
-        "",
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(&rig, "<fsck><timing>0</timing></fsck>", "", |_| {
+        String::new()
+    });
     assert_eq!(d.mounted_at(&mp).as_deref(), Some(d.dev()));
     let data = d.seen(&mp.join("data.txt"));
     assert_eq!(
@@ -252,21 +261,12 @@ fn disk_is_mounted_for_the_exec_and_unmounted_and_the_data_stays() {
 #[test]
 fn disk_fsck_runs_every_nth_mount_and_repairs_a_file_system_with_errors() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>2</timing><interval>2</interval><option>-y</option></fsck>",
-            "",
-        ),
-        &[],
+    let (_, d) = disk1_online(
+        &rig,
+        "<fsck><timing>2</timing><interval>2</interval><option>-y</option></fsck>",
         "",
-    ));
-    start_online(&rig, &d);
+        |_| String::new(),
+    );
     // The first mount since clp counts: no check yet.
     assert!(!rig.daemon_logs().contains("checking "));
     rig.run(CLPGRP, &["-t", "g"]).success();
@@ -304,21 +304,12 @@ fn disk_fsck_runs_every_nth_mount_and_repairs_a_file_system_with_errors() {
 #[test]
 fn disk_users_are_terminated_then_killed_before_the_unmount() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck><umount><retry>3</retry><interval>1</interval></umount>",
-            "",
-        ),
-        &[],
+    let (mp, d) = disk1_online(
+        &rig,
+        "<fsck><timing>0</timing></fsck><umount><retry>3</retry><interval>1</interval></umount>",
         "",
-    ));
-    start_online(&rig, &d);
+        |_| String::new(),
+    );
     let mut user = busy_process(&d, &mp, true);
     let pid = user.id();
     // The shell has its working directory there once it runs.
@@ -351,21 +342,12 @@ fn disk_users_are_terminated_then_killed_before_the_unmount() {
 #[test]
 fn disk_busy_without_kill_fails_naming_the_process_and_stays_mounted() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck><umount><retry>1</retry><interval>1</interval><action>none</action></umount>",
-            "<deact><action>1</action></deact>",
-        ),
-        &[],
-        "",
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(
+        &rig,
+        "<fsck><timing>0</timing></fsck><umount><retry>1</retry><interval>1</interval><action>none</action></umount>",
+        "<deact><action>1</action></deact>",
+        |_| String::new(),
+    );
     let mut user = busy_process(&d, &mp, false);
     let pid = user.id();
     rig.wait_for("the busy process in the mount point", || {
@@ -481,21 +463,12 @@ fn diskw(device: &str) -> Mon {
 #[test]
 fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck><mount><retry>0</retry><action>0</action></mount>",
-            "",
-        ),
-        &[],
-        &monitors(&[diskw(d.dev())]),
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(
+        &rig,
+        "<fsck><timing>0</timing></fsck><mount><retry>0</retry><action>0</action></mount>",
+        "",
+        |dev| monitors(&[diskw(dev)]),
+    );
     wait_mon(&rig, "dw", MonitorState::Normal);
     // The disk goes away under the mount: the file system is detached
     // (nothing holds it open, so the lazy unmount is complete at once) and
@@ -521,21 +494,9 @@ fn disk_diskw_sees_the_device_go_and_the_group_is_restarted() {
 #[test]
 fn disk_stays_mounted_across_a_clpd_restart_and_is_taken_as_it_is() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck>",
-            "",
-        ),
-        &[],
-        "",
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(&rig, "<fsck><timing>0</timing></fsck>", "", |_| {
+        String::new()
+    });
     rig.kill_daemon();
     assert_eq!(
         d.mounted_at(&mp).as_deref(),
@@ -645,21 +606,9 @@ fn disk_mount_point_behind_a_symbolic_link_is_found_in_mountinfo() {
 #[test]
 fn disk_diskw_on_the_disk_resource_sees_its_mount_lost_and_the_group_remounts_it() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck>",
-            "",
-        ),
-        &[],
-        &monitors(&[diskw(d.dev()).active("disk1")]),
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(&rig, "<fsck><timing>0</timing></fsck>", "", |dev| {
+        monitors(&[diskw(dev).active("disk1")])
+    });
     wait_mon(&rig, "dw", MonitorState::Normal);
     // The file system is unmounted behind clpd's back; the device reads on.
     d.sh("umount", &[mp.to_str().unwrap()]);
@@ -732,21 +681,12 @@ fn disk_settings_are_shown_by_clpstat_detail() {
 #[test]
 fn disk_still_mounted_in_another_namespace_is_not_unmounted_and_not_remounted() {
     let rig = Rig::new();
-    let mp = point(&rig);
-    let d = TestDisk::new(std::slice::from_ref(&mp));
-    app_scripts(&rig);
-    rig.install(&conf(
-        &disk(
-            "disk1",
-            d.dev(),
-            POINT,
-            "<fsck><timing>0</timing></fsck>",
-            "<deact><action>1</action></deact>",
-        ),
-        &[],
-        "",
-    ));
-    start_online(&rig, &d);
+    let (mp, d) = disk1_online(
+        &rig,
+        "<fsck><timing>0</timing></fsck>",
+        "<deact><action>1</action></deact>",
+        |_| String::new(),
+    );
     // A mount namespace made now (as a container or a service with a
     // private /tmp would be) keeps a copy of the mount.
     let copy = Reaped(

@@ -223,6 +223,47 @@ pub(super) fn detail(spec: &DbwSpec) -> Vec<DetailRow> {
     ]
 }
 
+/// Checks both database kinds pass, each with its own probe (`make` builds one
+/// for user `u`, password `secret`, database `d` on 127.0.0.1 and a port).
+#[cfg(test)]
+pub(super) mod probe_tests {
+    use crate::monitor::Probe;
+    use crate::vocab::CheckResult;
+    use std::time::{Duration, Instant};
+
+    /// A listener that never accepts: the kernel completes the connection and
+    /// nobody answers, as with a SIGSTOPped server.
+    pub fn a_silent_server_is_a_timeout_within_the_budget<P: Probe>(make: impl Fn(u16) -> P) {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut probe = make(silent.local_addr().unwrap().port());
+        let started = Instant::now();
+        assert_eq!(probe.check(Duration::from_secs(1)), CheckResult::TimedOut);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    /// `server` is how the message names the kind ("MySQL server").
+    pub fn a_closed_port_is_an_error_naming_the_server<P: Probe>(
+        make: impl Fn(u16) -> P,
+        server: &str,
+    ) {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let CheckResult::Failed(why) = make(port).check(Duration::from_secs(5)) else {
+            panic!("not an error");
+        };
+        assert!(
+            why.starts_with(&format!(
+                "{server} 127.0.0.1:{port} (database d, user u): cannot connect: "
+            )),
+            "{why}"
+        );
+        assert!(!why.contains("secret"), "{why}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,25 +81,28 @@ impl Rig {
         all
     }
 
-    /// `from` sends a claim; every server that is up delivers it (in the
-    /// same order as any other message). Returns the verdict.
-    fn claim(&mut self, from: &str, group: &str, reason: ClaimReason) -> Verdict {
-        self.at(from).placement.claim_sent(group, reason);
-        let mut verdicts = Vec::new();
-        let receivers = self
+    /// The servers that deliver what `from` sends: those up in its view.
+    fn receivers_of(&mut self, from: &str) -> impl Iterator<Item = &mut Server> {
+        let receivers: Vec<String> = self
             .at(from)
             .membership
             .up_servers()
             .iter()
             .map(|s| s.to_string())
-            .collect::<Vec<_>>();
-        for s in self
-            .servers
+            .collect();
+        self.servers
             .iter_mut()
-            .filter(|s| receivers.iter().any(|r| r == s.membership.local()))
-        {
-            verdicts.push(s.placement.apply_claim(group, from, reason, &s.membership));
-        }
+            .filter(move |s| receivers.iter().any(|r| r == s.membership.local()))
+    }
+
+    /// `from` sends a claim; every server that is up delivers it (in the
+    /// same order as any other message). Returns the verdict.
+    fn claim(&mut self, from: &str, group: &str, reason: ClaimReason) -> Verdict {
+        self.at(from).placement.claim_sent(group, reason);
+        let verdicts: Vec<Verdict> = self
+            .receivers_of(from)
+            .map(|s| s.placement.apply_claim(group, from, reason, &s.membership))
+            .collect();
         assert!(verdicts.windows(2).all(|w| w[0] == w[1]), "{verdicts:?}");
         verdicts[0]
     }
@@ -111,18 +114,7 @@ impl Rig {
         next: Option<(&str, ClaimReason)>,
         failed: bool,
     ) {
-        let receivers = self
-            .at(from)
-            .membership
-            .up_servers()
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>();
-        for s in self
-            .servers
-            .iter_mut()
-            .filter(|s| receivers.iter().any(|r| r == s.membership.local()))
-        {
+        for s in self.receivers_of(from) {
             s.placement.apply_release(group, from, next, failed);
         }
     }

@@ -99,6 +99,13 @@ impl Daemon {
             }
             ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
         }
+        if matches!(
+            event,
+            ClusterEvent::Members { .. } | ClusterEvent::Lost { .. }
+        ) {
+            // Every member counts anew from the same change of the group.
+            self.places.delivered = 0;
+        }
         self.clpd_stops_event(&event);
         let membership_changed = match cluster::apply(self.core.membership(), &event) {
             Some(next) => {

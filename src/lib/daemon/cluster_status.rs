@@ -151,6 +151,7 @@ impl Daemon {
                 .filter(|g| !self.places.releasing.contains(g))
                 .collect(),
             marks: self.places.table.marks(),
+            delivered: Some(self.places.delivered),
         };
         let changed = self.view.last_sent.as_ref().is_none_or(|last| {
             last.links != report.links
@@ -244,12 +245,7 @@ impl Daemon {
         }
         match wire::decode::<Report>(bytes) {
             Ok(report) => {
-                self.placement_report(
-                    from,
-                    report.snapshot.cluster.service,
-                    &report.owned,
-                    &report.marks,
-                );
+                self.placement_report(from, &report);
                 self.both_active_check(from, &report.snapshot.groups);
                 let now = self.clock.now();
                 let (stale_at, new) = self.view.peers.receive(from, report, now);

@@ -25,6 +25,10 @@ pub(super) struct Report {
     /// Groups and the servers they failed over from.
     #[serde(default)]
     pub marks: std::collections::BTreeMap<String, Vec<String>>,
+    /// The placement messages its sender had delivered since the last change
+    /// of Corosync's group when it built this report (None from an older clpd).
+    #[serde(default)]
+    pub delivered: Option<u64>,
 }
 
 /// The shortest time between two reports while changes keep coming: a burst

@@ -12,6 +12,7 @@ fn report(me: &str, digest: &str) -> Report {
         snapshot,
         links: links(&["node1", "node2", "node3"], &[]),
         owned: Vec::new(),
+        delivered: None,
         marks: Default::default(),
     }
 }
@@ -188,6 +189,7 @@ fn a_report_of_a_thousand_monitors_stays_small_on_the_wire() {
         ),
         links: links(&three, &[]),
         owned: Vec::new(),
+        delivered: None,
         marks: Default::default(),
     };
     let json = serde_json::to_vec(&body).unwrap().len();

@@ -85,6 +85,11 @@ pub(super) struct Places {
     pub(super) incomplete_view_said: bool,
     /// The groups this server shows as moving (`moving.rs`).
     pub(super) moving: BTreeMap<String, RunState>,
+    /// Claims, releases and placement news delivered since the last change
+    /// of Corosync's group: the same count on every member at the same point
+    /// of the order. A report carries its sender's count; one delivered at
+    /// the count it was built at is exact (see `placement_report`).
+    pub(super) delivered: u64,
 }
 
 pub(super) fn failed(detail: String) -> Reply {
@@ -209,16 +214,31 @@ impl Daemon {
 
     /// What another server's report says it owns (and its failure marks,
     /// while this server has not synced yet).
-    pub(super) fn placement_report(
-        &mut self,
-        from: &str,
-        service: crate::status::ServiceState,
-        owned: &[String],
-        marks: &BTreeMap<String, Vec<String>>,
-    ) {
+    pub(super) fn placement_report(&mut self, from: &str, report: &super::peers::Report) {
         use crate::status::ServiceState;
+        let service = report.snapshot.cluster.service;
+        let (owned, marks) = (&report.owned, &report.marks);
         let membership = self.core.membership().clone();
-        self.places.table.learn(from, owned, &membership);
+        if report.delivered == Some(self.places.delivered) {
+            // Built where it is delivered: its word on its own groups is current.
+            let idle: Vec<String> = report
+                .snapshot
+                .groups
+                .iter()
+                .filter(|g| g.status == RunState::Offline)
+                .map(|g| g.name.clone())
+                .collect();
+            for group in self.places.table.owned_by(from) {
+                if !owned.contains(&group) && idle.contains(&group) {
+                    info!(target: "rc", "{from} owns and runs no {group} any more (a release this server did not hear, in a partition): the group is nobody's");
+                }
+            }
+            self.places
+                .table
+                .learn_exact(from, owned, &idle, &membership);
+        } else {
+            self.places.table.learn(from, owned, &membership);
+        }
         if matches!(service, ServiceState::Online | ServiceState::Starting) {
             self.places.stopping.remove(from);
         }
@@ -259,6 +279,7 @@ impl Daemon {
 
     /// A claim, release or placement news of `from`, in the cluster's order.
     pub(super) fn placement_message(&mut self, from: &str, message: Message) {
+        self.places.delivered += 1;
         let local = self.local_name();
         let membership = self.core.membership().clone();
         match message {

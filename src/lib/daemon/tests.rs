@@ -325,6 +325,11 @@ fn a_paced_snapshot_write_keeps_its_deadline_when_checks_fire_early() {
 /// Two servers, this one `node1`, with a cluster link that leads nowhere
 /// (the test plays the cluster thread's part).
 fn cluster_rig() -> Rig {
+    cluster_rig_with("")
+}
+
+/// Two servers and `groups` (clp.conf's group and resource elements).
+fn cluster_rig_with(groups: &str) -> Rig {
     let servers: String = (1..=2)
         .map(|i| {
             format!(
@@ -335,7 +340,7 @@ fn cluster_rig() -> Rig {
         .collect();
     let text = format!(
         r#"<?xml version="1.0" encoding="ASCII"?>
-<root><cluster><name>c</name></cluster>{servers}<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat></root>"#
+<root><cluster><name>c</name></cluster>{servers}<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat>{groups}</root>"#
     );
     let mut rig = rig_with(&text);
     let (link, _sent) = crate::cluster::ClusterLink::detached();
@@ -483,4 +488,67 @@ fn a_peer_whose_clpd_alone_stopped_is_no_partition_until_it_leaves_corosync() {
     assert!(rig.daemon.places.clpd_stops.stopped().is_empty());
     assert!(!rig.daemon.held_view().is_up("node2"));
     assert_ne!(rig.daemon.np.watch.phase(), &Phase::Calm);
+}
+
+#[test]
+fn an_exact_report_frees_a_group_its_sender_released_unheard_and_a_stale_one_does_not() {
+    use crate::cluster::ClusterEvent;
+    use crate::engine::placement::ClaimReason;
+    use crate::remote::Message;
+    let mut rig = cluster_rig_with(r#"<group name="g1"><gid>0</gid></group>"#);
+    rig.cluster(ClusterEvent::Connected { node_id: 1 });
+    rig.cluster(ClusterEvent::Quorum { quorate: true });
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    let claim = Message::Claim {
+        group: "g1".into(),
+        server: "node2".into(),
+        reason: ClaimReason::Operator,
+    };
+    rig.cluster(ClusterEvent::Message {
+        from: "node2".into(),
+        bytes: crate::remote::encode(&claim).unwrap(),
+    });
+    assert_eq!(rig.daemon.places.table.owner("g1"), Some("node2"));
+    assert_eq!(rig.daemon.places.delivered, 1);
+    // node2 says it owns nothing and runs g1 nowhere.
+    let mut idle = rig.daemon.own_snapshot();
+    for g in &mut idle.groups {
+        g.status = crate::vocab::RunState::Offline;
+    }
+    let report = |delivered| {
+        let snapshot = idle.clone();
+        let report = super::peers::Report {
+            snapshot,
+            links: vec![],
+            owned: vec![],
+            marks: Default::default(),
+            delivered,
+        };
+        crate::cluster::report::encode(&report).unwrap()
+    };
+    // Built before the claim was delivered (or by an older clpd): stale.
+    for stale in [Some(0), None] {
+        let bytes = report(stale);
+        rig.cluster(ClusterEvent::Message {
+            from: "node2".into(),
+            bytes,
+        });
+        assert_eq!(rig.daemon.places.table.owner("g1"), Some("node2"));
+    }
+    // Built where it is delivered: node2's word on its own groups holds.
+    let bytes = report(Some(1));
+    rig.cluster(ClusterEvent::Message {
+        from: "node2".into(),
+        bytes,
+    });
+    assert_eq!(rig.daemon.places.table.owner("g1"), None);
+    // A change of the group starts the count anew.
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1"]),
+        unknown: vec![],
+    });
+    assert_eq!(rig.daemon.places.delivered, 0);
 }

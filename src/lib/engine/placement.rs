@@ -157,12 +157,20 @@ impl Placement {
     }
 
     /// The automatic start of the groups: those that start by themselves are
-    /// claimed by the server their policy prefers (see `due_claims`).
+    /// claimed by the server their policy prefers (see `due_claims`) when
+    /// nobody owns them.
+    ///
+    /// A group this table says another server owns stays wanted: after a
+    /// partition that server may have released it unheard (both sides lost
+    /// quorum), and once its report shows it runs nothing ([`Self::learn_exact`])
+    /// the group is free and starts. Any claim or release of the group in the
+    /// cluster's order settles it, so a group an operator stopped later does
+    /// not start by itself.
     pub fn want_auto_start(&mut self, model: &Cluster) {
         self.auto_start = model
             .groups
             .iter()
-            .filter(|g| g.auto_start && !self.owners.contains_key(&g.name))
+            .filter(|g| g.auto_start)
             .map(|g| g.name.clone())
             .collect();
     }
@@ -222,6 +230,7 @@ impl Placement {
         if self.owners.get(group).is_some_and(|o| o == server) {
             self.owners.remove(group);
         }
+        self.auto_start.remove(group);
         match next {
             Some((n, reason)) => {
                 self.next.insert(group.to_string(), (n.to_string(), reason));
@@ -258,6 +267,33 @@ impl Placement {
                 self.auto_start.remove(group);
             }
         }
+    }
+
+    /// What `server` reported owning, in a report built at the same point of
+    /// the cluster's order as the one it is delivered at (no claim or release
+    /// between): besides [`Self::learn`], a group this table still gives to
+    /// `server` that it neither owns nor runs (`idle`) is nobody's.
+    ///
+    /// Why: a release sent inside a partition reaches only that side. After
+    /// the heal the other side still names the releasing server, and with
+    /// each table disagreeing, a claim of that group would get different
+    /// verdicts. The reporting server's word on its own groups is current
+    /// only when nothing was ordered in between, hence the condition, which
+    /// the caller checks; `idle` keeps a group a restarted clpd runs (it
+    /// claims it back) from being freed under it.
+    pub fn learn_exact(
+        &mut self,
+        server: &str,
+        owned: &[String],
+        idle: &[String],
+        membership: &Membership,
+    ) {
+        self.learn(server, owned, membership);
+        if !membership.is_up(server) {
+            return;
+        }
+        self.owners
+            .retain(|g, o| o != server || owned.contains(g) || !idle.contains(g));
     }
 
     /// The failure marks another server reported, for a server that has not

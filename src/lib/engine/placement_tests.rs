@@ -622,3 +622,56 @@ fn the_forced_stop_runs_where_the_lost_servers_group_goes_even_later() {
         Some((1_000, Forced::Running))
     );
 }
+
+#[test]
+fn a_release_heard_by_one_side_of_a_partition_is_learned_from_the_exact_report_after_the_heal() {
+    let mut rig = Rig::new(2, &[("g", "")], FAST);
+    rig.auto_start();
+    assert_eq!(
+        rig.settle(0),
+        vec![("a".into(), "g".into(), Verdict::Accepted)]
+    );
+    // The operator moves g to b.
+    rig.release("a", "g", Some(("b", ClaimReason::Move)), false);
+    assert_eq!(rig.claim("b", "g", ClaimReason::Move), Verdict::Accepted);
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g").as_deref(), Some("b"));
+    // Both sides lose quorum; b releases g and only b hears it.
+    rig.members(&["a"], false, 1_000);
+    rig.members(&["b"], false, 1_000);
+    rig.release("b", "g", None, false);
+    assert_eq!(rig.at("b").placement.owner("g"), None);
+    assert_eq!(rig.at("a").placement.owner("g"), Some("b"));
+    // The heal; the operator starts both services again: nobody claims, a
+    // still names b.
+    rig.members(&["a", "b"], true, 2_000);
+    rig.auto_start();
+    assert!(rig.settle(2_000).is_empty());
+    // A report of b at the same point of the order: b owns nothing and runs
+    // g nowhere. A report saying b runs g (a restarted clpd that adopted it)
+    // would free nothing.
+    let s = rig.at("a");
+    let m = s.membership.clone();
+    s.placement.learn_exact("b", &[], &[], &m);
+    assert_eq!(s.placement.owner("g"), Some("b"));
+    s.placement.learn_exact("b", &[], &["g".to_string()], &m);
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g"), None);
+    // g is free everywhere: its first server starts it.
+    assert_eq!(
+        rig.settle(2_000),
+        vec![("a".into(), "g".into(), Verdict::Accepted)]
+    );
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g").as_deref(), Some("a"));
+}
+
+#[test]
+fn a_group_released_after_the_auto_start_was_wanted_does_not_start_by_itself() {
+    let mut rig = Rig::new(2, &[("g", "")], FAST);
+    rig.auto_start();
+    rig.settle(0);
+    // b's service starts again while a runs g; then the operator stops g.
+    let s = rig.at("b");
+    s.placement.want_auto_start(&s.model);
+    rig.release("a", "g", None, false);
+    assert_eq!(rig.owner_everywhere(&["a", "b"], "g"), None);
+    assert!(rig.settle(1_000).is_empty());
+}

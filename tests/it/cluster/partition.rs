@@ -38,9 +38,11 @@ fn extra_first(np: &str, forcestop: &str, servers: usize, first: usize) -> Strin
         .enumerate()
         .map(|(rank, node)| format!("<policy name=\"node{node}\"><order>{rank}</order></policy>"))
         .collect();
-    // With three servers the first two are a quorate majority before the
-    // third has joined: the server sync wait keeps g1 for its first server.
-    let syncwait = if servers > 2 { 60 } else { 0 };
+    // The server sync wait keeps g1 for its first server: with three servers
+    // the first two are a quorate majority before the third has joined, and
+    // with two Corosync may be quorate a moment before the other clpd has
+    // joined the group (it ends as soon as every server has reported).
+    let syncwait = 60;
     format!(
         "  <clp><cluster><syncwait>{syncwait}</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
 <forcestop><command>{forcestop}</command><timeout>10</timeout></forcestop></cluster>\

@@ -490,7 +490,7 @@ fn two_servers_with_pingnp_never_both_active() {
         "  <networkpartition><types name=\"pingnp\"/><pingnp name=\"pingnp1\"><priority>0</priority><device>10200</device>\
 <grp id=\"0\"><list id=\"0\"><ip>{target}</ip></list></grp><interval>1</interval><timeout>1</timeout><retry>0</retry></pingnp></networkpartition>\n"
     );
-    let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&rig, 0, DEADLINE_S, &np));
+    let conf = rig.clp_conf_with(2, "", PING_DEVICE, &extra(&rig, 60, DEADLINE_S, &np));
     let sampler = form(&mut rig, &conf, |_| {});
     run_trials(
         &rig,

@@ -46,6 +46,7 @@ MARKS = {
     "clp-instrumented": "1000002",
     "clp-true-stop": "1000007",
     "runsv": "1000003",
+    "runsv-finish": "1000008",
     "supervisord": "1000004",
     "monit": "1000005",
 }
@@ -504,13 +505,18 @@ class ClpTarget(Target):
 
 
 class RunsvTarget(Target):
-    def __init__(self, work, reg, kills, stamp, min_uptime_s, jitter_s, rng):
-        super().__init__("runsv", work, kills, jitter_s, rng)
+    def __init__(self, work, reg, kills, stamp, min_uptime_s, jitter_s, rng, finish=False):
+        name = "runsv-finish" if finish else "runsv"
+        super().__init__(name, work, kills, jitter_s, rng)
         # runsv sleeps 1 s before restarting a ./run that lived less than 1 s.
         self.min_uptime_s = min_uptime_s
         self.reg = reg
         self.svc = self.dir / "svc"
-        write_exec(self.svc / "run", fill((CONF / "runsv/run").read_text(), STAMP=stamp, LOG=self.stamps, MARK=MARKS["runsv"]))
+        write_exec(self.svc / "run", fill((CONF / "runsv/run").read_text(), STAMP=stamp, LOG=self.stamps, MARK=MARKS[name]))
+        if finish:
+            # The like-for-like pass: a program between the end of the job and
+            # its new start, as clp's stop.sh.
+            write_exec(self.svc / "finish", (CONF / "runsv/finish").read_text())
         self.proc = None
 
     def start(self):
@@ -525,7 +531,7 @@ class RunsvTarget(Target):
         self.wait_first_start()
 
     def daemon_pids(self):
-        return {"runsv": self.proc.pid}
+        return {self.name: self.proc.pid}
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -1268,6 +1274,7 @@ def markdown(r):
     labels = {
         "clp": "clp (pidw, restart)",
         "runsv": "runsv",
+        "runsv-finish": "runsv with ./finish (the same work as clp's stop.sh)",
         "supervisord": "supervisord",
         "monit": f"monit (cycle {r.get('monit_cycle_s')} s)",
         "clp-tmpfs": "clp, CLP_ROOT on tmpfs (fsync free)",
@@ -1461,7 +1468,7 @@ def run(args):
     budget = env_float("BENCH_LATENCY_BUDGET", 170)
     sizes = [int(x) for x in os.environ.get("BENCH_MONITORS", "10,100").split(",") if x]
     wanted = os.environ.get(
-        "BENCH_TARGETS", "runsv,clp,clp-true-stop,clp-tmpfs,clp-instrumented,supervisord,monit"
+        "BENCH_TARGETS", "runsv,runsv-finish,clp,clp-true-stop,clp-tmpfs,clp-instrumented,supervisord,monit"
     ).split(",")
     if "clp-tmpfs" in wanted and not Path("/dev/shm").is_dir():
         wanted.remove("clp-tmpfs")
@@ -1480,6 +1487,7 @@ def run(args):
     make = {
         # First in the list: runsv's 1 s throttle paces the whole run.
         "runsv": lambda: RunsvTarget(work, reg, kills, stamp, runsv_uptime, 0.0, rng),
+        "runsv-finish": lambda: RunsvTarget(work, reg, kills, stamp, runsv_uptime, 0.0, rng, finish=True),
         "clp": lambda: ClpTarget("clp", work, bindir, reg, kills, stamp, False, jitter, rng),
         "clp-instrumented": lambda: ClpTarget(
             "clp-instrumented", work, bindir, reg, breakdown_kills, stamp, True, jitter, rng
@@ -1502,7 +1510,7 @@ def run(args):
         inst = next((t for t in targets if t.name == "clp-instrumented"), None)
         log("latency: " + ", ".join(f"{t.name} {t.kills} kills" for t in targets) + f"; jitter {jitter} s")
         schedule(targets, budget)
-        order = ["clp", "runsv", "supervisord", "monit", "clp-true-stop", "clp-tmpfs", "clp-instrumented"]
+        order = ["clp", "runsv", "runsv-finish", "supervisord", "monit", "clp-true-stop", "clp-tmpfs", "clp-instrumented"]
         for name in order:
             t = next((x for x in targets if x.name == name), None)
             if t is None:

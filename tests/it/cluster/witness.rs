@@ -194,8 +194,9 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // At the priority clp-qdevice.service gives it (Nice=-10).
         let child = self
-            .inside("corosync-qdevice", &["-f", "-d"])
+            .inside("nice", &["-n", "-10", "corosync-qdevice", "-f", "-d"])
             .stdin(Stdio::null())
             .stdout(self.log_file("qdevice.out"))
             .stderr(self.log_file("qdevice.err"))

@@ -438,6 +438,17 @@ impl Rig {
         }
     }
 
+    /// clpd's resident memory (VmRSS) in KiB; it must be running.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.daemon_pid().expect("clpd runs");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap()
+    }
+
     /// What a failed wait shows.
     pub fn dump(&self) -> String {
         let snap = fs::read_to_string(self.root().join("run/clp/status.json"))

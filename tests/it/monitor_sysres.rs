@@ -16,7 +16,7 @@ use clp::status::MonitorState;
 
 use crate::daemon::{CLPSTAT, Rig, conf};
 use crate::monitor::{mon, monitors, wait_alert, wait_mon};
-use crate::monitor_system_io::{LoopDev, Mount};
+use crate::monitor_system_io::{LoopDev, Mount, sh};
 
 /// A tag no other test uses, for process names.
 fn tag() -> String {
@@ -152,20 +152,6 @@ fn monitor_sraw_memory_and_open_files_after_their_duration() {
 fn nofile_hard_limit() -> u64 {
     use rustix::process::{Resource, getrlimit};
     getrlimit(Resource::Nofile).maximum.unwrap_or(30_000)
-}
-
-/// Runs a system command; panics with its output when it fails.
-fn sh(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Writes `mib` MiB to `path` and syncs it, so that the file system counts it.

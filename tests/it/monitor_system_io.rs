@@ -35,7 +35,7 @@ use fuse::{FuseFile, Mode};
 // ---- system helpers --------------------------------------------------------------
 
 /// Runs a system command; panics with its output when it fails.
-fn sh(program: &str, args: &[&str]) -> String {
+pub fn sh(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())

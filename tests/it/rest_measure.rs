@@ -8,16 +8,6 @@ use std::time::{Duration, Instant};
 use crate::daemon::{Rig, conf, exec};
 use crate::rest::{Accounts, Api, free_port, rig_with_api};
 
-fn rss_kib(rig: &Rig) -> u64 {
-    let pid = rig.daemon_pid().expect("clpd runs");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 #[ignore = "a measurement: run it on purpose"]
 fn rest_measure_latency_and_rss() {
@@ -28,13 +18,13 @@ fn rest_measure_latency_and_rss() {
     without.recording_scripts("g", &["ra"]);
     without.install(&conf(&[("g", &[exec("ra")])], ""));
     without.start_online();
-    let rss_without = rss_kib(&without);
+    let rss_without = without.rss_kib();
     without.stop_daemon();
 
     let port = free_port();
     let rig = rig_with_api(port, "");
     rig.start_online();
-    let rss_idle = rss_kib(&rig);
+    let rss_idle = rig.rss_kib();
     let api = Api::https(&rig, port);
     let who = accounts.reader();
     // The first request pays the TLS handshake and the PAM login.
@@ -51,7 +41,7 @@ fn rest_measure_latency_and_rss() {
         })
         .collect();
     took.sort();
-    let rss_after = rss_kib(&rig);
+    let rss_after = rig.rss_kib();
     eprintln!(
         "first GET (TLS handshake and PAM login): {first:?}; GET /api/v1/groups x1000: p50 {:?}, p99 {:?}, max {:?}; clpd RSS: {} KiB without the API, {} KiB with it idle, {} KiB after 1000 requests",
         took[499], took[989], took[999], rss_without, rss_idle, rss_after

@@ -357,16 +357,6 @@ fn rest_readgroup_lets_its_members_read_and_refuses_the_others() {
     rig.stop_daemon();
 }
 
-fn rss_kib(rig: &crate::daemon::Rig) -> u64 {
-    let pid = rig.daemon_pid().expect("clpd runs");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// Figures (ignored by default; run with `cargo test --release --test it
 /// metrics_measure -- --ignored --nocapture`): a scrape's time and size with
 /// 100 and 1000 monitors (genw at a 60 s interval: the checks stay out of
@@ -407,7 +397,7 @@ fn metrics_measure_scrape_time_size_and_rss() {
                 .count()
                 == n
         });
-        let rss_before = rss_kib(&rig);
+        let rss_before = rig.rss_kib();
         // One kept-alive connection, as Prometheus scrapes.
         let client = agent(&root);
         let mut took: Vec<Duration> = Vec::new();
@@ -420,7 +410,7 @@ fn metrics_measure_scrape_time_size_and_rss() {
             size = body.len();
         }
         took.sort();
-        let rss_after = rss_kib(&rig);
+        let rss_after = rig.rss_kib();
         let series = parse(&get_metrics(&client, port, None).1).samples.len();
         // The encoding alone, in this process, from the same snapshot.
         let published = clp::status::Published::new();

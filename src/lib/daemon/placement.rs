@@ -228,14 +228,13 @@ impl Daemon {
                 .filter(|g| g.status == RunState::Offline)
                 .map(|g| g.name.clone())
                 .collect();
-            for group in self.places.table.owned_by(from) {
-                if !owned.contains(&group) && idle.contains(&group) {
-                    info!(target: "rc", "{from} owns and runs no {group} any more (a release this server did not hear, in a partition): the group is nobody's");
-                }
-            }
-            self.places
+            for group in self
+                .places
                 .table
-                .learn_exact(from, owned, &idle, &membership);
+                .learn_exact(from, owned, &idle, &membership)
+            {
+                info!(target: "rc", "{from} owns and runs no {group} any more (a release this server did not hear, in a partition): the group is nobody's");
+            }
         } else {
             self.places.table.learn(from, owned, &membership);
         }

@@ -280,20 +280,27 @@ impl Placement {
     /// verdicts. The reporting server's word on its own groups is current
     /// only when nothing was ordered in between, hence the condition, which
     /// the caller checks; `idle` keeps a group a restarted clpd runs (it
-    /// claims it back) from being freed under it.
+    /// claims it back) from being freed under it. Returns the groups freed.
     pub fn learn_exact(
         &mut self,
         server: &str,
         owned: &[String],
         idle: &[String],
         membership: &Membership,
-    ) {
+    ) -> Vec<String> {
         self.learn(server, owned, membership);
         if !membership.is_up(server) {
-            return;
+            return Vec::new();
         }
-        self.owners
-            .retain(|g, o| o != server || owned.contains(g) || !idle.contains(g));
+        let freed: Vec<String> = self
+            .owned_by(server)
+            .into_iter()
+            .filter(|g| !owned.contains(g) && idle.contains(g))
+            .collect();
+        for group in &freed {
+            self.owners.remove(group);
+        }
+        freed
     }
 
     /// The failure marks another server reported, for a server that has not

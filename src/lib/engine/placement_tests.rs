@@ -651,9 +651,12 @@ fn a_release_heard_by_one_side_of_a_partition_is_learned_from_the_exact_report_a
     // would free nothing.
     let s = rig.at("a");
     let m = s.membership.clone();
-    s.placement.learn_exact("b", &[], &[], &m);
+    assert!(s.placement.learn_exact("b", &[], &[], &m).is_empty());
     assert_eq!(s.placement.owner("g"), Some("b"));
-    s.placement.learn_exact("b", &[], &["g".to_string()], &m);
+    assert_eq!(
+        s.placement.learn_exact("b", &[], &["g".to_string()], &m),
+        vec!["g".to_string()]
+    );
     assert_eq!(rig.owner_everywhere(&["a", "b"], "g"), None);
     // g is free everywhere: its first server starts it.
     assert_eq!(

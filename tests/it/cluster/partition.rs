@@ -38,13 +38,12 @@ fn extra_first(np: &str, forcestop: &str, servers: usize, first: usize) -> Strin
         .enumerate()
         .map(|(rank, node)| format!("<policy name=\"node{node}\"><order>{rank}</order></policy>"))
         .collect();
-    // The server sync wait keeps g1 for its first server: with three servers
-    // the first two are a quorate majority before the third has joined, and
-    // with two Corosync may be quorate a moment before the other clpd has
-    // joined the group (it ends as soon as every server has reported).
-    let syncwait = 60;
+    // The server sync wait (60 s) keeps g1 for its first server: with three
+    // servers the first two are a quorate majority before the third has
+    // joined, and with two Corosync may be quorate a moment before the other
+    // clpd has joined the group (it ends as soon as every server reported).
     format!(
-        "  <clp><cluster><syncwait>{syncwait}</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
+        "  <clp><cluster><syncwait>60</syncwait><releasedeadline>{DEADLINE_S}</releasedeadline>\
 <forcestop><command>{forcestop}</command><timeout>10</timeout></forcestop></cluster>\
 <action><shutdown>echo \"shutdown $CLP_ACTION\" &gt;&gt; \"$CLP_ROOT/np-actions\"</shutdown>\
 <reset>echo reset &gt;&gt; \"$CLP_ROOT/np-actions\"</reset></action>\

@@ -410,8 +410,18 @@ fn trial(
     // is cut), and a server that lost quorum then releases and runs its NP
     // action like a real loser (safe; with a witness the vote goes to node1,
     // or to nobody when the qnetd answers after sync_timeout).
+    // A server that was not cut but lost quorum during the cut (see
+    // `survivor_lost`) is brought back in the same way: its count is the one
+    // from before the cut. The victim's own action is expected: its count is
+    // the one now, and it is started below.
     let acted: Vec<usize> = (0..n)
-        .map(|i| read(rig, i, "np-actions").lines().count())
+        .map(|i| {
+            if i == victim {
+                read(rig, i, "np-actions").lines().count()
+            } else {
+                all_acted_before[i]
+            }
+        })
         .collect();
     // Heal; the victim is a member again, its service started by the operator.
     rig.link(victim, true);

@@ -343,12 +343,17 @@ fn a_release_that_hangs_is_cut_short_at_the_deadline() {
         "{acted}"
     );
     assert!(acted < u128::from(DEADLINE_S) * 1000 + 2000, "{acted}");
-    assert!(
-        rig.nodes[2]
-            .nm_log()
-            .contains("carrying out shutdown now without waiting"),
-        "{}",
-        rig.dump()
+    // clpd holds a turn's log lines until the turn's programs have started
+    // (the NP action's command among them): wait for the line.
+    rig.wait_for(
+        "node3's 'without waiting' line",
+        Duration::from_secs(10),
+        |rig| {
+            rig.nodes[2]
+                .nm_log()
+                .contains("carrying out shutdown now without waiting")
+                .then_some(())
+        },
     );
     if let Ok(pid) = read(&rig, 2, "stop.pid").trim().parse::<i32>() {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
@@ -379,12 +384,16 @@ fn a_server_whose_corosync_dies_releases_as_an_isolated_one() {
         "Corosync of node1 killed: released and NP action {acted} ms after (deadline {DEADLINE_S} s)"
     );
     assert!(acted < u128::from(DEADLINE_S) * 1000, "{}", rig.dump());
-    assert!(
-        rig.nodes[0]
-            .nm_log()
-            .contains("the connection to this server's Corosync is lost"),
-        "{}",
-        rig.dump()
+    // The log writer is a thread of its own: wait for the line.
+    rig.wait_for(
+        "node1's 'Corosync is lost' line",
+        Duration::from_secs(10),
+        |rig| {
+            rig.nodes[0]
+                .nm_log()
+                .contains("the connection to this server's Corosync is lost")
+                .then_some(())
+        },
     );
     assert!(!read(&rig, 1, "rec").contains("stop"), "{}", rig.dump());
 }

@@ -30,6 +30,7 @@ pub mod protocol;
 pub mod remote;
 pub mod rest;
 pub mod status;
+pub mod timetext;
 pub mod vocab;
 
 pub use error::{ClpError, ErrorKind, Result};

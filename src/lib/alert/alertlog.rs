@@ -34,9 +34,6 @@ pub use crate::paths::ALERT_LOG_FILE;
 /// CLUSTERPRO's default capacity (`webalert/main/alertlog/maxrecordcount`).
 pub const DEFAULT_MAX_RECORDS: usize = 10000;
 
-/// Timestamp layout of [`Alert::time`]: `YYYY/MM/DD HH:MM:SS.mmm`, local time.
-pub const TIME_FORMAT: &str = "%Y/%m/%d %H:%M:%S%.3f";
-
 /// `var/log/clp/alert.log` under the root of `paths`.
 pub fn alert_log_path(paths: &Paths) -> PathBuf {
     paths.alert_log_file()
@@ -80,7 +77,7 @@ impl Alert {
         message: impl Into<String>,
     ) -> Alert {
         Alert {
-            time: when.format(TIME_FORMAT).to_string(),
+            time: crate::timetext::stamp(&when),
             unix_ms: when.timestamp_millis(),
             server: server.to_string(),
             module: module.to_string(),

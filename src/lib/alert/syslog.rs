@@ -105,12 +105,16 @@ pub fn datagram(alert: &Alert, with_level: bool) -> String {
         .timestamp_millis_opt(alert.unix_ms)
         .single()
         .unwrap_or_else(Local::now);
-    format!(
-        "<{}>{} {IDENT}: {}",
-        u16::from(FACILITY_DAEMON) * 8 + u16::from(severity(alert.level)),
-        when.format("%b %e %H:%M:%S"),
-        message(alert, with_level)
-    )
+    let mut line = format!(
+        "<{}>",
+        u16::from(FACILITY_DAEMON) * 8 + u16::from(severity(alert.level))
+    );
+    crate::timetext::push_syslog_stamp(&mut line, &when);
+    line.push(' ');
+    line.push_str(IDENT);
+    line.push_str(": ");
+    line.push_str(&message(alert, with_level));
+    line
 }
 
 /// Sends `alert` to the syslog socket at `socket`, without blocking.
@@ -121,8 +125,18 @@ pub fn send(socket: &Path, alert: &Alert, with_level: bool) -> Result<(), ClpErr
 
 /// One datagram to `socket`; a stream socket gets the record ended by NUL.
 fn send_bytes(socket: &Path, bytes: &[u8]) -> io::Result<()> {
+    send_bytes_from(&unbound_socket()?, socket, bytes)
+}
+
+/// A non-blocking datagram socket bound to no address, to send from.
+fn unbound_socket() -> io::Result<UnixDatagram> {
     let sock = UnixDatagram::unbound()?;
     sock.set_nonblocking(true)?;
+    Ok(sock)
+}
+
+/// One datagram from `sock` to `socket` (see [`send_bytes`]).
+fn send_bytes_from(sock: &UnixDatagram, socket: &Path, bytes: &[u8]) -> io::Result<()> {
     match sock.send_to(bytes, socket) {
         Ok(_) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => send_stream(socket, bytes),
@@ -168,6 +182,9 @@ pub struct SyslogSender {
     with_level: bool,
     /// A failure was reported and no send has worked since.
     reported: bool,
+    /// The socket the datagrams leave from, made at the first send and kept:
+    /// making and closing a socket per alert cost more than the send.
+    from: Option<UnixDatagram>,
 }
 
 impl SyslogSender {
@@ -182,6 +199,7 @@ impl SyslogSender {
             socket: socket.into(),
             with_level,
             reported: false,
+            from: None,
         }
     }
 
@@ -194,10 +212,26 @@ impl SyslogSender {
         self.with_level
     }
 
+    /// Sends `alert` from the kept socket.
+    fn send(&mut self, alert: &Alert) -> Result<(), ClpError> {
+        let sent = match &self.from {
+            Some(sock) => Ok(sock),
+            None => unbound_socket().map(|sock| &*self.from.insert(sock)),
+        }
+        .and_then(|sock| {
+            send_bytes_from(
+                sock,
+                &self.socket,
+                datagram(alert, self.with_level).as_bytes(),
+            )
+        });
+        sent.map_err(|e| ClpError::io("cannot send an alert to the syslog socket", &self.socket, e))
+    }
+
     /// Sends `alert`. The first failure is logged (target `clpd`); later ones are
     /// not until a send works again. Returns whether the alert was sent.
     pub fn send_or_report(&mut self, alert: &Alert) -> bool {
-        match send(&self.socket, alert, self.with_level) {
+        match self.send(alert) {
             Ok(()) => {
                 if self.reported {
                     self.reported = false;

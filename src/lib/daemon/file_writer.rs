@@ -13,9 +13,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+/// How to make a file's bytes. Encoding a file is most of its cost, and the
+/// writer thread does it, off the loop.
+pub(super) type Content = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+
 /// One file to write.
 struct Job {
-    bytes: Vec<u8>,
+    content: Content,
     mode: u32,
     durable: bool,
     /// The order of hand-over.
@@ -61,9 +65,9 @@ impl FileWriter {
         })
     }
 
-    /// Queues `bytes` for `path` (replacing content queued and not yet
+    /// Queues `content` for `path` (replacing content queued and not yet
     /// written). Returns the number to wait for.
-    pub(super) fn write(&self, path: PathBuf, bytes: Vec<u8>, mode: u32, durable: bool) -> u64 {
+    pub(super) fn write(&self, path: PathBuf, content: Content, mode: u32, durable: bool) -> u64 {
         let (lock, ready) = &*self.shared;
         let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
         q.queued += 1;
@@ -73,7 +77,7 @@ impl FileWriter {
         q.jobs.insert(
             path,
             Job {
-                bytes,
+                content,
                 mode,
                 durable,
                 seq,
@@ -136,10 +140,12 @@ fn run(shared: &Shared) {
         let last = batch.last().map_or(0, |(_, job)| job.seq);
         let mut failures = Vec::new();
         for (path, job) in batch {
-            if let Err(e) =
-                crate::fsafe::write_file_atomically(&path, &job.bytes, job.mode, job.durable)
-            {
-                failures.push((path, e.to_string()));
+            let written = (job.content)().and_then(|bytes| {
+                crate::fsafe::write_file_atomically(&path, &bytes, job.mode, job.durable)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(why) = written {
+                failures.push((path, why));
             }
         }
         let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,14 +159,18 @@ fn run(shared: &Shared) {
 mod tests {
     use super::*;
 
+    fn bytes(b: &'static [u8]) -> Content {
+        Box::new(move || Ok(b.to_vec()))
+    }
+
     #[test]
     fn writes_arrive_latest_content_first_order_kept_and_waits_end() {
         let dir = tempfile::tempdir().unwrap();
         let writer = FileWriter::start().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        writer.write(a.clone(), b"1".to_vec(), 0o600, false);
-        writer.write(b.clone(), b"x".to_vec(), 0o640, false);
-        let last = writer.write(a.clone(), b"2".to_vec(), 0o600, true);
+        writer.write(a.clone(), bytes(b"1"), 0o600, false);
+        writer.write(b.clone(), bytes(b"x"), 0o640, false);
+        let last = writer.write(a.clone(), bytes(b"2"), 0o600, true);
         assert!(writer.wait(last, Duration::from_secs(10)));
         assert_eq!(std::fs::read(&a).unwrap(), b"2");
         assert_eq!(std::fs::read(&b).unwrap(), b"x");
@@ -175,7 +185,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state");
         let writer = FileWriter::start().unwrap();
-        writer.write(path.clone(), b"last".to_vec(), 0o600, false);
+        writer.write(path.clone(), bytes(b"last"), 0o600, false);
         drop(writer);
         assert_eq!(std::fs::read(&path).unwrap(), b"last");
     }
@@ -187,11 +197,41 @@ mod tests {
         // Its parent is a regular file: no directory can be made there.
         std::fs::write(dir.path().join("plain"), b"").unwrap();
         let missing = dir.path().join("plain/file");
-        let seq = writer.write(missing.clone(), b"x".to_vec(), 0o600, false);
+        let seq = writer.write(missing.clone(), bytes(b"x"), 0o600, false);
         assert!(writer.wait(seq, Duration::from_secs(10)));
         let failures = writer.take_failures();
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].0, missing);
         assert!(writer.take_failures().is_empty(), "reported once");
+    }
+
+    #[test]
+    fn content_is_encoded_by_the_writer_and_a_failed_encoding_is_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = FileWriter::start().unwrap();
+        let (good, bad) = (dir.path().join("good"), dir.path().join("bad"));
+        let loop_thread = std::thread::current().id();
+        writer.write(
+            good.clone(),
+            Box::new(move || {
+                assert_ne!(std::thread::current().id(), loop_thread);
+                Ok(b"made there".to_vec())
+            }),
+            0o600,
+            false,
+        );
+        let seq = writer.write(
+            bad.clone(),
+            Box::new(|| Err("no encoding".into())),
+            0o600,
+            false,
+        );
+        assert!(writer.wait(seq, Duration::from_secs(10)));
+        assert_eq!(std::fs::read(&good).unwrap(), b"made there");
+        assert!(!bad.exists());
+        assert_eq!(
+            writer.take_failures(),
+            vec![(bad, "no encoding".to_string())]
+        );
     }
 }

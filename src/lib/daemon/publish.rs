@@ -5,8 +5,8 @@
 //! batch of check results that left every monitor as it was costs two integer
 //! comparisons. When they moved, the persisted state is rebuilt and written at
 //! once if it differs (a command's answer and an OS action rely on it), and the
-//! status snapshot is marked due: written at once when the last write is at
-//! least [`MIN_WRITE_GAP`] old, otherwise when that gap has passed (a
+//! status snapshot is marked due: written [`SETTLE`] after the first change,
+//! and no sooner than [`MIN_WRITE_GAP`] after the last write (a
 //! [`TimerKey::Publish`] deadline), so a burst of changes costs one write per
 //! gap and each change is on disk within [`MIN_WRITE_GAP`] (under the 100 ms
 //! that clpstat may lag behind). A batch that answers a command writes it at
@@ -15,11 +15,19 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::file_writer::Content;
 use super::*;
 use crate::status::Published;
 
 /// The shortest time between two writes of `status.json` while changes keep coming.
 pub(super) const MIN_WRITE_GAP: Duration = Duration::from_millis(50);
+
+/// How long a change after a quiet spell waits before the snapshot is written.
+/// A recovery's steps (the death, stop.sh's end, start.sh) come within a few
+/// milliseconds: they are then written once, after the scripts started,
+/// instead of between them, where building the snapshot would delay the next
+/// script.
+pub(super) const SETTLE: Duration = Duration::from_millis(20);
 
 /// When the snapshot file may be written: the pure half of coalescing.
 #[derive(Debug, Default)]
@@ -50,12 +58,13 @@ impl WritePacing {
             };
         }
         match self.last_write {
-            Some(last) if now < last + MIN_WRITE_GAP => {
-                let due = last + MIN_WRITE_GAP;
+            // The first snapshot of this clpd: at once.
+            None => Pace::WriteNow,
+            Some(last) => {
+                let due = (last + MIN_WRITE_GAP).max(now + SETTLE);
                 self.due = Some(due);
                 Pace::WriteAt(due)
             }
-            _ => Pace::WriteNow,
         }
     }
 
@@ -74,7 +83,7 @@ pub(super) struct Publisher {
     unwritten: bool,
     pacing: WritePacing,
     published: Arc<Published>,
-    last_state: Option<StateFile>,
+    last_state: Option<Arc<StateFile>>,
     /// The last save of the state failed: try again at every flush.
     state_unsaved: bool,
     /// Writes the files off the loop (None: on the loop, if the thread could
@@ -168,16 +177,19 @@ impl Daemon {
     fn write_file(
         &mut self,
         path: PathBuf,
-        bytes: Vec<u8>,
+        content: Content,
         mode: u32,
         durable: bool,
     ) -> Result<()> {
         match &self.publisher.writer {
             Some(writer) => {
-                self.publisher.handed = writer.write(path, bytes, mode, durable);
+                self.publisher.handed = writer.write(path, content, mode, durable);
                 Ok(())
             }
-            None => crate::fsafe::write_file_atomically(&path, &bytes, mode, durable),
+            None => {
+                let bytes = content().map_err(ClpError::failed)?;
+                crate::fsafe::write_file_atomically(&path, &bytes, mode, durable)
+            }
         }
     }
 
@@ -245,15 +257,15 @@ impl Daemon {
                 })
                 .collect(),
         };
-        if self.publisher.last_state.as_ref() != Some(&state) {
-            let saved = persist::encode(&state).and_then(|bytes| {
-                self.write_file(
-                    persist::state_path(&self.paths),
-                    bytes,
-                    crate::fsafe::PRIVATE_FILE_MODE,
-                    durable,
-                )
-            });
+        if self.publisher.last_state.as_deref() != Some(&state) {
+            let state = Arc::new(state);
+            let encoded = Arc::clone(&state);
+            let saved = self.write_file(
+                persist::state_path(&self.paths),
+                Box::new(move || persist::encode(&encoded).map_err(|e| e.to_string())),
+                crate::fsafe::PRIVATE_FILE_MODE,
+                durable,
+            );
             match saved {
                 Ok(()) => {
                     self.publisher.last_state = Some(state);
@@ -292,13 +304,14 @@ impl Daemon {
         };
         self.publisher.pacing.written(now);
         let path = crate::status::snapshot_path(&self.paths);
-        match serde_json::to_vec_pretty(&edition.snapshot) {
-            Ok(bytes) => match self.write_file(path, bytes, crate::fsafe::LOG_FILE_MODE, false) {
-                Ok(()) => self.publisher.unwritten = false,
-                // Tried again at the next change or answer.
-                Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
-            },
-            Err(e) => error!(target: "pm", "cannot encode the status snapshot: {e}"),
+        let content: Content = Box::new(move || {
+            serde_json::to_vec_pretty(&edition.snapshot)
+                .map_err(|e| format!("cannot encode the status snapshot: {e}"))
+        });
+        match self.write_file(path, content, crate::fsafe::LOG_FILE_MODE, false) {
+            Ok(()) => self.publisher.unwritten = false,
+            // Tried again at the next change or answer.
+            Err(e) => error!(target: "pm", "cannot write the status snapshot: {e}"),
         }
     }
 
@@ -336,13 +349,16 @@ mod tests {
     }
 
     #[test]
-    fn a_first_change_is_written_at_once() {
+    fn the_first_snapshot_is_written_at_once_a_change_after_a_quiet_spell_settles() {
         let t0 = Instant::now();
         let mut pacing = WritePacing::default();
         assert_eq!(pacing.changed(t0), Pace::WriteNow);
         pacing.written(t0);
-        // Long after the last write: at once again.
-        assert_eq!(pacing.changed(t0 + ms(500)), Pace::WriteNow);
+        // Long after the last write: once the change has settled, and the
+        // rest of the recovery in the same write.
+        assert_eq!(pacing.changed(t0 + ms(500)), Pace::WriteAt(t0 + ms(520)));
+        assert_eq!(pacing.changed(t0 + ms(503)), Pace::Pending);
+        assert_eq!(pacing.changed(t0 + ms(520)), Pace::WriteNow);
     }
 
     #[test]

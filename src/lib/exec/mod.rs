@@ -287,6 +287,9 @@ impl Executor {
                 None
             });
         let started = Instant::now();
+        // Read around the spawn: the kernel stamps the child's start inside
+        // this window, so equal readings are its start time (see boot_ticks).
+        let ticks_before = boot_ticks();
         // Born in its cgroup (no migration: see `clone`), or a plain child
         // contained by its process group.
         let (pid, pidfd) = match &run_cgroup {
@@ -332,11 +335,14 @@ impl Executor {
                 ));
             }
         };
+        let ticks_after = boot_ticks();
         let start_time = if spec.identify {
-            process_start_time(pid).unwrap_or_else(|| {
-                tracing::warn!(target: "exec", "cannot read the start time of pid {pid}");
-                0
-            })
+            start_time_in_window(ticks_before, ticks_after)
+                .or_else(|| process_start_time(pid))
+                .unwrap_or_else(|| {
+                    tracing::warn!(target: "exec", "cannot read the start time of pid {pid}");
+                    0
+                })
         } else {
             0
         };
@@ -532,6 +538,35 @@ fn reap_now(pid: u32) {
         && let Err(e) = waitid(WaitId::Pid(p), WaitIdOptions::EXITED)
     {
         tracing::error!(target: "exec", "cannot reap pid {pid}: {e}");
+    }
+}
+
+/// `CLOCK_BOOTTIME` in the clock ticks of `/proc/<pid>/stat`'s start time.
+///
+/// The kernel stamps a new process with this clock when it forks it and shows
+/// the stamp as `nanoseconds / (10^9 / USER_HZ)`. A reading taken before the
+/// fork and one taken after it that fall in the same tick therefore give the
+/// child's start time exactly, without reading `/proc` while the child is
+/// still in `execve` (which can make the reader wait for the exec to end).
+pub fn boot_ticks() -> Option<u64> {
+    let hz = rustix::param::clock_ticks_per_second();
+    if hz == 0 || 1_000_000_000 % hz != 0 {
+        return None;
+    }
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let nanos = u64::try_from(now.tv_sec)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::try_from(now.tv_nsec).ok()?)?;
+    Some(nanos / (1_000_000_000 / hz))
+}
+
+/// The start time of a process forked between two [`boot_ticks`] readings,
+/// when both readings are the same tick.
+pub fn start_time_in_window(before: Option<u64>, after: Option<u64>) -> Option<u64> {
+    match (before, after) {
+        (Some(b), Some(a)) if a == b => Some(b),
+        _ => None,
     }
 }
 

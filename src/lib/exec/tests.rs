@@ -763,3 +763,34 @@ fn an_emptied_run_cgroup_serves_the_next_run_of_its_script_only() {
     assert_eq!(recv(&rx).outcome, Outcome::Signaled(15));
     assert_nothing_more(&ex, &rx);
 }
+
+/// The start time a spawn reports without reading `/proc` is the one `/proc`
+/// shows, the identity clpd persists and checks after a restart.
+#[test]
+fn the_reported_start_time_is_the_one_proc_shows() {
+    let (ex, rx) = executor();
+    for tag in 1..=20 {
+        let spawned = ex.spawn(tag, sh("sleep 5")).unwrap();
+        assert_eq!(
+            Some(spawned.start_time),
+            process_start_time(spawned.pid),
+            "pid {}",
+            spawned.pid
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(spawned.pid).unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        assert_eq!(recv(&rx).tag, tag);
+    }
+}
+
+#[test]
+fn a_window_across_a_tick_gives_no_start_time() {
+    assert_eq!(start_time_in_window(Some(7), Some(7)), Some(7));
+    assert_eq!(start_time_in_window(Some(7), Some(8)), None);
+    assert_eq!(start_time_in_window(None, Some(8)), None);
+    let now = boot_ticks().unwrap();
+    assert!(now > 0);
+}

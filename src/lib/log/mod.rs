@@ -248,12 +248,8 @@ pub fn format_line(
     body: &str,
 ) -> String {
     let mut line = String::with_capacity(48 + body.len());
-    let _ = write!(
-        line,
-        "{} {} [P:{pid:08}][T:{tid:08}] ",
-        now.format("%Y/%m/%d %H:%M:%S%.3f"),
-        level_name(level)
-    );
+    crate::timetext::push_stamp(&mut line, &now);
+    let _ = write!(line, " {} [P:{pid:08}][T:{tid:08}] ", level_name(level));
     for c in body.chars() {
         match c {
             '\n' => line.push_str("\\n"),

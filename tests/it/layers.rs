@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, bottom first. A module may use the ones
 /// before it in this list.
 const LAYERS: &[&str] = &[
-    "error", "paths", "fsafe", "vocab", "host", "log", "panics", "pidfile", "metrics", "model",
-    "netaddr", "exec", "disk", "monitor", "config", "alert", "engine", "cluster", "status",
-    "protocol", "ipc", "remote", "logcc", "rest", "daemon", "cli",
+    "error", "paths", "fsafe", "vocab", "timetext", "host", "log", "panics", "pidfile", "metrics",
+    "model", "netaddr", "exec", "disk", "monitor", "config", "alert", "engine", "cluster",
+    "status", "protocol", "ipc", "remote", "logcc", "rest", "daemon", "cli",
 ];
 
 /// Uses that still run up the layers, each with why it is tolerated. Keep empty.

@@ -135,13 +135,19 @@ fn scenario(engine: Engine) {
         WRONG_PASSWORD,
     )
     .emergency(&escalation(0, 0, 1));
+    // PostgreSQL names its socket after its port (.s.PGSQL.<port> in the
+    // directory): the monitor needs the port to find it. MariaDB's is a file.
+    let socket_port = match engine {
+        Engine::Postgres => format!("<port>{}</port>", db.port),
+        Engine::Mariadb => String::new(),
+    };
     let socket = mon(kind, "dbsocket")
         .active("db")
         .timeout(3)
         .emergency(&escalation(0, 0, 1))
         .params(&format!(
             "<database>{DATABASE}</database><username>{USER}</username><password>{PASSWORD}</password>\
-             <ipaddress>{}</ipaddress><docreatedrop>3</docreatedrop>",
+             <ipaddress>{}</ipaddress>{socket_port}<docreatedrop>3</docreatedrop>",
             db.socket()
         ));
     rig.install(&conf(
@@ -176,6 +182,11 @@ fn scenario(engine: Engine) {
     let error = wait_alert_slow(&rig, &db, 9, "dbwrong");
     assert!(error.contains(&denied), "{error}");
     assert!(error.contains(&format!("127.0.0.1:{}", db.port)), "{error}");
+    // The socket's monitor checked as often by now, and found the server:
+    // a monitor shows Normal before its first check, so the state alone
+    // would not tell.
+    let socket_errors = alerts_with(&rig, "rm", 9, "dbsocket");
+    assert!(socket_errors.is_empty(), "{socket_errors:?}");
 
     // clpstat's detail shows the parameters, never the password.
     let detail = rig.run(CLPSTAT, &["--mon", "dbwatch", "--detail"]);

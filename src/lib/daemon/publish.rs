@@ -5,12 +5,16 @@
 //! batch of check results that left every monitor as it was costs two integer
 //! comparisons. When they moved, the persisted state is rebuilt and written at
 //! once if it differs (a command's answer and an OS action rely on it), and the
-//! status snapshot is marked due: written [`SETTLE`] after the first change,
-//! and no sooner than [`MIN_WRITE_GAP`] after the last write (a
+//! status snapshot is marked due: written at once when the last write is at
+//! least [`MIN_WRITE_GAP`] old, otherwise when that gap has passed (a
 //! [`TimerKey::Publish`] deadline), so a burst of changes costs one write per
 //! gap and each change is on disk within [`MIN_WRITE_GAP`] (under the 100 ms
 //! that clpstat may lag behind). A batch that answers a command writes it at
 //! once: what the command reports is on disk before its answer.
+//!
+//! A first change is not held back to gather the rest of a recovery: the
+//! alerts of the batch go out at once, and an alert command or an operator
+//! that runs clpstat on seeing one must find the state the alert announces.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,13 +25,6 @@ use crate::status::Published;
 
 /// The shortest time between two writes of `status.json` while changes keep coming.
 pub(super) const MIN_WRITE_GAP: Duration = Duration::from_millis(50);
-
-/// How long a change after a quiet spell waits before the snapshot is written.
-/// A recovery's steps (the death, stop.sh's end, start.sh) come within a few
-/// milliseconds: they are then written once, after the scripts started,
-/// instead of between them, where building the snapshot would delay the next
-/// script.
-pub(super) const SETTLE: Duration = Duration::from_millis(20);
 
 /// When the snapshot file may be written: the pure half of coalescing.
 #[derive(Debug, Default)]
@@ -58,13 +55,12 @@ impl WritePacing {
             };
         }
         match self.last_write {
-            // The first snapshot of this clpd: at once.
-            None => Pace::WriteNow,
-            Some(last) => {
-                let due = (last + MIN_WRITE_GAP).max(now + SETTLE);
+            Some(last) if now < last + MIN_WRITE_GAP => {
+                let due = last + MIN_WRITE_GAP;
                 self.due = Some(due);
                 Pace::WriteAt(due)
             }
+            _ => Pace::WriteNow,
         }
     }
 
@@ -349,16 +345,13 @@ mod tests {
     }
 
     #[test]
-    fn the_first_snapshot_is_written_at_once_a_change_after_a_quiet_spell_settles() {
+    fn a_first_change_is_written_at_once() {
         let t0 = Instant::now();
         let mut pacing = WritePacing::default();
         assert_eq!(pacing.changed(t0), Pace::WriteNow);
         pacing.written(t0);
-        // Long after the last write: once the change has settled, and the
-        // rest of the recovery in the same write.
-        assert_eq!(pacing.changed(t0 + ms(500)), Pace::WriteAt(t0 + ms(520)));
-        assert_eq!(pacing.changed(t0 + ms(503)), Pace::Pending);
-        assert_eq!(pacing.changed(t0 + ms(520)), Pace::WriteNow);
+        // Long after the last write: at once again.
+        assert_eq!(pacing.changed(t0 + ms(500)), Pace::WriteNow);
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub fn push_stamp<Tz: TimeZone>(out: &mut String, t: &DateTime<Tz>) {
     if (0..=9999).contains(&year) {
         let _ = write!(out, "{year:04}");
     } else {
-        // chrono's %Y: a sign outside 0..=9999.
-        let _ = write!(out, "{year:+}");
+        // chrono's %Y: a sign and at least four digits outside 0..=9999.
+        let _ = write!(out, "{year:+05}");
     }
     let _ = write!(
         out,
@@ -81,6 +81,9 @@ mod tests {
             t += Duration::milliseconds(86_400_000 / 7 + 12_345);
         }
         both(zone.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap());
+        // Years outside 0..=9999 carry a sign, as chrono writes them.
+        both(zone.with_ymd_and_hms(-5, 3, 5, 3, 4, 5).unwrap());
+        both(zone.with_ymd_and_hms(12345, 3, 5, 3, 4, 5).unwrap());
         // A leap second shows as :60, as chrono writes it.
         let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
             .unwrap()

@@ -129,11 +129,27 @@ fn send_bytes(socket: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// A non-blocking datagram socket bound to no address, to send from.
+///
+/// A datagram counts against its sender's buffer until the syslog daemon
+/// reads it. The kept socket gets room for at least as many as the reader's
+/// queue holds (`net.unix.max_dgram_qlen`: 512 where systemd sets it), so a
+/// syslog daemon that stalls for a moment costs no more alerts than it did
+/// when every alert had a socket of its own. clpd is root and may pass
+/// `net.core.wmem_max`; elsewhere the size is capped there. Best effort: the
+/// default stays if the size is refused.
 fn unbound_socket() -> io::Result<UnixDatagram> {
+    use nix::sys::socket::{setsockopt, sockopt};
     let sock = UnixDatagram::unbound()?;
     sock.set_nonblocking(true)?;
+    if setsockopt(&sock, sockopt::SndBufForce, &SEND_BUFFER).is_err() {
+        let _ = setsockopt(&sock, sockopt::SndBuf, &SEND_BUFFER);
+    }
     Ok(sock)
 }
+
+/// The send buffer asked for the kept socket (see [`unbound_socket`]): 512
+/// alerts of about 2 KiB each as the kernel counts them.
+const SEND_BUFFER: usize = 1 << 20;
 
 /// One datagram from `sock` to `socket` (see [`send_bytes`]).
 fn send_bytes_from(sock: &UnixDatagram, socket: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -285,6 +301,20 @@ mod tests {
         assert!(datagram(&alert(Level::Info), true).contains("clusterpro: INFO <type: rm>"));
         assert!(datagram(&alert(Level::Warning), true).starts_with("<28>"));
         assert!(datagram(&alert(Level::Warning), true).contains(": WARNING <type:"));
+    }
+
+    /// The kept socket has room for a stalled syslog daemon's whole queue.
+    #[test]
+    fn the_kept_socket_has_a_large_send_buffer() {
+        use nix::sys::socket::{getsockopt, sockopt};
+        let sock = unbound_socket().unwrap();
+        let size = getsockopt(&sock, sockopt::SndBuf).unwrap();
+        if nix::unistd::geteuid().is_root() {
+            assert!(size >= SEND_BUFFER, "{size}");
+        } else {
+            // Capped at net.core.wmem_max (doubled by the kernel).
+            assert!(size > 212_992, "{size}");
+        }
     }
 
     #[test]

@@ -301,8 +301,7 @@ impl Daemon {
         self.publisher.pacing.written(now);
         let path = crate::status::snapshot_path(&self.paths);
         let content: Content = Box::new(move || {
-            serde_json::to_vec_pretty(&edition.snapshot)
-                .map_err(|e| format!("cannot encode the status snapshot: {e}"))
+            serde_json::to_vec_pretty(&edition.snapshot).map_err(|e| format!("encoding: {e}"))
         });
         match self.write_file(path, content, crate::fsafe::LOG_FILE_MODE, false) {
             Ok(()) => self.publisher.unwritten = false,

@@ -75,7 +75,7 @@ pub(super) fn write_snapshot(dir: &Path, module: &str, tmp: &Path) -> io::Result
     }
     let mut info = format!(
         "error snapshot of module {module}\ntaken: {}\nper-file cap: {ELOG_FILE_CAP} bytes (newest kept), total cap: {ELOG_TOTAL_CAP} bytes\n",
-        Local::now().format("%Y/%m/%d %H:%M:%S%.3f"),
+        crate::timetext::stamp(&Local::now()),
     );
     if !omitted.is_empty() {
         info.push_str(&format!("omitted (total cap): {}\n", omitted.join(" ")));

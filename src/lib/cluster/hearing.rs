@@ -55,7 +55,10 @@ impl HearingCheck {
         let missed_joins = missing(corosync, clpd);
         let missed_leaves = missing(clpd, corosync);
         if missed_joins.is_empty() && missed_leaves.is_empty() {
-            self.reset();
+            // Forget the difference, not that the check runs: the log says
+            // once per connection that it does.
+            self.differs_since = None;
+            self.times = 0;
             return Hearing::Agrees;
         }
         let since = *self.differs_since.get_or_insert(now);
@@ -113,6 +116,20 @@ mod tests {
             check.observe(t0, &names(&["b", "a"]), &names(&["a", "b"])),
             Hearing::Agrees
         );
+    }
+
+    #[test]
+    fn agreement_keeps_the_check_answered_until_a_reset() {
+        let mut check = HearingCheck::default();
+        let t0 = Instant::now();
+        let both = names(&["a", "b"]);
+        assert!(!check.answered());
+        assert_eq!(check.observe(t0, &both, &both), Hearing::Agrees);
+        assert!(check.answered());
+        assert_eq!(check.observe(t0, &both, &both), Hearing::Agrees);
+        assert!(check.answered());
+        check.reset();
+        assert!(!check.answered());
     }
 
     #[test]

@@ -131,6 +131,16 @@ fn a_clpd_whose_cluster_thread_stops_hearing_says_so_and_recovers_when_it_runs_a
     rig.wait_for("node2 showing node1 back and node3 Offline", FORM, |rig| {
         rig.shows(1, &["node1", "node2"]).then_some(())
     });
+    // node2 heard everything, answers agreeing every LINK_READ_EVERY for the
+    // whole test: that the check runs is said once per connection, not at
+    // every answer.
+    let log = rig.nodes[1].nm_log();
+    let said = log.matches("clpd checks with each answer").count();
+    let connections = log.matches("connected to Corosync as node").count();
+    assert!(
+        (1..=connections).contains(&said),
+        "said {said} times over {connections} connection(s):\n{log}"
+    );
 }
 
 /// The self-check's own bound, plus the link reader's period and Corosync's

@@ -89,6 +89,7 @@ impl Daemon {
             ClusterEvent::Lost { reason } => {
                 self.remote.cluster_down = Some(reason.clone());
                 self.view.hearing.reset();
+                self.placement_connection_lost();
                 warn!(
                     target: "nm",
                     "lost the connection to Corosync ({reason}); the other servers count as down until it is back"

@@ -681,6 +681,15 @@ impl Daemon {
         }
     }
 
+    /// The connection to Corosync ended: this server's claims that had not
+    /// come back are claimed again once they are due on the next one.
+    pub(super) fn placement_connection_lost(&mut self) {
+        let forgotten = self.places.table.forget_pending_claims();
+        if !forgotten.is_empty() {
+            warn!(target: "rc", "the claim(s) of {} did not come back before the connection to Corosync ended: claimed again once connected", forgotten.join(", "));
+        }
+    }
+
     /// A new configuration: forget the groups it no longer has.
     pub(super) fn placement_reloaded(&mut self) {
         let model = self.core.model().clone();

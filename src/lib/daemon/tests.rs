@@ -75,6 +75,8 @@ struct Rig {
     offset: Rc<Cell<Duration>>,
     _events: Receiver<Event>,
     _root: tempfile::TempDir,
+    /// What the daemon gave its cluster link to send (cluster rigs only).
+    sent: Option<Receiver<Vec<u8>>>,
 }
 
 /// One server `node1`, group g; `resources` and `monitors` are the inner XML of
@@ -133,6 +135,7 @@ fn rig_with(text: &str) -> Rig {
         offset,
         _events: rx,
         _root: root,
+        sent: None,
     }
 }
 
@@ -343,8 +346,9 @@ fn cluster_rig_with(groups: &str) -> Rig {
 <root><cluster><name>c</name></cluster>{servers}<heartbeat><types name="lankhb"/><lankhb name="lankhb1"><priority>0</priority><device>0</device></lankhb></heartbeat>{groups}</root>"#
     );
     let mut rig = rig_with(&text);
-    let (link, _sent) = crate::cluster::ClusterLink::detached();
+    let (link, sent) = crate::cluster::ClusterLink::detached();
     rig.daemon.cluster = Some(link);
+    rig.sent = Some(sent);
     rig
 }
 
@@ -356,6 +360,20 @@ impl Rig {
     fn cluster(&mut self, event: crate::cluster::ClusterEvent) {
         self.daemon.event(Event::Cluster(event));
         self.daemon.end_of_batch();
+    }
+
+    /// The groups of the claims sent since the last call.
+    fn claims_sent(&self) -> Vec<String> {
+        use crate::remote::{Incoming, Message, decode};
+        let Some(sent) = &self.sent else {
+            return Vec::new();
+        };
+        sent.try_iter()
+            .filter_map(|bytes| match decode(&bytes) {
+                Incoming::Message(Message::Claim { group, .. }) => Some(group),
+                _ => None,
+            })
+            .collect()
     }
 
     fn reconnect_asked(&self) -> bool {
@@ -551,4 +569,34 @@ fn an_exact_report_frees_a_group_its_sender_released_unheard_and_a_stale_one_doe
         unknown: vec![],
     });
     assert_eq!(rig.daemon.places.delivered, 0);
+}
+
+#[test]
+fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
+    use crate::cluster::ClusterEvent;
+    let mut rig = cluster_rig_with(
+        r#"<clp><cluster><syncwait>0</syncwait></cluster></clp><group name="g1"><gid>0</gid></group>"#,
+    );
+    rig.daemon.start_service(None);
+    rig.daemon.end_of_batch();
+    let connect = |rig: &mut Rig| {
+        rig.cluster(ClusterEvent::Connected { node_id: 1 });
+        rig.cluster(ClusterEvent::Quorum { quorate: true });
+        rig.cluster(ClusterEvent::Members {
+            servers: names(&["node1", "node2"]),
+            unknown: vec![],
+        });
+    };
+    connect(&mut rig);
+    assert_eq!(rig.claims_sent(), ["g1"]);
+    // While it has not come back, it is not sent twice.
+    rig.cluster(ClusterEvent::Quorum { quorate: true });
+    assert!(rig.claims_sent().is_empty());
+    // The connection ends before it comes back: claimed again on the next.
+    rig.cluster(ClusterEvent::Lost {
+        reason: "test".into(),
+    });
+    assert!(rig.claims_sent().is_empty(), "claimed while disconnected");
+    connect(&mut rig);
+    assert_eq!(rig.claims_sent(), ["g1"]);
 }

@@ -156,6 +156,16 @@ impl Placement {
         self.pending.remove(group);
     }
 
+    /// The connection to Corosync ended: a claim that has not come back
+    /// never will on this server (one still waiting to leave is dropped
+    /// with the connection), so it is forgotten and claimed again when due;
+    /// returns the groups. Sending it twice is harmless: where the first
+    /// one was applied, this server owns the group, and a claim by its
+    /// owner is accepted.
+    pub fn forget_pending_claims(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending).into_keys().collect()
+    }
+
     /// The automatic start of the groups: those that start by themselves are
     /// claimed by the server their policy prefers (see `due_claims`) when
     /// nobody owns them.

@@ -64,7 +64,20 @@ fn a_restarted_clpd_on_the_isolated_server_starts_nothing_until_the_others_are_b
         &extra(&target),
     );
     rig.install(&conf, SCRIPTS);
-    rig.start_all();
+    // node1 first, its clpd in the group before node2's Corosync runs. There
+    // is no sync wait (the restart below must not sit in one), so a node2
+    // quorate before node1's clpd joined would take g1 as the only server it
+    // knows of (seen once in CI, under load).
+    rig.nodes[0].start_corosync();
+    rig.nodes[0].start_clpd();
+    rig.wait_for("node1's clpd connected to Corosync", FORM, |rig| {
+        rig.nodes[0]
+            .nm_log()
+            .contains("connected to Corosync as node")
+            .then_some(())
+    });
+    rig.nodes[1].start_corosync();
+    rig.nodes[1].start_clpd();
     rig.wait_for("both members, g1 started on node1", FORM, |rig| {
         (read(rig, 0, "rec").contains("start START")
             && rig.shows(0, &["node1", "node2"])

@@ -127,7 +127,9 @@ impl Daemon {
         if !sent {
             warn!(target: "rc", "could not send {message:?} to the other servers");
             match message {
-                Message::Claim { group, .. } => self.places.table.claim_not_sent(group),
+                Message::Claim { group, .. } => {
+                    self.claim_dropped(group, "its claim could not be sent to the other servers")
+                }
                 Message::Release { group, .. } => {
                     self.places.releasing.remove(group);
                     self.places.handing_over.remove(group);
@@ -685,8 +687,30 @@ impl Daemon {
     /// come back are claimed again once they are due on the next one.
     pub(super) fn placement_connection_lost(&mut self) {
         let forgotten = self.places.table.forget_pending_claims();
-        if !forgotten.is_empty() {
-            warn!(target: "rc", "the claim(s) of {} did not come back before the connection to Corosync ended: claimed again once connected", forgotten.join(", "));
+        if forgotten.is_empty() {
+            return;
+        }
+        warn!(target: "rc", "the claim(s) of {} did not come back before the connection to Corosync ended: claimed again once due", forgotten.join(", "));
+        for group in forgotten {
+            self.claim_dropped(
+                &group,
+                "the connection to Corosync ended before its claim came back",
+            );
+        }
+    }
+
+    /// A claim of this server that will not come back: it is forgotten (an
+    /// automatic one is claimed again when due) and an operator waiting on
+    /// it is told why, so the next `clpgrp -s` is not refused as busy.
+    fn claim_dropped(&mut self, group: &str, why: &str) {
+        self.places.table.claim_not_sent(group);
+        if let Some(reply) = self.places.claim_replies.remove(group) {
+            self.outbox.push((
+                reply,
+                failed(format!(
+                    "Group {group} was not started: {why}; start it again"
+                )),
+            ));
         }
     }
 

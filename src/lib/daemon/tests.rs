@@ -600,3 +600,46 @@ fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
     connect(&mut rig);
     assert_eq!(rig.claims_sent(), ["g1"]);
 }
+
+#[test]
+fn an_operator_start_whose_claim_the_connection_swallowed_is_answered_and_can_be_asked_again() {
+    use crate::cluster::ClusterEvent;
+    use crate::protocol::{Rejection, Reply, Request};
+    let mut rig = cluster_rig_with(
+        r#"<clp><cluster><syncwait>0</syncwait></cluster></clp><group name="g1"><gid>0</gid><start>0</start></group>"#,
+    );
+    rig.daemon.start_service(None);
+    rig.daemon.end_of_batch();
+    let connect = |rig: &mut Rig| {
+        rig.cluster(ClusterEvent::Connected { node_id: 1 });
+        rig.cluster(ClusterEvent::Quorum { quorate: true });
+        rig.cluster(ClusterEvent::Members {
+            servers: names(&["node1", "node2"]),
+            unknown: vec![],
+        });
+    };
+    connect(&mut rig);
+    assert!(rig.claims_sent().is_empty(), "g1 does not start by itself");
+    let start = || Request::StartGroup { group: "g1".into() };
+    let first = rig.request(start());
+    assert_eq!(rig.claims_sent(), ["g1"]);
+    assert!(
+        first.try_recv().is_err(),
+        "answered before the claim came back"
+    );
+    rig.cluster(ClusterEvent::Lost {
+        reason: "test".into(),
+    });
+    match first.try_recv() {
+        Ok(Reply::Rejected(Rejection::Failed { detail, .. })) => {
+            assert!(detail.contains("connection to Corosync ended"), "{detail}")
+        }
+        other => panic!("the operator was not told: {other:?}"),
+    }
+    // The operator's start is not claimed again by itself; asked again, it
+    // is not refused as busy.
+    connect(&mut rig);
+    assert!(rig.claims_sent().is_empty());
+    let _second = rig.request(start());
+    assert_eq!(rig.claims_sent(), ["g1"]);
+}

@@ -571,23 +571,34 @@ fn an_exact_report_frees_a_group_its_sender_released_unheard_and_a_stale_one_doe
     assert_eq!(rig.daemon.places.delivered, 0);
 }
 
-#[test]
-fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
-    use crate::cluster::ClusterEvent;
-    let mut rig = cluster_rig_with(
-        r#"<clp><cluster><syncwait>0</syncwait></cluster></clp><group name="g1"><gid>0</gid></group>"#,
-    );
+/// A cluster rig with `groups`, no server sync wait, its service started.
+fn started_without_sync_wait(groups: &str) -> Rig {
+    let mut rig = cluster_rig_with(&format!(
+        "<clp><cluster><syncwait>0</syncwait></cluster></clp>{groups}"
+    ));
     rig.daemon.start_service(None);
     rig.daemon.end_of_batch();
-    let connect = |rig: &mut Rig| {
-        rig.cluster(ClusterEvent::Connected { node_id: 1 });
-        rig.cluster(ClusterEvent::Quorum { quorate: true });
-        rig.cluster(ClusterEvent::Members {
+    rig
+}
+
+impl Rig {
+    /// Connected to Corosync, quorate, both servers' clpd in the group.
+    fn connect_both(&mut self) {
+        use crate::cluster::ClusterEvent;
+        self.cluster(ClusterEvent::Connected { node_id: 1 });
+        self.cluster(ClusterEvent::Quorum { quorate: true });
+        self.cluster(ClusterEvent::Members {
             servers: names(&["node1", "node2"]),
             unknown: vec![],
         });
-    };
-    connect(&mut rig);
+    }
+}
+
+#[test]
+fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
+    use crate::cluster::ClusterEvent;
+    let mut rig = started_without_sync_wait(r#"<group name="g1"><gid>0</gid></group>"#);
+    rig.connect_both();
     assert_eq!(rig.claims_sent(), ["g1"]);
     // While it has not come back, it is not sent twice.
     rig.cluster(ClusterEvent::Quorum { quorate: true });
@@ -597,7 +608,7 @@ fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
         reason: "test".into(),
     });
     assert!(rig.claims_sent().is_empty(), "claimed while disconnected");
-    connect(&mut rig);
+    rig.connect_both();
     assert_eq!(rig.claims_sent(), ["g1"]);
 }
 
@@ -605,20 +616,9 @@ fn a_claim_lost_with_the_connection_to_corosync_is_sent_again_on_the_next() {
 fn an_operator_start_whose_claim_the_connection_swallowed_is_answered_and_can_be_asked_again() {
     use crate::cluster::ClusterEvent;
     use crate::protocol::{Rejection, Reply, Request};
-    let mut rig = cluster_rig_with(
-        r#"<clp><cluster><syncwait>0</syncwait></cluster></clp><group name="g1"><gid>0</gid><start>0</start></group>"#,
-    );
-    rig.daemon.start_service(None);
-    rig.daemon.end_of_batch();
-    let connect = |rig: &mut Rig| {
-        rig.cluster(ClusterEvent::Connected { node_id: 1 });
-        rig.cluster(ClusterEvent::Quorum { quorate: true });
-        rig.cluster(ClusterEvent::Members {
-            servers: names(&["node1", "node2"]),
-            unknown: vec![],
-        });
-    };
-    connect(&mut rig);
+    let mut rig =
+        started_without_sync_wait(r#"<group name="g1"><gid>0</gid><start>0</start></group>"#);
+    rig.connect_both();
     assert!(rig.claims_sent().is_empty(), "g1 does not start by itself");
     let start = || Request::StartGroup { group: "g1".into() };
     let first = rig.request(start());
@@ -638,7 +638,7 @@ fn an_operator_start_whose_claim_the_connection_swallowed_is_answered_and_can_be
     }
     // The operator's start is not claimed again by itself; asked again, it
     // is not refused as busy.
-    connect(&mut rig);
+    rig.connect_both();
     assert!(rig.claims_sent().is_empty());
     let _second = rig.request(start());
     assert_eq!(rig.claims_sent(), ["g1"]);

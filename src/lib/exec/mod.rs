@@ -287,9 +287,10 @@ impl Executor {
                 None
             });
         let started = Instant::now();
-        // Read around the spawn: the kernel stamps the child's start inside
-        // this window, so equal readings are its start time (see boot_ticks).
-        let ticks_before = boot_ticks();
+        // Read around the spawn, for a script whose identity is kept: the
+        // kernel stamps the child's start inside this window, so equal
+        // readings are its start time (see boot_ticks).
+        let ticks_before = spec.identify.then(boot_ticks).flatten();
         // Born in its cgroup (no migration: see `clone`), or a plain child
         // contained by its process group.
         let (pid, pidfd) = match &run_cgroup {
@@ -335,7 +336,7 @@ impl Executor {
                 ));
             }
         };
-        let ticks_after = boot_ticks();
+        let ticks_after = spec.identify.then(boot_ticks).flatten();
         let start_time = if spec.identify {
             start_time_in_window(ticks_before, ticks_after)
                 .or_else(|| process_start_time(pid))
@@ -548,7 +549,7 @@ fn reap_now(pid: u32) {
 /// fork and one taken after it that fall in the same tick therefore give the
 /// child's start time exactly, without reading `/proc` while the child is
 /// still in `execve` (which can make the reader wait for the exec to end).
-pub fn boot_ticks() -> Option<u64> {
+pub(crate) fn boot_ticks() -> Option<u64> {
     let hz = rustix::param::clock_ticks_per_second();
     if hz == 0 || 1_000_000_000 % hz != 0 {
         return None;
@@ -563,7 +564,7 @@ pub fn boot_ticks() -> Option<u64> {
 
 /// The start time of a process forked between two [`boot_ticks`] readings,
 /// when both readings are the same tick.
-pub fn start_time_in_window(before: Option<u64>, after: Option<u64>) -> Option<u64> {
+pub(crate) fn start_time_in_window(before: Option<u64>, after: Option<u64>) -> Option<u64> {
     match (before, after) {
         (Some(b), Some(a)) if a == b => Some(b),
         _ => None,

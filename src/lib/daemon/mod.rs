@@ -124,6 +124,9 @@ struct Daemon {
     core: Core,
     /// The probes of the active monitors that have one.
     workers: HashMap<String, crate::monitor::ProbeHandle>,
+    /// Each monitor's `/metrics` series, looked up at its first check
+    /// answered in the loop (see `note_check`); emptied by a reload.
+    check_metrics: HashMap<String, crate::metrics::CheckMetrics>,
     /// The threads most probes share.
     probe_pool: crate::monitor::ProbePool,
     /// Runs scripts and watches processes (the executor; a recorder in tests).
@@ -343,7 +346,7 @@ impl Daemon {
                 result,
                 elapsed,
             } => {
-                self.note_check(&monitor, elapsed);
+                // Its duration was recorded where it answered (start_probe).
                 self.timers.check_answered(check);
                 self.resource_alert(&monitor, &result);
                 self.core.push(MonInput::CheckDone {

@@ -48,9 +48,15 @@ impl Daemon {
 
     /// Counts a check's duration for `/metrics` ([`crate::metrics`]); a
     /// check answered in the loop (pidw, psw) counts as taking no time.
-    pub(super) fn note_check(&self, monitor: &str, elapsed: Duration) {
+    pub(super) fn note_check(&mut self, monitor: &str, elapsed: Duration) {
+        if let Some(series) = self.check_metrics.get(monitor) {
+            series.done(elapsed);
+            return;
+        }
         if let Some(spec) = self.core.model().monitor(monitor) {
-            crate::metrics::check_done(monitor, spec.kind.type_name(), elapsed);
+            let series = crate::metrics::CheckMetrics::of(monitor, spec.kind.type_name());
+            series.done(elapsed);
+            self.check_metrics.insert(monitor.to_string(), series);
         }
     }
 
@@ -208,7 +214,10 @@ impl Daemon {
         };
         let tx = self.events.clone();
         let name = monitor.to_string();
+        // The check's duration is recorded where it answers, off the loop.
+        let series = crate::metrics::CheckMetrics::of(monitor, spec.kind.type_name());
         let answer: crate::monitor::probe::Answer = Box::new(move |check, result, elapsed| {
+            series.done(elapsed);
             let _ = tx.send(Event::Check {
                 monitor: name.clone(),
                 check,

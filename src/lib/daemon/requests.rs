@@ -347,6 +347,8 @@ impl Daemon {
         match self.core.reload(model, self.time()) {
             Ok(effects) => {
                 self.config_digest = digest;
+                // A monitor of the same name may now be of another type.
+                self.check_metrics.clear();
                 self.carry_out(effects);
                 self.follow_reloaded_servers();
                 self.placement_reloaded();

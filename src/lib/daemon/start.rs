@@ -198,6 +198,7 @@ impl Daemon {
             host: script::HostInfo::detect(),
             core,
             workers: HashMap::new(),
+            check_metrics: HashMap::new(),
             probe_pool: crate::monitor::ProbePool::new(
                 crate::monitor::PoolConfig::for_this_machine(),
             ),

@@ -68,6 +68,13 @@ pub struct Cgroups {
     is_root: bool,
     /// Emptied run cgroups waiting for the next run of their script.
     spares: Arc<Spares>,
+    /// `base/cgroup.procs`, open (never read) for as long as clpd runs. A
+    /// child born into a run cgroup is a migration from clpd's cgroup, which
+    /// the kernel allows after checking that clpd may write the
+    /// `cgroup.procs` of the two cgroups' common parent, `base`: through an
+    /// inode that cgroupfs drops as soon as nobody holds it, so without this
+    /// every spawn allocated and freed one.
+    _procs_pin: Option<fs::File>,
 }
 
 /// How many emptied run cgroups are kept at most (one per script: about one
@@ -239,6 +246,7 @@ impl Cgroups {
             leaf: None,
             next: AtomicU64::new(0),
             is_root: rel == Path::new(""),
+            _procs_pin: None,
         })
     }
 
@@ -272,6 +280,7 @@ impl Cgroups {
             }
             cg.leaf = Some(leaf);
         }
+        cg._procs_pin = fs::File::open(cg.base.join("cgroup.procs")).ok();
         Ok(cg)
     }
 
@@ -376,10 +385,20 @@ impl RunCgroup {
 
     /// Whether processes remain (true when it cannot be read: keep it).
     pub fn populated(&mut self) -> bool {
-        let mut text = String::new();
-        if self.events.rewind().is_err() || self.events.read_to_string(&mut text).is_err() {
-            return true;
-        }
+        // One positioned read from the start (`populated` is the first
+        // line; the file is two short lines): a look after every script's
+        // end, so one system call instead of a seek and reads to the end.
+        let mut buf = [0u8; 256];
+        let text = match std::os::unix::fs::FileExt::read_at(&self.events, &mut buf, 0) {
+            Ok(n) if n < buf.len() => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            _ => {
+                let mut text = String::new();
+                if self.events.rewind().is_err() || self.events.read_to_string(&mut text).is_err() {
+                    return true;
+                }
+                text
+            }
+        };
         !text.lines().any(|l| l.trim() == "populated 0")
     }
 

@@ -79,6 +79,14 @@ impl Handles {
         }
     }
 
+    /// Forgets `token`, whose descriptor is closed before the next wait:
+    /// closing the last descriptor of a file takes it out of every epoll set,
+    /// so this costs no system call (one per script run, at scale). Only for
+    /// descriptors never duplicated, like the pidfds of watched processes.
+    pub fn forget_closing(&mut self, token: u64) {
+        self.unregistered.remove(&token);
+    }
+
     /// Takes `fd` (added under `token`) out of the set, before it is closed.
     pub fn remove(&mut self, token: u64, fd: BorrowedFd<'_>) {
         if self.unregistered.remove(&token).is_none()

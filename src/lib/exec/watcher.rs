@@ -537,7 +537,8 @@ impl Watcher {
             // script, and what follows is this thread's bookkeeping.
             (self.notify)(finished);
         }
-        self.handles.remove(id, e.pidfd.as_fd());
+        // Its pidfd (never duplicated) is closed when `e` goes, below.
+        self.handles.forget_closing(id);
         // After the report: releasing an emptied cgroup is housekeeping, and
         // the daemon may be waiting for this exit to start the next script.
         if let Some(mut cg) = e.cgroup.take() {

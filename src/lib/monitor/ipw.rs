@@ -198,7 +198,10 @@ fn open_socket_as(
         }
     }
     match open(Type::RAW) {
-        Ok(fd) => Ok((fd, Mode::Raw)),
+        Ok(fd) => {
+            keep_only_echo_replies(&fd, family);
+            Ok((fd, Mode::Raw))
+        }
         Err(e) => Err(match dgram_err {
             Some(d) => format!(
                 "cannot open an {} ICMP socket: unprivileged ICMP refused ({d}; see \
@@ -208,6 +211,40 @@ fn open_socket_as(
             ),
             None => format!("cannot open a raw {} ICMP socket: {e}", family.name()),
         }),
+    }
+}
+
+/// Has the kernel queue only echo replies on a raw socket. Unfiltered, it
+/// gets a copy of every ICMP packet of the host: the other traffic's errors
+/// and pings, and, when the address pinged is local, each of our own echo
+/// requests on its way in. The filter drops them before they are copied.
+/// Without it (an old kernel refusing the option) replies are still told
+/// apart by parsing, so a failure only costs that work.
+fn keep_only_echo_replies(socket: &Socket, family: Family) {
+    use std::os::fd::AsRawFd;
+    // A set bit blocks that ICMP type (ICMP_FILTER, linux/icmp.h;
+    // ICMP6_FILTER, netinet/icmp6.h).
+    let (level, name, filter): (libc::c_int, libc::c_int, Vec<u32>) = match family {
+        Family::V4 => (libc::SOL_RAW, 1, vec![!1u32]),
+        Family::V6 => {
+            let mut words = vec![u32::MAX; 8];
+            words[129 >> 5] &= !(1u32 << (129 & 31));
+            (libc::IPPROTO_ICMPV6, 1, words)
+        }
+    };
+    // SAFETY: the option value is `filter`, alive for the call, of the given length.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            filter.as_ptr().cast(),
+            (filter.len() * 4) as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(target: "rm", "ipw: the kernel refused an ICMP filter on a raw {} socket: {}",
+            family.name(), std::io::Error::last_os_error());
     }
 }
 
@@ -569,6 +606,42 @@ mod tests {
             for a in ["127.0.0.1", "::1"] {
                 let mut p = probe(&[a]).force_mode(Mode::Raw);
                 assert_eq!(p.check(Duration::from_secs(2)), CheckResult::Ok, "{a}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_raw_socket_is_handed_echo_replies_only() {
+        in_private_netns(|| {
+            for (v6, to) in [(false, "127.0.0.1:0"), (true, "[::1]:0")] {
+                let (sock, mode) = open_socket(v6, Some(Mode::Raw)).unwrap();
+                assert_eq!(mode, Mode::Raw);
+                let to: SocketAddr = to.parse().unwrap();
+                sock.send_to(&echo_request(v6, 0x5151, 7), &to.into())
+                    .unwrap();
+                // Unfiltered, our own request comes in first (the address is
+                // local), then the reply: with the filter, the reply only.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let mut seen = Vec::new();
+                while seen.is_empty() && Instant::now() < deadline {
+                    let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+                    poll(&mut fds, PollTimeout::from(100u16)).unwrap();
+                    let mut buf = [MaybeUninit::<u8>::uninit(); 1500];
+                    while let Ok(n) = sock.recv(&mut buf) {
+                        // SAFETY: recv initialised the first n bytes.
+                        let got: Vec<u8> = buf[..n]
+                            .iter()
+                            .map(|b| unsafe { b.assume_init() })
+                            .collect();
+                        seen.push(got);
+                    }
+                }
+                assert_eq!(seen.len(), 1, "v6 {v6}: {seen:?}");
+                assert_eq!(
+                    parse_reply(&seen[0], v6, Mode::Raw),
+                    Some((0x5151, 7)),
+                    "v6 {v6}"
+                );
             }
         });
     }

@@ -68,13 +68,6 @@ pub struct Cgroups {
     is_root: bool,
     /// Emptied run cgroups waiting for the next run of their script.
     spares: Arc<Spares>,
-    /// `base/cgroup.procs`, open (never read) for as long as clpd runs. A
-    /// child born into a run cgroup is a migration from clpd's cgroup, which
-    /// the kernel allows after checking that clpd may write the
-    /// `cgroup.procs` of the two cgroups' common parent, `base`: through an
-    /// inode that cgroupfs drops as soon as nobody holds it, so without this
-    /// every spawn allocated and freed one.
-    _procs_pin: Option<fs::File>,
 }
 
 /// How many emptied run cgroups are kept at most (one per script: about one
@@ -246,7 +239,6 @@ impl Cgroups {
             leaf: None,
             next: AtomicU64::new(0),
             is_root: rel == Path::new(""),
-            _procs_pin: None,
         })
     }
 
@@ -280,7 +272,6 @@ impl Cgroups {
             }
             cg.leaf = Some(leaf);
         }
-        cg._procs_pin = fs::File::open(cg.base.join("cgroup.procs")).ok();
         Ok(cg)
     }
 

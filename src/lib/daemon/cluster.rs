@@ -123,7 +123,10 @@ impl Daemon {
             _ => {}
         }
         match event {
-            ClusterEvent::Members { servers, .. } => self.cluster_members(&servers),
+            ClusterEvent::Members { servers, .. } => {
+                self.cluster_members(&servers);
+                self.resend_releases(&servers);
+            }
             ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),
             // One group carries two kinds of message, told apart by their
             // first byte: a status report (see `cluster::report`) or a

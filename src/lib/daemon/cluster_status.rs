@@ -148,7 +148,7 @@ impl Daemon {
                 .table
                 .owned_by(&self.core.model().local_server)
                 .into_iter()
-                .filter(|g| !self.places.releasing.contains(g))
+                .filter(|g| !self.places.releasing.contains_key(g))
                 .collect(),
             marks: self.places.table.marks(),
             delivered: Some(self.places.delivered),

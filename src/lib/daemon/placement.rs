@@ -50,8 +50,13 @@ pub(super) struct Places {
     /// Operators' moves waiting for the destination to run the group.
     pub(super) move_replies: BTreeMap<String, (String, Sender<Reply>)>,
     /// Groups this server released, until its release comes back: the
-    /// table still names this server meanwhile.
-    pub(super) releasing: std::collections::BTreeSet<String>,
+    /// table still names this server meanwhile. With the release sent, to
+    /// send it again when a connection to Corosync ended before it came
+    /// back (see `placement_connection_lost`).
+    pub(super) releasing: BTreeMap<String, Message>,
+    /// The connection to Corosync ended with releases in `releasing`: they
+    /// go again once this server is a member again.
+    releases_to_resend: bool,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
     /// Why the service is stopping (kept until it runs again).
@@ -115,7 +120,7 @@ impl Daemon {
 
     fn send_placement(&mut self, message: &Message) {
         if let Message::Release { group, next, .. } = message {
-            self.places.releasing.insert(group.clone());
+            self.places.releasing.insert(group.clone(), message.clone());
             if next.is_some() {
                 self.places.handing_over.insert(group.clone());
             }
@@ -561,7 +566,7 @@ impl Daemon {
             .filter(|g| {
                 !self.places.arriving.contains_key(g)
                     && !self.places.leaving.contains_key(g)
-                    && !self.places.releasing.contains(g)
+                    && !self.places.releasing.contains_key(g)
                     && self.core.engine().group_state(g) == RunState::Offline
             })
             .collect();
@@ -684,8 +689,22 @@ impl Daemon {
     }
 
     /// The connection to Corosync ended: this server's claims that had not
-    /// come back are claimed again once they are due on the next one.
+    /// come back are claimed again once they are due on the next one, and
+    /// its releases that had not come back are sent again on it.
+    ///
+    /// A release may have reached the others, or no one; this server cannot
+    /// tell. Sent again, it is applied once more where it had been: harmless,
+    /// since a release of a group that another server has claimed since is
+    /// ignored (`Placement::apply_release`), and one not yet claimed names
+    /// the same next server. Not sent again, a release that reached no one
+    /// would leave the group stopped here and owned here in every table:
+    /// nobody would take it, and an operator's move would wait for ever.
     pub(super) fn placement_connection_lost(&mut self) {
+        if !self.places.releasing.is_empty() {
+            let groups: Vec<&str> = self.places.releasing.keys().map(String::as_str).collect();
+            warn!(target: "rc", "the release(s) of {} did not come back before the connection to Corosync ended: sent again once this server is a member again", groups.join(", "));
+            self.places.releases_to_resend = true;
+        }
         let forgotten = self.places.table.forget_pending_claims();
         if forgotten.is_empty() {
             return;
@@ -696,6 +715,21 @@ impl Daemon {
                 &group,
                 "the connection to Corosync ended before its claim came back",
             );
+        }
+    }
+
+    /// Sends again the releases a lost connection may have swallowed, once
+    /// this server's clpd is in Corosync's group again (`servers`: its
+    /// members).
+    pub(super) fn resend_releases(&mut self, servers: &[String]) {
+        if !self.places.releases_to_resend || !servers.contains(&self.local_name()) {
+            return;
+        }
+        self.places.releases_to_resend = false;
+        let releases: Vec<Message> = self.places.releasing.values().cloned().collect();
+        for release in releases {
+            info!(target: "rc", "sending again: {release:?}");
+            self.send_placement(&release);
         }
     }
 

@@ -376,6 +376,29 @@ impl Rig {
             .collect()
     }
 
+    /// The placement messages sent since the last call.
+    fn placement_sent(&self) -> Vec<crate::remote::Message> {
+        use crate::remote::{Incoming, Message, decode};
+        let Some(sent) = &self.sent else {
+            return Vec::new();
+        };
+        sent.try_iter()
+            .filter_map(|bytes| match decode(&bytes) {
+                Incoming::Message(m @ (Message::Claim { .. } | Message::Release { .. })) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Corosync delivers `message` of `from` (in the cluster's order).
+    fn deliver(&mut self, from: &str, message: &crate::remote::Message) {
+        let bytes = crate::remote::encode(message).unwrap();
+        self.cluster(crate::cluster::ClusterEvent::Message {
+            from: from.into(),
+            bytes,
+        });
+    }
+
     fn reconnect_asked(&self) -> bool {
         self.daemon
             .cluster
@@ -642,4 +665,64 @@ fn an_operator_start_whose_claim_the_connection_swallowed_is_answered_and_can_be
     assert!(rig.claims_sent().is_empty());
     let _second = rig.request(start());
     assert_eq!(rig.claims_sent(), ["g1"]);
+}
+
+#[test]
+fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
+    use crate::cluster::ClusterEvent;
+    use crate::remote::Message;
+    let mut rig = started_without_sync_wait(&format!(
+        r#"<group name="g1"><gid>0</gid><resource name="exec@r"/></group><resource><types name="exec"/>{}</resource>"#,
+        sync_exec()
+    ));
+    rig.connect_both();
+    let claim = rig.placement_sent();
+    assert!(
+        matches!(&claim[..], [Message::Claim { group, .. }] if group == "g1"),
+        "{claim:?}"
+    );
+    rig.deliver("node1", &claim[0]);
+    let (start, _, _) = rig.last_spawn();
+    rig.finish(start, Outcome::Exited(0));
+    assert_eq!(
+        rig.daemon.core.engine().group_state("g1"),
+        crate::vocab::RunState::Online
+    );
+    // The operator stops g1: this server releases it (nobody takes it).
+    let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
+    let (stop, _, _) = rig.last_spawn();
+    rig.finish(stop, Outcome::Exited(0));
+    let release = rig.placement_sent();
+    assert!(
+        matches!(&release[..], [Message::Release { group, next: None, .. }] if group == "g1"),
+        "{release:?}"
+    );
+    // The connection ends before the release comes back: nothing is sent
+    // while disconnected, nor on a connection not yet in the group.
+    rig.cluster(ClusterEvent::Lost {
+        reason: "test".into(),
+    });
+    rig.cluster(ClusterEvent::Connected { node_id: 1 });
+    rig.cluster(ClusterEvent::Quorum { quorate: true });
+    assert!(rig.placement_sent().is_empty());
+    // A member again: the same release goes again, once.
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    assert_eq!(rig.placement_sent(), release);
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1"]),
+        unknown: vec![],
+    });
+    assert!(rig.placement_sent().is_empty());
+    // It comes back: g1 is nobody's, and this server sends nothing more.
+    rig.deliver("node1", &release[0]);
+    assert_eq!(rig.daemon.places.table.owner("g1"), None);
+    assert!(rig.daemon.places.releasing.is_empty());
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1", "node2"]),
+        unknown: vec![],
+    });
+    assert!(rig.placement_sent().is_empty());
 }

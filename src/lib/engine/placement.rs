@@ -230,6 +230,12 @@ impl Placement {
 
     /// Applies `server`'s release of `group`: `next` takes it (a move or a
     /// failover), `failed`: it leaves because it failed on `server`.
+    ///
+    /// A release of a group another server owns is stale: that server's
+    /// claim was accepted after the release was sent (a release sent again
+    /// after a lost connection, which had reached the others the first
+    /// time). It changes neither the owner nor who takes the group next;
+    /// only its failure mark counts.
     pub fn apply_release(
         &mut self,
         group: &str,
@@ -237,8 +243,18 @@ impl Placement {
         next: Option<(&str, ClaimReason)>,
         failed: bool,
     ) {
-        if self.owners.get(group).is_some_and(|o| o == server) {
-            self.owners.remove(group);
+        if failed {
+            self.failed_on
+                .entry(group.to_string())
+                .or_default()
+                .insert(server.to_string());
+        }
+        match self.owners.get(group) {
+            Some(owner) if owner == server => {
+                self.owners.remove(group);
+            }
+            Some(_) => return,
+            None => {}
         }
         self.auto_start.remove(group);
         match next {
@@ -248,12 +264,6 @@ impl Placement {
             None => {
                 self.next.remove(group);
             }
-        }
-        if failed {
-            self.failed_on
-                .entry(group.to_string())
-                .or_default()
-                .insert(server.to_string());
         }
     }
 

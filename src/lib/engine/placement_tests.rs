@@ -678,3 +678,44 @@ fn a_group_released_after_the_auto_start_was_wanted_does_not_start_by_itself() {
     assert_eq!(rig.owner_everywhere(&["a", "b"], "g"), None);
     assert!(rig.settle(1_000).is_empty());
 }
+
+#[test]
+fn a_release_sent_again_after_its_group_was_taken_changes_nothing() {
+    let mut rig = Rig::new(3, &[("g", "")], FAST);
+    rig.auto_start();
+    rig.settle(0);
+    assert_eq!(
+        rig.owner_everywhere(&["a", "b", "c"], "g").as_deref(),
+        Some("a")
+    );
+    // a moves g to c; its connection to Corosync ends before the release
+    // comes back, so it sends the release again on the next one.
+    rig.release("a", "g", Some(("c", ClaimReason::Move)), false);
+    // Sent again before c claims: the same next server, still c's only.
+    rig.release("a", "g", Some(("c", ClaimReason::Move)), false);
+    assert_eq!(rig.claim("b", "g", ClaimReason::Operator), Verdict::Refused);
+    assert_eq!(
+        rig.settle(0),
+        vec![("c".into(), "g".into(), Verdict::Accepted)]
+    );
+    // Sent again after c took it: stale, c stays the owner and nobody is
+    // named next (named, b could never take g over from c).
+    rig.release("a", "g", Some(("c", ClaimReason::Move)), false);
+    assert_eq!(
+        rig.owner_everywhere(&["a", "b", "c"], "g").as_deref(),
+        Some("c")
+    );
+    for s in ["a", "b", "c"] {
+        assert_eq!(rig.at(s).placement.next("g"), None, "on {s}");
+    }
+    // c fails g over to b, who takes it.
+    rig.release("c", "g", Some(("b", ClaimReason::Failover)), true);
+    assert_eq!(
+        rig.settle(0),
+        vec![("b".into(), "g".into(), Verdict::Accepted)]
+    );
+    assert_eq!(
+        rig.owner_everywhere(&["a", "b", "c"], "g").as_deref(),
+        Some("b")
+    );
+}

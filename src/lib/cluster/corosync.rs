@@ -237,8 +237,9 @@ impl Thread {
             while let Ok(bytes) = self.incoming.try_recv() {
                 outbox.push(bytes);
             }
-            for failure in outbox.flush(|bytes| session.send(bytes)) {
-                tracing::warn!(target: "nm", "{failure}");
+            for (bytes, why) in outbox.flush(|bytes| session.send(bytes)) {
+                tracing::warn!(target: "nm", "{why}");
+                (self.sink)(ClusterEvent::Refused { bytes, why });
             }
             if self.stopping() {
                 return "clpd is stopping".into();

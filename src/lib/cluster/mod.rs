@@ -73,6 +73,9 @@ pub enum ClusterEvent {
     /// another connection than the callbacks' (at each membership change and
     /// every few seconds): what [`HearingCheck`] compares clpd's members with.
     Observed { servers: Vec<String> },
+    /// Corosync refused this message of ours for good (`why`): it reaches
+    /// no one, this server included.
+    Refused { bytes: Vec<u8>, why: String },
 }
 
 /// The membership view after `event`, or None when it leaves it as it was.
@@ -93,7 +96,8 @@ pub fn apply(membership: &Membership, event: &ClusterEvent) -> Option<Membership
         | ClusterEvent::Message { .. }
         | ClusterEvent::Nodes { .. }
         | ClusterEvent::Links { .. }
-        | ClusterEvent::Observed { .. } => return None,
+        | ClusterEvent::Observed { .. }
+        | ClusterEvent::Refused { .. } => return None,
     }
     (next != *membership).then_some(next)
 }

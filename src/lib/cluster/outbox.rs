@@ -36,16 +36,20 @@ impl Outbox {
     }
 
     /// Sends in order until empty or Corosync says TRY_AGAIN; returns the
-    /// messages refused for good with their reasons.
-    pub fn flush(&mut self, mut send: impl FnMut(&[u8]) -> SendOutcome) -> Vec<String> {
+    /// messages refused for good, each with why.
+    pub fn flush(&mut self, mut send: impl FnMut(&[u8]) -> SendOutcome) -> Vec<(Vec<u8>, String)> {
         let mut failures = Vec::new();
         while let Some(bytes) = self.queue.front() {
-            match send(bytes) {
-                SendOutcome::Sent => {}
-                SendOutcome::TryAgain => break,
-                SendOutcome::Failed(why) => failures.push(why),
+            let outcome = send(bytes);
+            if outcome == SendOutcome::TryAgain {
+                break;
             }
-            self.queue.pop_front();
+            let Some(bytes) = self.queue.pop_front() else {
+                break;
+            };
+            if let SendOutcome::Failed(why) = outcome {
+                failures.push((bytes, why));
+            }
         }
         failures
     }

@@ -138,7 +138,7 @@ fn a_message_refused_by_flow_control_keeps_its_place() {
             SendOutcome::Sent
         }
     });
-    assert_eq!(failures, vec!["too big".to_string()]);
+    assert_eq!(failures, vec![(b"two".to_vec(), "too big".to_string())]);
     assert_eq!(sent, vec![b"one".to_vec(), b"three".to_vec()]);
     assert!(outbox.is_empty());
     outbox.push(b"stale".to_vec());

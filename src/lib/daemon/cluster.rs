@@ -99,6 +99,9 @@ impl Daemon {
                 tracing::debug!(target: "nm", "servers running Corosync: {}", servers.join(", "))
             }
             ClusterEvent::Links { .. } | ClusterEvent::Observed { .. } => {}
+            ClusterEvent::Refused { why, .. } => {
+                warn!(target: "nm", "Corosync refused a message of this server: {why}")
+            }
         }
         if matches!(
             event,
@@ -125,7 +128,7 @@ impl Daemon {
         match event {
             ClusterEvent::Members { servers, .. } => {
                 self.cluster_members(&servers);
-                self.resend_releases(&servers);
+                self.placement_group_changed(&servers);
             }
             ClusterEvent::Quorum { quorate } => self.cluster_quorum(quorate),
             // One group carries two kinds of message, told apart by their
@@ -141,6 +144,7 @@ impl Daemon {
             ClusterEvent::Lost { .. } => self.cluster_lost(),
             ClusterEvent::Links { peers } => self.cluster_links(&peers),
             ClusterEvent::Observed { servers } => self.cluster_observed(&servers),
+            ClusterEvent::Refused { bytes, why } => self.placement_refused(&bytes, &why),
             ClusterEvent::Connected { .. }
             | ClusterEvent::Unavailable { .. }
             | ClusterEvent::Nodes { .. } => {}

@@ -48,6 +48,7 @@ pub mod np_watchdog;
 mod partition;
 mod peers;
 mod placement;
+mod placement_link;
 mod placement_ops;
 mod publish;
 mod remote;

@@ -56,7 +56,11 @@ pub(super) struct Places {
     pub(super) releasing: BTreeMap<String, Message>,
     /// The connection to Corosync ended with releases in `releasing`: they
     /// go again once this server is a member again.
-    releases_to_resend: bool,
+    pub(super) releases_to_resend: bool,
+    /// Corosync refused a claim of this server for good: automatic claims
+    /// wait for the next change of the group (sent at once, a claim refused
+    /// again and again would keep the loop and the cluster thread busy).
+    pub(super) claims_refused: bool,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
     /// Why the service is stopping (kept until it runs again).
@@ -118,7 +122,7 @@ impl Daemon {
         self.alert(&Alert::from_catalog(&local, "rc", id, args));
     }
 
-    fn send_placement(&mut self, message: &Message) {
+    pub(super) fn send_placement(&mut self, message: &Message) {
         if let Message::Release { group, next, .. } = message {
             self.places.releasing.insert(group.clone(), message.clone());
             if next.is_some() {
@@ -620,11 +624,14 @@ impl Daemon {
         let now = self.now();
         let mut queued = false;
         let eligible = self.eligible();
-        for (group, reason) in
+        let due = if self.places.claims_refused {
+            Vec::new()
+        } else {
             self.places
                 .table
                 .due_claims(&model, &self.held_view(), &eligible, now, true)
-        {
+        };
+        for (group, reason) in due {
             if reason == ClaimReason::Failover
                 && let Some(lost) = self.places.table.owner(&group).map(str::to_string)
             {
@@ -642,7 +649,8 @@ impl Daemon {
             .iter()
             .map(|g| g.name.clone())
             .filter(|g| {
-                self.places.table.owner(g).is_none()
+                !self.places.claims_refused
+                    && self.places.table.owner(g).is_none()
                     && self.places.table.pending_claim(g).is_none()
                     && !self.places.arriving.contains_key(g)
                     && !self.places.leaving.contains_key(g)
@@ -685,66 +693,6 @@ impl Daemon {
                 self.timers.push(until, TimerKey::Placement);
                 false
             }
-        }
-    }
-
-    /// The connection to Corosync ended: this server's claims that had not
-    /// come back are claimed again once they are due on the next one, and
-    /// its releases that had not come back are sent again on it.
-    ///
-    /// A release may have reached the others, or no one; this server cannot
-    /// tell. Sent again, it is applied once more where it had been: harmless,
-    /// since a release of a group that another server has claimed since is
-    /// ignored (`Placement::apply_release`), and one not yet claimed names
-    /// the same next server. Not sent again, a release that reached no one
-    /// would leave the group stopped here and owned here in every table:
-    /// nobody would take it, and an operator's move would wait for ever.
-    pub(super) fn placement_connection_lost(&mut self) {
-        if !self.places.releasing.is_empty() {
-            let groups: Vec<&str> = self.places.releasing.keys().map(String::as_str).collect();
-            warn!(target: "rc", "the release(s) of {} did not come back before the connection to Corosync ended: sent again once this server is a member again", groups.join(", "));
-            self.places.releases_to_resend = true;
-        }
-        let forgotten = self.places.table.forget_pending_claims();
-        if forgotten.is_empty() {
-            return;
-        }
-        warn!(target: "rc", "the claim(s) of {} did not come back before the connection to Corosync ended: claimed again once due", forgotten.join(", "));
-        for group in forgotten {
-            self.claim_dropped(
-                &group,
-                "the connection to Corosync ended before its claim came back",
-            );
-        }
-    }
-
-    /// Sends again the releases a lost connection may have swallowed, once
-    /// this server's clpd is in Corosync's group again (`servers`: its
-    /// members).
-    pub(super) fn resend_releases(&mut self, servers: &[String]) {
-        if !self.places.releases_to_resend || !servers.contains(&self.local_name()) {
-            return;
-        }
-        self.places.releases_to_resend = false;
-        let releases: Vec<Message> = self.places.releasing.values().cloned().collect();
-        for release in releases {
-            info!(target: "rc", "sending again: {release:?}");
-            self.send_placement(&release);
-        }
-    }
-
-    /// A claim of this server that will not come back: it is forgotten (an
-    /// automatic one is claimed again when due) and an operator waiting on
-    /// it is told why, so the next `clpgrp -s` is not refused as busy.
-    fn claim_dropped(&mut self, group: &str, why: &str) {
-        self.places.table.claim_not_sent(group);
-        if let Some(reply) = self.places.claim_replies.remove(group) {
-            self.outbox.push((
-                reply,
-                failed(format!(
-                    "Group {group} was not started: {why}; start it again"
-                )),
-            ));
         }
     }
 

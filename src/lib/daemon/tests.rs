@@ -726,3 +726,30 @@ fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
     });
     assert!(rig.placement_sent().is_empty());
 }
+
+#[test]
+fn a_claim_corosync_refuses_is_not_sent_again_until_the_group_changes() {
+    use crate::cluster::ClusterEvent;
+    use crate::remote::Message;
+    let mut rig = started_without_sync_wait(r#"<group name="g1"><gid>0</gid></group>"#);
+    rig.connect_both();
+    let claim = rig.placement_sent();
+    assert!(
+        matches!(&claim[..], [Message::Claim { group, .. }] if group == "g1"),
+        "{claim:?}"
+    );
+    rig.cluster(ClusterEvent::Refused {
+        bytes: crate::remote::encode(&claim[0]).unwrap(),
+        why: "too big".into(),
+    });
+    // Not at once (refused again and again, it would spin), not on other news.
+    assert!(rig.placement_sent().is_empty());
+    rig.cluster(ClusterEvent::Quorum { quorate: true });
+    assert!(rig.placement_sent().is_empty());
+    // The next change of the group: claimed again.
+    rig.cluster(ClusterEvent::Members {
+        servers: names(&["node1"]),
+        unknown: vec![],
+    });
+    assert_eq!(rig.placement_sent(), claim);
+}

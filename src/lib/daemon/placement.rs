@@ -58,9 +58,10 @@ pub(super) struct Places {
     /// go again once this server is a member again.
     pub(super) releases_to_resend: bool,
     /// Corosync refused a claim of this server for good: automatic claims
-    /// wait for the next change of the group (sent at once, a claim refused
-    /// again and again would keep the loop and the cluster thread busy).
-    pub(super) claims_refused: bool,
+    /// wait until then, or the next change of the group (sent at once, a
+    /// claim refused again and again would keep the loop and the cluster
+    /// thread busy).
+    pub(super) claims_refused_until: Option<Instant>,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
     /// Why the service is stopping (kept until it runs again).
@@ -624,7 +625,11 @@ impl Daemon {
         let now = self.now();
         let mut queued = false;
         let eligible = self.eligible();
-        let due = if self.places.claims_refused {
+        let held_after_refusal = self
+            .places
+            .claims_refused_until
+            .is_some_and(|until| self.clock.now() < until);
+        let due = if held_after_refusal {
             Vec::new()
         } else {
             self.places
@@ -649,7 +654,7 @@ impl Daemon {
             .iter()
             .map(|g| g.name.clone())
             .filter(|g| {
-                !self.places.claims_refused
+                !held_after_refusal
                     && self.places.table.owner(g).is_none()
                     && self.places.table.pending_claim(g).is_none()
                     && !self.places.arriving.contains_key(g)

@@ -7,6 +7,9 @@ use super::placement::failed;
 use super::*;
 use crate::remote::Message;
 
+/// How long automatic claims wait after Corosync refused one for good.
+const CLAIMS_HELD_AFTER_REFUSAL: Duration = Duration::from_secs(5);
+
 impl Daemon {
     /// The connection to Corosync ended: this server's claims that had not
     /// come back are claimed again once they are due on the next one, and
@@ -49,8 +52,10 @@ impl Daemon {
             crate::remote::Incoming::Message(Message::Claim { group, server, .. })
                 if server == local =>
             {
-                warn!(target: "rc", "Corosync refused the claim of group {group} ({why}): automatic claims wait for the next change of Corosync's group");
-                self.places.claims_refused = true;
+                warn!(target: "rc", "Corosync refused the claim of group {group} ({why}): automatic claims wait {} s, or for the next change of Corosync's group", CLAIMS_HELD_AFTER_REFUSAL.as_secs());
+                let until = self.clock.now() + CLAIMS_HELD_AFTER_REFUSAL;
+                self.places.claims_refused_until = Some(until);
+                self.timers.push(until, TimerKey::Placement);
                 self.claim_dropped(&group, &format!("Corosync refused its claim ({why})"));
             }
             crate::remote::Incoming::Message(Message::Release { group, server, .. })
@@ -67,7 +72,7 @@ impl Daemon {
     /// go again, and the releases a lost connection may have swallowed are
     /// sent again once this server's clpd is in the group again.
     pub(super) fn placement_group_changed(&mut self, servers: &[String]) {
-        self.places.claims_refused = false;
+        self.places.claims_refused_until = None;
         if !self.places.releases_to_resend || !servers.contains(&self.local_name()) {
             return;
         }

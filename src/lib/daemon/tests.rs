@@ -728,7 +728,7 @@ fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
 }
 
 #[test]
-fn a_claim_corosync_refuses_is_not_sent_again_until_the_group_changes() {
+fn a_claim_corosync_refuses_is_sent_again_after_a_pause_or_a_change_of_the_group() {
     use crate::cluster::ClusterEvent;
     use crate::remote::Message;
     let mut rig = started_without_sync_wait(r#"<group name="g1"><gid>0</gid></group>"#);
@@ -746,7 +746,17 @@ fn a_claim_corosync_refuses_is_not_sent_again_until_the_group_changes() {
     assert!(rig.placement_sent().is_empty());
     rig.cluster(ClusterEvent::Quorum { quorate: true });
     assert!(rig.placement_sent().is_empty());
-    // The next change of the group: claimed again.
+    // Five seconds later: claimed again.
+    rig.advance(Duration::from_secs(4));
+    assert!(rig.placement_sent().is_empty());
+    rig.advance(Duration::from_secs(1));
+    assert_eq!(rig.placement_sent(), claim);
+    // Refused again: the next change of the group ends the wait too.
+    rig.cluster(ClusterEvent::Refused {
+        bytes: crate::remote::encode(&claim[0]).unwrap(),
+        why: "too big".into(),
+    });
+    assert!(rig.placement_sent().is_empty());
     rig.cluster(ClusterEvent::Members {
         servers: names(&["node1"]),
         unknown: vec![],

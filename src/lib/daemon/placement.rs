@@ -214,12 +214,18 @@ impl Daemon {
             self.places.failing_over.remove(&group);
             if let Some((dest, reply)) = self.places.move_replies.remove(&group) {
                 self.rc_alert(52, &[&group]);
-                self.outbox.push((
-                    reply,
-                    failed(format!(
-                        "Server {dest} left the cluster before group {group} ran there"
-                    )),
-                ));
+                // Without a connection every other server counts as down;
+                // the release of the move goes again on the next one.
+                let why = match (
+                    &self.remote.cluster_down,
+                    self.places.releasing.contains_key(&group),
+                ) {
+                    (Some(_), true) => format!(
+                        "the connection to Corosync ended before group {group} ran on {dest}; the move's release goes again once this server is back in the cluster, and {dest} may still take it: see clpstat"
+                    ),
+                    _ => format!("Server {dest} left the cluster before group {group} ran there"),
+                };
+                self.outbox.push((reply, failed(why)));
             }
         }
     }

@@ -763,3 +763,43 @@ fn a_claim_corosync_refuses_is_sent_again_after_a_pause_or_a_change_of_the_group
     });
     assert_eq!(rig.placement_sent(), claim);
 }
+
+#[test]
+fn a_move_cut_by_the_connection_says_its_release_goes_again() {
+    use crate::cluster::ClusterEvent;
+    use crate::protocol::{Rejection, Reply};
+    use crate::remote::Message;
+    let mut rig = started_without_sync_wait(&format!(
+        r#"<group name="g1"><gid>0</gid><resource name="exec@r"/></group><resource><types name="exec"/>{}</resource>"#,
+        sync_exec()
+    ));
+    rig.connect_both();
+    let claim = rig.placement_sent();
+    rig.deliver("node1", &claim[0]);
+    let (start, _, _) = rig.last_spawn();
+    rig.finish(start, Outcome::Exited(0));
+    let moved = rig.request(Request::MoveGroup {
+        group: "g1".into(),
+        dest: Some("node2".into()),
+    });
+    let (stop, _, _) = rig.last_spawn();
+    rig.finish(stop, Outcome::Exited(0));
+    let release = rig.placement_sent();
+    assert!(
+        matches!(&release[..], [Message::Release { next: Some(n), .. }] if n == "node2"),
+        "{release:?}"
+    );
+    assert!(moved.try_recv().is_err(), "answered before node2 ran it");
+    rig.cluster(ClusterEvent::Lost {
+        reason: "test".into(),
+    });
+    match moved.try_recv() {
+        Ok(Reply::Rejected(Rejection::Failed { detail, .. })) => {
+            assert!(detail.contains("connection to Corosync ended"), "{detail}");
+            assert!(detail.contains("release goes again"), "{detail}");
+        }
+        other => panic!("the operator was not told: {other:?}"),
+    }
+    rig.connect_both();
+    assert_eq!(rig.placement_sent(), release);
+}

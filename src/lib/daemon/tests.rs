@@ -667,9 +667,9 @@ fn an_operator_start_whose_claim_the_connection_swallowed_is_answered_and_can_be
     assert_eq!(rig.claims_sent(), ["g1"]);
 }
 
-#[test]
-fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
-    use crate::cluster::ClusterEvent;
+/// Both servers connected, group g1 (one exec resource) claimed here, its
+/// claim come back and its start script done: Online on node1.
+fn cluster_g1_online_here() -> Rig {
     use crate::remote::Message;
     let mut rig = started_without_sync_wait(&format!(
         r#"<group name="g1"><gid>0</gid><resource name="exec@r"/></group><resource><types name="exec"/>{}</resource>"#,
@@ -688,6 +688,14 @@ fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
         rig.daemon.core.engine().group_state("g1"),
         crate::vocab::RunState::Online
     );
+    rig
+}
+
+#[test]
+fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
+    use crate::cluster::ClusterEvent;
+    use crate::remote::Message;
+    let mut rig = cluster_g1_online_here();
     // The operator stops g1: this server releases it (nobody takes it).
     let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
     let (stop, _, _) = rig.last_spawn();
@@ -769,15 +777,7 @@ fn a_move_cut_by_the_connection_says_its_release_goes_again() {
     use crate::cluster::ClusterEvent;
     use crate::protocol::{Rejection, Reply};
     use crate::remote::Message;
-    let mut rig = started_without_sync_wait(&format!(
-        r#"<group name="g1"><gid>0</gid><resource name="exec@r"/></group><resource><types name="exec"/>{}</resource>"#,
-        sync_exec()
-    ));
-    rig.connect_both();
-    let claim = rig.placement_sent();
-    rig.deliver("node1", &claim[0]);
-    let (start, _, _) = rig.last_spawn();
-    rig.finish(start, Outcome::Exited(0));
+    let mut rig = cluster_g1_online_here();
     let moved = rig.request(Request::MoveGroup {
         group: "g1".into(),
         dest: Some("node2".into()),

@@ -57,11 +57,11 @@ pub(super) struct Places {
     /// The connection to Corosync ended with releases in `releasing`: they
     /// go again once this server is a member again.
     pub(super) releases_to_resend: bool,
-    /// Corosync refused a claim of this server for good: automatic claims
-    /// wait until then, or the next change of the group (sent at once, a
-    /// claim refused again and again would keep the loop and the cluster
-    /// thread busy).
-    pub(super) claims_refused_until: Option<Instant>,
+    /// Corosync refused a message of this server for good: automatic
+    /// claims, and the release sent again, wait until then or the next
+    /// change of the group (sent at once, a message refused again and again
+    /// would keep the loop and the cluster thread busy).
+    pub(super) refused_until: Option<Instant>,
     /// Claims are held for want of quorum (said once per loss).
     pub(super) quorum_held: bool,
     /// Why the service is stopping (kept until it runs again).
@@ -631,10 +631,7 @@ impl Daemon {
         let now = self.now();
         let mut queued = false;
         let eligible = self.eligible();
-        let held_after_refusal = self
-            .places
-            .claims_refused_until
-            .is_some_and(|until| self.clock.now() < until);
+        let held_after_refusal = self.held_after_refusal();
         let due = if held_after_refusal {
             Vec::new()
         } else {

@@ -7,8 +7,9 @@ use super::placement::failed;
 use super::*;
 use crate::remote::Message;
 
-/// How long automatic claims wait after Corosync refused one for good.
-const CLAIMS_HELD_AFTER_REFUSAL: Duration = Duration::from_secs(5);
+/// How long automatic claims and a release sent again wait after Corosync
+/// refused a message for good.
+const HELD_AFTER_REFUSAL: Duration = Duration::from_secs(5);
 
 impl Daemon {
     /// The connection to Corosync ended: this server's claims that had not
@@ -44,36 +45,60 @@ impl Daemon {
     /// Corosync refused a message of this server for good: a claim is
     /// dropped as one that could not be sent (an automatic one is claimed
     /// again when due, an operator waiting on it is told); a release goes
-    /// again once this server is in the group again, as after a lost
-    /// connection. Anything else is only logged (by the caller).
+    /// again. Either waits [`HELD_AFTER_REFUSAL`] or for the next change of
+    /// the group. Anything else is only logged (by the caller).
     pub(super) fn placement_refused(&mut self, bytes: &[u8], why: &str) {
         let local = self.local_name();
-        match crate::remote::decode(bytes) {
+        let what = match crate::remote::decode(bytes) {
             crate::remote::Incoming::Message(Message::Claim { group, server, .. })
                 if server == local =>
             {
-                warn!(target: "rc", "Corosync refused the claim of group {group} ({why}): automatic claims wait {} s, or for the next change of Corosync's group", CLAIMS_HELD_AFTER_REFUSAL.as_secs());
-                let until = self.clock.now() + CLAIMS_HELD_AFTER_REFUSAL;
-                self.places.claims_refused_until = Some(until);
-                self.timers.push(until, TimerKey::Placement);
                 self.claim_dropped(&group, &format!("Corosync refused its claim ({why})"));
+                format!("the claim of group {group}")
             }
             crate::remote::Incoming::Message(Message::Release { group, server, .. })
                 if server == local && self.places.releasing.contains_key(&group) =>
             {
-                warn!(target: "rc", "Corosync refused the release of group {group} ({why}): sent again once this server is in the group again");
                 self.places.releases_to_resend = true;
+                format!("the release of group {group}")
             }
-            _ => {}
+            _ => return,
+        };
+        warn!(target: "rc", "Corosync refused {what} ({why}): automatic claims and releases sent again wait {} s, or for the next change of Corosync's group", HELD_AFTER_REFUSAL.as_secs());
+        let until = self.clock.now() + HELD_AFTER_REFUSAL;
+        self.places.refused_until = Some(until);
+        self.timers.push(until, TimerKey::Placement);
+    }
+
+    /// Whether automatic claims still wait after a refusal. When the pause
+    /// is over, the releases waiting since are sent again (while connected).
+    pub(super) fn held_after_refusal(&mut self) -> bool {
+        match self.places.refused_until {
+            Some(until) if self.clock.now() < until => true,
+            Some(_) => {
+                self.places.refused_until = None;
+                if self.remote.cluster_down.is_none() {
+                    self.resend_releases();
+                }
+                false
+            }
+            None => false,
         }
     }
 
     /// Corosync's group changed (`servers`: its members): automatic claims
-    /// go again, and the releases a lost connection may have swallowed are
+    /// go again, and the releases a lost connection or a refusal kept are
     /// sent again once this server's clpd is in the group again.
     pub(super) fn placement_group_changed(&mut self, servers: &[String]) {
-        self.places.claims_refused_until = None;
-        if !self.places.releases_to_resend || !servers.contains(&self.local_name()) {
+        self.places.refused_until = None;
+        if servers.contains(&self.local_name()) {
+            self.resend_releases();
+        }
+    }
+
+    /// Sends again every release that has not come back, when some wait to be.
+    fn resend_releases(&mut self) {
+        if !self.places.releases_to_resend {
             return;
         }
         self.places.releases_to_resend = false;

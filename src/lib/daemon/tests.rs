@@ -803,3 +803,31 @@ fn a_move_cut_by_the_connection_says_its_release_goes_again() {
     rig.connect_both();
     assert_eq!(rig.placement_sent(), release);
 }
+
+#[test]
+fn a_release_corosync_refuses_is_sent_again_after_a_pause() {
+    use crate::cluster::ClusterEvent;
+    use crate::remote::Message;
+    let mut rig = cluster_g1_online_here();
+    let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
+    let (stop, _, _) = rig.last_spawn();
+    rig.finish(stop, Outcome::Exited(0));
+    let release = rig.placement_sent();
+    assert!(
+        matches!(&release[..], [Message::Release { group, .. }] if group == "g1"),
+        "{release:?}"
+    );
+    rig.cluster(ClusterEvent::Refused {
+        bytes: crate::remote::encode(&release[0]).unwrap(),
+        why: "too big".into(),
+    });
+    // Not at once, and not by the idle groups' release either: it waits.
+    assert!(rig.placement_sent().is_empty());
+    rig.advance(Duration::from_secs(4));
+    assert!(rig.placement_sent().is_empty());
+    // Five seconds later, in a cluster whose membership did not change.
+    rig.advance(Duration::from_secs(1));
+    assert_eq!(rig.placement_sent(), release);
+    rig.advance(Duration::from_secs(5));
+    assert!(rig.placement_sent().is_empty());
+}

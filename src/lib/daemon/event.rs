@@ -55,6 +55,8 @@ pub(super) enum Event {
     },
     /// A network partition check answered (see [`partition`]).
     NpChecked(crate::engine::partition::NpResult),
+    /// The files that held answers report are written (see [`publish`]).
+    FilesWritten,
 }
 
 /// What an executor tag stands for.
@@ -123,6 +125,8 @@ pub(super) enum TimerKey {
     NpCorosyncLost,
     /// A server that left the CPG group is decided on (see [`clpd_stopped`]).
     ClpdStopGrace,
+    /// Answers have waited [`publish::ANSWER_WAIT`] for their files.
+    AnswersOverdue,
 }
 
 /// Tags outside the engine's operation numbers: adopted processes, OS actions.

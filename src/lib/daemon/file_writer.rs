@@ -5,8 +5,14 @@
 //! files to reach the disk. Per file only the latest content matters (a
 //! newer one replaces a queued older one), and files are written in the
 //! order they were handed over, so the persisted state is on disk before a
-//! snapshot that shows it. When the daemon must know a write is done (before
-//! answering a command, before an OS action, at exit) it waits for it.
+//! snapshot that shows it.
+//!
+//! Answers to commands must not report what is not on disk yet, and the loop
+//! must not wait for a disk: the loop asks to be told when the writes it
+//! handed over are done ([`FileWriter::tell_when_done`]); the thread then
+//! calls the daemon's wake-up (an event for the loop), and the answers go out
+//! on that turn. Only an OS action (the reboot budget must be on disk before a
+//! reboot) and the exit wait for the writes ([`FileWriter::wait`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,10 +41,16 @@ struct Queue {
     done: u64,
     /// Writes that failed since the loop last asked: (file, why).
     failures: Vec<(PathBuf, String)>,
+    /// The loop wants to be told once every write up to this number is done
+    /// (0: it does not).
+    tell_at: u64,
     stop: bool,
 }
 
 type Shared = Arc<(Mutex<Queue>, Condvar)>;
+
+/// How the writer thread tells the loop that the writes it waits for are done.
+pub(super) type DoneCall = Box<dyn Fn() + Send>;
 
 /// The writer thread and its queue.
 pub(super) struct FileWriter {
@@ -48,15 +60,16 @@ pub(super) struct FileWriter {
 
 impl FileWriter {
     /// Starts the thread; None if it cannot be started (the daemon then
-    /// writes on the loop, as a fallback).
-    pub(super) fn start() -> Option<FileWriter> {
+    /// writes on the loop, as a fallback). `done` is called on that thread
+    /// when writes the loop asked about are done ([`Self::tell_when_done`]).
+    pub(super) fn start(done: DoneCall) -> Option<FileWriter> {
         let shared: Shared = Arc::default();
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("clp-files".into())
             .spawn(move || {
                 crate::host::run_as_background_writer();
-                run(&theirs)
+                run(&theirs, &done)
             })
             .ok()?;
         Some(FileWriter {
@@ -85,6 +98,18 @@ impl FileWriter {
         );
         ready.notify_all();
         seq
+    }
+
+    /// True when every write up to `seq` is done; otherwise the `done` call
+    /// given to [`Self::start`] comes once they are (never blocks).
+    pub(super) fn tell_when_done(&self, seq: u64) -> bool {
+        let (lock, _) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if q.done >= seq {
+            return true;
+        }
+        q.tell_at = q.tell_at.max(seq);
+        false
     }
 
     /// Waits until every write up to `seq` is done, at most `limit`.
@@ -121,7 +146,7 @@ impl Drop for FileWriter {
     }
 }
 
-fn run(shared: &Shared) {
+fn run(shared: &Shared, done: &DoneCall) {
     let (lock, ready) = &**shared;
     loop {
         let mut batch: Vec<(PathBuf, Job)> = {
@@ -148,10 +173,22 @@ fn run(shared: &Shared) {
                 failures.push((path, why));
             }
         }
-        let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
-        q.done = q.done.max(last);
-        q.failures.extend(failures);
-        ready.notify_all();
+        let tell = {
+            let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+            q.done = q.done.max(last);
+            q.failures.extend(failures);
+            ready.notify_all();
+            let tell = q.tell_at != 0 && q.done >= q.tell_at;
+            if tell {
+                q.tell_at = 0;
+            }
+            tell
+        };
+        // Outside the lock: the call sends to the loop, which may be asking
+        // `tell_when_done` meanwhile.
+        if tell {
+            done();
+        }
     }
 }
 
@@ -166,7 +203,7 @@ mod tests {
     #[test]
     fn writes_arrive_latest_content_first_order_kept_and_waits_end() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = FileWriter::start().unwrap();
+        let writer = FileWriter::start(Box::new(|| {})).unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         writer.write(a.clone(), bytes(b"1"), 0o600, false);
         writer.write(b.clone(), bytes(b"x"), 0o640, false);
@@ -184,7 +221,7 @@ mod tests {
     fn dropping_the_writer_writes_what_is_queued() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state");
-        let writer = FileWriter::start().unwrap();
+        let writer = FileWriter::start(Box::new(|| {})).unwrap();
         writer.write(path.clone(), bytes(b"last"), 0o600, false);
         drop(writer);
         assert_eq!(std::fs::read(&path).unwrap(), b"last");
@@ -193,7 +230,7 @@ mod tests {
     #[test]
     fn a_failed_write_is_reported_and_still_ends_the_wait() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = FileWriter::start().unwrap();
+        let writer = FileWriter::start(Box::new(|| {})).unwrap();
         // Its parent is a regular file: no directory can be made there.
         std::fs::write(dir.path().join("plain"), b"").unwrap();
         let missing = dir.path().join("plain/file");
@@ -208,7 +245,7 @@ mod tests {
     #[test]
     fn content_is_encoded_by_the_writer_and_a_failed_encoding_is_a_failed_write() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = FileWriter::start().unwrap();
+        let writer = FileWriter::start(Box::new(|| {})).unwrap();
         let (good, bad) = (dir.path().join("good"), dir.path().join("bad"));
         let loop_thread = std::thread::current().id();
         writer.write(
@@ -233,5 +270,44 @@ mod tests {
             writer.take_failures(),
             vec![(bad, "no encoding".to_string())]
         );
+    }
+
+    #[test]
+    fn the_loop_is_told_when_writes_are_done_and_never_waits_for_a_slow_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (told_tx, told) = std::sync::mpsc::channel();
+        let told_tx = Mutex::new(told_tx);
+        let writer = FileWriter::start(Box::new(move || {
+            let _ = told_tx.lock().unwrap().send(());
+        }))
+        .unwrap();
+        // A write that takes as long as the test says (a disk that hangs).
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let slow = dir.path().join("slow");
+        let seq = writer.write(
+            slow.clone(),
+            Box::new(move || {
+                let _ = held.recv();
+                Ok(b"at last".to_vec())
+            }),
+            0o600,
+            false,
+        );
+        let asked = std::time::Instant::now();
+        assert!(!writer.tell_when_done(seq), "not written yet");
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "asking never waits"
+        );
+        assert!(told.recv_timeout(Duration::from_millis(100)).is_err());
+        release.send(()).unwrap();
+        told.recv_timeout(Duration::from_secs(10))
+            .expect("told once the write is done");
+        assert_eq!(std::fs::read(&slow).unwrap(), b"at last");
+        assert!(writer.tell_when_done(seq));
+        // Nobody asked about the next write: no call.
+        let next = writer.write(dir.path().join("next"), bytes(b"n"), 0o600, false);
+        assert!(writer.wait(next, Duration::from_secs(10)));
+        assert!(told.recv_timeout(Duration::from_millis(100)).is_err());
     }
 }

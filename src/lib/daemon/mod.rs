@@ -281,9 +281,7 @@ impl Daemon {
         // The scripts of the turn have started: its log lines may go now.
         crate::log::release_held();
         self.flush();
-        for (tx, response) in self.outbox.drain(..) {
-            let _ = tx.send(response);
-        }
+        self.answer();
         self.exiting
             && self.core.service() == Service::Offline
             && self.core.is_quiet()
@@ -334,6 +332,7 @@ impl Daemon {
                 TimerKey::NpWatchdogFeed => self.feed_np_watchdog(),
                 TimerKey::NpCorosyncLost => self.partition_corosync_grace(),
                 TimerKey::ClpdStopGrace => self.clpd_stops_timer(),
+                TimerKey::AnswersOverdue => self.answers_overdue(),
             }
         }
     }
@@ -380,6 +379,8 @@ impl Daemon {
                 elapsed,
             } => self.disk_done(op, &resource, result, elapsed),
             Event::NpChecked(result) => self.partition_checked(result),
+            // The end of this turn sends the answers that waited.
+            Event::FilesWritten => {}
         }
     }
 

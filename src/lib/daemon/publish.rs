@@ -12,6 +12,12 @@
 //! that clpstat may lag behind). A batch that answers a command writes it at
 //! once: what the command reports is on disk before its answer.
 //!
+//! The loop never waits for those writes to answer: the answers are held
+//! until the writer thread says the files are written (an event), so a slow
+//! or hung disk delays answers, never monitoring and recovery. After
+//! [`ANSWER_WAIT`] they go anyway, with an error in the log. Only an OS action
+//! (the reboot budget first on disk) and clpd's end wait for the writes.
+//!
 //! A first change is not held back to gather the rest of a recovery: the
 //! alerts of the batch go out at once, and an alert command or an operator
 //! that runs clpstat on seeing one must find the state the alert announces.
@@ -25,6 +31,9 @@ use crate::status::Published;
 
 /// The shortest time between two writes of `status.json` while changes keep coming.
 pub(super) const MIN_WRITE_GAP: Duration = Duration::from_millis(50);
+
+/// The longest answers wait for the files they report to be written.
+pub(super) const ANSWER_WAIT: Duration = Duration::from_secs(60);
 
 /// When the snapshot file may be written: the pure half of coalescing.
 #[derive(Debug, Default)]
@@ -87,10 +96,20 @@ pub(super) struct Publisher {
     writer: Option<super::file_writer::FileWriter>,
     /// The last write handed to the writer.
     handed: u64,
+    /// Answers waiting for the writes handed over before them.
+    held: Vec<(Sender<Reply>, Reply)>,
+    /// Since when answers wait (their [`TimerKey::AnswersOverdue`] is armed).
+    held_since: Option<Instant>,
 }
 
 impl Publisher {
-    pub(super) fn new() -> Self {
+    /// `events`: where the writer thread says that writes answers wait for
+    /// are done ([`Event::FilesWritten`]).
+    pub(super) fn new(events: super::wakeup::EventTx) -> Self {
+        let done: super::file_writer::DoneCall = Box::new(move || {
+            // The loop gone (clpd ending): nobody waits for the answers.
+            let _ = events.send(Event::FilesWritten);
+        });
         Publisher {
             seen: None,
             unwritten: true,
@@ -98,8 +117,10 @@ impl Publisher {
             published: Arc::new(Published::new()),
             last_state: None,
             state_unsaved: false,
-            writer: super::file_writer::FileWriter::start(),
+            writer: super::file_writer::FileWriter::start(done),
             handed: 0,
+            held: Vec::new(),
+            held_since: None,
         }
     }
 
@@ -107,6 +128,20 @@ impl Publisher {
     /// report, the membership): the snapshot is written at the next flush.
     pub(super) fn mark_unwritten(&mut self) {
         self.unwritten = true;
+    }
+
+    /// Answers wait for their files to be written.
+    #[cfg(test)]
+    pub(super) fn holds_answers(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Hands the writer a job of the test's own (a write that hangs).
+    #[cfg(test)]
+    pub(super) fn hand_writer(&mut self, path: PathBuf, content: Content) {
+        if let Some(writer) = &self.writer {
+            self.handed = writer.write(path, content, crate::fsafe::PRIVATE_FILE_MODE, false);
+        }
     }
 
     /// The in-process copy of the snapshot, for readers on other threads.
@@ -120,16 +155,63 @@ impl Daemon {
     /// waits for it, else paced.
     pub(super) fn flush(&mut self) {
         let answering = !self.outbox.is_empty();
-        self.publish(false, answering);
+        self.publish(false, answering, false);
     }
 
     /// Writes the persisted state now (fsynced when `durable`), and the
-    /// snapshot with it.
+    /// snapshot with it, and waits until they are written (before an OS
+    /// action, at the end of clpd).
     pub(super) fn flush_with(&mut self, durable: bool) {
-        self.publish(durable, true);
+        self.publish(durable, true, true);
+        self.answer_written();
     }
 
-    fn publish(&mut self, durable: bool, snapshot_now: bool) {
+    /// Sends the answers of the turn once what they report is written: now
+    /// when the writer is done with everything handed to it, else when it
+    /// says so (or after [`ANSWER_WAIT`]). Never waits.
+    pub(super) fn answer(&mut self) {
+        self.publisher.held.append(&mut self.outbox);
+        if self.publisher.held.is_empty() {
+            return;
+        }
+        let written = match &self.publisher.writer {
+            Some(writer) => writer.tell_when_done(self.publisher.handed),
+            None => true,
+        };
+        if written {
+            self.answer_written();
+        } else if self.publisher.held_since.is_none() {
+            let now = self.clock.now();
+            self.publisher.held_since = Some(now);
+            self.timers
+                .push(now + ANSWER_WAIT, TimerKey::AnswersOverdue);
+        }
+    }
+
+    /// The held answers' files were not written within [`ANSWER_WAIT`]:
+    /// they go anyway (their clients would otherwise time out for nothing).
+    pub(super) fn answers_overdue(&mut self) {
+        let Some(since) = self.publisher.held_since else {
+            return;
+        };
+        if self.clock.now() < since + ANSWER_WAIT {
+            return;
+        }
+        error!(target: "pm", "the state and status files were not written within {} s; answering anyway", ANSWER_WAIT.as_secs());
+        self.answer_written();
+    }
+
+    /// Sends every held answer (what they report is written, or waited for long enough).
+    fn answer_written(&mut self) {
+        self.note_failed_writes();
+        self.publisher.held_since = None;
+        for (tx, response) in self.publisher.held.drain(..) {
+            // A client that went away does not care.
+            let _ = tx.send(response);
+        }
+    }
+
+    fn publish(&mut self, durable: bool, snapshot_now: bool, wait: bool) {
         self.note_failed_writes();
         let generations = (
             self.core.engine().generation(),
@@ -144,9 +226,9 @@ impl Daemon {
         }
         self.publisher.unwritten |= moved;
         if !self.publisher.unwritten {
-            if snapshot_now {
+            if wait {
                 // Nothing new, but what an earlier batch handed over must be
-                // on disk before an answer, an OS action or the exit.
+                // on disk before an OS action or the exit.
                 self.wait_for_writes();
             }
             return;
@@ -162,9 +244,9 @@ impl Daemon {
             Pace::WriteAt(due) => self.timers.push(due, TimerKey::Publish),
             Pace::Pending => {}
         }
-        if snapshot_now {
-            // An answer (or an OS action, or the exit) follows: what it
-            // reports must be on disk first.
+        if wait {
+            // An OS action or the exit follows: what it relies on must be on
+            // disk first.
             self.wait_for_writes();
         }
     }

@@ -193,6 +193,7 @@ impl Daemon {
         );
         core.monitors_mut().set_clock_base(clock_base_ms);
         let np = super::partition::NpState::new(core.model());
+        let publisher = publish::Publisher::new(parts.events.clone());
         Daemon {
             paths: parts.paths,
             host: script::HostInfo::detect(),
@@ -220,7 +221,7 @@ impl Daemon {
             exiting: false,
             boot_id: persist::boot_id(),
             config_digest: parts.config_digest,
-            publisher: publish::Publisher::new(),
+            publisher,
             syslog,
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),

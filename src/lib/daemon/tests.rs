@@ -1,7 +1,8 @@
 //! Unit tests of the daemon's own logic: a real daemon (real files under a
 //! temporary root, the real alert writer) with a fake clock and a spawner
 //! that records what it would run. Each test plays the loop's part: events
-//! in, `end_of_batch`, and looks at what was spawned and answered.
+//! in, `end_of_batch`, and looks at what was spawned and answered (once the
+//! writer thread has written what the answers report: [`Rig::turn`]).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -73,7 +74,7 @@ struct Rig {
     daemon: Daemon,
     record: Rc<Mutex<Record>>,
     offset: Rc<Cell<Duration>>,
-    _events: Receiver<Event>,
+    events: Receiver<Event>,
     _root: tempfile::TempDir,
     /// What the daemon gave its cluster link to send (cluster rigs only).
     sent: Option<Receiver<Vec<u8>>>,
@@ -133,7 +134,7 @@ fn rig_with(text: &str) -> Rig {
         daemon,
         record,
         offset,
-        _events: rx,
+        events: rx,
         _root: root,
         sent: None,
     }
@@ -148,16 +149,34 @@ fn async_exec() -> &'static str {
 }
 
 impl Rig {
+    /// The loop's end of a batch, and the turns that follow the writer's
+    /// word that the files held answers report are written (the loop's
+    /// next wake-up): answers are there when this returns.
+    fn turn(&mut self) {
+        self.daemon.end_of_batch();
+        while self.daemon.publisher.holds_answers() {
+            match self.events.recv_timeout(Duration::from_secs(10)) {
+                Ok(Event::FilesWritten) => {
+                    self.daemon.event(Event::FilesWritten);
+                    self.daemon.end_of_batch();
+                }
+                // Other threads' news: the tests play those parts themselves.
+                Ok(_) => {}
+                Err(e) => panic!("the writer never said the files were written: {e}"),
+            }
+        }
+    }
+
     fn advance(&mut self, by: Duration) {
         self.offset.set(self.offset.get() + by);
-        self.daemon.end_of_batch();
+        self.turn();
     }
 
     /// Sends a request as a client would; returns where its answer arrives.
     fn request(&mut self, request: Request) -> Receiver<Reply> {
         let (tx, rx) = mpsc::channel();
         self.daemon.request(request, tx);
-        self.daemon.end_of_batch();
+        self.turn();
         rx
     }
 
@@ -182,6 +201,14 @@ impl Rig {
         self.spawned().pop().expect("something was spawned")
     }
 
+    /// The last resource script spawned (not a monitor's check).
+    fn last_script(&self) -> (u64, String, BTreeMap<String, String>) {
+        self.spawned()
+            .into_iter()
+            .rfind(|(tag, ..)| *tag < CHECK_TAGS)
+            .expect("a script was spawned")
+    }
+
     /// The executor reports that the process of `tag` ended.
     fn finish(&mut self, tag: u64, outcome: Outcome) {
         self.daemon.event(Event::Exec(Finished {
@@ -190,7 +217,7 @@ impl Rig {
             outcome,
             duration: Duration::from_millis(5),
         }));
-        self.daemon.end_of_batch();
+        self.turn();
     }
 }
 
@@ -228,6 +255,83 @@ fn starting_runs_start_sh_with_clusterpro_variables_and_a_group_start_answers_wh
 }
 
 #[test]
+fn a_hung_disk_holds_a_commands_answer_and_never_the_loop() {
+    let mut rig = rig(sync_exec(), "");
+    // The disk hangs: the writer thread is stuck in a write until released.
+    let (release, hung) = mpsc::channel::<()>();
+    let slow = rig._root.path().join("slow");
+    rig.daemon.publisher.hand_writer(
+        slow.clone(),
+        Box::new(move || {
+            let _ = hung.recv();
+            Ok(b"at last".to_vec())
+        }),
+    );
+    let (tx, answer) = mpsc::channel();
+    rig.daemon.request(Request::StartService, tx);
+    let turn = Instant::now();
+    rig.daemon.end_of_batch();
+    assert!(
+        turn.elapsed() < Duration::from_secs(5),
+        "the loop waited for the disk"
+    );
+    // start.sh runs at once; the answer waits for the files it reports.
+    let (start, program, _) = rig.last_script();
+    assert_eq!(program, "/bin/true");
+    assert!(
+        answer.try_recv().is_err(),
+        "answered before the files were written"
+    );
+    // The loop goes on meanwhile: start.sh's end is carried out.
+    rig.daemon.event(Event::Exec(Finished {
+        tag: start,
+        pid: 0,
+        outcome: Outcome::Exited(0),
+        duration: Duration::from_millis(5),
+    }));
+    rig.daemon.end_of_batch();
+    assert!(answer.try_recv().is_err());
+    release.send(()).unwrap();
+    rig.turn();
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+    assert_eq!(std::fs::read(&slow).unwrap(), b"at last");
+    // The group's start, carried out while the disk hung, reaches the
+    // snapshot with the next paced write (waited for here, as at the exit).
+    rig.advance(publish::MIN_WRITE_GAP);
+    rig.daemon.flush_with(false);
+    let bytes = std::fs::read(crate::status::snapshot_path(&rig.daemon.paths)).unwrap();
+    let snap: crate::status::Snapshot = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(snap.groups[0].status.as_str(), "Online");
+}
+
+#[test]
+fn answers_go_anyway_when_their_files_are_not_written_within_the_wait() {
+    let mut rig = rig(sync_exec(), "");
+    let (_release, hung) = mpsc::channel::<()>();
+    rig.daemon.publisher.hand_writer(
+        rig._root.path().join("slow"),
+        Box::new(move || {
+            // Held until the test ends (its sender is dropped then).
+            let _ = hung.recv();
+            Ok(Vec::new())
+        }),
+    );
+    let (tx, answer) = mpsc::channel();
+    rig.daemon.request(Request::StartService, tx);
+    rig.daemon.end_of_batch();
+    rig.offset
+        .set(publish::ANSWER_WAIT - Duration::from_secs(1));
+    rig.daemon.end_of_batch();
+    assert!(
+        answer.try_recv().is_err(),
+        "answered before the wait was over"
+    );
+    rig.offset.set(publish::ANSWER_WAIT);
+    rig.daemon.end_of_batch();
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+}
+
+#[test]
 fn a_failed_stop_sh_is_reported_with_its_exit_code() {
     let mut rig = rig(sync_exec(), "");
     rig.request(Request::StartService);
@@ -254,7 +358,9 @@ fn monitor_checks_follow_the_clock_and_a_failure_restarts_the_resource() {
              <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></genw>"#,
     );
     rig.request(Request::StartService);
-    let (start, ..) = rig.last_spawn();
+    // genw monitors from the service's start: its first check may already
+    // run beside start.sh.
+    let (start, ..) = rig.last_script();
     rig.finish(start, Outcome::Exited(0));
     let before = rig.spawned().len();
     // Nothing runs until the interval has passed on the daemon's clock.
@@ -314,7 +420,7 @@ fn a_paced_snapshot_write_keeps_its_deadline_when_checks_fire_early() {
     rig.daemon.core.push(MonInput::Suspend {
         monitors: Vec::new(),
     });
-    rig.daemon.end_of_batch();
+    rig.turn();
     let armed = |d: &Daemon| d.timers.keys().any(|k| matches!(k, TimerKey::Publish));
     assert!(armed(&rig.daemon), "the paced write has a deadline");
     // Just short of it (within the slack monitor checks may fire early) the
@@ -359,7 +465,7 @@ fn names(list: &[&str]) -> Vec<String> {
 impl Rig {
     fn cluster(&mut self, event: crate::cluster::ClusterEvent) {
         self.daemon.event(Event::Cluster(event));
-        self.daemon.end_of_batch();
+        self.turn();
     }
 
     /// The groups of the claims sent since the last call.
@@ -600,7 +706,7 @@ fn started_without_sync_wait(groups: &str) -> Rig {
         "<clp><cluster><syncwait>0</syncwait></cluster></clp>{groups}"
     ));
     rig.daemon.start_service(None);
-    rig.daemon.end_of_batch();
+    rig.turn();
     rig
 }
 

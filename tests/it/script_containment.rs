@@ -129,6 +129,41 @@ fn containment_start_timeout_kills_a_child_that_called_setsid() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// A job that takes a while to end after stop.sh's SIGTERM (it was just
+/// signalled when clpd stops): clpd's exit waits for it, then removes its
+/// run's cgroup, instead of leaving an empty one behind.
+#[test]
+fn containment_leaves_no_cgroup_of_a_job_that_ends_just_after_the_stop() {
+    if !cgroup_v2_writable() {
+        eprintln!("skipped: needs root and a cgroup v2 mount");
+        return;
+    }
+    let rig = Rig::new();
+    // The asynchronous job: on TERM, it ends its child, then itself 0.3 s later.
+    rig.script(
+        "g",
+        "job",
+        "start.sh",
+        r#"trap 'kill $child; sleep 0.3; exit 0' TERM
+echo $$ > "$T/job.pid"
+sleep 1000 & child=$!
+wait $child"#,
+    );
+    rig.script("g", "job", "stop.sh", r#"kill "$CLP_PID""#);
+    rig.install(&crate::daemon::conf(
+        &[("g", &[crate::daemon::exec("job").asynchronous()])],
+        "",
+    ));
+    rig.start();
+    let job = Proc::from_file(&rig, "job.pid");
+    let (base, prefix) = cgroup_prefix(&rig).expect("cgroups in force");
+    assert!(!ours(&base, &prefix).is_empty(), "no cgroup of the run");
+    rig.stop_daemon();
+    assert!(!job.running(), "the job outlived clpd's exit");
+    let left = ours(&base, &prefix);
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[test]
 fn containment_stop_timeout_kills_a_child_that_called_setsid() {
     if !cgroup_v2_writable() {

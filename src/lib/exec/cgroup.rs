@@ -18,7 +18,9 @@
 //!   just before the spawn; the child enters it between fork and exec, so
 //!   everything it starts is born inside. Once it is empty (the watcher
 //!   follows `cgroup.events`) it is kept as the spare of its script (see
-//!   [`Spares`]) or removed; all are removed at clpd's exit and start.
+//!   [`Spares`]) or removed; all are removed at clpd's exit (which waits up
+//!   to [`EXIT_GRACE`] for runs whose last processes are ending, such as a
+//!   job stop.sh has just signalled) and start.
 //!
 //! `<root>` is a hash of the `CLP_ROOT` path: clpd's of different roots (the
 //! integration tests run many at once) never share a name, and clpd only ever
@@ -300,11 +302,13 @@ impl Cgroups {
     }
 
     /// Removes every empty cgroup with our prefix (not clpd's leaf): what
-    /// runs of this or an earlier clpd of the same root left behind.
-    pub fn remove_empty(&self) {
+    /// runs of this or an earlier clpd of the same root left behind. Returns
+    /// those that still have processes.
+    pub fn remove_empty(&self) -> Vec<PathBuf> {
         let Ok(entries) = fs::read_dir(&self.base) else {
-            return;
+            return Vec::new();
         };
+        let mut busy = Vec::new();
         for e in entries.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
@@ -312,18 +316,25 @@ impl Cgroups {
             if name.starts_with(&self.prefix)
                 && Some(&dir) != self.leaf.as_ref()
                 && e.file_type().is_ok_and(|t| t.is_dir())
-            {
                 // EBUSY while processes remain: it is removed later.
-                let _ = fs::remove_dir(&dir);
+                && fs::remove_dir(&dir).is_err()
+            {
+                busy.push(dir);
             }
         }
+        busy
     }
 
-    /// At clpd's exit: removes the empty run cgroups, moves clpd back where
-    /// it started and removes its leaf (both best effort: a manager that
-    /// enabled controllers in the base refuses the move, and the leaf stays).
+    /// At clpd's exit: removes the empty run cgroups (a run whose last
+    /// processes are ending, a job stop.sh has just signalled, within
+    /// [`EXIT_GRACE`]), moves clpd back where it started and removes its
+    /// leaf (both best effort: a manager that enabled controllers in the base
+    /// refuses the move, and the leaf stays).
     pub fn clean_up(&self) {
-        self.remove_empty();
+        let deadline = std::time::Instant::now() + EXIT_GRACE;
+        for dir in self.remove_empty() {
+            remove_once_empty(&dir, deadline);
+        }
         if let Some(leaf) = &self.leaf {
             let back = fs::write(
                 self.base.join("cgroup.procs"),
@@ -339,6 +350,42 @@ impl Cgroups {
                     tracing::debug!(target: "exec", "cannot move clpd back to {}: {e}", self.base.display());
                 }
             }
+        }
+    }
+}
+
+/// How long clpd's exit waits for the processes of its runs that are ending
+/// (their cgroups are removed once empty; a run that lives on keeps its
+/// cgroup, which the next clpd of the root removes once empty).
+pub const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Removes the run cgroup `dir` once its last process has ended, waiting for
+/// that (the kernel's `populated 0` in `cgroup.events`) until `deadline`.
+fn remove_once_empty(dir: &Path, deadline: std::time::Instant) {
+    let Ok(events) = RunCgroup::open(dir.to_path_buf()) else {
+        return;
+    };
+    let mut events = events;
+    loop {
+        if !events.populated() {
+            let _ = fs::remove_dir(dir);
+            return;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            tracing::debug!(target: "exec", "{} still has processes; left for the next clpd", dir.display());
+            return;
+        }
+        let timeout = rustix::time::Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [rustix::event::PollFd::new(
+            &events.events,
+            rustix::event::PollFlags::PRI,
+        )];
+        if rustix::event::poll(&mut fds, Some(&timeout)).is_err() {
+            return;
         }
     }
 }

@@ -275,8 +275,46 @@ def cleanup(work):
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+    roots = {extra for kind, _, extra in entries if kind == "clpd" and extra}
+    roots.update(str(p) for p in [*work.glob("*/root"), *shm.glob("*/root")])
+    remove_run_cgroups(roots)
     if shm.is_dir():
         shutil.rmtree(shm, ignore_errors=True)
+
+
+def cgroup_base():
+    """This process's cgroup v2 directory (clpd's runs are made beside it)."""
+    try:
+        own = next(line[3:].strip() for line in open("/proc/self/cgroup") if line.startswith("0::"))
+        mount = next(
+            line.split(" - ")[0].split()[4]
+            for line in open("/proc/self/mountinfo")
+            if " - cgroup2 " in line
+        )
+    except (OSError, StopIteration, IndexError):
+        return None
+    return Path(mount) / own.lstrip("/")
+
+
+def remove_run_cgroups(roots):
+    """Removes the empty cgroups the clpds of `roots` left (a run whose last
+    process ended after its clpd had exited, clpd's own leaf), by name: clpd
+    names them clp-<FNV-1a of CLP_ROOT, 48 bits>-... rmdir never removes a
+    cgroup that still has processes."""
+    base = cgroup_base()
+    if base is None or not base.is_dir():
+        return
+    for root in roots:
+        h = 0xCBF29CE484222325
+        for b in str(root).encode():
+            h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        prefix = f"clp-{h & 0xFFFFFFFFFFFF:012x}-"
+        for d in base.iterdir():
+            if d.name.startswith(prefix) and d.is_dir():
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
 
 
 def shm_dir(work):

@@ -30,6 +30,9 @@ struct Job {
     durable: bool,
     /// The order of hand-over.
     seq: u64,
+    /// The first hand-over this job's content replaces (its own `seq` when
+    /// none): those are done when this job is.
+    covers_from: u64,
 }
 
 #[derive(Default)]
@@ -86,7 +89,9 @@ impl FileWriter {
         q.queued += 1;
         let seq = q.queued;
         // A durable write replaced by a newer content stays durable.
-        let durable = durable || q.jobs.get(&path).is_some_and(|j| j.durable);
+        let replaced = q.jobs.get(&path);
+        let durable = durable || replaced.is_some_and(|j| j.durable);
+        let covers_from = replaced.map_or(seq, |j| j.covers_from);
         q.jobs.insert(
             path,
             Job {
@@ -94,6 +99,7 @@ impl FileWriter {
                 mode,
                 durable,
                 seq,
+                covers_from,
             },
         );
         ready.notify_all();
@@ -162,32 +168,39 @@ fn run(shared: &Shared, done: &DoneCall) {
         // In the order the loop handed them over: the state before the
         // snapshot that shows it.
         batch.sort_by_key(|(_, job)| job.seq);
+        // After each file, every hand-over before the first one a file still
+        // to write covers is done: an answer waits for its own writes, not
+        // for a later one (which may hang).
+        let mut still_from: Vec<u64> = batch.iter().map(|(_, job)| job.covers_from).collect();
         let last = batch.last().map_or(0, |(_, job)| job.seq);
-        let mut failures = Vec::new();
-        for (path, job) in batch {
+        for (i, (path, job)) in batch.into_iter().enumerate() {
             let written = (job.content)().and_then(|bytes| {
                 crate::fsafe::write_file_atomically(&path, &bytes, job.mode, job.durable)
                     .map_err(|e| e.to_string())
             });
-            if let Err(why) = written {
-                failures.push((path, why));
-            }
-        }
-        let tell = {
-            let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
-            q.done = q.done.max(last);
-            q.failures.extend(failures);
-            ready.notify_all();
-            let tell = q.tell_at != 0 && q.done >= q.tell_at;
+            still_from[i] = u64::MAX;
+            let done_now = match still_from.iter().min() {
+                Some(&from) if from != u64::MAX => from - 1,
+                _ => last,
+            };
+            let tell = {
+                let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
+                q.done = q.done.max(done_now);
+                if let Err(why) = written {
+                    q.failures.push((path, why));
+                }
+                ready.notify_all();
+                let tell = q.tell_at != 0 && q.done >= q.tell_at;
+                if tell {
+                    q.tell_at = 0;
+                }
+                tell
+            };
+            // Outside the lock: the call sends to the loop, which may be
+            // asking `tell_when_done` meanwhile.
             if tell {
-                q.tell_at = 0;
+                done();
             }
-            tell
-        };
-        // Outside the lock: the call sends to the loop, which may be asking
-        // `tell_when_done` meanwhile.
-        if tell {
-            done();
         }
     }
 }
@@ -309,5 +322,35 @@ mod tests {
         let next = writer.write(dir.path().join("next"), bytes(b"n"), 0o600, false);
         assert!(writer.wait(next, Duration::from_secs(10)));
         assert!(told.recv_timeout(Duration::from_millis(100)).is_err());
+    }
+
+    /// A hand-over whose content a newer one replaced is done only when the
+    /// newer one is written, even if later hand-overs of other files are.
+    #[test]
+    fn a_replaced_write_is_done_with_its_replacement_not_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = FileWriter::start(Box::new(|| {})).unwrap();
+        let gate = |rx: std::sync::mpsc::Receiver<()>, out: &'static [u8]| -> Content {
+            Box::new(move || {
+                let _ = rx.recv();
+                Ok(out.to_vec())
+            })
+        };
+        // The writer is busy with x while the rest is queued.
+        let (go_x, x_rx) = std::sync::mpsc::channel();
+        let x = writer.write(dir.path().join("x"), gate(x_rx, b"x"), 0o600, false);
+        let a1 = writer.write(dir.path().join("a"), bytes(b"a1"), 0o600, false);
+        let (go_b, b_rx) = std::sync::mpsc::channel();
+        let b = writer.write(dir.path().join("b"), gate(b_rx, b"b"), 0o600, false);
+        let a2 = writer.write(dir.path().join("a"), bytes(b"a2"), 0o600, false);
+        assert!(x < a1 && a1 < b && b < a2);
+        go_x.send(()).unwrap();
+        assert!(writer.wait(x, Duration::from_secs(10)));
+        // b is being written, a (a1 replaced by a2) comes after it.
+        assert!(!writer.tell_when_done(a1), "a1 is only written as a2");
+        go_b.send(()).unwrap();
+        assert!(writer.wait(a2, Duration::from_secs(10)));
+        assert!(writer.tell_when_done(a1));
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"a2");
     }
 }

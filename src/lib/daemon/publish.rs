@@ -96,10 +96,18 @@ pub(super) struct Publisher {
     writer: Option<super::file_writer::FileWriter>,
     /// The last write handed to the writer.
     handed: u64,
-    /// Answers waiting for the writes handed over before them.
-    held: Vec<(Sender<Reply>, Reply)>,
-    /// Since when answers wait (their [`TimerKey::AnswersOverdue`] is armed).
-    held_since: Option<Instant>,
+    /// Answers waiting for the writes handed over before them, oldest first.
+    held: std::collections::VecDeque<Held>,
+}
+
+/// An answer waiting for its files.
+struct Held {
+    /// The last write handed over when it was made: what it reports.
+    needs: u64,
+    /// When it was made (it goes anyway [`ANSWER_WAIT`] later).
+    since: Instant,
+    client: Sender<Reply>,
+    reply: Reply,
 }
 
 impl Publisher {
@@ -119,8 +127,7 @@ impl Publisher {
             state_unsaved: false,
             writer: super::file_writer::FileWriter::start(done),
             handed: 0,
-            held: Vec::new(),
-            held_since: None,
+            held: std::collections::VecDeque::new(),
         }
     }
 
@@ -167,47 +174,70 @@ impl Daemon {
     }
 
     /// Sends the answers of the turn once what they report is written: now
-    /// when the writer is done with everything handed to it, else when it
-    /// says so (or after [`ANSWER_WAIT`]). Never waits.
+    /// when the writer is done with the writes handed over before them, else
+    /// when it says so (or after [`ANSWER_WAIT`]). Never waits. An answer
+    /// waits for the writes handed over before it only: later changes,
+    /// however many, do not hold it.
     pub(super) fn answer(&mut self) {
-        self.publisher.held.append(&mut self.outbox);
-        if self.publisher.held.is_empty() {
-            return;
-        }
-        let written = match &self.publisher.writer {
-            Some(writer) => writer.tell_when_done(self.publisher.handed),
-            None => true,
-        };
-        if written {
-            self.answer_written();
-        } else if self.publisher.held_since.is_none() {
-            let now = self.clock.now();
-            self.publisher.held_since = Some(now);
+        if !self.outbox.is_empty() {
+            let needs = self.publisher.handed;
+            let since = self.clock.now();
+            for (client, reply) in self.outbox.drain(..) {
+                self.publisher.held.push_back(Held {
+                    needs,
+                    since,
+                    client,
+                    reply,
+                });
+            }
+            // One deadline per turn that answered; one that finds its
+            // answers gone does nothing.
             self.timers
-                .push(now + ANSWER_WAIT, TimerKey::AnswersOverdue);
+                .push(since + ANSWER_WAIT, TimerKey::AnswersOverdue);
         }
-    }
-
-    /// The held answers' files were not written within [`ANSWER_WAIT`]:
-    /// they go anyway (their clients would otherwise time out for nothing).
-    pub(super) fn answers_overdue(&mut self) {
-        let Some(since) = self.publisher.held_since else {
-            return;
-        };
-        if self.clock.now() < since + ANSWER_WAIT {
-            return;
-        }
-        error!(target: "pm", "the state and status files were not written within {} s; answering anyway", ANSWER_WAIT.as_secs());
         self.answer_written();
     }
 
-    /// Sends every held answer (what they report is written, or waited for long enough).
+    /// Answers whose files were not written within [`ANSWER_WAIT`] go anyway
+    /// (their clients would otherwise time out for nothing).
+    pub(super) fn answers_overdue(&mut self) {
+        let now = self.clock.now();
+        let mut late = 0;
+        while let Some(held) = self
+            .publisher
+            .held
+            .pop_front_if(|h| now >= h.since + ANSWER_WAIT)
+        {
+            late += 1;
+            let _ = held.client.send(held.reply);
+        }
+        if late > 0 {
+            error!(target: "pm", "the state and status files were not written within {} s; answered {late} command(s) anyway", ANSWER_WAIT.as_secs());
+        }
+    }
+
+    /// Sends the held answers whose writes are done, oldest first; asks the
+    /// writer to say when the next one's are.
     fn answer_written(&mut self) {
-        self.note_failed_writes();
-        self.publisher.held_since = None;
-        for (tx, response) in self.publisher.held.drain(..) {
-            // A client that went away does not care.
-            let _ = tx.send(response);
+        let mut noted = false;
+        while let Some(next) = self.publisher.held.front() {
+            let written = match &self.publisher.writer {
+                Some(writer) => writer.tell_when_done(next.needs),
+                None => true,
+            };
+            if !written {
+                return;
+            }
+            if !noted {
+                // A failed write is written again at the next flush (its
+                // answer still goes: what it reports is in the loop's hands).
+                self.note_failed_writes();
+                noted = true;
+            }
+            if let Some(held) = self.publisher.held.pop_front() {
+                // A client that went away does not care.
+                let _ = held.client.send(held.reply);
+            }
         }
     }
 

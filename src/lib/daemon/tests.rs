@@ -305,6 +305,34 @@ fn a_hung_disk_holds_a_commands_answer_and_never_the_loop() {
 }
 
 #[test]
+fn an_answer_waits_for_the_writes_before_it_not_for_later_ones() {
+    let mut rig = rig(sync_exec(), "");
+    let (tx, answer) = mpsc::channel();
+    rig.daemon.request(Request::StartService, tx);
+    rig.daemon.end_of_batch();
+    // A later write hangs (a change after the answer, on a disk that stops).
+    let (_release, hung) = mpsc::channel::<()>();
+    rig.daemon.publisher.hand_writer(
+        rig._root.path().join("later"),
+        Box::new(move || {
+            // Held until the test ends (its sender is dropped then).
+            let _ = hung.recv();
+            Ok(Vec::new())
+        }),
+    );
+    // The writer's word for the answer's own writes (or none: they were
+    // done already) and a turn: the answer goes while the later write hangs.
+    if rig.daemon.publisher.holds_answers() {
+        match rig.events.recv_timeout(Duration::from_secs(10)) {
+            Ok(Event::FilesWritten) => rig.daemon.event(Event::FilesWritten),
+            _ => panic!("the writer never said the answer's files were written"),
+        }
+    }
+    rig.daemon.end_of_batch();
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+}
+
+#[test]
 fn answers_go_anyway_when_their_files_are_not_written_within_the_wait() {
     let mut rig = rig(sync_exec(), "");
     let (_release, hung) = mpsc::channel::<()>();

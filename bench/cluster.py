@@ -412,20 +412,20 @@ def detect_once(rig, victim_index, how, limit_s):
     if how == "kill":
         victim.start()
     else:
+        # Thawed after the others lost it, a server releases what it ran and
+        # takes its partition action (here refused under the relocated root,
+        # its cluster service stopped), as a real one would shut down: it is
+        # started afresh, as after a crash.
         victim.signal(signal.SIGCONT)
+        victim.kill()
+        victim.start()
     result = (
         {"ns": max(seen.values()), "by": {k: round(v / 1e6, 1) for k, v in seen.items()}}
         if len(seen) == len(observers)
         else {"error": f"{victim.name} not Offline everywhere after {limit_s} s ({rig.why()})"}
     )
     if not rig.wait_all_online():
-        if how == "freeze":
-            # A thawed server that does not rejoin is restarted afresh.
-            log(f"cluster: {victim.name} did not rejoin after SIGCONT; restarting it")
-            victim.kill()
-            victim.start()
-        if not rig.wait_all_online():
-            raise RuntimeError(f"cluster did not form again after {how} of {victim.name}: {rig.why()}")
+        raise RuntimeError(f"cluster did not form again after {how} of {victim.name}: {rig.why()}")
     return result
 
 
@@ -565,7 +565,8 @@ def markdown(r):
         "the kernel's), a clp.conf of 3 failover groups (one exec resource each), 3 genw and 1 ipw at 5 s. "
         "Failure detection: from the driver's CLOCK_MONOTONIC right before the first kill(2) until every other "
         "server's status.json shows the server Offline (polled every 5 ms). A crash is SIGKILL of its Corosync "
-        "then its clpd; a freeze is SIGSTOP of both (SIGCONT after). After each, the server comes back and all "
+        "then its clpd; a freeze is SIGSTOP of both (then SIGCONT; thawed after the others lost it, a server takes its "
+        "partition action, as a real one would shut down, so it is then started afresh). After each, the server comes back and all "
         "three are Online everywhere before the next; the victim goes round the servers. "
         "clpcfctrl derives token = 5/11 of the heartbeat timeout and consensus = 1.2 x token (config/corosync.rs): "
         "Corosync forms the membership without a silent server after token + consensus, the heartbeat timeout. "

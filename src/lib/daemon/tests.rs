@@ -201,6 +201,28 @@ impl Rig {
         self.spawned().pop().expect("something was spawned")
     }
 
+    /// Gives the writer thread a write that hangs (a disk that stops) until
+    /// the returned sender sends, or is dropped.
+    fn hang_writer(&mut self, file: &str) -> mpsc::Sender<()> {
+        let (release, hung) = mpsc::channel::<()>();
+        self.daemon.publisher.hand_writer(
+            self._root.path().join(file),
+            Box::new(move || {
+                let _ = hung.recv();
+                Ok(b"at last".to_vec())
+            }),
+        );
+        release
+    }
+
+    /// Group g's status in status.json (read without the staleness check: no
+    /// clpd holds this root's lock).
+    fn written_group_status(&self) -> String {
+        let bytes = std::fs::read(crate::status::snapshot_path(&self.daemon.paths)).unwrap();
+        let snap: crate::status::Snapshot = serde_json::from_slice(&bytes).unwrap();
+        snap.groups[0].status.as_str().to_string()
+    }
+
     /// The last resource script spawned (not a monitor's check).
     fn last_script(&self) -> (u64, String, BTreeMap<String, String>) {
         self.spawned()
@@ -247,26 +269,15 @@ fn starting_runs_start_sh_with_clusterpro_variables_and_a_group_start_answers_wh
     );
     rig.finish(tag, Outcome::Exited(0));
     assert!(matches!(start.try_recv(), Ok(Reply::Done { .. })));
-    // What the answer reports is already on disk for clpstat (read without
-    // the staleness check: no clpd holds this root's lock).
-    let bytes = std::fs::read(crate::status::snapshot_path(&rig.daemon.paths)).unwrap();
-    let snap: crate::status::Snapshot = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(snap.groups[0].status.as_str(), "Online");
+    // What the answer reports is already on disk for clpstat.
+    assert_eq!(rig.written_group_status(), "Online");
 }
 
 #[test]
 fn a_hung_disk_holds_a_commands_answer_and_never_the_loop() {
     let mut rig = rig(sync_exec(), "");
     // The disk hangs: the writer thread is stuck in a write until released.
-    let (release, hung) = mpsc::channel::<()>();
-    let slow = rig._root.path().join("slow");
-    rig.daemon.publisher.hand_writer(
-        slow.clone(),
-        Box::new(move || {
-            let _ = hung.recv();
-            Ok(b"at last".to_vec())
-        }),
-    );
+    let release = rig.hang_writer("slow");
     let (tx, answer) = mpsc::channel();
     rig.daemon.request(Request::StartService, tx);
     let turn = Instant::now();
@@ -294,14 +305,15 @@ fn a_hung_disk_holds_a_commands_answer_and_never_the_loop() {
     release.send(()).unwrap();
     rig.turn();
     assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
-    assert_eq!(std::fs::read(&slow).unwrap(), b"at last");
+    assert_eq!(
+        std::fs::read(rig._root.path().join("slow")).unwrap(),
+        b"at last"
+    );
     // The group's start, carried out while the disk hung, reaches the
     // snapshot with the next paced write (waited for here, as at the exit).
     rig.advance(publish::MIN_WRITE_GAP);
     rig.daemon.flush_with(false);
-    let bytes = std::fs::read(crate::status::snapshot_path(&rig.daemon.paths)).unwrap();
-    let snap: crate::status::Snapshot = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(snap.groups[0].status.as_str(), "Online");
+    assert_eq!(rig.written_group_status(), "Online");
 }
 
 #[test]
@@ -310,16 +322,9 @@ fn an_answer_waits_for_the_writes_before_it_not_for_later_ones() {
     let (tx, answer) = mpsc::channel();
     rig.daemon.request(Request::StartService, tx);
     rig.daemon.end_of_batch();
-    // A later write hangs (a change after the answer, on a disk that stops).
-    let (_release, hung) = mpsc::channel::<()>();
-    rig.daemon.publisher.hand_writer(
-        rig._root.path().join("later"),
-        Box::new(move || {
-            // Held until the test ends (its sender is dropped then).
-            let _ = hung.recv();
-            Ok(Vec::new())
-        }),
-    );
+    // A later write hangs (a change after the answer, on a disk that
+    // stops) until the test ends.
+    let _release = rig.hang_writer("later");
     // The writer's word for the answer's own writes (or none: they were
     // done already) and a turn: the answer goes while the later write hangs.
     if rig.daemon.publisher.holds_answers() {
@@ -335,15 +340,8 @@ fn an_answer_waits_for_the_writes_before_it_not_for_later_ones() {
 #[test]
 fn answers_go_anyway_when_their_files_are_not_written_within_the_wait() {
     let mut rig = rig(sync_exec(), "");
-    let (_release, hung) = mpsc::channel::<()>();
-    rig.daemon.publisher.hand_writer(
-        rig._root.path().join("slow"),
-        Box::new(move || {
-            // Held until the test ends (its sender is dropped then).
-            let _ = hung.recv();
-            Ok(Vec::new())
-        }),
-    );
+    // Hangs until the test ends.
+    let _release = rig.hang_writer("slow");
     let (tx, answer) = mpsc::channel();
     rig.daemon.request(Request::StartService, tx);
     rig.daemon.end_of_batch();

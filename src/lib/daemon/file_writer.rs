@@ -171,18 +171,17 @@ fn run(shared: &Shared, done: &DoneCall) {
         // After each file, every hand-over before the first one a file still
         // to write covers is done: an answer waits for its own writes, not
         // for a later one (which may hang).
-        let mut still_from: Vec<u64> = batch.iter().map(|(_, job)| job.covers_from).collect();
+        let covers: Vec<u64> = batch.iter().map(|(_, job)| job.covers_from).collect();
         let last = batch.last().map_or(0, |(_, job)| job.seq);
         for (i, (path, job)) in batch.into_iter().enumerate() {
             let written = (job.content)().and_then(|bytes| {
                 crate::fsafe::write_file_atomically(&path, &bytes, job.mode, job.durable)
                     .map_err(|e| e.to_string())
             });
-            still_from[i] = u64::MAX;
-            let done_now = match still_from.iter().min() {
-                Some(&from) if from != u64::MAX => from - 1,
-                _ => last,
-            };
+            let done_now = covers[i + 1..]
+                .iter()
+                .min()
+                .map_or(last, |from| from.saturating_sub(1));
             let tell = {
                 let mut q = lock.lock().unwrap_or_else(|e| e.into_inner());
                 q.done = q.done.max(done_now);

@@ -531,6 +531,15 @@ impl Rig {
         });
     }
 
+    /// Corosync refuses `message` of this server for good.
+    fn refuse(&mut self, message: &crate::remote::Message) {
+        let bytes = crate::remote::encode(message).unwrap();
+        self.cluster(crate::cluster::ClusterEvent::Refused {
+            bytes,
+            why: "too big".into(),
+        });
+    }
+
     fn reconnect_asked(&self) -> bool {
         self.daemon
             .cluster
@@ -823,18 +832,29 @@ fn cluster_g1_online_here() -> Rig {
     rig
 }
 
+/// The operator stops g1 (online here, see [`cluster_g1_online_here`]): its
+/// stop.sh ends, and the release this server sends of it is returned.
+fn stop_g1_and_take_its_release(rig: &mut Rig) -> Vec<crate::remote::Message> {
+    let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
+    let (stop, _, _) = rig.last_spawn();
+    rig.finish(stop, Outcome::Exited(0));
+    let release = rig.placement_sent();
+    assert!(
+        matches!(&release[..], [crate::remote::Message::Release { group, .. }] if group == "g1"),
+        "{release:?}"
+    );
+    release
+}
+
 #[test]
 fn a_release_the_connection_swallowed_is_sent_again_once_a_member_again() {
     use crate::cluster::ClusterEvent;
     use crate::remote::Message;
     let mut rig = cluster_g1_online_here();
     // The operator stops g1: this server releases it (nobody takes it).
-    let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
-    let (stop, _, _) = rig.last_spawn();
-    rig.finish(stop, Outcome::Exited(0));
-    let release = rig.placement_sent();
+    let release = stop_g1_and_take_its_release(&mut rig);
     assert!(
-        matches!(&release[..], [Message::Release { group, next: None, .. }] if group == "g1"),
+        matches!(&release[..], [Message::Release { next: None, .. }]),
         "{release:?}"
     );
     // The connection ends before the release comes back: nothing is sent
@@ -878,10 +898,7 @@ fn a_claim_corosync_refuses_is_sent_again_after_a_pause_or_a_change_of_the_group
         matches!(&claim[..], [Message::Claim { group, .. }] if group == "g1"),
         "{claim:?}"
     );
-    rig.cluster(ClusterEvent::Refused {
-        bytes: crate::remote::encode(&claim[0]).unwrap(),
-        why: "too big".into(),
-    });
+    rig.refuse(&claim[0]);
     // Not at once (refused again and again, it would spin), not on other news.
     assert!(rig.placement_sent().is_empty());
     rig.cluster(ClusterEvent::Quorum { quorate: true });
@@ -892,10 +909,7 @@ fn a_claim_corosync_refuses_is_sent_again_after_a_pause_or_a_change_of_the_group
     rig.advance(Duration::from_secs(1));
     assert_eq!(rig.placement_sent(), claim);
     // Refused again: the next change of the group ends the wait too.
-    rig.cluster(ClusterEvent::Refused {
-        bytes: crate::remote::encode(&claim[0]).unwrap(),
-        why: "too big".into(),
-    });
+    rig.refuse(&claim[0]);
     assert!(rig.placement_sent().is_empty());
     rig.cluster(ClusterEvent::Members {
         servers: names(&["node1"]),
@@ -938,21 +952,9 @@ fn a_move_cut_by_the_connection_says_its_release_goes_again() {
 
 #[test]
 fn a_release_corosync_refuses_is_sent_again_after_a_pause() {
-    use crate::cluster::ClusterEvent;
-    use crate::remote::Message;
     let mut rig = cluster_g1_online_here();
-    let _stopped = rig.request(Request::StopGroup { group: "g1".into() });
-    let (stop, _, _) = rig.last_spawn();
-    rig.finish(stop, Outcome::Exited(0));
-    let release = rig.placement_sent();
-    assert!(
-        matches!(&release[..], [Message::Release { group, .. }] if group == "g1"),
-        "{release:?}"
-    );
-    rig.cluster(ClusterEvent::Refused {
-        bytes: crate::remote::encode(&release[0]).unwrap(),
-        why: "too big".into(),
-    });
+    let release = stop_g1_and_take_its_release(&mut rig);
+    rig.refuse(&release[0]);
     // Not at once, and not by the idle groups' release either: it waits.
     assert!(rig.placement_sent().is_empty());
     rig.advance(Duration::from_secs(4));

@@ -362,10 +362,9 @@ pub const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Removes the run cgroup `dir` once its last process has ended, waiting for
 /// that (the kernel's `populated 0` in `cgroup.events`) until `deadline`.
 fn remove_once_empty(dir: &Path, deadline: std::time::Instant) {
-    let Ok(events) = RunCgroup::open(dir.to_path_buf()) else {
+    let Ok(mut events) = RunCgroup::open(dir.to_path_buf()) else {
         return;
     };
-    let mut events = events;
     loop {
         if !events.populated() {
             let _ = fs::remove_dir(dir);

@@ -14,7 +14,8 @@
 //! * [`mail`]: the mail for an alert, sent through the configured SMTP servers
 //!   in order (`smtp`: lettre's client with STARTTLS, TLS and AUTH), and the
 //!   bounded background [`Mailer`];
-//! * [`writer`]: the daemon's alert-log thread behind a bounded queue.
+//! * [`writer`]: the daemon's alert-log thread behind a bounded queue;
+//!   [`syslog_writer`]: its syslog thread, likewise.
 //!
 //! Module logs (`<module>.log.cur`) live in [`crate::log`]; the daemon runs the
 //! alert extension commands (`altexec`) through its executor.
@@ -27,6 +28,7 @@ pub mod mail;
 pub mod route;
 mod smtp;
 pub mod syslog;
+pub mod syslog_writer;
 mod tail;
 pub mod writer;
 
@@ -38,4 +40,5 @@ pub use catalog::{CATALOG, Entry, Level, format, lookup};
 pub use mail::Mailer;
 pub use route::{Destinations, destinations};
 pub use syslog::SyslogSender;
+pub use syslog_writer::SyslogWriter;
 pub use writer::AlertWriter;

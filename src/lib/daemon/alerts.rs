@@ -86,12 +86,10 @@ impl Daemon {
             self.alerts.send(alert);
         }
         if to.syslog {
-            // Follows a reloaded configuration.
+            // Sent by the syslog thread, to the socket of the configuration
+            // in force now (it follows a reload).
             let socket = crate::alert::syslog::socket_path(&self.paths, routing);
-            if self.syslog.socket() != socket || self.syslog.with_level() != routing.syslog_level {
-                self.syslog = crate::alert::SyslogSender::at(socket, routing.syslog_level);
-            }
-            self.syslog.send_or_report(alert);
+            self.syslog.send(alert, socket, routing.syslog_level);
         }
         if to.mail
             && let Some(settings) = &routing.mail

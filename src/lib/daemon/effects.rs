@@ -302,6 +302,7 @@ impl Daemon {
                 // hold (this alert, why it came to this) must reach the disk
                 // first. Bounded: a hung log directory does not stop the action.
                 self.alerts.flush(LAST_WORDS_WAIT);
+                self.syslog.flush(LAST_WORDS_WAIT);
                 if let Some(logs) = &self.logs {
                     logs.sync();
                 }

@@ -157,7 +157,7 @@ struct Daemon {
     config_digest: String,
     publisher: publish::Publisher,
     /// Alert destinations besides the alert log.
-    syslog: crate::alert::SyslogSender,
+    syslog: crate::alert::SyslogWriter,
     mailer: crate::alert::Mailer,
     error_snapshots: ErrorSnapshots,
     /// The sra alert (event, arguments) raised for each monitor's current

@@ -437,6 +437,11 @@ impl Daemon {
             }
         }
         self.flush_with(false);
+        // The last alerts (clpd stopping) reach the alert log and syslog
+        // before the process ends with their threads. Bounded: a hung log
+        // directory does not hold clpd's end for long.
+        self.alerts.flush(LAST_WORDS_WAIT);
+        self.syslog.flush(LAST_WORDS_WAIT);
         // A clean end: the partition watchdog goes too, without acting.
         if let Some(watchdog) = self.np.watchdog.take() {
             watchdog.quit();

@@ -65,6 +65,9 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
         local.clone(),
     )
     .map_err(|e| ClpError::failed(format!("cannot start the alert log thread: {e}")))?;
+    let syslog =
+        crate::alert::SyslogWriter::start(crate::alert::syslog_writer::DAEMON_QUEUE_ALERTS)
+            .map_err(|e| ClpError::failed(format!("cannot start the syslog thread: {e}")))?;
 
     let (tx, wait) = wakeup::channel()
         .map_err(|e| ClpError::failed(format!("cannot set up the event loop's wait: {e}")))?;
@@ -94,6 +97,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
             clock: Box::new(seams::SystemClock),
             events: tx.clone(),
             alerts,
+            syslog,
             logs: Some(logs.logs().clone()),
         },
         persist::monotonic_ms(),
@@ -172,6 +176,7 @@ pub(super) struct Parts {
     pub(super) clock: Box<dyn seams::Clock>,
     pub(super) events: wakeup::EventTx,
     pub(super) alerts: AlertWriter,
+    pub(super) syslog: crate::alert::SyslogWriter,
     pub(super) logs: Option<Arc<crate::log::ModuleLogs>>,
 }
 
@@ -182,7 +187,6 @@ impl Daemon {
     pub(super) fn new(parts: Parts, clock_base_ms: u64) -> Daemon {
         let epoch = parts.clock.now();
         let (epoch_ms, _) = snapshot::wall_clock();
-        let syslog = crate::alert::SyslogSender::new(&parts.paths, &parts.model.settings.alerts);
         let mut core = Core::new(
             parts.model,
             crate::monitor::RUNNABLE,
@@ -222,7 +226,7 @@ impl Daemon {
             boot_id: persist::boot_id(),
             config_digest: parts.config_digest,
             publisher,
-            syslog,
+            syslog: parts.syslog,
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),
             error_snapshots: ErrorSnapshots::default(),

@@ -126,6 +126,7 @@ fn rig_with(text: &str) -> Rig {
             }),
             events: super::wakeup::EventTx::detached(tx),
             alerts,
+            syslog: crate::alert::SyslogWriter::start(64).unwrap(),
             logs: None,
         },
         0,

@@ -231,7 +231,9 @@ impl Daemon {
             event.as_str(),
             factor.map(|f| format!(", CLP_FACTOR={}", f.as_str())).unwrap_or_default()
         );
-        match self.executor.spawn(op, spec) {
+        let spawned = self.executor.spawn(op, spec);
+        self.spawned_in_turn |= spawned.is_ok();
+        match spawned {
             Ok(spawned) => match timeout {
                 Some(timeout) => {
                     self.tags.insert(

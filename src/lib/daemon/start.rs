@@ -229,6 +229,7 @@ impl Daemon {
             syslog: parts.syslog,
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),
+            spawned_in_turn: false,
             error_snapshots: ErrorSnapshots::default(),
             resource_alerts: Default::default(),
             cluster: None,

@@ -36,6 +36,11 @@ impl Clock for FakeClock {
 struct Record {
     spawned: Vec<(u64, ScriptSpec)>,
     terminated: Vec<u32>,
+    /// Runs of this program end (exit 0) before their spawn returns, as a
+    /// short stop.sh often does on a busy CPU; the loop hears of it when it
+    /// next looks (`take_finished`).
+    ends_at_once: Option<&'static str>,
+    ended: Vec<Finished>,
 }
 
 /// A spawner that runs nothing. Every "script" is given the test process's
@@ -47,7 +52,19 @@ struct Recorder(Rc<Mutex<Record>>);
 
 impl Spawner for Recorder {
     fn spawn(&self, tag: u64, spec: ScriptSpec) -> Result<Spawned> {
-        self.0.lock().unwrap().spawned.push((tag, spec));
+        let mut record = self.0.lock().unwrap();
+        if record
+            .ends_at_once
+            .is_some_and(|p| spec.program == Path::new(p))
+        {
+            record.ended.push(Finished {
+                tag,
+                pid: 0,
+                outcome: Outcome::Exited(0),
+                duration: Duration::ZERO,
+            });
+        }
+        record.spawned.push((tag, spec));
         let pid = std::process::id();
         Ok(Spawned {
             pid,
@@ -68,6 +85,10 @@ impl Spawner for Recorder {
     }
 
     fn shutdown(self: Box<Self>) {}
+
+    fn take_finished(&self) -> Vec<Finished> {
+        std::mem::take(&mut self.0.lock().unwrap().ended)
+    }
 }
 
 struct Rig {
@@ -435,6 +456,34 @@ fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
         Some(&std::process::id().to_string()),
         "stop.sh gets the pid of the start it follows"
     );
+}
+
+/// A stop.sh that ended while its spawn returned is taken in the same turn:
+/// start.sh follows at once, and the turn's bookkeeping (alerts, status) is
+/// done once, after both.
+#[test]
+fn a_stop_sh_that_ended_during_its_spawn_is_followed_by_start_sh_in_the_same_turn() {
+    let mut rig = rig(
+        async_exec(),
+        r#"<pidw name="pw"><target>r</target>
+             <polling><timing>1</timing><interval>60</interval><reconfirmation>0</reconfirmation></polling>
+             <relation><type>rsc</type><name>r</name></relation>
+             <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></pidw>"#,
+    );
+    rig.request(Request::StartService);
+    let (start, ..) = rig.last_spawn();
+    let started = rig.spawned().len();
+    rig.record.lock().unwrap().ends_at_once = Some("/bin/false");
+    // One event, one turn: the death, stop.sh (ended at once), start.sh.
+    rig.finish(start, Outcome::Signaled(9));
+    let programs: Vec<String> = rig.spawned()[started..]
+        .iter()
+        .map(|(_, program, _)| program.clone())
+        .collect();
+    assert_eq!(programs, ["/bin/false", "/bin/true"]);
+    // Published after both: the status shows the resource started again.
+    let status = rig.written_group_status();
+    assert!(status.contains("Online"), "{status}");
 }
 
 #[test]

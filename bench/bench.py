@@ -47,6 +47,9 @@ MARKS = {
     "clp-true-stop": "1000007",
     "runsv": "1000003",
     "runsv-finish": "1000008",
+    "floor": "1000009",
+    "clp-base": "1000010",
+    "floor-cg": "1000011",
     "supervisord": "1000004",
     "monit": "1000005",
 }
@@ -278,6 +281,7 @@ def cleanup(work):
     roots = {extra for kind, _, extra in entries if kind == "clpd" and extra}
     roots.update(str(p) for p in [*work.glob("*/root"), *shm.glob("*/root")])
     remove_run_cgroups(roots)
+    remove_floor_cgroups()
     if shm.is_dir():
         shutil.rmtree(shm, ignore_errors=True)
 
@@ -315,6 +319,21 @@ def remove_run_cgroups(roots):
                     d.rmdir()
                 except OSError:
                     pass
+
+
+def remove_floor_cgroups():
+    """Removes the cgroups floor.c made (clp-bench-floor-<pid>-...) whose
+    floor has ended, when empty."""
+    base = cgroup_base()
+    if base is None or not base.is_dir():
+        return
+    for d in base.glob("clp-bench-floor-*"):
+        pid = d.name.split("-")[3]
+        if pid.isdigit() and not alive(int(pid)):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 def shm_dir(work):
@@ -574,6 +593,52 @@ class RunsvTarget(Target):
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()  # runsv: TERM = "x": stop the service, then exit
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class FloorTarget(Target):
+    """bench/tools/floor.c: clp's restart (stop.sh, then start.sh) with
+    nothing else around it; with `cgroups`, through clp's kernel mechanics
+    (each script born in a cgroup of its own, ends seen through a pidfd)."""
+
+    def __init__(self, work, reg, kills, stamp, jitter_s, rng, cgroups=False):
+        name = "floor-cg" if cgroups else "floor"
+        super().__init__(name, work, kills, jitter_s, rng)
+        self.reg = reg
+        self.start_sh = self.dir / "start.sh"
+        self.stop_sh = self.dir / "stop.sh"
+        write_exec(self.start_sh, fill((CONF / "clp/start.sh").read_text(), STAMP=stamp, LOG=self.stamps, MARK=MARKS[name]))
+        write_exec(self.stop_sh, (CONF / "clp/stop.sh").read_text())
+        self.floor = str(Path(stamp).parent / "floor")
+        self.args = [str(self.start_sh), str(self.stop_sh)]
+        if cgroups:
+            base = cgroup_base()
+            if base is None or not base.is_dir():
+                raise RuntimeError("floor-cg: no cgroup v2 directory for this process")
+            self.args.append(str(base))
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [self.floor, *self.args],
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.dir / "floor.out", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.reg.add("floor", self.proc.pid)
+        self.wait_first_start()
+
+    def daemon_pids(self):
+        return {self.name: self.proc.pid}
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -1313,6 +1378,9 @@ def markdown(r):
         "clp": "clp (pidw, restart)",
         "runsv": "runsv",
         "runsv-finish": "runsv with ./finish (the same work as clp's stop.sh)",
+        "floor": "floor (stop.sh then start.sh, nothing else)",
+        "floor-cg": "floor, clp's kernel mechanics (cgroups, pidfd)",
+        "clp-base": "clp, binaries of BENCH_BASE_BIN (A/B)",
         "supervisord": "supervisord",
         "monit": f"monit (cycle {r.get('monit_cycle_s')} s)",
         "clp-tmpfs": "clp, CLP_ROOT on tmpfs (fsync free)",
@@ -1506,7 +1574,7 @@ def run(args):
     budget = env_float("BENCH_LATENCY_BUDGET", 170)
     sizes = [int(x) for x in os.environ.get("BENCH_MONITORS", "10,100").split(",") if x]
     wanted = os.environ.get(
-        "BENCH_TARGETS", "runsv,runsv-finish,clp,clp-true-stop,clp-tmpfs,clp-instrumented,supervisord,monit"
+        "BENCH_TARGETS", "runsv,runsv-finish,floor,floor-cg,clp,clp-true-stop,clp-tmpfs,clp-instrumented,supervisord,monit"
     ).split(",")
     if "clp-tmpfs" in wanted and not Path("/dev/shm").is_dir():
         wanted.remove("clp-tmpfs")
@@ -1536,6 +1604,12 @@ def run(args):
         "clp-true-stop": lambda: ClpTarget(
             "clp-true-stop", work, bindir, reg, kills, stamp, False, jitter, rng, true_stop=True
         ),
+        "floor": lambda: FloorTarget(work, reg, kills, stamp, jitter, rng),
+        "floor-cg": lambda: FloorTarget(work, reg, kills, stamp, jitter, rng, cgroups=True),
+        # A/B in one run: clp's pass with the binaries of BENCH_BASE_BIN.
+        "clp-base": lambda: ClpTarget(
+            "clp-base", work, os.environ["BENCH_BASE_BIN"], reg, kills, stamp, False, jitter, rng
+        ),
         "supervisord": lambda: SupervisordTarget(work, reg, slow_kills, stamp, jitter, rng),
         "monit": lambda: MonitTarget(work, reg, slow_kills, stamp, reaper, jitter, rng),
     }
@@ -1548,7 +1622,7 @@ def run(args):
         inst = next((t for t in targets if t.name == "clp-instrumented"), None)
         log("latency: " + ", ".join(f"{t.name} {t.kills} kills" for t in targets) + f"; jitter {jitter} s")
         schedule(targets, budget)
-        order = ["clp", "runsv", "runsv-finish", "supervisord", "monit", "clp-true-stop", "clp-tmpfs", "clp-instrumented"]
+        order = ["clp", "clp-base", "runsv", "runsv-finish", "floor", "floor-cg", "supervisord", "monit", "clp-true-stop", "clp-tmpfs", "clp-instrumented"]
         for name in order:
             t = next((x for x in targets if x.name == name), None)
             if t is None:

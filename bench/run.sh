@@ -33,7 +33,9 @@
 # BENCH_MONIT (1; 0 skips monit),
 # BENCH_RUNSV_MIN_UPTIME (1.05 s: runsv's job is killed only when older),
 # BENCH_JITTER (1.0 s: random extra wait before each kill, see README),
-# BENCH_TARGETS (runsv,clp,clp-tmpfs,clp-instrumented,supervisord,monit), BENCH_SEED (1),
+# BENCH_TARGETS (runsv,runsv-finish,floor,floor-cg,clp,clp-true-stop,clp-tmpfs,
+#   clp-instrumented,supervisord,monit; clp-base adds clp's pass with the binaries
+#   of BENCH_BASE_BIN, an A/B in one run), BENCH_SEED (1),
 # BENCH_TMP (parent of the work directory, e.g. /dev/shm; default $TMPDIR or /tmp),
 # BENCH_NO_BUILD=1 (use target/release as it is), BENCH_KEEP=1 (keep the work
 # directory), BENCH_OUT (results directory).
@@ -119,6 +121,7 @@ for b in clpd clpcl clpcfctrl clpstat clpmonctrl; do
 done
 cc -O2 -Wall -o "$work/bin/stamp" "$here/tools/stamp.c"
 cc -O2 -Wall -o "$work/bin/reaper" "$here/tools/reaper.c"
+cc -O2 -Wall -o "$work/bin/floor" "$here/tools/floor.c"
 
 python3 "$here/bench.py" run --work "$work" --bin "$work/bin" --out "$out"
 cat "$out/latest.md"

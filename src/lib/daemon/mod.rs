@@ -142,6 +142,9 @@ struct Daemon {
     /// (pid -> start time), the ones of `Tag::Async`: their end is an event,
     /// so a pidw check of one needs no /proc read.
     watched_async: HashMap<u32, u64>,
+    /// The asynchronous start reaped last, until the next resource script
+    /// (see [`Daemon::run_script`]).
+    reaped_async: Option<u32>,
     /// Disk operations at work on their threads.
     disk_work: disk_work::DiskWork,
     next_extra_tag: u64,

@@ -214,6 +214,7 @@ impl Daemon {
             logs: parts.logs,
             tags: HashMap::new(),
             watched_async: HashMap::new(),
+            reaped_async: None,
             disk_work: HashMap::new(),
             next_extra_tag: 0,
             timers: Default::default(),

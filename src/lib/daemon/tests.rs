@@ -445,8 +445,12 @@ fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
     assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
     let (start, ..) = rig.last_spawn();
     let started = rig.spawned().len();
-    // No clock movement: the pidfd report alone starts the recovery.
-    rig.finish(start, Outcome::Signaled(9));
+    // No clock movement: the pidfd report alone starts the recovery. The
+    // start's end comes without a status, as for a start adopted from an
+    // earlier clpd (not this one's child, not reaped here): its number is
+    // still the start's (the "start" is this test process), so it goes to
+    // stop.sh. (A start this clpd reaped is gone: see the test below.)
+    rig.finish(start, Outcome::Lost);
     let spawned = rig.spawned();
     assert_eq!(spawned.len(), started + 1, "{spawned:?}");
     let (_, program, env) = rig.last_spawn();
@@ -481,6 +485,20 @@ fn a_stop_sh_that_ended_during_its_spawn_is_followed_by_start_sh_in_the_same_tur
         .map(|(_, program, _)| program.clone())
         .collect();
     assert_eq!(programs, ["/bin/false", "/bin/true"]);
+    // The start was reaped (its status is known): its number is free, and
+    // stop.sh gets it only while its process group still has members (the
+    // "start" is this test process; a test runner may make it a group
+    // leader).
+    let me = std::process::id();
+    let group_lives =
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(-(me as i32)), None).is_ok();
+    let (_, _, stop_env) = rig.spawned()[started].clone();
+    let expected = if group_lives {
+        me.to_string()
+    } else {
+        String::new()
+    };
+    assert_eq!(stop_env.get("CLP_PID"), Some(&expected));
     // Published after both: the status shows the resource started again.
     let status = rig.written_group_status();
     assert!(status.contains("Online"), "{status}");

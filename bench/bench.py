@@ -561,7 +561,37 @@ class ClpTarget(Target):
         self.clp.stop()
 
 
-class RunsvTarget(Target):
+class ProcessTarget(Target):
+    """A supervisor that is one foreground process: started in a session of
+    its own (registered at once), stopped with SIGTERM (SIGKILL after 10 s)."""
+
+    proc = None
+
+    def start_process(self, kind, argv):
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.dir / f"{kind}.out", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.reg.add(kind, self.proc.pid)
+        self.wait_first_start()
+
+    def daemon_pids(self):
+        return {self.name: self.proc.pid}
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class RunsvTarget(ProcessTarget):
     def __init__(self, work, reg, kills, stamp, min_uptime_s, jitter_s, rng, finish=False):
         name = "runsv-finish" if finish else "runsv"
         super().__init__(name, work, kills, jitter_s, rng)
@@ -574,33 +604,13 @@ class RunsvTarget(Target):
             # The like-for-like pass: a program between the end of the job and
             # its new start, as clp's stop.sh.
             write_exec(self.svc / "finish", (CONF / "runsv/finish").read_text())
-        self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            ["runsv", str(self.svc)],
-            stdin=subprocess.DEVNULL,
-            stdout=open(self.dir / "runsv.out", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.reg.add("runsv", self.proc.pid)
-        self.wait_first_start()
-
-    def daemon_pids(self):
-        return {self.name: self.proc.pid}
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # runsv: TERM = "x": stop the service, then exit
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # runsv's TERM is "x": it stops the service, then exits.
+        self.start_process("runsv", ["runsv", str(self.svc)])
 
 
-class FloorTarget(Target):
+class FloorTarget(ProcessTarget):
     """bench/tools/floor.c: clp's restart (stop.sh, then start.sh) with
     nothing else around it; with `cgroups`, through clp's kernel mechanics
     (each script born in a cgroup of its own, ends seen through a pidfd)."""
@@ -620,30 +630,9 @@ class FloorTarget(Target):
             if base is None or not base.is_dir():
                 raise RuntimeError("floor-cg: no cgroup v2 directory for this process")
             self.args.append(str(base))
-        self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [self.floor, *self.args],
-            stdin=subprocess.DEVNULL,
-            stdout=open(self.dir / "floor.out", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.reg.add("floor", self.proc.pid)
-        self.wait_first_start()
-
-    def daemon_pids(self):
-        return {self.name: self.proc.pid}
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.start_process("floor", [self.floor, *self.args])
 
 
 class SupervisordTarget(Target):

@@ -14,11 +14,10 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc;
 
 use super::{Alert, SyslogSender};
+use crate::log::queue::Counted;
 
 /// Alerts the daemon's queue holds: as many as the alert log's.
 pub const DAEMON_QUEUE_ALERTS: usize = super::writer::DAEMON_QUEUE_ALERTS;
@@ -38,16 +37,13 @@ enum Job {
 
 /// The sending side, owned by the daemon.
 pub struct SyslogWriter {
-    tx: SyncSender<Job>,
-    dropped: Arc<AtomicU64>,
+    queue: Counted<Job>,
 }
 
 impl SyslogWriter {
     /// Starts the thread, with a queue of `capacity` alerts.
     pub fn start(capacity: usize) -> io::Result<SyslogWriter> {
-        let (tx, rx) = mpsc::sync_channel::<Job>(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let refused = Arc::clone(&dropped);
+        let (queue, rx, refused) = Counted::new(capacity);
         std::thread::Builder::new()
             .name("alert-syslog".into())
             .spawn(move || {
@@ -60,7 +56,7 @@ impl SyslogWriter {
                             socket,
                             with_level,
                         } => {
-                            let lost = refused.swap(0, Ordering::Relaxed);
+                            let lost = refused.take();
                             if lost > 0 {
                                 tracing::warn!(
                                     target: "clpd",
@@ -81,7 +77,7 @@ impl SyslogWriter {
                     }
                 }
             })?;
-        Ok(SyslogWriter { tx, dropped })
+        Ok(SyslogWriter { queue })
     }
 
     /// Queues `alert` for the socket at `socket`; false when the queue is
@@ -93,19 +89,13 @@ impl SyslogWriter {
             socket,
             with_level,
         };
-        match self.tx.try_send(job) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        }
+        self.queue.offer(job)
     }
 
     /// Waits at most `wait` until the alerts queued so far are sent (before
     /// an OS action that ends the machine at once, and at clpd's end).
     pub fn flush(&self, wait: std::time::Duration) {
-        crate::log::queue::flush_through(self.tx.clone(), Job::Flush, wait);
+        self.queue.flush(Job::Flush, wait);
     }
 }
 
@@ -132,20 +122,22 @@ mod tests {
     }
 
     #[test]
-    fn alerts_are_sent_in_order_off_the_caller() {
+    fn alerts_are_sent_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.sock");
         let listener = UnixDatagram::bind(&path).unwrap();
         let writer = SyslogWriter::start(64).unwrap();
-        let reader = std::thread::spawn(move || receive(&listener, 20));
-        for n in 1..=20 {
-            assert!(writer.send(
-                &Alert::new("s", "rm", n, Level::Info, "m"),
-                path.clone(),
-                false
-            ));
+        // In batches the reader's queue holds (net.unix.max_dgram_qlen is
+        // 10 by default): beyond it a send fails, as to a busy daemon.
+        let mut got = Vec::new();
+        for batch in 0..4 {
+            for n in 1..=5 {
+                let alert = Alert::new("s", "rm", batch * 5 + n, Level::Info, "m");
+                assert!(writer.send(&alert, path.clone(), false));
+            }
+            writer.flush(Duration::from_secs(10));
+            got.extend(receive(&listener, 5));
         }
-        let got = reader.join().unwrap();
         let events: Vec<u32> = got
             .iter()
             .map(|d| {

@@ -8,11 +8,10 @@
 //! reported (clpd's error log) when the writer catches up.
 
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc;
 
 use super::{Alert, AlertLog, SyslogSender};
+use crate::log::queue::Counted;
 
 /// The writer thread's state: the log and what it could not write.
 struct Books {
@@ -68,8 +67,7 @@ enum Job {
 
 /// The sending side, owned by the daemon.
 pub struct AlertWriter {
-    tx: SyncSender<Job>,
-    dropped: Arc<AtomicU64>,
+    queue: Counted<Job>,
 }
 
 impl AlertWriter {
@@ -82,9 +80,7 @@ impl AlertWriter {
         syslog: SyslogSender,
         server: String,
     ) -> io::Result<AlertWriter> {
-        let (tx, rx) = mpsc::sync_channel::<Job>(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let refused = Arc::clone(&dropped);
+        let (queue, rx, refused) = Counted::new(capacity);
         std::thread::Builder::new()
             .name("alert-log".into())
             .spawn(move || {
@@ -99,7 +95,7 @@ impl AlertWriter {
                 while let Ok(job) = rx.recv() {
                     match job {
                         Job::Append(alert) => {
-                            books.lost += refused.swap(0, Ordering::Relaxed);
+                            books.lost += refused.take();
                             books.write(&alert);
                         }
                         Job::Flush(done) => {
@@ -108,25 +104,19 @@ impl AlertWriter {
                     }
                 }
             })?;
-        Ok(AlertWriter { tx, dropped })
+        Ok(AlertWriter { queue })
     }
 
     /// Queues `alert`; false when the queue is full (the alert is counted as
     /// lost for the alert log; its other destinations still get it).
     pub fn send(&self, alert: &Alert) -> bool {
-        match self.tx.try_send(Job::Append(Box::new(alert.clone()))) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        }
+        self.queue.offer(Job::Append(Box::new(alert.clone())))
     }
 
     /// Waits at most `wait` until the alerts queued so far are written (before
     /// an OS action that ends the machine at once).
     pub fn flush(&self, wait: std::time::Duration) {
-        crate::log::queue::flush_through(self.tx.clone(), Job::Flush, wait);
+        self.queue.flush(Job::Flush, wait);
     }
 }
 

@@ -166,6 +166,12 @@ fn sync_exec() -> &'static str {
     r#"<exec name="r"><parameters><act><path>/bin/true</path></act><deact><path>/bin/false</path></deact></parameters></exec>"#
 }
 
+/// pidw on r's asynchronous start: its end restarts r once.
+const PIDW_RESTARTS_R: &str = r#"<pidw name="pw"><target>r</target>
+     <polling><timing>1</timing><interval>60</interval><reconfirmation>0</reconfirmation></polling>
+     <relation><type>rsc</type><name>r</name></relation>
+     <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></pidw>"#;
+
 fn async_exec() -> &'static str {
     r#"<exec name="r"><parameters><act><path>/bin/true</path><sync>0</sync></act><deact><path>/bin/false</path></deact></parameters></exec>"#
 }
@@ -434,13 +440,7 @@ fn monitor_checks_follow_the_clock_and_a_failure_restarts_the_resource() {
 
 #[test]
 fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
-    let mut rig = rig(
-        async_exec(),
-        r#"<pidw name="pw"><target>r</target>
-             <polling><timing>1</timing><interval>60</interval><reconfirmation>0</reconfirmation></polling>
-             <relation><type>rsc</type><name>r</name></relation>
-             <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></pidw>"#,
-    );
+    let mut rig = rig(async_exec(), PIDW_RESTARTS_R);
     let answer = rig.request(Request::StartService);
     assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
     let (start, ..) = rig.last_spawn();
@@ -467,13 +467,7 @@ fn the_death_of_an_async_start_is_seen_at_once_and_its_pid_goes_to_stop_sh() {
 /// done once, after both.
 #[test]
 fn a_stop_sh_that_ended_during_its_spawn_is_followed_by_start_sh_in_the_same_turn() {
-    let mut rig = rig(
-        async_exec(),
-        r#"<pidw name="pw"><target>r</target>
-             <polling><timing>1</timing><interval>60</interval><reconfirmation>0</reconfirmation></polling>
-             <relation><type>rsc</type><name>r</name></relation>
-             <emergency><threshold><script>0</script><restart>1</restart><fo>0</fo></threshold><action>1</action></emergency></pidw>"#,
-    );
+    let mut rig = rig(async_exec(), PIDW_RESTARTS_R);
     rig.request(Request::StartService);
     let (start, ..) = rig.last_spawn();
     let started = rig.spawned().len();

@@ -73,6 +73,56 @@ impl LogQueue {
     }
 }
 
+/// The sending side of a writer thread's bounded queue that counts what it
+/// refuses (a full queue, or a writer that is gone); the writer takes the
+/// count from its [`Refused`] and reports it.
+pub(crate) struct Counted<J> {
+    tx: SyncSender<J>,
+    refused: Refused,
+}
+
+/// The count of jobs a [`Counted`] queue refused, shared with its writer.
+#[derive(Clone, Default)]
+pub(crate) struct Refused(Arc<std::sync::atomic::AtomicU64>);
+
+impl Refused {
+    /// What was refused since the last look (and zero again).
+    pub(crate) fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl<J: Send + 'static> Counted<J> {
+    /// A queue of `capacity` jobs: the sender, the writer's receiver, and
+    /// the writer's view of the refusals.
+    pub(crate) fn new(capacity: usize) -> (Counted<J>, Receiver<J>, Refused) {
+        let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+        let refused = Refused::default();
+        let sender = Counted {
+            tx,
+            refused: refused.clone(),
+        };
+        (sender, rx, refused)
+    }
+
+    /// Queues `job` without waiting; false (and counted) when it does not fit.
+    pub(crate) fn offer(&self, job: J) -> bool {
+        match self.tx.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.refused.0.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Waits at most `wait` until the jobs queued so far are done (see
+    /// [`flush_through`]).
+    pub(crate) fn flush(&self, job: fn(mpsc::Sender<()>) -> J, wait: Duration) {
+        flush_through(self.tx.clone(), job, wait);
+    }
+}
+
 /// Sends the flush job `job(done)` to a writer thread's bounded queue `tx`
 /// and waits at most `wait` for `done`. The queue may be full: a helper
 /// thread waits for room, so that this wait stays bounded even when the

@@ -129,9 +129,22 @@ fn raw(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
     stream.write_all(body).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
+    // How the read ended, for a failing assertion's message (an answer
+    // that never came has been seen twice in CI, cause not found).
+    let mut ended = String::from("the answer was complete");
     loop {
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => {
+                ended = format!(
+                    "the server closed the connection after {:?}",
+                    started.elapsed()
+                );
+                break;
+            }
+            Err(e) => {
+                ended = format!("reading failed after {:?}: {e}", started.elapsed());
+                break;
+            }
             Ok(n) => {
                 got.extend_from_slice(&buf[..n]);
                 // One answer is enough: its body is one JSON object.
@@ -144,10 +157,11 @@ fn raw(port: u16, head: &str, body: &[u8]) -> (String, Duration) {
             }
         }
     }
-    (
-        String::from_utf8_lossy(&got).into_owned(),
-        started.elapsed(),
-    )
+    let mut answer = String::from_utf8_lossy(&got).into_owned();
+    if got.is_empty() {
+        answer = format!("(no answer: {ended})");
+    }
+    (answer, started.elapsed())
 }
 
 #[test]

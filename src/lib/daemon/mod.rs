@@ -250,9 +250,7 @@ impl Daemon {
                 .next_wake()
                 .is_some_and(|at| at <= self.clock.now());
             if processes_ended || executor_due {
-                for finished in self.executor.take_finished() {
-                    self.event(Event::Exec(finished));
-                }
+                self.take_ended();
             }
             // Then everything already queued, as one batch.
             loop {
@@ -448,16 +446,23 @@ impl Daemon {
             if !std::mem::take(&mut self.spawned_in_turn) {
                 return;
             }
-            let ended = self.executor.take_finished();
-            if ended.is_empty() {
+            if !self.take_ended() {
                 return;
-            }
-            for finished in ended {
-                self.event(Event::Exec(finished));
             }
             self.step_all();
         }
         self.spawned_in_turn = false;
+    }
+
+    /// Reaps what ended (and carries out due timeouts) and hands the ends to
+    /// the engines; false when nothing had ended.
+    fn take_ended(&mut self) -> bool {
+        let ended = self.executor.take_finished();
+        let any = !ended.is_empty();
+        for finished in ended {
+            self.event(Event::Exec(finished));
+        }
+        any
     }
 }
 

@@ -90,8 +90,19 @@ impl Alert {
     /// An alert raised now whose level and text come from the catalog
     /// (see [`catalog::format`]).
     pub fn from_catalog(server: &str, module: &str, event_id: u32, args: &[&str]) -> Alert {
+        Alert::from_catalog_at(Local::now(), server, module, event_id, args)
+    }
+
+    /// [`Alert::from_catalog`] for an alert raised at `when`.
+    pub fn from_catalog_at(
+        when: DateTime<Local>,
+        server: &str,
+        module: &str,
+        event_id: u32,
+        args: &[&str],
+    ) -> Alert {
         let (level, message) = catalog::format(module, event_id, args);
-        Alert::new(server, module, event_id, level, message)
+        Alert::at(when, server, module, event_id, level, message)
     }
 
     /// The syslog body CLUSTERPRO writes: `<type: rm><event: 1> Monitoring userw has started.`

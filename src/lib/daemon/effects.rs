@@ -94,7 +94,13 @@ impl Daemon {
     /// They are still reported before the batch's state and snapshot are
     /// written and its replies sent, and before any OS action.
     pub(super) fn send_deferred_alerts(&mut self) {
-        for alert in std::mem::take(&mut self.deferred_alerts) {
+        if self.deferred_alerts.is_empty() {
+            return;
+        }
+        let local = self.core.model().local_server.clone();
+        for (when, a) in std::mem::take(&mut self.deferred_alerts) {
+            let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
+            let alert = Alert::from_catalog_at(when.into(), &local, a.module, a.id, &args);
             self.alert(&alert);
         }
     }
@@ -160,12 +166,9 @@ impl Daemon {
                 }
                 self.watched_async.remove(&pid.pid);
             }
-            Effect::Alert(a) => {
-                let local = self.core.model().local_server.clone();
-                let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
-                let alert = Alert::from_catalog(&local, a.module, a.id, &args);
-                self.deferred_alerts.push(alert);
-            }
+            // Its text is made when it is sent: formatting costs on the way
+            // to the scripts the same batch starts.
+            Effect::Alert(a) => self.deferred_alerts.push((std::time::SystemTime::now(), a)),
             Effect::Reply { req, reply } => {
                 // Answered after the batch is flushed, so that what a command
                 // reports is already in status.json and state.json.
@@ -241,7 +244,10 @@ impl Daemon {
             factor.map(|f| format!(", CLP_FACTOR={}", f.as_str())).unwrap_or_default()
         );
         let spawned = self.executor.spawn(op, spec);
-        self.spawned_in_turn |= spawned.is_ok();
+        if spawned.is_ok() {
+            self.spawned_in_turn = true;
+            self.script_started();
+        }
         match spawned {
             Ok(spawned) => match timeout {
                 Some(timeout) => {

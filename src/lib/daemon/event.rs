@@ -127,6 +127,9 @@ pub(super) enum TimerKey {
     ClpdStopGrace,
     /// Answers have waited [`publish::ANSWER_WAIT`] for their files.
     AnswersOverdue,
+    /// The bookkeeping held back for scripts just started may run (see
+    /// [`scripts_first`]).
+    ScriptsFirst,
 }
 
 /// Tags outside the engine's operation numbers: adopted processes, OS actions.

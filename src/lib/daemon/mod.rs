@@ -56,6 +56,7 @@ mod requests;
 mod resources;
 mod restart;
 mod rexec;
+mod scripts_first;
 mod seams;
 mod server;
 mod start;
@@ -166,12 +167,18 @@ struct Daemon {
     /// The sra alert (event, arguments) raised for each monitor's current
     /// failure.
     resource_alerts: HashMap<String, (u32, Vec<String>)>,
-    /// The engines' alerts of the batch being drained, reported once its
-    /// scripts are started (see [`Daemon::send_deferred_alerts`]).
-    deferred_alerts: Vec<Alert>,
+    /// The engines' alerts of the batch being drained, with the time they
+    /// were raised, reported once its scripts are started (see
+    /// [`Daemon::send_deferred_alerts`]).
+    deferred_alerts: Vec<(std::time::SystemTime, crate::engine::AlertRef)>,
     /// A script was started since the loop last looked for ended ones
     /// (see [`Daemon::take_quick_ends`]).
     spawned_in_turn: bool,
+    /// The bookkeeping that waits for the scripts just started.
+    scripts_first: scripts_first::ScriptsFirst,
+    /// The loop's log lines, held until its scripts have started (see
+    /// log::hold); across turns while [`Daemon::scripts_first`] holds back.
+    log_hold: Option<crate::log::HoldGuard>,
     /// The cluster thread, with more than one server in clp.conf.
     cluster: Option<crate::cluster::ClusterLink>,
     /// Requests for other servers, and whether they can travel.
@@ -241,7 +248,9 @@ impl Daemon {
             // The turn's log lines reach the log writer once its scripts have
             // started: the writer's wake-ups come after the spawns, not on the
             // way from a death to its recovery (see log::hold).
-            let _held = self.logs.as_ref().map(|l| l.hold_on_this_thread());
+            if self.log_hold.is_none() {
+                self.log_hold = self.logs.as_ref().map(|l| l.hold_on_this_thread());
+            }
             // Processes that ended: reaped here, on the loop, which can spawn
             // what follows at once (see exec::driven). Also when a script's
             // timeout is due.
@@ -277,6 +286,12 @@ impl Daemon {
         self.fire_timers();
         self.step_all();
         self.take_quick_ends();
+        if !self.scripts_first.may_settle(self.clock.now()) {
+            // A resource script has just started: the rest waits for it to
+            // have the CPU first (see scripts_first).
+            self.timers.end_of_turn();
+            return false;
+        }
         self.send_deferred_alerts();
         if self.placement_after_batch() {
             self.drain();
@@ -285,7 +300,7 @@ impl Daemon {
         self.partition_progress();
         self.timers.end_of_turn();
         // The scripts of the turn have started: its log lines may go now.
-        crate::log::release_held();
+        self.log_hold = None;
         self.flush();
         self.answer();
         self.exiting
@@ -339,6 +354,8 @@ impl Daemon {
                 TimerKey::NpCorosyncLost => self.partition_corosync_grace(),
                 TimerKey::ClpdStopGrace => self.clpd_stops_timer(),
                 TimerKey::AnswersOverdue => self.answers_overdue(),
+                // This turn's end does the bookkeeping.
+                TimerKey::ScriptsFirst => self.scripts_first.timer = None,
             }
         }
     }
@@ -452,6 +469,18 @@ impl Daemon {
             self.step_all();
         }
         self.spawned_in_turn = false;
+    }
+
+    /// A resource script has started: the turn's bookkeeping waits for it
+    /// (see [`scripts_first`]).
+    fn script_started(&mut self) {
+        let now = self.clock.now();
+        if let Some(at) = self.scripts_first.started(now) {
+            if let Some(old) = self.scripts_first.timer.take() {
+                self.timers.cancel(old);
+            }
+            self.scripts_first.timer = Some(self.timers.arm(at, TimerKey::ScriptsFirst));
+        }
     }
 
     /// Reaps what ended (and carries out due timeouts) and hands the ends to

@@ -231,6 +231,10 @@ impl Daemon {
             mailer: crate::alert::Mailer::default(),
             deferred_alerts: Vec::new(),
             spawned_in_turn: false,
+            scripts_first: super::scripts_first::ScriptsFirst::new(
+                super::scripts_first::SCRIPTS_FIRST,
+            ),
+            log_hold: None,
             error_snapshots: ErrorSnapshots::default(),
             resource_alerts: Default::default(),
             cluster: None,

@@ -135,7 +135,7 @@ fn rig_with(text: &str) -> Rig {
     let record = Rc::new(Mutex::new(Record::default()));
     let offset = Rc::new(Cell::new(Duration::ZERO));
     let (tx, rx) = mpsc::channel();
-    let daemon = Daemon::new(
+    let mut daemon = Daemon::new(
         Parts {
             paths,
             model: Arc::new(model),
@@ -152,6 +152,9 @@ fn rig_with(text: &str) -> Rig {
         },
         0,
     );
+    // The tests play each turn themselves: nothing waits for a script to
+    // have the CPU (one test turns it on: see scripts_first below).
+    daemon.scripts_first = scripts_first::ScriptsFirst::new(Duration::ZERO);
     Rig {
         daemon,
         record,
@@ -383,6 +386,54 @@ fn answers_go_anyway_when_their_files_are_not_written_within_the_wait() {
     rig.offset.set(publish::ANSWER_WAIT);
     rig.daemon.end_of_batch();
     assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+}
+
+#[test]
+fn a_turn_that_started_a_script_leaves_its_bookkeeping_to_a_turn_2_ms_later() {
+    let mut rig = rig(async_exec(), "");
+    rig.daemon.scripts_first = scripts_first::ScriptsFirst::new(scripts_first::SCRIPTS_FIRST);
+    let snapshot = crate::status::snapshot_path(&rig.daemon.paths);
+    let (tx, answer) = mpsc::channel();
+    rig.daemon.request(Request::StartService, tx);
+    rig.daemon.end_of_batch();
+    // start.sh has started (asynchronous: the group is online with it)...
+    let (_, program, _) = rig.last_script();
+    assert_eq!(program, "/bin/true");
+    assert_eq!(rig.daemon.core.service(), Service::Online);
+    // ...and what the turn would report waits: no answer, no status, the
+    // alerts unsent, one timer for the bookkeeping.
+    let waiting = |rig: &Rig| {
+        rig.daemon.scripts_first.holding()
+            && !rig.daemon.deferred_alerts.is_empty()
+            && !snapshot.exists()
+            && rig
+                .daemon
+                .timers
+                .keys()
+                .filter(|k| **k == TimerKey::ScriptsFirst)
+                .count()
+                == 1
+    };
+    assert!(waiting(&rig));
+    assert!(answer.try_recv().is_err());
+    // A turn before the time (another event) changes nothing.
+    rig.offset
+        .set(scripts_first::SCRIPTS_FIRST - Duration::from_micros(100));
+    rig.daemon.end_of_batch();
+    assert!(waiting(&rig));
+    assert!(answer.try_recv().is_err());
+    // The timer's turn reports it all.
+    rig.advance(Duration::from_micros(100));
+    assert!(matches!(answer.try_recv(), Ok(Reply::Done { .. })));
+    assert_eq!(rig.written_group_status(), "Online");
+    assert!(rig.daemon.deferred_alerts.is_empty());
+    assert!(!rig.daemon.scripts_first.holding());
+    assert!(
+        !rig.daemon
+            .timers
+            .keys()
+            .any(|k| *k == TimerKey::ScriptsFirst)
+    );
 }
 
 #[test]

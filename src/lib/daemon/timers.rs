@@ -13,6 +13,10 @@ use std::time::Instant;
 use super::TimerKey;
 use crate::engine::monitor::{CheckId, MonTimer};
 
+/// One armed timer, to take it back ([`Timers::cancel`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct TimerHandle(Instant, u64);
+
 /// Timers due at an instant, in the order they were armed at that instant.
 #[derive(Default)]
 pub(super) struct Timers {
@@ -30,15 +34,30 @@ pub(super) struct Timers {
 
 impl Timers {
     pub fn push(&mut self, at: Instant, key: TimerKey) {
+        self.arm(at, key);
+    }
+
+    /// [`Timers::push`], keeping a handle to take the timer back.
+    pub fn arm(&mut self, at: Instant, key: TimerKey) -> TimerHandle {
         let seq = self.next;
         self.next += 1;
         if let TimerKey::Monitor(_, MonTimer::CheckTimeout { check, .. }) = &key {
             if self.answered_early.remove(check) {
-                return;
+                return TimerHandle(at, seq);
             }
             self.check_timeouts.insert(*check, (at, seq));
         }
         self.by_time.insert((at, seq), key);
+        TimerHandle(at, seq)
+    }
+
+    /// Takes back a timer that has not fired (one that has: nothing).
+    pub fn cancel(&mut self, handle: TimerHandle) {
+        if let Some(TimerKey::Monitor(_, MonTimer::CheckTimeout { check, .. })) =
+            self.by_time.remove(&(handle.0, handle.1))
+        {
+            self.check_timeouts.remove(&check);
+        }
     }
 
     /// The earliest timer.
@@ -111,6 +130,26 @@ mod tests {
             order,
             vec![TimerKey::SyncWait, TimerKey::Publish, TimerKey::Report]
         );
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_fires_and_a_fired_one_is_not_missed() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        let gone = timers.arm(t0 + Duration::from_millis(2), TimerKey::ScriptsFirst);
+        let check = timers.arm(t0 + Duration::from_secs(10), timeout("psw1", 7));
+        timers.push(t0 + Duration::from_millis(4), TimerKey::ScriptsFirst);
+        timers.cancel(gone);
+        timers.cancel(gone);
+        assert_eq!(timers.len(), 2);
+        assert_eq!(
+            timers.pop(),
+            Some((t0 + Duration::from_millis(4), TimerKey::ScriptsFirst))
+        );
+        // A cancelled check timeout is forgotten as its answer would be.
+        timers.cancel(check);
+        assert_eq!(timers.len(), 0);
+        assert!(timers.check_timeouts.is_empty());
     }
 
     #[test]

@@ -304,9 +304,7 @@ impl Executor {
             },
             None => {
                 let mut cmd = spawn::build(&spec, &self.base_env)?;
-                let child = cmd
-                    .spawn()
-                    .map_err(|e| ClpError::io("cannot run script", &program, e))?;
+                let child = cmd.spawn().map_err(|e| spawn::spawn_error(&spec, e))?;
                 // `child` is dropped without waiting: the watcher reaps through the pidfd.
                 (child.id(), None)
             }

@@ -95,7 +95,27 @@ fn is_executable(path: &Path) -> Result<bool> {
             format!("cannot run script {}: not a regular file", path.display()),
         ));
     }
+    // Root may execute a regular file with any x bit (what access(2) would
+    // say, without a second lookup of the path on the way to the script).
+    if nix::unistd::geteuid().is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        return Ok(meta.permissions().mode() & 0o111 != 0);
+    }
     Ok(access(path, AccessFlags::X_OK).is_ok())
+}
+
+/// The error of a spawn that failed in the child (or in `Command::spawn`),
+/// naming what is missing. The script's directory is looked at only then:
+/// not on the way to every script.
+pub(super) fn spawn_error(spec: &ScriptSpec, e: io::Error) -> ClpError {
+    if !spec.cwd.is_dir() {
+        return ClpError::not_found(format!(
+            "cannot run script {}: its directory {} does not exist",
+            spec.program.display(),
+            spec.cwd.display()
+        ));
+    }
+    ClpError::io("cannot run script", &resolve_program(spec), e)
 }
 
 /// The `.pre` name of an output file: `<path>.pre`.
@@ -181,13 +201,7 @@ struct Prepared {
 /// Direct execution when the script is executable, `/bin/sh <script>`
 /// otherwise; the clean environment ([`clean_env`]) plus the spec's variables.
 fn prepare(spec: &ScriptSpec, base_env: &[(OsString, OsString)]) -> Result<Prepared> {
-    if !spec.cwd.is_dir() {
-        return Err(ClpError::not_found(format!(
-            "cannot run script {}: its directory {} does not exist",
-            spec.program.display(),
-            spec.cwd.display()
-        )));
-    }
+    // A missing directory is found by the child's chdir (see spawn_error).
     let script = resolve_program(spec);
     let (program, mut argv) = if is_executable(&script)? {
         (script.clone(), vec![script.into_os_string()])
@@ -256,7 +270,7 @@ pub(super) fn spawn_in_cgroup(
             output: p.output,
         },
     )
-    .map_err(|e| ClpError::io("cannot run script", &resolve_program(spec), e))
+    .map_err(|e| spawn_error(spec, e))
 }
 
 /// Runs in the forked child before exec. Must stay async-signal-safe: no

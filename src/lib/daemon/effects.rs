@@ -85,14 +85,17 @@ impl Daemon {
         }
     }
 
-    /// Reports the alerts the engines raised in this batch, in their order.
+    /// Reports the alerts the engines raised in this batch, in their order,
+    /// with the time each was raised.
     ///
-    /// Deferred to the end of the batch's drain because reporting costs
-    /// system calls (syslog, the logs' queues, alert commands) that a
-    /// recovery's stop.sh and start.sh would otherwise wait for: a monitor's
-    /// failure raises its alerts just before its recovery starts a script.
-    /// They are still reported before the batch's state and snapshot are
-    /// written and its replies sent, and before any OS action.
+    /// Deferred to the end of the batch's drain (after a resource script's
+    /// start, to the turn `scripts_first` leaves the bookkeeping to)
+    /// because reporting costs formatting and system calls (syslog, the logs'
+    /// queues, alert commands) that a recovery's stop.sh and start.sh would
+    /// otherwise wait for: a monitor's failure raises its alerts just before
+    /// its recovery starts a script. They are still reported before the
+    /// batch's state and snapshot are written and its replies sent, and
+    /// before any OS action.
     pub(super) fn send_deferred_alerts(&mut self) {
         if self.deferred_alerts.is_empty() {
             return;

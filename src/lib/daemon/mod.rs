@@ -8,7 +8,8 @@
 //! carries out its effects: spawn scripts, arm timers, log alerts, answer
 //! requests, run OS actions. After each batch it writes the persisted state and
 //! the status snapshot, atomically, when they changed (the snapshot paced: see
-//! [`publish`]).
+//! [`publish`]); after a batch that started a resource's script, a moment
+//! later (see [`scripts_first`]).
 //!
 //! The loop never panics on purpose and never blocks on a child: every child is
 //! watched by the executor, every request is answered from the loop.
@@ -474,6 +475,12 @@ impl Daemon {
     /// A resource script has started: the turn's bookkeeping waits for it
     /// (see [`scripts_first`]).
     fn script_started(&mut self) {
+        // With several servers nothing waits: the placement follows the
+        // service's states turn by turn (a stop's factor decides where its
+        // groups go), and its messages must not wait either.
+        if self.several_servers() {
+            return;
+        }
         let now = self.clock.now();
         if let Some(at) = self.scripts_first.started(now) {
             if let Some(old) = self.scripts_first.timer.take() {

@@ -15,7 +15,10 @@
 //! What a script's end leads to (the next script, a recovery) is not held:
 //! the loop still takes every event at once. Monitors' checks do not count
 //! as scripts here: a thousand genw checks a second would double the loop's
-//! wake-ups.
+//! wake-ups. With several servers in clp.conf nothing is held back: the
+//! placement reads the service's states turn by turn (the factor of a stop
+//! decides where its groups go), and its messages to the other servers must
+//! not wait.
 
 use std::time::{Duration, Instant};
 

@@ -35,6 +35,10 @@ pub(super) const MIN_WRITE_GAP: Duration = Duration::from_millis(50);
 /// The longest answers wait for the files they report to be written.
 pub(super) const ANSWER_WAIT: Duration = Duration::from_secs(60);
 
+/// How long clpd's start waits for its first status file (see
+/// [`Daemon::publish_first`]).
+const FIRST_WRITE_WAIT: Duration = Duration::from_secs(2);
+
 /// When the snapshot file may be written: the pure half of coalescing.
 #[derive(Debug, Default)]
 pub(super) struct WritePacing {
@@ -171,6 +175,19 @@ impl Daemon {
     pub(super) fn flush_with(&mut self, durable: bool) {
         self.publish(durable, true, true);
         self.answer_written();
+    }
+
+    /// The first state and status, before clpd says it is ready: written, so
+    /// that `clpstat` finds them as soon as `clpcl -s` (or systemd) returns.
+    /// At most [`FIRST_WRITE_WAIT`]: a slow disk does not hold the start.
+    pub(super) fn publish_first(&mut self) {
+        self.publish(false, true, false);
+        if let Some(writer) = &self.publisher.writer
+            && !writer.wait(self.publisher.handed, FIRST_WRITE_WAIT)
+        {
+            warn!(target: "pm", "the first status file was not written within {} s; clpd is ready anyway", FIRST_WRITE_WAIT.as_secs());
+        }
+        self.note_failed_writes();
     }
 
     /// Sends the answers of the turn once what they report is written: now

@@ -109,7 +109,7 @@ pub fn run(paths: Paths, start_requested: bool) -> Result<()> {
     daemon.start_cluster();
     daemon.start_partition_watch();
     daemon.recover_or_start(start_requested);
-    daemon.flush();
+    daemon.publish_first();
     if let Err(e) = notify::notify("READY=1") {
         warn!(target: "pm", "cannot notify systemd: {e}");
     }

@@ -384,6 +384,51 @@ fn non_executable_script_runs_with_sh() {
     assert_eq!(recv(&rx).outcome, Outcome::Exited(7));
 }
 
+/// A tmpfs mounted `noexec` on a directory of its own, unmounted when
+/// dropped (by its path: only what this test mounted).
+struct NoexecMount(tempfile::TempDir);
+
+impl NoexecMount {
+    fn new() -> Option<NoexecMount> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "noexec,size=1m", "clp-test-noexec"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(NoexecMount(dir))
+    }
+}
+
+impl Drop for NoexecMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn an_executable_script_on_a_noexec_mount_runs_with_sh() {
+    // The x bit says executable, the mount says no: only access(2) tells
+    // (root's execve there fails with EACCES), and the script then runs
+    // through /bin/sh as a non-executable one does.
+    let Some(mount) = NoexecMount::new() else {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    write_script(
+        &mount.0.path().join("stop.sh"),
+        "#!/bin/sh\nexit 7\n",
+        "755",
+    );
+    let (ex, rx) = executor();
+    let mut s = spec("stop.sh", &[]);
+    s.cwd = mount.0.path().to_path_buf();
+    ex.spawn(3, s).unwrap();
+    assert_eq!(recv(&rx).outcome, Outcome::Exited(7));
+}
+
 #[test]
 fn missing_script_or_directory_is_an_error_naming_it() {
     let (ex, _rx) = executor();

@@ -182,12 +182,9 @@ impl Daemon {
     /// At most [`FIRST_WRITE_WAIT`]: a slow disk does not hold the start.
     pub(super) fn publish_first(&mut self) {
         self.publish(false, true, false);
-        if let Some(writer) = &self.publisher.writer
-            && !writer.wait(self.publisher.handed, FIRST_WRITE_WAIT)
-        {
+        if !self.writes_done_within(FIRST_WRITE_WAIT) {
             warn!(target: "pm", "the first status file was not written within {} s; clpd is ready anyway", FIRST_WRITE_WAIT.as_secs());
         }
-        self.note_failed_writes();
     }
 
     /// Sends the answers of the turn once what they report is written: now
@@ -320,12 +317,21 @@ impl Daemon {
 
     /// Waits until the writer has written everything handed to it.
     fn wait_for_writes(&mut self) {
-        if let Some(writer) = &self.publisher.writer
-            && !writer.wait(self.publisher.handed, Duration::from_secs(60))
-        {
+        if !self.writes_done_within(Duration::from_secs(60)) {
             error!(target: "pm", "the state and status files were not written within 60 s; going on");
         }
+    }
+
+    /// Waits at most `within` for the writes handed over so far; false when
+    /// they were not done in time. Failed writes are noted either way.
+    fn writes_done_within(&mut self, within: Duration) -> bool {
+        let done = self
+            .publisher
+            .writer
+            .as_ref()
+            .is_none_or(|writer| writer.wait(self.publisher.handed, within));
         self.note_failed_writes();
+        done
     }
 
     /// Failed writes are written again at the next flush.
